@@ -1,0 +1,77 @@
+//! The entities and value objects of ctxd, with their validation rules.
+
+mod api_key;
+pub(crate) mod collection;
+mod page;
+mod refresh_policy;
+mod revision;
+mod run;
+mod source;
+pub(crate) mod space;
+mod user;
+
+pub use api_key::{ApiKey, ApiKeySecret, IssuedApiKey, hash_secret as hash_secret_for_lookup};
+pub use collection::{Collection, CollectionNode, build_tree};
+pub use page::{Page, PageRequest};
+pub use refresh_policy::{RefreshMode, RefreshPolicy};
+pub use revision::{HttpMeta, Revision};
+pub use run::{Run, RunFlags, RunKind, RunOutcome, RunStatus, StageTimings};
+pub use source::{Source, SourceInput, SourceStats, SourceType, Upload};
+pub use space::{Space, SpaceName};
+pub use user::{Plan, User};
+
+/// Declares an UPPER_CASE wire enum with `as_str`, `ALL` and `FromStr`.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!(
+                        "must be one of {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+pub(crate) use wire_enum;
+
+/// Checks a human-readable text field's length in characters.
+pub fn check_text(
+    field: &str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), crate::FieldError> {
+    let n_chars = value.chars().count();
+    if value.trim().is_empty() && min > 0 {
+        return Err(crate::FieldError::new(field, "must not be empty"));
+    }
+    if n_chars < min || n_chars > max {
+        return Err(crate::FieldError::new(field, format!("must be {min} to {max} characters")));
+    }
+    Ok(())
+}

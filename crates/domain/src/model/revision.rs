@@ -1,0 +1,29 @@
+//! Revisions: each distinct content a source has had.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::SourceId;
+
+/// HTTP facts of the fetch that produced a revision; they drive conditional refreshes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpMeta {
+    pub status: Option<u16>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub source_id: SourceId,
+    /// 1, 2, 3, ... per source.
+    pub number: u32,
+    /// `sha256:<hex>` of the bytes as fetched.
+    pub content_hash: String,
+    pub fetched_at: DateTime<Utc>,
+    pub http: HttpMeta,
+    pub bytes: u64,
+    /// The extractor version whose outputs belong to this revision.
+    pub extractor_version: String,
+}

@@ -1,0 +1,162 @@
+//! Outbound ports: what the use cases need from storage and the clock. Adapters
+//! implement them; tests mock them with mockall.
+//!
+//! Unless a method says otherwise, every method fails with
+//! [`Error::Unavailable`](crate::Error::Unavailable) when the store cannot be reached
+//! and [`Error::Internal`](crate::Error::Internal) on anything unexpected. Lookups
+//! return `Ok(None)` rather than an error for a missing row; deciding that this is a
+//! 404 is the use case's job.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::{
+    Result,
+    ids::{ApiKeyId, CollectionId, RunId, SourceId, SpaceId, UserId},
+    model::{ApiKey, Collection, Page, PageRequest, Run, RunStatus, Source, SourceType, Space, Upload, User},
+    state::SourceStatus,
+};
+
+/// Wall-clock time, injectable so tests can pin it.
+#[cfg_attr(test, mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// # Errors
+    /// [`Error::Conflict`](crate::Error::Conflict) when the name is taken.
+    async fn insert(&self, user: &User) -> Result<()>;
+    async fn find_by_name(&self, name: &str) -> Result<Option<User>>;
+    async fn count(&self) -> Result<u64>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    async fn insert(&self, key: &ApiKey) -> Result<()>;
+    /// The key with this SHA-256 hash and its user, revoked or not.
+    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, User)>>;
+    /// The user's keys, newest first.
+    async fn list(&self, user_id: UserId, page: PageRequest) -> Result<Page<ApiKey>>;
+    async fn get(&self, user_id: UserId, id: ApiKeyId) -> Result<Option<ApiKey>>;
+    /// Sets `revoked_at` unless already set, and returns the stored key.
+    async fn revoke(&self, user_id: UserId, id: ApiKeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait SpaceRepository: Send + Sync {
+    async fn insert(&self, space: &Space) -> Result<()>;
+    async fn get(&self, user_id: UserId, id: SpaceId) -> Result<Option<Space>>;
+    /// The user's spaces, newest first.
+    async fn list(&self, user_id: UserId, page: PageRequest) -> Result<Page<Space>>;
+    /// Writes name, description and `updated_at`.
+    async fn update(&self, space: &Space) -> Result<()>;
+    /// Deletes the space with everything in it (collections, sources, runs) in one
+    /// transaction. Returns whether it existed.
+    async fn delete(&self, user_id: UserId, id: SpaceId) -> Result<bool>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait CollectionRepository: Send + Sync {
+    async fn insert(&self, collection: &Collection) -> Result<()>;
+    async fn get(&self, user_id: UserId, id: CollectionId) -> Result<Option<Collection>>;
+    /// All collections of a space, in creation order.
+    async fn list_in_space(&self, space_id: SpaceId) -> Result<Vec<Collection>>;
+    /// Writes name, description, parent and `updated_at`.
+    async fn update(&self, collection: &Collection) -> Result<()>;
+    /// Deletes the collection; in the same transaction its child collections and its
+    /// sources move to its parent (or to the top level).
+    async fn delete(&self, collection: &Collection) -> Result<()>;
+}
+
+/// Filters of the source list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceFilter {
+    pub status: Option<SourceStatus>,
+    pub source_type: Option<SourceType>,
+    pub collection_id: Option<CollectionId>,
+    pub pinned: Option<bool>,
+    pub include_deleted: bool,
+}
+
+/// How a [`SourceRepository::save`] touches the source's run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunWrite {
+    None,
+    /// Queue a new run.
+    Insert(Run),
+    /// Rewrite an existing run (coalesced flags, cancellation).
+    Update(Run),
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait SourceRepository: Send + Sync {
+    /// Stores a new source and its first run in one transaction.
+    async fn create(&self, source: &Source, first_run: &Run) -> Result<()>;
+    /// The source, soft-deleted or not, if the user owns it.
+    async fn get(&self, user_id: UserId, id: SourceId) -> Result<Option<Source>>;
+    /// The user's sources among `ids` (deleted ones included), in no particular order.
+    async fn get_many(&self, user_id: UserId, ids: &[SourceId]) -> Result<Vec<Source>>;
+    /// A space's sources matching `filter`: pinned first, then newest first.
+    async fn list(&self, space_id: SpaceId, filter: &SourceFilter, page: PageRequest) -> Result<Page<Source>>;
+    /// Writes every mutable column of `source` and applies `run` in one transaction,
+    /// but only while the stored status still equals `expected_status`: this is the
+    /// compare-and-set that keeps two concurrent requests (or a request and a worker)
+    /// from both acting on the same state. Returns `false`, having written nothing,
+    /// when the status had changed.
+    async fn save(&self, source: &Source, expected_status: SourceStatus, run: RunWrite) -> Result<bool>;
+}
+
+/// What a worker reports when a run ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFinish {
+    pub status: RunStatus,
+    pub outcome: Option<crate::model::RunOutcome>,
+    pub error: Option<String>,
+    pub revision: Option<crate::model::Revision>,
+    pub timings: crate::model::StageTimings,
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait RunQueue: Send + Sync {
+    async fn get(&self, user_id: UserId, id: RunId) -> Result<Option<Run>>;
+    /// Takes the oldest queued run (or one whose lease expired), marks it and its
+    /// source PROCESSING, and leases it to `worker` for `lease`. Safe to call from
+    /// many processes at once: each run is handed to one claimer.
+    async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<Run>>;
+    /// Ends a PROCESSING run: stores its result, its revision (if any) and the
+    /// source's new status in one transaction. Returns the updated source, or `None`
+    /// when the run is no longer held (canceled, reclaimed, deleted).
+    async fn finish(&self, run_id: RunId, finish: RunFinish) -> Result<Option<Source>>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait UploadRepository: Send + Sync {
+    /// The upload with this key, if `user_id` owns it.
+    async fn get(&self, user_id: UserId, file_key: &str) -> Result<Option<Upload>>;
+    async fn insert(&self, upload: &Upload) -> Result<()>;
+}
+
+/// Whether the store is reachable, for `GET /health`.
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    async fn check(&self) -> Result<()>;
+}

@@ -1,0 +1,123 @@
+//! Inbound use cases: one service per resource, each a thin layer of rules over the
+//! ports. REST and gRPC call these and nothing else, so a rule is written once.
+
+mod api_keys;
+mod collections;
+mod sources;
+mod spaces;
+
+use std::sync::Arc;
+
+pub use api_keys::{ApiKeyService, NewApiKey};
+pub use collections::{CollectionPatch, CollectionService, NewCollection};
+pub use sources::{
+    FastForwardRequest, NewSource, RefreshPolicyInput, ReprocessRequest, RefreshRequest, SourcePatch, SourceService,
+};
+pub use spaces::{SpaceInput, SpaceService};
+
+use crate::ports::{
+    ApiKeyRepository, Clock, CollectionRepository, RunQueue, SourceRepository, SpaceRepository, UploadRepository,
+    UserRepository,
+};
+
+/// Rules that operators configure.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest inline CONTENT accepted, in bytes.
+    pub max_content_bytes: usize,
+    /// Shortest INTERVAL refresh policy.
+    pub min_refresh_interval_seconds: u64,
+    /// Whether `http://` postback targets are accepted (local development).
+    pub allow_http_postbacks: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_content_bytes: 10 * 1024 * 1024, min_refresh_interval_seconds: 60, allow_http_postbacks: false }
+    }
+}
+
+/// Every outbound port, as the composition root hands them over.
+#[derive(Clone)]
+pub struct Ports {
+    pub users: Arc<dyn UserRepository>,
+    pub api_keys: Arc<dyn ApiKeyRepository>,
+    pub spaces: Arc<dyn SpaceRepository>,
+    pub collections: Arc<dyn CollectionRepository>,
+    pub sources: Arc<dyn SourceRepository>,
+    pub runs: Arc<dyn RunQueue>,
+    pub uploads: Arc<dyn UploadRepository>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Ports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ports").finish_non_exhaustive()
+    }
+}
+
+/// All use cases, built once and shared by the transports.
+#[derive(Debug, Clone)]
+pub struct UseCases {
+    pub api_keys: ApiKeyService,
+    pub spaces: SpaceService,
+    pub collections: CollectionService,
+    pub sources: SourceService,
+}
+
+impl UseCases {
+    pub fn new(ports: Ports, limits: Limits) -> Self {
+        Self {
+            api_keys: ApiKeyService::new(ports.clone()),
+            spaces: SpaceService::new(ports.clone()),
+            collections: CollectionService::new(ports.clone()),
+            sources: SourceService::new(ports, limits),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_ports {
+    //! Mock ports for the use-case unit tests.
+
+    use std::sync::Arc;
+
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::Ports;
+    use crate::ports::*;
+
+    pub(crate) fn fixed_now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap()
+    }
+
+    /// Mocks with no expectations: a test sets the ones it needs, and any other call
+    /// fails the test.
+    #[derive(Default)]
+    pub(crate) struct Mocks {
+        pub users: MockUserRepository,
+        pub api_keys: MockApiKeyRepository,
+        pub spaces: MockSpaceRepository,
+        pub collections: MockCollectionRepository,
+        pub sources: MockSourceRepository,
+        pub runs: MockRunQueue,
+        pub uploads: MockUploadRepository,
+    }
+
+    impl Mocks {
+        pub(crate) fn into_ports(self) -> Ports {
+            let mut clock = MockClock::new();
+            clock.expect_now().returning(fixed_now);
+            Ports {
+                users: Arc::new(self.users),
+                api_keys: Arc::new(self.api_keys),
+                spaces: Arc::new(self.spaces),
+                collections: Arc::new(self.collections),
+                sources: Arc::new(self.sources),
+                runs: Arc::new(self.runs),
+                uploads: Arc::new(self.uploads),
+                clock: Arc::new(clock),
+            }
+        }
+    }
+}

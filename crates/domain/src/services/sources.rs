@@ -1,0 +1,539 @@
+//! Source use cases: create (four types), read, list, patch, soft delete and restore,
+//! pin, cancel, and the three processing actions (refresh, reprocess, fast-forward).
+//!
+//! Every write reads the source, decides with the status machine, and saves with a
+//! compare-and-set on the status it read, retrying a few times if a concurrent
+//! request or a worker got there first.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use url::Url;
+
+use super::{Limits, Ports};
+use crate::{
+    Error, FieldError, Result,
+    error::Violations,
+    ids::{CollectionId, SourceId, SpaceId},
+    model::{
+        Page, PageRequest, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput,
+        SourceStats, SourceType, User, check_text,
+    },
+    ports::{RunWrite, SourceFilter},
+    state::{Effect, Event, SourceStatus},
+};
+
+/// A requested refresh policy, before validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshPolicyInput {
+    pub mode: RefreshMode,
+    pub interval_seconds: Option<u64>,
+}
+
+/// Body of `POST /v1/spaces/{spaceId}/sources`.
+#[derive(Debug, Clone)]
+pub struct NewSource {
+    pub source_type: SourceType,
+    pub initial_data: Value,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub collection_id: Option<CollectionId>,
+    pub postback_url: Option<String>,
+    pub run_context_extraction: Option<bool>,
+    pub run_artifact_extraction: Option<bool>,
+    pub refresh_policy: Option<RefreshPolicyInput>,
+}
+
+/// Body of `PATCH /v1/sources/{id}`. `None` keeps a field; `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct SourcePatch {
+    pub name: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub collection_id: Option<Option<CollectionId>>,
+    pub refresh_policy: Option<RefreshPolicyInput>,
+    pub postback_url: Option<Option<String>>,
+}
+
+/// Body of `POST .../refresh`; absent fields take the contract's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RefreshRequest {
+    pub run_context_extraction: Option<bool>,
+    pub run_artifact_extraction: Option<bool>,
+    pub force: Option<bool>,
+}
+
+/// Body of `POST .../reprocess`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReprocessRequest {
+    pub run_context_extraction: Option<bool>,
+    pub run_artifact_extraction: Option<bool>,
+    pub update_existing: Option<bool>,
+}
+
+/// Body of `POST .../fast-forward`.
+#[derive(Debug, Clone)]
+pub struct FastForwardRequest {
+    pub source_type: SourceType,
+    pub initial_data: Value,
+    pub postback_url: Option<String>,
+    pub run_context_extraction: Option<bool>,
+    pub run_artifact_extraction: Option<bool>,
+}
+
+/// Which sources a mutation may touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    /// Soft-deleted sources are not found.
+    Live,
+    /// Soft-deleted sources too (restore).
+    Any,
+}
+
+/// How often a write is retried after losing a compare-and-set race.
+const MAX_SAVE_ATTEMPTS: usize = 3;
+
+#[derive(Debug, Clone)]
+pub struct SourceService {
+    ports: Ports,
+    limits: Limits,
+}
+
+impl SourceService {
+    pub fn new(ports: Ports, limits: Limits) -> Self {
+        Self { ports, limits }
+    }
+
+    /// Registers a source and queues its first run.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown space; [`Error::Validation`] listing every
+    /// bad field (shape of `initial_data` per type, unknown or foreign `fileKey`,
+    /// composition members outside the space, collection outside the space, postback
+    /// URL, refresh policy on a type without an origin).
+    pub async fn create(&self, user: &User, space_id: SpaceId, request: NewSource) -> Result<Source> {
+        self.ports.spaces.get(user.id, space_id).await?.ok_or(Error::NotFound("space"))?;
+        let now = self.ports.clock.now();
+        let mut violations = Violations::default();
+        let input = self.parse_input(user, space_id, "initial_data", request.source_type, &request.initial_data, &mut violations).await?;
+        check_optional_text(&mut violations, "name", &request.name, 200);
+        check_optional_text(&mut violations, "description", &request.description, 10_000);
+        if let Some(collection_id) = request.collection_id {
+            self.check_collection(user, space_id, collection_id, &mut violations).await?;
+        }
+        let postback_url = match &request.postback_url {
+            Some(raw) => violations.check(self.parse_postback_url("instructions.postback_url", raw)),
+            None => None,
+        };
+        let refresh_policy = match request.refresh_policy {
+            Some(policy) => violations.check(self.parse_refresh_policy(
+                "instructions.refresh_policy",
+                request.source_type,
+                policy,
+                now,
+            )),
+            None => Some(RefreshPolicy::default()),
+        };
+        violations.finish()?;
+
+        let transition = SourceStatus::Created.apply(Event::Submit)?;
+        let flags = RunFlags {
+            run_context_extraction: request.run_context_extraction.unwrap_or(true),
+            run_artifact_extraction: request.run_artifact_extraction.unwrap_or(true),
+            ..RunFlags::default()
+        };
+        let source_id = SourceId::new();
+        let run = Run::queued(source_id, user.id, RunKind::Initial, flags, None, now);
+        let source = Source {
+            id: source_id,
+            user_id: user.id,
+            space_id,
+            collection_id: request.collection_id,
+            name: request.name,
+            description: request.description,
+            status: transition.to,
+            message: None,
+            input: input.expect("validated"),
+            postback_url,
+            run_context_extraction: flags.run_context_extraction,
+            run_artifact_extraction: flags.run_artifact_extraction,
+            refresh_policy: refresh_policy.expect("validated"),
+            pinned: false,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+            revision: None,
+            content_hash: None,
+            last_fetched_at: None,
+            last_run: Some(run.clone()),
+            stats: SourceStats::default(),
+        };
+        self.ports.sources.create(&source, &run).await?;
+        Ok(source)
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`] when missing, soft-deleted or someone else's.
+    pub async fn get(&self, user: &User, id: SourceId) -> Result<Source> {
+        match self.ports.sources.get(user.id, id).await? {
+            Some(source) if !source.is_deleted() => Ok(source),
+            _ => Err(Error::NotFound("source")),
+        }
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown space.
+    pub async fn list(&self, user: &User, space_id: SpaceId, filter: SourceFilter, page: PageRequest) -> Result<Page<Source>> {
+        self.ports.spaces.get(user.id, space_id).await?.ok_or(Error::NotFound("space"))?;
+        self.ports.sources.list(space_id, &filter, page).await
+    }
+
+    /// Changes name, description, collection, refresh policy or postback URL.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Validation`] per bad field.
+    pub async fn update(&self, user: &User, id: SourceId, patch: SourcePatch) -> Result<Source> {
+        let current = self.get(user, id).await?;
+        let now = self.ports.clock.now();
+        let mut violations = Violations::default();
+        if let Some(name) = &patch.name {
+            check_optional_text(&mut violations, "name", name, 200);
+        }
+        if let Some(description) = &patch.description {
+            check_optional_text(&mut violations, "description", description, 10_000);
+        }
+        if let Some(Some(collection_id)) = patch.collection_id {
+            self.check_collection(user, current.space_id, collection_id, &mut violations).await?;
+        }
+        let postback_url = match &patch.postback_url {
+            Some(Some(raw)) => violations.check(self.parse_postback_url("instructions.postback_url", raw)).map(Some),
+            Some(None) => Some(None),
+            None => None,
+        };
+        let refresh_policy = match patch.refresh_policy {
+            Some(policy) => violations.check(self.parse_refresh_policy("refresh_policy", current.source_type(), policy, now)),
+            None => None,
+        };
+        violations.finish()?;
+        self.mutate(user, id, Visibility::Live, move |source, _| {
+            if let Some(name) = &patch.name {
+                source.name.clone_from(name);
+            }
+            if let Some(description) = &patch.description {
+                source.description.clone_from(description);
+            }
+            if let Some(collection_id) = patch.collection_id {
+                source.collection_id = collection_id;
+            }
+            if let Some(postback_url) = &postback_url {
+                source.postback_url.clone_from(postback_url);
+            }
+            if let Some(policy) = refresh_policy {
+                source.refresh_policy = policy;
+            }
+            Ok(RunWrite::None)
+        })
+        .await
+    }
+
+    /// Soft delete: hidden from reads, work in flight canceled.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (also when already deleted).
+    pub async fn delete(&self, user: &User, id: SourceId) -> Result<()> {
+        self.mutate(user, id, Visibility::Live, |source, now| {
+            source.deleted_at = Some(now);
+            if source.status.is_final() { Ok(RunWrite::None) } else { cancel(source, now) }
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Undoes a soft delete.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] when the source is not deleted.
+    pub async fn restore(&self, user: &User, id: SourceId) -> Result<Source> {
+        self.mutate(user, id, Visibility::Any, |source, _| {
+            if !source.is_deleted() {
+                return Err(Error::Conflict("source is not deleted".into()));
+            }
+            source.deleted_at = None;
+            Ok(RunWrite::None)
+        })
+        .await
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`].
+    pub async fn toggle_pin(&self, user: &User, id: SourceId) -> Result<Source> {
+        self.mutate(user, id, Visibility::Live, |source, _| {
+            source.pinned = !source.pinned;
+            Ok(RunWrite::None)
+        })
+        .await
+    }
+
+    /// Cancels queued work at once, or asks the worker to stop at its next checkpoint.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] unless CREATED, PENDING or PROCESSING.
+    pub async fn cancel(&self, user: &User, id: SourceId) -> Result<Source> {
+        self.mutate(user, id, Visibility::Live, cancel).await
+    }
+
+    /// Queues a re-fetch of a URI or FILE source, or folds the request into the run
+    /// already queued.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Validation`] (field `type`) for CONTENT and
+    /// COMPOSITION sources; [`Error::Conflict`] from CREATED and PROCESSING.
+    pub async fn refresh(&self, user: &User, id: SourceId, request: RefreshRequest) -> Result<Source> {
+        let flags = RunFlags {
+            run_context_extraction: request.run_context_extraction.unwrap_or(true),
+            run_artifact_extraction: request.run_artifact_extraction.unwrap_or(true),
+            force: request.force.unwrap_or(false),
+            update_existing: true,
+        };
+        self.mutate(user, id, Visibility::Live, move |source, now| {
+            if !source.source_type().is_refreshable() {
+                return Err(Error::invalid(
+                    "type",
+                    format!("only URI and FILE sources can be refreshed; this source is {}", source.source_type()),
+                ));
+            }
+            let transition = source.status.apply(Event::Refresh)?;
+            match transition.effect {
+                Effect::CoalesceIntoQueuedRun => coalesce(source, flags),
+                _ => Ok(start_run(source, RunKind::Refresh, flags, None, now)),
+            }
+        })
+        .await
+    }
+
+    /// Queues extraction over the stored content of the current revision.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Conflict`] unless COMPLETED or FAILED, or when no
+    /// content was ever stored.
+    pub async fn reprocess(&self, user: &User, id: SourceId, request: ReprocessRequest) -> Result<Source> {
+        let flags = RunFlags {
+            run_context_extraction: request.run_context_extraction.unwrap_or(true),
+            run_artifact_extraction: request.run_artifact_extraction.unwrap_or(true),
+            force: false,
+            update_existing: request.update_existing.unwrap_or(true),
+        };
+        self.mutate(user, id, Visibility::Live, move |source, now| {
+            source.status.apply(Event::Reprocess)?;
+            if source.revision.is_none() {
+                return Err(Error::Conflict("no content has been stored for this source yet".into()));
+            }
+            Ok(start_run(source, RunKind::Reprocess, flags, None, now))
+        })
+        .await
+    }
+
+    /// Queues ingestion of new material for the source.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::Validation`] for bad material or a COMPOSITION
+    /// source; [`Error::Conflict`] unless COMPLETED or FAILED.
+    pub async fn fast_forward(&self, user: &User, id: SourceId, request: FastForwardRequest) -> Result<Source> {
+        let current = self.get(user, id).await?;
+        let mut violations = Violations::default();
+        if request.source_type == SourceType::Composition {
+            violations.add("type", "must be URI, FILE or CONTENT");
+        } else if current.source_type() == SourceType::Composition {
+            violations.add("type", "a COMPOSITION source is built from its members and cannot be fast-forwarded");
+        }
+        let input = if violations.is_empty() {
+            self.parse_input(user, current.space_id, "initial_data", request.source_type, &request.initial_data, &mut violations).await?
+        } else {
+            None
+        };
+        let postback_url = match &request.postback_url {
+            Some(raw) => violations.check(self.parse_postback_url("instructions.postback_url", raw)),
+            None => None,
+        };
+        violations.finish()?;
+        let input = input.expect("validated");
+        let flags = RunFlags {
+            run_context_extraction: request.run_context_extraction.unwrap_or(true),
+            run_artifact_extraction: request.run_artifact_extraction.unwrap_or(true),
+            ..RunFlags::default()
+        };
+        self.mutate(user, id, Visibility::Live, move |source, now| {
+            source.status.apply(Event::FastForward)?;
+            if let Some(url) = &postback_url {
+                source.postback_url = Some(url.clone());
+            }
+            Ok(start_run(source, RunKind::FastForward, flags, Some(input.clone()), now))
+        })
+        .await
+    }
+
+    /// Reads, changes and saves a source with a compare-and-set on its status.
+    async fn mutate<F>(&self, user: &User, id: SourceId, visibility: Visibility, mut change: F) -> Result<Source>
+    where
+        F: FnMut(&mut Source, DateTime<Utc>) -> Result<RunWrite> + Send,
+    {
+        for _ in 0..MAX_SAVE_ATTEMPTS {
+            let mut source = match self.ports.sources.get(user.id, id).await? {
+                Some(source) if visibility == Visibility::Any || !source.is_deleted() => source,
+                _ => return Err(Error::NotFound("source")),
+            };
+            let expected_status = source.status;
+            let now = self.ports.clock.now();
+            let run = change(&mut source, now)?;
+            source.updated_at = now;
+            if let RunWrite::Insert(run) | RunWrite::Update(run) = &run {
+                source.last_run = Some(run.clone());
+            }
+            if self.ports.sources.save(&source, expected_status, run).await? {
+                return Ok(source);
+            }
+        }
+        Err(Error::Conflict("the source changed while this request was handled; retry".into()))
+    }
+
+    /// Validates `initial_data`, then what only the database can tell: that a file
+    /// key is the caller's and that composition members are live sources of the space.
+    async fn parse_input(
+        &self,
+        user: &User,
+        space_id: SpaceId,
+        field: &str,
+        source_type: SourceType,
+        raw: &Value,
+        violations: &mut Violations,
+    ) -> Result<Option<SourceInput>> {
+        let input = match SourceInput::parse(field, source_type, raw, self.limits.max_content_bytes) {
+            Ok(input) => input,
+            Err(errors) => {
+                for error in errors {
+                    violations.add(error.field, error.message);
+                }
+                return Ok(None);
+            }
+        };
+        match &input {
+            SourceInput::File { file_key } => {
+                if self.ports.uploads.get(user.id, file_key).await?.is_none() {
+                    violations.add(format!("{field}.data"), "must be a fileKey returned by the upload endpoint to this user");
+                    return Ok(None);
+                }
+            }
+            SourceInput::Composition { source_ids } => {
+                let members = self.ports.sources.get_many(user.id, source_ids).await?;
+                let mut valid = true;
+                for (index, id) in source_ids.iter().enumerate() {
+                    let ok = members.iter().any(|m| m.id == *id && m.space_id == space_id && !m.is_deleted());
+                    if !ok {
+                        valid = false;
+                        violations.add(format!("{field}.source_ids[{index}]"), "must be a source of the same space");
+                    }
+                }
+                // Member ids must exist before the composition does and a composition's
+                // members cannot be changed later, so a new composition can never close
+                // a cycle: checking existence here is the whole cycle check.
+                if !valid {
+                    return Ok(None);
+                }
+            }
+            SourceInput::Uri { .. } | SourceInput::Content { .. } => {}
+        }
+        Ok(Some(input))
+    }
+
+    async fn check_collection(
+        &self,
+        user: &User,
+        space_id: SpaceId,
+        collection_id: CollectionId,
+        violations: &mut Violations,
+    ) -> Result<()> {
+        let collection = self.ports.collections.get(user.id, collection_id).await?;
+        if collection.is_none_or(|c| c.space_id != space_id) {
+            violations.add("collectionId", "must be a collection of the same space");
+        }
+        Ok(())
+    }
+
+    fn parse_postback_url(&self, field: &str, raw: &str) -> Result<Url, FieldError> {
+        let url = Url::parse(raw).map_err(|_| FieldError::new(field, "must be an absolute URL"))?;
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if self.limits.allow_http_postbacks => Ok(url),
+            "http" => Err(FieldError::new(field, "must use https (set postback.allow_http for local development)")),
+            _ => Err(FieldError::new(field, "must be an https URL")),
+        }
+    }
+
+    fn parse_refresh_policy(
+        &self,
+        field: &str,
+        source_type: SourceType,
+        policy: RefreshPolicyInput,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshPolicy, FieldError> {
+        if !source_type.is_refreshable() && policy.mode != RefreshMode::Manual {
+            return Err(FieldError::new(field, "only URI and FILE sources can be refreshed on a schedule"));
+        }
+        RefreshPolicy::new(field, policy.mode, policy.interval_seconds, self.limits.min_refresh_interval_seconds, now)
+    }
+}
+
+fn check_optional_text(violations: &mut Violations, field: &str, value: &Option<String>, max: usize) {
+    if let Some(text) = value {
+        violations.check(check_text(field, text, 0, max));
+    }
+}
+
+/// Queues a new run and moves the source to PENDING.
+fn start_run(source: &mut Source, kind: RunKind, flags: RunFlags, input: Option<SourceInput>, now: DateTime<Utc>) -> RunWrite {
+    let run = Run::queued(source.id, source.user_id, kind, flags, input, now);
+    source.status = SourceStatus::Pending;
+    source.message = None;
+    RunWrite::Insert(run)
+}
+
+/// Folds a refresh into the queued run. A queued reprocess becomes a forced refresh,
+/// which does everything the reprocess would have and fetches too; a queued
+/// fast-forward carries material that a refresh would overwrite, so that is refused.
+fn coalesce(source: &mut Source, flags: RunFlags) -> Result<RunWrite> {
+    let mut run = match &source.last_run {
+        Some(run) if run.status == RunStatus::Pending => run.clone(),
+        _ => return Err(Error::internal(format!("source {} is PENDING without a queued run", source.id))),
+    };
+    match run.kind {
+        RunKind::FastForward => {
+            return Err(Error::Conflict(
+                "cannot refresh a source whose status is PENDING with a fast-forward queued".into(),
+            ));
+        }
+        RunKind::Reprocess => {
+            run.kind = RunKind::Refresh;
+            run.flags = run.flags.coalesce(RunFlags { force: true, ..flags });
+        }
+        RunKind::Initial | RunKind::Refresh | RunKind::ScheduledRefresh => run.flags = run.flags.coalesce(flags),
+    }
+    Ok(RunWrite::Update(run))
+}
+
+/// The cancel transition: queued work is canceled now, running work is asked to stop.
+fn cancel(source: &mut Source, now: DateTime<Utc>) -> Result<RunWrite> {
+    let transition = source.status.apply(Event::Cancel)?;
+    source.status = transition.to;
+    let Some(mut run) = source.last_run.clone().filter(|run| run.is_active()) else {
+        return Ok(RunWrite::None);
+    };
+    match transition.effect {
+        Effect::CancelQueuedRun => {
+            run.status = RunStatus::Canceled;
+            run.finished_at = Some(now);
+        }
+        _ => run.cancel_requested = true,
+    }
+    Ok(RunWrite::Update(run))
+}
+
+#[cfg(test)]
+mod tests;

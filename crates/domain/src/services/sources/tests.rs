@@ -1,0 +1,323 @@
+//! Unit tests of the source use cases against mocked ports.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+
+use super::*;
+use crate::{
+    ids::UserId,
+    model::{Plan, Space, Upload},
+    services::test_ports::{Mocks, fixed_now},
+};
+
+fn user() -> User {
+    User { id: UserId::new(), name: "ada".into(), plan: Plan::Pro, created_at: fixed_now() }
+}
+
+fn space_of(user: &User) -> Space {
+    Space { id: SpaceId::new(), user_id: user.id, name: "s".into(), description: None, created_at: fixed_now(), updated_at: fixed_now() }
+}
+
+fn source(user: &User, space_id: SpaceId, input: SourceInput, status: SourceStatus) -> Source {
+    let id = SourceId::new();
+    let run_status = match status {
+        SourceStatus::Pending => RunStatus::Pending,
+        SourceStatus::Processing => RunStatus::Processing,
+        SourceStatus::Failed => RunStatus::Failed,
+        SourceStatus::Canceled => RunStatus::Canceled,
+        _ => RunStatus::Completed,
+    };
+    let mut run = Run::queued(id, user.id, RunKind::Initial, RunFlags::default(), None, fixed_now());
+    run.status = run_status;
+    Source {
+        id,
+        user_id: user.id,
+        space_id,
+        collection_id: None,
+        name: None,
+        description: None,
+        status,
+        message: None,
+        input,
+        postback_url: None,
+        run_context_extraction: true,
+        run_artifact_extraction: true,
+        refresh_policy: RefreshPolicy::default(),
+        pinned: false,
+        deleted_at: None,
+        created_at: fixed_now(),
+        updated_at: fixed_now(),
+        revision: Some(1),
+        content_hash: None,
+        last_fetched_at: None,
+        last_run: Some(run),
+        stats: SourceStats::default(),
+    }
+}
+
+fn uri() -> SourceInput {
+    SourceInput::Uri { url: Url::parse("https://example.com/doc").unwrap() }
+}
+
+fn new_source(source_type: SourceType, initial_data: Value) -> NewSource {
+    NewSource {
+        source_type,
+        initial_data,
+        name: None,
+        description: None,
+        collection_id: None,
+        postback_url: None,
+        run_context_extraction: None,
+        run_artifact_extraction: None,
+        refresh_policy: None,
+    }
+}
+
+fn service(mocks: Mocks) -> SourceService {
+    SourceService::new(mocks.into_ports(), Limits::default())
+}
+
+/// Mocks where `get` returns `stored` and `save` records what it was given.
+fn mocks_with(stored: Source, save_result: bool) -> (Mocks, Arc<Mutex<Vec<(Source, SourceStatus, RunWrite)>>>) {
+    let saved = Arc::new(Mutex::new(Vec::new()));
+    let mut mocks = Mocks::default();
+    mocks.sources.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
+    let sink = saved.clone();
+    mocks.sources.expect_save().returning(move |source, expected, run| {
+        sink.lock().unwrap().push((source.clone(), expected, run));
+        Ok(save_result)
+    });
+    (mocks, saved)
+}
+
+fn with_space(mocks: &mut Mocks, space: Space) {
+    mocks.spaces.expect_get().returning(move |_, _| Ok(Some(space.clone())));
+}
+
+#[tokio::test]
+async fn create_queues_an_initial_run_and_returns_a_pending_source() {
+    let user = user();
+    let space = space_of(&user);
+    let mut mocks = Mocks::default();
+    with_space(&mut mocks, space.clone());
+    mocks
+        .sources
+        .expect_create()
+        .withf(|source, run| {
+            source.status == SourceStatus::Pending
+                && run.kind == RunKind::Initial
+                && run.status == RunStatus::Pending
+                && run.source_id == source.id
+                && source.last_run.as_ref().map(|r| r.id) == Some(run.id)
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let created = service(mocks)
+        .create(&user, space.id, new_source(SourceType::Uri, json!({"url": "https://example.com/a"})))
+        .await
+        .unwrap();
+    assert_eq!(created.status, SourceStatus::Pending);
+    assert_eq!(created.space_id, space.id);
+    assert_eq!(created.revision, None);
+}
+
+#[tokio::test]
+async fn create_in_an_unknown_space_is_not_found() {
+    let mut mocks = Mocks::default();
+    mocks.spaces.expect_get().returning(|_, _| Ok(None));
+    mocks.sources.expect_create().never();
+    let result = service(mocks).create(&user(), SpaceId::new(), new_source(SourceType::Content, json!({"data": "x"}))).await;
+    assert!(matches!(result, Err(Error::NotFound("space"))));
+}
+
+#[tokio::test]
+async fn create_reports_every_bad_field_at_once() {
+    let user = user();
+    let space = space_of(&user);
+    let mut mocks = Mocks::default();
+    with_space(&mut mocks, space.clone());
+    mocks.sources.expect_create().never();
+    let mut request = new_source(SourceType::Content, json!({"data": "hello"}));
+    request.postback_url = Some("http://hooks.example/x".into());
+    request.refresh_policy = Some(RefreshPolicyInput { mode: RefreshMode::Interval, interval_seconds: Some(3600) });
+    request.name = Some("n".repeat(201));
+    let error = service(mocks).create(&user, space.id, request).await.unwrap_err();
+    let fields: Vec<_> = error.details().iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, ["name", "instructions.postback_url", "instructions.refresh_policy"]);
+}
+
+#[tokio::test]
+async fn file_sources_need_the_callers_own_upload() {
+    let user = user();
+    let space = space_of(&user);
+    let mut mocks = Mocks::default();
+    with_space(&mut mocks, space.clone());
+    mocks.uploads.expect_get().returning(|_, _| Ok(None));
+    mocks.sources.expect_create().never();
+    let error = service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.unwrap_err();
+    assert_eq!(error.details()[0].field, "initial_data.data");
+
+    let mut mocks = Mocks::default();
+    with_space(&mut mocks, space.clone());
+    let owner = user.id;
+    mocks.uploads.expect_get().returning(move |user_id, key| {
+        Ok(Some(Upload { file_key: key.into(), user_id, filename: "a.pdf".into(), content_type: "application/pdf".into(), size: 3, created_at: fixed_now() }))
+    });
+    mocks.sources.expect_create().withf(move |s, _| s.user_id == owner).returning(|_, _| Ok(()));
+    assert!(service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.is_ok());
+}
+
+#[tokio::test]
+async fn composition_members_must_be_live_sources_of_the_same_space() {
+    let user = user();
+    let space = space_of(&user);
+    let same_space = source(&user, space.id, uri(), SourceStatus::Completed);
+    let other_space = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let mut deleted = source(&user, space.id, uri(), SourceStatus::Completed);
+    deleted.deleted_at = Some(fixed_now());
+    let missing = SourceId::new();
+    let ids = json!({"source_ids": [same_space.id.to_string(), other_space.id.to_string(), deleted.id.to_string(), missing.to_string()]});
+    let mut mocks = Mocks::default();
+    with_space(&mut mocks, space.clone());
+    let members = vec![same_space, other_space, deleted];
+    mocks.sources.expect_get_many().return_once(move |_, _| Ok(members));
+    mocks.sources.expect_create().never();
+    let error = service(mocks).create(&user, space.id, new_source(SourceType::Composition, ids)).await.unwrap_err();
+    let fields: Vec<_> = error.details().iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(fields, ["initial_data.source_ids[1]", "initial_data.source_ids[2]", "initial_data.source_ids[3]"]);
+}
+
+#[tokio::test]
+async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
+    let user = user();
+    let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let previous_run = stored.last_run.clone().unwrap().id;
+    let (mocks, saved) = mocks_with(stored.clone(), true);
+    let request = RefreshRequest { run_context_extraction: Some(false), run_artifact_extraction: None, force: Some(true) };
+    let result = service(mocks).refresh(&user, stored.id, request).await.unwrap();
+    assert_eq!(result.status, SourceStatus::Pending);
+    let saved = saved.lock().unwrap();
+    let (_, expected, write) = &saved[0];
+    assert_eq!(*expected, SourceStatus::Completed);
+    let RunWrite::Insert(run) = write else { panic!("expected a new run, got {write:?}") };
+    assert_ne!(run.id, previous_run);
+    assert_eq!(run.kind, RunKind::Refresh);
+    assert_eq!(run.flags, RunFlags { run_context_extraction: false, run_artifact_extraction: true, force: true, update_existing: true });
+}
+
+#[tokio::test]
+async fn refresh_while_pending_coalesces_into_the_queued_run() {
+    let user = user();
+    let mut stored = source(&user, SpaceId::new(), uri(), SourceStatus::Pending);
+    let run = stored.last_run.as_mut().unwrap();
+    run.kind = RunKind::Refresh;
+    run.flags.run_context_extraction = false;
+    let queued_id = run.id;
+    let (mocks, saved) = mocks_with(stored.clone(), true);
+    let result = service(mocks).refresh(&user, stored.id, RefreshRequest::default()).await.unwrap();
+    assert_eq!(result.last_run.as_ref().unwrap().id, queued_id, "same run");
+    let saved = saved.lock().unwrap();
+    let RunWrite::Update(run) = &saved[0].2 else { panic!("expected the queued run to be updated") };
+    assert_eq!(run.id, queued_id);
+    assert!(run.flags.run_context_extraction, "flags are OR-ed");
+}
+
+#[tokio::test]
+async fn refresh_of_content_is_invalid_and_from_processing_is_a_conflict() {
+    let user = user();
+    let content = source(&user, SpaceId::new(), SourceInput::Content { data: "x".into() }, SourceStatus::Completed);
+    let (mocks, _) = mocks_with(content.clone(), true);
+    let error = service(mocks).refresh(&user, content.id, RefreshRequest::default()).await.unwrap_err();
+    assert_eq!(error.details()[0].field, "type");
+
+    let processing = source(&user, SpaceId::new(), uri(), SourceStatus::Processing);
+    let (mocks, saved) = mocks_with(processing.clone(), true);
+    let error = service(mocks).refresh(&user, processing.id, RefreshRequest::default()).await.unwrap_err();
+    assert!(matches!(error, Error::Conflict(ref m) if m.contains("PROCESSING")));
+    assert!(saved.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn reprocess_needs_stored_content() {
+    let user = user();
+    let mut stored = source(&user, SpaceId::new(), uri(), SourceStatus::Failed);
+    stored.revision = None;
+    let (mocks, _) = mocks_with(stored.clone(), true);
+    let error = service(mocks).reprocess(&user, stored.id, ReprocessRequest::default()).await.unwrap_err();
+    assert!(matches!(error, Error::Conflict(ref m) if m.contains("no content")));
+}
+
+#[tokio::test]
+async fn cancel_takes_queued_work_off_the_queue_and_flags_running_work() {
+    let user = user();
+    let pending = source(&user, SpaceId::new(), uri(), SourceStatus::Pending);
+    let (mocks, saved) = mocks_with(pending.clone(), true);
+    let result = service(mocks).cancel(&user, pending.id).await.unwrap();
+    assert_eq!(result.status, SourceStatus::Canceled);
+    let RunWrite::Update(run) = &saved.lock().unwrap()[0].2 else { panic!() };
+    assert_eq!(run.status, RunStatus::Canceled);
+
+    let processing = source(&user, SpaceId::new(), uri(), SourceStatus::Processing);
+    let (mocks, saved) = mocks_with(processing.clone(), true);
+    let result = service(mocks).cancel(&user, processing.id).await.unwrap();
+    assert_eq!(result.status, SourceStatus::Processing, "the worker finishes the cancel");
+    let RunWrite::Update(run) = &saved.lock().unwrap()[0].2 else { panic!() };
+    assert!(run.cancel_requested);
+    assert_eq!(run.status, RunStatus::Processing);
+}
+
+#[tokio::test]
+async fn a_lost_status_race_is_retried_then_reported() {
+    let user = user();
+    let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let (mocks, saved) = mocks_with(stored.clone(), false);
+    let error = service(mocks).toggle_pin(&user, stored.id).await.unwrap_err();
+    assert!(matches!(error, Error::Conflict(_)));
+    assert_eq!(saved.lock().unwrap().len(), MAX_SAVE_ATTEMPTS);
+}
+
+#[tokio::test]
+async fn deleted_sources_are_hidden_except_from_restore() {
+    let user = user();
+    let mut stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    stored.deleted_at = Some(fixed_now());
+    let (mocks, _) = mocks_with(stored.clone(), true);
+    let service = service(mocks);
+    assert!(matches!(service.get(&user, stored.id).await, Err(Error::NotFound(_))));
+    assert!(matches!(service.delete(&user, stored.id).await, Err(Error::NotFound(_))));
+    assert!(service.restore(&user, stored.id).await.unwrap().deleted_at.is_none());
+
+    let live = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let (mocks, _) = mocks_with(live.clone(), true);
+    assert!(matches!(SourceService::new(mocks.into_ports(), Limits::default()).restore(&user, live.id).await, Err(Error::Conflict(_))));
+}
+
+#[tokio::test]
+async fn soft_delete_cancels_queued_work() {
+    let user = user();
+    let pending = source(&user, SpaceId::new(), uri(), SourceStatus::Pending);
+    let (mocks, saved) = mocks_with(pending.clone(), true);
+    service(mocks).delete(&user, pending.id).await.unwrap();
+    let saved = saved.lock().unwrap();
+    assert!(saved[0].0.deleted_at.is_some());
+    assert_eq!(saved[0].0.status, SourceStatus::Canceled);
+}
+
+#[tokio::test]
+async fn fast_forward_carries_the_new_material_on_the_run() {
+    let user = user();
+    let stored = source(&user, SpaceId::new(), SourceInput::Content { data: "a".into() }, SourceStatus::Completed);
+    let (mocks, saved) = mocks_with(stored.clone(), true);
+    let request = FastForwardRequest {
+        source_type: SourceType::Content,
+        initial_data: json!({"data": "a\nb"}),
+        postback_url: None,
+        run_context_extraction: None,
+        run_artifact_extraction: None,
+    };
+    service(mocks).fast_forward(&user, stored.id, request).await.unwrap();
+    let RunWrite::Insert(run) = &saved.lock().unwrap()[0].2 else { panic!() };
+    assert_eq!(run.kind, RunKind::FastForward);
+    assert_eq!(run.input, Some(SourceInput::Content { data: "a\nb".into() }));
+}
