@@ -1,1 +1,17 @@
-//! placeholder
+//! ctxd's database schema as ordered sea-orm migrations, one immutable file per
+//! change. The same migrations run on SQLite (embedded default) and Postgres.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_initial;
+
+/// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_initial::Migration)]
+    }
+}

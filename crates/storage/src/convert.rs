@@ -1,0 +1,301 @@
+//! Conversions between sea-orm models and domain types. Anything the database holds
+//! that the domain cannot parse is a corrupt row and surfaces as `Error::Internal`.
+
+use chrono::{DateTime, TimeZone, Utc};
+use ctxd_domain::{
+    Error, Result,
+    model::{
+        ApiKey, Collection, RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome,
+        Source, SourceInput, SourceStats, SourceType, Space, Upload, User,
+    },
+    state::SourceStatus,
+};
+use sea_orm::prelude::Json;
+
+use crate::entities::{api_keys, collections, revisions, runs, sources, spaces, uploads, users};
+
+fn parse<T: std::str::FromStr>(column: &str, raw: &str) -> Result<T> {
+    raw.parse().map_err(|_| Error::internal(format!("corrupt {column} value {raw:?} in the database")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(column: &str, raw: Json) -> Result<T> {
+    serde_json::from_value(raw).map_err(|e| Error::internal(format!("corrupt {column} JSON: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Json {
+    serde_json::to_value(value).expect("plain data always serializes")
+}
+
+pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
+    Utc.timestamp_millis_opt(ms).single().ok_or_else(|| Error::internal(format!("corrupt timestamp {ms}")))
+}
+
+/// Counts are unsigned in the domain and signed in SQL.
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+pub(crate) fn user_from(model: users::Model) -> Result<User> {
+    Ok(User { id: model.id.into(), name: model.name, plan: parse("users.plan", &model.plan)?, created_at: model.created_at })
+}
+
+pub(crate) fn user_to(user: &User) -> users::Model {
+    users::Model { id: user.id.0, name: user.name.clone(), plan: user.plan.as_str().into(), created_at: user.created_at }
+}
+
+pub(crate) fn api_key_from(model: api_keys::Model) -> ApiKey {
+    ApiKey {
+        id: model.id.into(),
+        user_id: model.user_id.into(),
+        name: model.name,
+        key_prefix: model.key_prefix,
+        key_hash: model.key_hash,
+        expiration_date: model.expiration_date,
+        created_at: model.created_at,
+        revoked_at: model.revoked_at,
+    }
+}
+
+pub(crate) fn api_key_to(key: &ApiKey) -> api_keys::Model {
+    api_keys::Model {
+        id: key.id.0,
+        user_id: key.user_id.0,
+        name: key.name.clone(),
+        key_prefix: key.key_prefix.clone(),
+        key_hash: key.key_hash.clone(),
+        expiration_date: key.expiration_date,
+        created_at: key.created_at,
+        revoked_at: key.revoked_at,
+    }
+}
+
+pub(crate) fn space_from(model: spaces::Model) -> Space {
+    Space {
+        id: model.id.into(),
+        user_id: model.user_id.into(),
+        name: model.name,
+        description: model.description,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+    }
+}
+
+pub(crate) fn space_to(space: &Space) -> spaces::Model {
+    spaces::Model {
+        id: space.id.0,
+        user_id: space.user_id.0,
+        name: space.name.clone(),
+        description: space.description.clone(),
+        created_at: space.created_at,
+        updated_at: space.updated_at,
+    }
+}
+
+pub(crate) fn collection_from(model: collections::Model) -> Collection {
+    Collection {
+        id: model.id.into(),
+        space_id: model.space_id.into(),
+        user_id: model.user_id.into(),
+        parent_id: model.parent_id.map(Into::into),
+        name: model.name,
+        description: model.description,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+    }
+}
+
+pub(crate) fn collection_to(collection: &Collection) -> collections::Model {
+    collections::Model {
+        id: collection.id.0,
+        space_id: collection.space_id.0,
+        user_id: collection.user_id.0,
+        parent_id: collection.parent_id.map(|id| id.0),
+        name: collection.name.clone(),
+        description: collection.description.clone(),
+        created_at: collection.created_at,
+        updated_at: collection.updated_at,
+    }
+}
+
+pub(crate) fn upload_from(model: uploads::Model) -> Upload {
+    Upload {
+        file_key: model.file_key,
+        user_id: model.user_id.into(),
+        filename: model.filename,
+        content_type: model.content_type,
+        size: to_u64(model.size),
+        created_at: model.created_at,
+    }
+}
+
+pub(crate) fn upload_to(upload: &Upload) -> uploads::Model {
+    uploads::Model {
+        file_key: upload.file_key.clone(),
+        user_id: upload.user_id.0,
+        filename: upload.filename.clone(),
+        content_type: upload.content_type.clone(),
+        size: to_i64(upload.size),
+        created_at: upload.created_at,
+    }
+}
+
+pub(crate) fn run_from(model: runs::Model) -> Result<Run> {
+    let kind: RunKind = parse("runs.kind", &model.kind)?;
+    let input = match model.input {
+        // Only fast-forward runs carry material; its type is inside the stored JSON.
+        Some(raw) => {
+            let envelope: StoredInput = from_json("runs.input", raw)?;
+            let source_type = parse("runs.input.type", &envelope.r#type)?;
+            Some(SourceInput::from_stored(source_type, &envelope.initial_data).map_err(Error::internal)?)
+        }
+        None => None,
+    };
+    Ok(Run {
+        id: model.id.into(),
+        source_id: model.source_id.into(),
+        user_id: model.user_id.into(),
+        kind,
+        status: parse("runs.status", &model.status)?,
+        outcome: model.outcome.as_deref().map(|o| parse::<RunOutcome>("runs.outcome", o)).transpose()?,
+        flags: RunFlags {
+            run_context_extraction: model.run_context_extraction,
+            run_artifact_extraction: model.run_artifact_extraction,
+            force: model.force,
+            update_existing: model.update_existing,
+        },
+        input,
+        attempt: u32::try_from(model.attempt).unwrap_or(0),
+        error: model.error,
+        cancel_requested: model.cancel_requested,
+        queued_at: model.queued_at,
+        started_at: model.started_at,
+        finished_at: model.finished_at,
+        timings: from_json("runs.timings", model.timings)?,
+    })
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredInput {
+    r#type: String,
+    initial_data: Json,
+}
+
+/// The run's columns; lease columns are the queue's business and stay as they are
+/// unless the caller sets them.
+pub(crate) fn run_to(run: &Run) -> runs::Model {
+    runs::Model {
+        id: run.id.0,
+        source_id: run.source_id.0,
+        user_id: run.user_id.0,
+        kind: run.kind.as_str().into(),
+        status: run.status.as_str().into(),
+        outcome: run.outcome.map(|o| o.as_str().into()),
+        run_context_extraction: run.flags.run_context_extraction,
+        run_artifact_extraction: run.flags.run_artifact_extraction,
+        force: run.flags.force,
+        update_existing: run.flags.update_existing,
+        input: run.input.as_ref().map(|input| {
+            to_json(&StoredInput { r#type: input.source_type().as_str().into(), initial_data: input.to_json() })
+        }),
+        attempt: i32::try_from(run.attempt).unwrap_or(i32::MAX),
+        error: run.error.clone(),
+        cancel_requested: run.cancel_requested,
+        queued_at: run.queued_at,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        timings: to_json(&run.timings),
+        locked_by: None,
+        locked_until_ms: None,
+    }
+}
+
+pub(crate) fn source_from(model: sources::Model, last_run: Option<Run>) -> Result<Source> {
+    let source_type: SourceType = parse("sources.type", &model.r#type)?;
+    let input = SourceInput::from_stored(source_type, &model.initial_data).map_err(Error::internal)?;
+    let status: SourceStatus = parse("sources.status", &model.status)?;
+    let refresh_policy = RefreshPolicy {
+        mode: parse::<RefreshMode>("sources.refresh_mode", &model.refresh_mode)?,
+        interval_seconds: model.refresh_interval_seconds.map(to_u64),
+        next_refresh_at: model.next_refresh_at_ms.map(from_millis).transpose()?,
+    };
+    Ok(Source {
+        id: model.id.into(),
+        user_id: model.user_id.into(),
+        space_id: model.space_id.into(),
+        collection_id: model.collection_id.map(Into::into),
+        name: model.name,
+        description: model.description,
+        status,
+        message: model.message,
+        input,
+        postback_url: model.postback_url.as_deref().map(|u| parse("sources.postback_url", u)).transpose()?,
+        run_context_extraction: model.run_context_extraction,
+        run_artifact_extraction: model.run_artifact_extraction,
+        refresh_policy,
+        pinned: model.pinned,
+        deleted_at: model.deleted_at,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+        revision: model.revision.map(|n| u32::try_from(n).unwrap_or(0)),
+        content_hash: model.content_hash,
+        last_fetched_at: model.last_fetched_at,
+        last_run,
+        stats: SourceStats {
+            original_tokens: model.original_tokens.map(to_u64),
+            context_tokens: model.context_tokens.map(to_u64),
+            artifact_count: model.artifact_count.map(to_u64),
+        },
+    })
+}
+
+pub(crate) fn source_to(source: &Source) -> sources::Model {
+    sources::Model {
+        id: source.id.0,
+        user_id: source.user_id.0,
+        space_id: source.space_id.0,
+        collection_id: source.collection_id.map(|id| id.0),
+        r#type: source.source_type().as_str().into(),
+        name: source.name.clone(),
+        description: source.description.clone(),
+        status: source.status.as_str().into(),
+        message: source.message.clone(),
+        initial_data: source.input.to_json(),
+        postback_url: source.postback_url.as_ref().map(|u| u.as_str().into()),
+        run_context_extraction: source.run_context_extraction,
+        run_artifact_extraction: source.run_artifact_extraction,
+        refresh_mode: source.refresh_policy.mode.as_str().into(),
+        refresh_interval_seconds: source.refresh_policy.interval_seconds.map(to_i64),
+        next_refresh_at_ms: source.refresh_policy.next_refresh_at.map(millis),
+        pinned: source.pinned,
+        deleted_at: source.deleted_at,
+        created_at: source.created_at,
+        updated_at: source.updated_at,
+        revision: source.revision.map(|n| i32::try_from(n).unwrap_or(i32::MAX)),
+        content_hash: source.content_hash.clone(),
+        last_fetched_at: source.last_fetched_at,
+        last_run_id: source.last_run.as_ref().map(|run| run.id.0),
+        original_tokens: source.stats.original_tokens.map(to_i64),
+        context_tokens: source.stats.context_tokens.map(to_i64),
+        artifact_count: source.stats.artifact_count.map(to_i64),
+    }
+}
+
+pub(crate) fn revision_to(revision: &Revision) -> revisions::Model {
+    revisions::Model {
+        source_id: revision.source_id.0,
+        number: i32::try_from(revision.number).unwrap_or(i32::MAX),
+        content_hash: revision.content_hash.clone(),
+        fetched_at: revision.fetched_at,
+        http: to_json(&revision.http),
+        bytes: to_i64(revision.bytes),
+        extractor_version: revision.extractor_version.clone(),
+    }
+}

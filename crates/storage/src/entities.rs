@@ -1,0 +1,186 @@
+//! sea-orm entities, one per table. They never leave this crate: repositories convert
+//! them to domain types at the edge.
+
+macro_rules! no_relations {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod users {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub plan: String,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod api_keys {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub name: Option<String>,
+        pub key_prefix: String,
+        pub key_hash: String,
+        pub expiration_date: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod spaces {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "spaces")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub name: String,
+        pub description: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod collections {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "collections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub space_id: Uuid,
+        pub user_id: Uuid,
+        pub parent_id: Option<Uuid>,
+        pub name: String,
+        pub description: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod uploads {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "uploads")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub file_key: String,
+        pub user_id: Uuid,
+        pub filename: String,
+        pub content_type: String,
+        pub size: i64,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod sources {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sources")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub space_id: Uuid,
+        pub collection_id: Option<Uuid>,
+        pub r#type: String,
+        pub name: Option<String>,
+        pub description: Option<String>,
+        pub status: String,
+        pub message: Option<String>,
+        pub initial_data: Json,
+        pub postback_url: Option<String>,
+        pub run_context_extraction: bool,
+        pub run_artifact_extraction: bool,
+        pub refresh_mode: String,
+        pub refresh_interval_seconds: Option<i64>,
+        pub next_refresh_at_ms: Option<i64>,
+        pub pinned: bool,
+        pub deleted_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub revision: Option<i32>,
+        pub content_hash: Option<String>,
+        pub last_fetched_at: Option<DateTimeUtc>,
+        pub last_run_id: Option<Uuid>,
+        pub original_tokens: Option<i64>,
+        pub context_tokens: Option<i64>,
+        pub artifact_count: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod runs {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "runs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub source_id: Uuid,
+        pub user_id: Uuid,
+        pub kind: String,
+        pub status: String,
+        pub outcome: Option<String>,
+        pub run_context_extraction: bool,
+        pub run_artifact_extraction: bool,
+        pub force: bool,
+        pub update_existing: bool,
+        pub input: Option<Json>,
+        pub attempt: i32,
+        pub error: Option<String>,
+        pub cancel_requested: bool,
+        pub queued_at: DateTimeUtc,
+        pub started_at: Option<DateTimeUtc>,
+        pub finished_at: Option<DateTimeUtc>,
+        pub timings: Json,
+        pub locked_by: Option<String>,
+        pub locked_until_ms: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod revisions {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "revisions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub source_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub number: i32,
+        pub content_hash: String,
+        pub fetched_at: DateTimeUtc,
+        pub http: Json,
+        pub bytes: i64,
+        pub extractor_version: String,
+    }
+    no_relations!();
+}

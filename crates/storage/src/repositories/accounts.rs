@@ -1,0 +1,103 @@
+//! Users, API keys and uploads: the per-user records around authentication.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ctxd_domain::{
+    Result,
+    ids::{ApiKeyId, UserId},
+    model::{ApiKey, Page, PageRequest, Upload, User},
+    ports::{ApiKeyRepository, UploadRepository, UserRepository},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
+};
+
+use super::{SeaStore, fetch_page};
+use crate::{
+    convert::{api_key_from, api_key_to, upload_from, upload_to, user_from, user_to},
+    entities::{api_keys, uploads, users},
+    map_db_err,
+};
+
+#[async_trait]
+impl UserRepository for SeaStore {
+    async fn insert(&self, user: &User) -> Result<()> {
+        users::Entity::insert(user_to(user).into_active_model().reset_all()).exec(&self.db).await.map_err(map_db_err)?;
+        Ok(())
+    }
+
+    async fn find_by_name(&self, name: &str) -> Result<Option<User>> {
+        let model = users::Entity::find().filter(users::Column::Name.eq(name)).one(&self.db).await.map_err(map_db_err)?;
+        model.map(user_from).transpose()
+    }
+
+    async fn count(&self) -> Result<u64> {
+        users::Entity::find().count(&self.db).await.map_err(map_db_err)
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepository for SeaStore {
+    async fn insert(&self, key: &ApiKey) -> Result<()> {
+        api_keys::Entity::insert(api_key_to(key).into_active_model().reset_all()).exec(&self.db).await.map_err(map_db_err)?;
+        Ok(())
+    }
+
+    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, User)>> {
+        let Some(key) =
+            api_keys::Entity::find().filter(api_keys::Column::KeyHash.eq(key_hash)).one(&self.db).await.map_err(map_db_err)?
+        else {
+            return Ok(None);
+        };
+        let user = users::Entity::find_by_id(key.user_id).one(&self.db).await.map_err(map_db_err)?;
+        match user {
+            Some(user) => Ok(Some((api_key_from(key), user_from(user)?))),
+            None => Ok(None),
+        }
+    }
+
+    async fn list(&self, user_id: UserId, page: PageRequest) -> Result<Page<ApiKey>> {
+        let select = api_keys::Entity::find().filter(api_keys::Column::UserId.eq(user_id.0)).order_by_desc(api_keys::Column::Id);
+        fetch_page(&self.db, select, page, |m| Ok(api_key_from(m))).await
+    }
+
+    async fn get(&self, user_id: UserId, id: ApiKeyId) -> Result<Option<ApiKey>> {
+        let model = api_keys::Entity::find_by_id(id.0)
+            .filter(api_keys::Column::UserId.eq(user_id.0))
+            .one(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        Ok(model.map(api_key_from))
+    }
+
+    async fn revoke(&self, user_id: UserId, id: ApiKeyId, at: DateTime<Utc>) -> Result<Option<ApiKey>> {
+        // Only the first revocation sets the time, so revoking twice is harmless.
+        api_keys::Entity::update_many()
+            .col_expr(api_keys::Column::RevokedAt, Expr::value(at))
+            .filter(api_keys::Column::Id.eq(id.0))
+            .filter(api_keys::Column::UserId.eq(user_id.0))
+            .filter(api_keys::Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        ApiKeyRepository::get(self, user_id, id).await
+    }
+}
+
+#[async_trait]
+impl UploadRepository for SeaStore {
+    async fn get(&self, user_id: UserId, file_key: &str) -> Result<Option<Upload>> {
+        let model = uploads::Entity::find_by_id(file_key.to_owned())
+            .filter(uploads::Column::UserId.eq(user_id.0))
+            .one(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        Ok(model.map(upload_from))
+    }
+
+    async fn insert(&self, upload: &Upload) -> Result<()> {
+        upload_to(upload).into_active_model().reset_all().insert(&self.db).await.map_err(map_db_err)?;
+        Ok(())
+    }
+}

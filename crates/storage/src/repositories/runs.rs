@@ -1,0 +1,140 @@
+//! The durable run queue: claim with a lease, finish with the source's new status.
+//!
+//! The claim is one `UPDATE ... WHERE id IN (SELECT ... LIMIT 1 FOR UPDATE SKIP
+//! LOCKED) RETURNING *`. On Postgres, `SKIP LOCKED` lets many workers in many
+//! processes claim concurrently without blocking on each other or taking the same
+//! row. sea-query leaves the lock clause out for SQLite, where the single statement
+//! is atomic because SQLite has one writer at a time.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ctxd_domain::{
+    Error, Result,
+    ids::{RunId, UserId},
+    model::{Run, RunStatus, Source},
+    ports::{RunFinish, RunQueue},
+    state::{Event, SourceStatus},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+};
+
+use super::SeaStore;
+use crate::{
+    convert::{millis, revision_to, run_from, source_from},
+    entities::{revisions, runs, sources},
+    map_db_err,
+};
+
+#[async_trait]
+impl RunQueue for SeaStore {
+    async fn get(&self, user_id: UserId, id: RunId) -> Result<Option<Run>> {
+        let model =
+            runs::Entity::find_by_id(id.0).filter(runs::Column::UserId.eq(user_id.0)).one(&self.db).await.map_err(map_db_err)?;
+        model.map(run_from).transpose()
+    }
+
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Run>> {
+        let now = chrono::Utc::now();
+        let now_ms = millis(now);
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let claimable = Condition::any().add(runs::Column::Status.eq(RunStatus::Pending.as_str())).add(
+            Condition::all()
+                .add(runs::Column::Status.eq(RunStatus::Processing.as_str()))
+                .add(runs::Column::LockedUntilMs.lt(now_ms)),
+        );
+        let next = runs::Entity::find()
+            .select_only()
+            .column(runs::Column::Id)
+            .filter(claimable)
+            .order_by_asc(runs::Column::Id)
+            .limit(1)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_query();
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        let claimed = runs::Entity::update_many()
+            .col_expr(runs::Column::Status, Expr::value(RunStatus::Processing.as_str()))
+            .col_expr(runs::Column::Attempt, Expr::col(runs::Column::Attempt).add(1))
+            .col_expr(runs::Column::LockedBy, Expr::value(worker))
+            .col_expr(runs::Column::LockedUntilMs, Expr::value(now_ms.saturating_add(lease_ms)))
+            .col_expr(runs::Column::StartedAt, Expr::value(now))
+            .filter(runs::Column::Id.in_subquery(next))
+            .exec_with_returning(&txn)
+            .await
+            .map_err(map_db_err)?;
+        let Some(model) = claimed.into_iter().next() else {
+            txn.commit().await.map_err(map_db_err)?;
+            return Ok(None);
+        };
+        // The claim is the status machine's PENDING --claim--> PROCESSING; a reclaimed
+        // run's source is already PROCESSING.
+        sources::Entity::update_many()
+            .col_expr(sources::Column::Status, Expr::value(SourceStatus::Processing.as_str()))
+            .filter(sources::Column::Id.eq(model.source_id))
+            .filter(sources::Column::Status.is_in([SourceStatus::Pending.as_str(), SourceStatus::Processing.as_str()]))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        txn.commit().await.map_err(map_db_err)?;
+        run_from(model).map(Some)
+    }
+
+    async fn finish(&self, run_id: RunId, finish: RunFinish) -> Result<Option<Source>> {
+        let event = match finish.status {
+            RunStatus::Completed => Event::Succeed,
+            RunStatus::Failed => Event::Fail,
+            RunStatus::Canceled => Event::Stop,
+            other => return Err(Error::internal(format!("a run cannot finish as {other}"))),
+        };
+        let transition = SourceStatus::Processing.apply(event)?;
+        let now = chrono::Utc::now();
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        let finished = runs::Entity::update_many()
+            .col_expr(runs::Column::Status, Expr::value(finish.status.as_str()))
+            .col_expr(runs::Column::Outcome, Expr::value(finish.outcome.map(|o| o.as_str())))
+            .col_expr(runs::Column::Error, Expr::value(finish.error.clone()))
+            .col_expr(runs::Column::FinishedAt, Expr::value(now))
+            .col_expr(runs::Column::Timings, Expr::value(serde_json::to_value(finish.timings).expect("plain data")))
+            .col_expr(runs::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(runs::Column::LockedUntilMs, Expr::value(Option::<i64>::None))
+            .filter(runs::Column::Id.eq(run_id.0))
+            .filter(runs::Column::Status.eq(RunStatus::Processing.as_str()))
+            .exec_with_returning(&txn)
+            .await
+            .map_err(map_db_err)?;
+        let Some(run) = finished.into_iter().next() else {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(None);
+        };
+        let mut update = sources::Entity::update_many()
+            .col_expr(sources::Column::Status, Expr::value(transition.to.as_str()))
+            .col_expr(sources::Column::Message, Expr::value(finish.error.clone()))
+            .col_expr(sources::Column::UpdatedAt, Expr::value(now));
+        if let Some(revision) = &finish.revision {
+            revisions::Entity::insert(revision_to(revision).into_active_model().reset_all())
+                .exec(&txn)
+                .await
+                .map_err(map_db_err)?;
+            update = update
+                .col_expr(sources::Column::Revision, Expr::value(i32::try_from(revision.number).unwrap_or(i32::MAX)))
+                .col_expr(sources::Column::ContentHash, Expr::value(revision.content_hash.clone()))
+                .col_expr(sources::Column::LastFetchedAt, Expr::value(revision.fetched_at));
+        }
+        update
+            .filter(sources::Column::Id.eq(run.source_id))
+            .filter(sources::Column::Status.eq(SourceStatus::Processing.as_str()))
+            .filter(sources::Column::LastRunId.eq(run.id))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        txn.commit().await.map_err(map_db_err)?;
+        let source = sources::Entity::find_by_id(run.source_id).one(&self.db).await.map_err(map_db_err)?;
+        match source {
+            Some(source) => Ok(Some(source_from(source, Some(run_from(run)?))?)),
+            None => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Sources, written together with their runs so a status change and the queue never
+//! disagree.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use ctxd_domain::{
+    Result,
+    ids::{SourceId, SpaceId, UserId},
+    model::{Page, PageRequest, Run, Source},
+    ports::{RunWrite, SourceFilter, SourceRepository},
+    state::SourceStatus,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::SeaStore;
+use crate::{
+    convert::{run_from, run_to, source_from, source_to},
+    entities::{runs, sources},
+    map_db_err,
+};
+
+impl SeaStore {
+    /// Loads the last runs of `models` in one query and builds the domain sources.
+    async fn with_last_runs(&self, models: Vec<sources::Model>) -> Result<Vec<Source>> {
+        let run_ids: Vec<Uuid> = models.iter().filter_map(|m| m.last_run_id).collect();
+        let mut runs_by_id: HashMap<Uuid, Run> = HashMap::new();
+        if !run_ids.is_empty() {
+            let found = runs::Entity::find().filter(runs::Column::Id.is_in(run_ids)).all(&self.db).await.map_err(map_db_err)?;
+            for model in found {
+                runs_by_id.insert(model.id, run_from(model)?);
+            }
+        }
+        models
+            .into_iter()
+            .map(|model| {
+                let run = model.last_run_id.and_then(|id| runs_by_id.remove(&id));
+                source_from(model, run)
+            })
+            .collect()
+    }
+}
+
+pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Result<()> {
+    match run {
+        RunWrite::None => {}
+        RunWrite::Insert(run) => {
+            runs::Entity::insert(run_to(&run).into_active_model().reset_all()).exec(db).await.map_err(map_db_err)?;
+        }
+        RunWrite::Update(run) => {
+            let mut model = run_to(&run).into_active_model().reset_all();
+            // The lease belongs to the queue; a use case never rewrites it.
+            model.locked_by = sea_orm::ActiveValue::NotSet;
+            model.locked_until_ms = sea_orm::ActiveValue::NotSet;
+            runs::Entity::update(model).exec(db).await.map_err(map_db_err)?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SourceRepository for SeaStore {
+    async fn create(&self, source: &Source, first_run: &Run) -> Result<()> {
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        sources::Entity::insert(source_to(source).into_active_model().reset_all()).exec(&txn).await.map_err(map_db_err)?;
+        write_run(&txn, RunWrite::Insert(first_run.clone())).await?;
+        txn.commit().await.map_err(map_db_err)
+    }
+
+    async fn get(&self, user_id: UserId, id: SourceId) -> Result<Option<Source>> {
+        let model = sources::Entity::find_by_id(id.0)
+            .filter(sources::Column::UserId.eq(user_id.0))
+            .one(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        let Some(model) = model else { return Ok(None) };
+        Ok(self.with_last_runs(vec![model]).await?.pop())
+    }
+
+    async fn get_many(&self, user_id: UserId, ids: &[SourceId]) -> Result<Vec<Source>> {
+        let models = sources::Entity::find()
+            .filter(sources::Column::UserId.eq(user_id.0))
+            .filter(sources::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .all(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        self.with_last_runs(models).await
+    }
+
+    async fn list(&self, space_id: SpaceId, filter: &SourceFilter, page: PageRequest) -> Result<Page<Source>> {
+        let mut select = sources::Entity::find().filter(sources::Column::SpaceId.eq(space_id.0));
+        if let Some(status) = filter.status {
+            select = select.filter(sources::Column::Status.eq(status.as_str()));
+        }
+        if let Some(source_type) = filter.source_type {
+            select = select.filter(sources::Column::Type.eq(source_type.as_str()));
+        }
+        if let Some(collection_id) = filter.collection_id {
+            select = select.filter(sources::Column::CollectionId.eq(collection_id.0));
+        }
+        if let Some(pinned) = filter.pinned {
+            select = select.filter(sources::Column::Pinned.eq(pinned));
+        }
+        if !filter.include_deleted {
+            select = select.filter(sources::Column::DeletedAt.is_null());
+        }
+        let select = select.order_by_desc(sources::Column::Pinned).order_by_desc(sources::Column::Id);
+        let page_of_models = super::fetch_page(&self.db, select, page, Ok).await?;
+        let items = self.with_last_runs(page_of_models.items).await?;
+        Ok(Page { items, request: page, total: page_of_models.total })
+    }
+
+    async fn save(&self, source: &Source, expected_status: SourceStatus, run: RunWrite) -> Result<bool> {
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        // The guarded UPDATE comes first: on SQLite the transaction starts as a
+        // writer, and on Postgres the row lock orders concurrent savers.
+        let result = sources::Entity::update_many()
+            .set(source_to(source).into_active_model().reset_all())
+            .filter(sources::Column::Id.eq(source.id.0))
+            .filter(sources::Column::Status.eq(expected_status.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        if result.rows_affected == 0 {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        }
+        write_run(&txn, run).await?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(true)
+    }
+}
