@@ -1,1 +1,8 @@
-//! placeholder
+//! The composition root of ctxd: configuration, wiring of the adapters, and the
+//! application lifecycle used by the `ctxd` binary and by the end-to-end tests.
+
+pub mod app;
+pub mod config;
+
+pub use app::Application;
+pub use config::Config;

@@ -1,1 +1,159 @@
-fn main(){}
+//! The `ctxd` command line: `serve`, `migrate` and `keys create`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ctxd_domain::model::Plan;
+use ctxd_server::{
+    Application, Config,
+    app::{bootstrap_first_key, open_database, ports},
+    config::Overrides,
+};
+use tracing_subscriber::EnvFilter;
+
+/// ctxd turns web pages, files and AI conversations into reusable context, and keeps it fresh.
+#[derive(Debug, Parser)]
+#[command(name = "ctxd", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand shares.
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// Data directory for the embedded SQLite database and local files [default: ./ctxd-data]
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file (flags beat CTXD_* env vars beat the file beat defaults)
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the REST API (runs migrations; creates the first API key on an empty install)
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long)]
+        listen: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Apply database migrations and exit
+    Migrate {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage API keys
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key for a user (creating the user if needed); prints the key alone on stdout
+    Create {
+        /// User name
+        #[arg(long)]
+        user: String,
+        /// Plan of a newly created user
+        #[arg(long, value_parser = ["FREE", "PRO"])]
+        plan: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn load_config(common: &Common, listen: Option<String>) -> Result<Config, ExitCode> {
+    let overrides = Overrides { listen, data_dir: common.data_dir.clone() };
+    Config::load(common.config.as_deref(), &overrides).map_err(|problems| {
+        eprintln!("ctxd: invalid configuration:");
+        for problem in problems {
+            eprintln!("  {problem}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Logs go to stderr so that `keys create` prints nothing but the key on stdout.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Serve { listen, common } => match load_config(&common, listen) {
+            Ok(config) => serve(config).await,
+            Err(code) => return code,
+        },
+        Command::Migrate { common } => match load_config(&common, None) {
+            Ok(config) => migrate(config).await,
+            Err(code) => return code,
+        },
+        Command::Keys { command: KeysCommand::Create { user, plan, common } } => match load_config(&common, None) {
+            Ok(config) => create_key(config, &user, plan.as_deref()).await,
+            Err(code) => return code,
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("ctxd: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(&config).await?;
+    if let Some(issued) = bootstrap_first_key(app.use_cases(), &config.data_dir).await? {
+        println!("API key: {}", issued.secret.expose());
+        tracing::info!(path = %config.data_dir.join("first-api-key").display(), "first API key written");
+    }
+    tracing::info!(address = %app.local_addr(), docs = %format!("http://{}/docs", app.local_addr()), "ctxd is serving");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    open_database(&config).await?;
+    eprintln!("ctxd: migrations applied");
+    Ok(())
+}
+
+async fn create_key(config: Config, user: &str, plan: Option<&str>) -> anyhow::Result<()> {
+    let database = open_database(&config).await?;
+    let use_cases = ctxd_domain::services::UseCases::new(ports(database.store()), config.domain_limits());
+    let plan = plan.map(|p| p.parse::<Plan>()).transpose().map_err(anyhow::Error::msg)?;
+    let (_, issued) = use_cases.api_keys.create_for_user_name(user, plan).await.context("cannot create the key")?;
+    println!("{}", issued.secret.expose());
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

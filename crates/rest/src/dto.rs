@@ -1,0 +1,665 @@
+//! Wire types of the REST API (request bodies, responses) and their conversions to
+//! and from the domain. Field casing follows Ctxfy's mix, as the contract fixes it.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use ctxd_domain::{
+    ids::CollectionId,
+    model::{
+        ApiKey, Collection, CollectionNode, Page, RefreshMode, RefreshPolicy, Run, RunKind, RunOutcome, RunStatus,
+        Source, SourceType, Space,
+    },
+    services::{
+        FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch,
+    },
+    state::SourceStatus,
+};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{Object, ObjectBuilder, Type},
+};
+
+/// OpenAPI schemas for the domain's wire enums, built from their `ALL` lists so the
+/// document can never disagree with what the server accepts.
+macro_rules! enum_schema {
+    ($($fn_name:ident => $ty:ty),* $(,)?) => {$(
+        pub(crate) fn $fn_name() -> Object {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(<$ty>::ALL.iter().map(|v| v.as_str())))
+                .build()
+        }
+    )*};
+}
+
+enum_schema!(
+    source_type_schema => SourceType,
+    source_status_schema => SourceStatus,
+    run_kind_schema => RunKind,
+    run_status_schema => RunStatus,
+    run_outcome_schema => RunOutcome,
+    refresh_mode_schema => RefreshMode,
+);
+
+/// RFC 3339 UTC with `Z`, millisecond precision.
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn serialize_time<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&rfc3339(*at))
+}
+
+fn serialize_opt_time<S: Serializer>(at: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serializer.serialize_str(&rfc3339(*at)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`) for
+/// PATCH bodies.
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+// ---------------------------------------------------------------------------------
+// Pagination
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number (default 1).
+    pub page: Option<u64>,
+    /// Items per page, 1..=100 (default 20).
+    pub per_page: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Pagination {
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+    pub pages: u64,
+}
+
+impl<T> From<&Page<T>> for Pagination {
+    fn from(page: &Page<T>) -> Self {
+        Pagination { page: page.request.page, per_page: page.request.per_page, total: page.total, pages: page.pages() }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Spaces
+
+/// Body of `POST /v1/spaces` and `PUT /v1/spaces/{spaceId}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpaceIn {
+    /// 1..=200 characters.
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpaceOut {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Space> for SpaceOut {
+    fn from(space: Space) -> Self {
+        SpaceOut {
+            id: space.id.to_string(),
+            name: space.name,
+            description: space.description,
+            created_at: space.created_at,
+            updated_at: space.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpacesPage {
+    pub spaces: Vec<SpaceOut>,
+    pub pagination: Pagination,
+}
+
+// ---------------------------------------------------------------------------------
+// Collections
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionIn {
+    pub name: String,
+    pub description: Option<String>,
+    /// A collection of the same space, or null for a top-level collection.
+    #[serde(rename = "parentId")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub parent_id: Option<CollectionId>,
+}
+
+/// Body of `PATCH /v1/collections/{collectionId}`: absent fields stay as they are;
+/// `parentId: null` moves the collection to the top level.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionPatchIn {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, rename = "parentId", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub parent_id: Option<Option<CollectionId>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionOut {
+    pub id: String,
+    #[serde(rename = "spaceId")]
+    pub space_id: String,
+    #[serde(rename = "parentId")]
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Collection> for CollectionOut {
+    fn from(c: Collection) -> Self {
+        CollectionOut {
+            id: c.id.to_string(),
+            space_id: c.space_id.to_string(),
+            parent_id: c.parent_id.map(|p| p.to_string()),
+            name: c.name,
+            description: c.description,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A collection with its children nested.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionNodeOut {
+    #[serde(flatten)]
+    pub collection: CollectionOut,
+    #[schema(no_recursion)]
+    pub children: Vec<CollectionNodeOut>,
+}
+
+impl From<CollectionNode> for CollectionNodeOut {
+    fn from(node: CollectionNode) -> Self {
+        CollectionNodeOut {
+            collection: node.collection.into(),
+            children: node.children.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionTree {
+    pub collections: Vec<CollectionNodeOut>,
+}
+
+// ---------------------------------------------------------------------------------
+// Sources
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshPolicyIn {
+    #[schema(schema_with = refresh_mode_schema)]
+    pub mode: RefreshMode,
+    /// Required for INTERVAL (minimum 60 unless configured otherwise).
+    pub interval_seconds: Option<u64>,
+}
+
+impl From<RefreshPolicyIn> for RefreshPolicyInput {
+    fn from(p: RefreshPolicyIn) -> Self {
+        RefreshPolicyInput { mode: p.mode, interval_seconds: p.interval_seconds }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionsIn {
+    /// https URL that receives status notifications.
+    pub postback_url: Option<String>,
+    /// Default true.
+    pub run_context_extraction: Option<bool>,
+    /// Default true.
+    pub run_artifact_extraction: Option<bool>,
+    pub refresh_policy: Option<RefreshPolicyIn>,
+}
+
+/// Body of `POST /v1/spaces/{spaceId}/sources`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceCreateIn {
+    #[serde(rename = "type")]
+    #[schema(schema_with = source_type_schema)]
+    pub source_type: SourceType,
+    /// URI: `{url}` (or `{uri}`); FILE: `{data: fileKey}`; CONTENT: `{data: text}`;
+    /// COMPOSITION: `{source_ids: [...]}`.
+    #[schema(value_type = Object)]
+    pub initial_data: Value,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(rename = "collectionId")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub collection_id: Option<CollectionId>,
+    pub instructions: Option<InstructionsIn>,
+    /// Same as `instructions.refresh_policy`; give it in one place only.
+    pub refresh_policy: Option<RefreshPolicyIn>,
+}
+
+impl SourceCreateIn {
+    pub fn into_domain(self) -> Result<NewSource, ctxd_domain::Error> {
+        let instructions = self.instructions.unwrap_or_default();
+        let refresh_policy = match (instructions.refresh_policy, self.refresh_policy) {
+            (Some(_), Some(_)) => {
+                return Err(ctxd_domain::Error::invalid(
+                    "refresh_policy",
+                    "give refresh_policy either at the top level or in instructions, not both",
+                ));
+            }
+            (one, other) => one.or(other).map(Into::into),
+        };
+        Ok(NewSource {
+            source_type: self.source_type,
+            initial_data: self.initial_data,
+            name: self.name,
+            description: self.description,
+            collection_id: self.collection_id,
+            postback_url: instructions.postback_url,
+            run_context_extraction: instructions.run_context_extraction,
+            run_artifact_extraction: instructions.run_artifact_extraction,
+            refresh_policy,
+        })
+    }
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstructionsPatchIn {
+    /// null removes the postback URL.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub postback_url: Option<Option<String>>,
+}
+
+/// Body of `PATCH /v1/sources/{sourceId}`. Absent fields stay; null clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourcePatchIn {
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, rename = "collectionId", deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub collection_id: Option<Option<CollectionId>>,
+    pub refresh_policy: Option<RefreshPolicyIn>,
+    pub instructions: Option<InstructionsPatchIn>,
+}
+
+impl From<SourcePatchIn> for SourcePatch {
+    fn from(p: SourcePatchIn) -> Self {
+        SourcePatch {
+            name: p.name,
+            description: p.description,
+            collection_id: p.collection_id,
+            refresh_policy: p.refresh_policy.map(Into::into),
+            postback_url: p.instructions.and_then(|i| i.postback_url),
+        }
+    }
+}
+
+/// Body of `POST /v1/sources/{sourceId}/refresh`; every field optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshIn {
+    /// Default true.
+    pub run_context_extraction: Option<bool>,
+    /// Default true.
+    pub run_artifact_extraction: Option<bool>,
+    /// Re-extract even when the content did not change. Default false.
+    pub force: Option<bool>,
+}
+
+impl From<RefreshIn> for RefreshRequest {
+    fn from(r: RefreshIn) -> Self {
+        RefreshRequest {
+            run_context_extraction: r.run_context_extraction,
+            run_artifact_extraction: r.run_artifact_extraction,
+            force: r.force,
+        }
+    }
+}
+
+/// Body of `POST /v1/sources/{sourceId}/reprocess`; every field optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReprocessIn {
+    pub run_context_extraction: Option<bool>,
+    pub run_artifact_extraction: Option<bool>,
+    /// true (default): replace outputs; false: keep artifacts and add new ones.
+    pub update_existing: Option<bool>,
+}
+
+impl From<ReprocessIn> for ReprocessRequest {
+    fn from(r: ReprocessIn) -> Self {
+        ReprocessRequest {
+            run_context_extraction: r.run_context_extraction,
+            run_artifact_extraction: r.run_artifact_extraction,
+            update_existing: r.update_existing,
+        }
+    }
+}
+
+/// Body of `POST /v1/sources/{sourceId}/fast-forward`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FastForwardIn {
+    /// URI, FILE or CONTENT.
+    #[serde(rename = "type")]
+    #[schema(schema_with = source_type_schema)]
+    pub source_type: SourceType,
+    #[schema(value_type = Object)]
+    pub initial_data: Value,
+    pub instructions: Option<InstructionsIn>,
+}
+
+impl From<FastForwardIn> for FastForwardRequest {
+    fn from(f: FastForwardIn) -> Self {
+        let instructions = f.instructions.unwrap_or_default();
+        FastForwardRequest {
+            source_type: f.source_type,
+            initial_data: f.initial_data,
+            postback_url: instructions.postback_url,
+            run_context_extraction: instructions.run_context_extraction,
+            run_artifact_extraction: instructions.run_artifact_extraction,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InstructionsOut {
+    pub postback_url: Option<String>,
+    pub run_context_extraction: bool,
+    pub run_artifact_extraction: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefreshPolicyOut {
+    #[schema(schema_with = refresh_mode_schema)]
+    pub mode: RefreshMode,
+    pub interval_seconds: Option<u64>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_refresh_at: Option<DateTime<Utc>>,
+}
+
+impl From<RefreshPolicy> for RefreshPolicyOut {
+    fn from(p: RefreshPolicy) -> Self {
+        RefreshPolicyOut { mode: p.mode, interval_seconds: p.interval_seconds, next_refresh_at: p.next_refresh_at }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimingsOut {
+    pub fetch: Option<u64>,
+    pub normalize: Option<u64>,
+    pub context: Option<u64>,
+    pub artifacts: Option<u64>,
+}
+
+/// One processing attempt of a source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunOut {
+    pub id: String,
+    #[serde(rename = "sourceId")]
+    pub source_id: String,
+    #[schema(schema_with = run_kind_schema)]
+    pub kind: RunKind,
+    #[schema(schema_with = run_status_schema)]
+    pub status: RunStatus,
+    #[schema(schema_with = run_outcome_schema)]
+    pub outcome: Option<RunOutcome>,
+    pub run_context_extraction: bool,
+    pub run_artifact_extraction: bool,
+    pub force: bool,
+    pub update_existing: bool,
+    pub cancel_requested: bool,
+    pub attempt: u32,
+    pub error: Option<String>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub queued_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<DateTime<Utc>>,
+    pub timings_ms: TimingsOut,
+}
+
+impl From<Run> for RunOut {
+    fn from(run: Run) -> Self {
+        RunOut {
+            id: run.id.to_string(),
+            source_id: run.source_id.to_string(),
+            kind: run.kind,
+            status: run.status,
+            outcome: run.outcome,
+            run_context_extraction: run.flags.run_context_extraction,
+            run_artifact_extraction: run.flags.run_artifact_extraction,
+            force: run.flags.force,
+            update_existing: run.flags.update_existing,
+            cancel_requested: run.cancel_requested,
+            attempt: run.attempt,
+            error: run.error,
+            queued_at: run.queued_at,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            timings_ms: TimingsOut {
+                fetch: run.timings.fetch,
+                normalize: run.timings.normalize,
+                context: run.timings.context,
+                artifacts: run.timings.artifacts,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsOut {
+    pub original_tokens: Option<u64>,
+    pub context_tokens: Option<u64>,
+    pub artifact_count: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceOut {
+    pub id: String,
+    #[serde(rename = "spaceId")]
+    pub space_id: String,
+    #[serde(rename = "collectionId")]
+    pub collection_id: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(schema_with = source_type_schema)]
+    pub source_type: SourceType,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[schema(schema_with = source_status_schema)]
+    pub status: SourceStatus,
+    /// The failure reason when status is FAILED.
+    pub message: Option<String>,
+    #[schema(value_type = Object)]
+    pub initial_data: Value,
+    pub instructions: InstructionsOut,
+    pub pinned: bool,
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+    pub revision: Option<u32>,
+    pub content_hash: Option<String>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_fetched_at: Option<DateTime<Utc>>,
+    pub refresh_policy: RefreshPolicyOut,
+    pub last_run: Option<RunOut>,
+    pub stats: StatsOut,
+}
+
+impl From<Source> for SourceOut {
+    fn from(s: Source) -> Self {
+        SourceOut {
+            id: s.id.to_string(),
+            space_id: s.space_id.to_string(),
+            collection_id: s.collection_id.map(|c| c.to_string()),
+            source_type: s.source_type(),
+            name: s.name,
+            description: s.description,
+            status: s.status,
+            message: s.message,
+            initial_data: s.input.to_json(),
+            instructions: InstructionsOut {
+                postback_url: s.postback_url.map(|u| u.to_string()),
+                run_context_extraction: s.run_context_extraction,
+                run_artifact_extraction: s.run_artifact_extraction,
+            },
+            pinned: s.pinned,
+            deleted_at: s.deleted_at,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            revision: s.revision,
+            content_hash: s.content_hash,
+            last_fetched_at: s.last_fetched_at,
+            refresh_policy: s.refresh_policy.into(),
+            last_run: s.last_run.map(Into::into),
+            stats: StatsOut {
+                original_tokens: s.stats.original_tokens,
+                context_tokens: s.stats.context_tokens,
+                artifact_count: s.stats.artifact_count,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourcesPage {
+    pub sources: Vec<SourceOut>,
+    pub pagination: Pagination,
+}
+
+/// Filters of `GET /v1/spaces/{spaceId}/sources`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SourceListParams {
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+    #[param(schema_with = source_status_schema)]
+    pub status: Option<SourceStatus>,
+    #[serde(rename = "type")]
+    #[param(rename = "type", schema_with = source_type_schema)]
+    pub source_type: Option<SourceType>,
+    #[serde(rename = "collectionId")]
+    #[param(rename = "collectionId", value_type = Option<String>, format = Uuid)]
+    pub collection_id: Option<CollectionId>,
+    pub pinned: Option<bool>,
+    /// Include soft-deleted sources (default false).
+    pub include_deleted: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------------
+// API keys
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyIn {
+    pub name: Option<String>,
+    /// RFC 3339; the key stops working at this instant.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expiration_date: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyOut {
+    pub id: String,
+    pub key_prefix: String,
+    pub name: Option<String>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expiration_date: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeyOut {
+    fn from(k: ApiKey) -> Self {
+        ApiKeyOut {
+            id: k.id.to_string(),
+            key_prefix: k.key_prefix,
+            name: k.name,
+            expiration_date: k.expiration_date,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// The key as returned once, at creation, with its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyCreatedOut {
+    #[serde(flatten)]
+    pub key: ApiKeyOut,
+    /// The secret; shown only in this response.
+    pub api_key: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeysPage {
+    pub api_keys: Vec<ApiKeyOut>,
+    pub pagination: Pagination,
+}
+
+// ---------------------------------------------------------------------------------
+// Health
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Each dependency's state.
+    #[schema(value_type = Object)]
+    pub checks: serde_json::Map<String, Value>,
+}
+

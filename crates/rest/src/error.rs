@@ -1,0 +1,129 @@
+//! The contract's error shape, and the one place where a domain error kind becomes an
+//! HTTP status.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use ctxd_domain::{Error, ErrorKind, FieldError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::request_id;
+
+/// `{ error, message, code, details?, requestId }`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The HTTP reason phrase.
+    #[schema(example = "Bad Request")]
+    pub error: String,
+    /// What went wrong, for a person.
+    pub message: String,
+    /// The HTTP status code.
+    #[schema(example = 400)]
+    pub code: u16,
+    /// One entry per invalid field (validation errors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Vec<ErrorDetail>>,
+    #[serde(rename = "requestId")]
+    pub request_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Path of the field (`initial_data.url`) or name of the parameter.
+    pub field: String,
+    pub message: String,
+}
+
+/// Any error a handler returns.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    pub(crate) details: Vec<FieldError>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), details: Vec::new(), retry_after: None }
+    }
+
+    /// A 400 naming one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::from(Error::invalid(field, message))
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "The requested resource was not found")
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// The single mapping of error kinds to HTTP statuses.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        let status = status_of(error.kind());
+        let message = match &error {
+            // Infrastructure failures are logged with their cause; the caller gets a
+            // fixed sentence and the request id to quote.
+            Error::Internal(cause) => {
+                tracing::error!(request_id = %request_id::current(), error = %cause, "internal error");
+                "An unexpected error occurred on the server".to_owned()
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(request_id = %request_id::current(), error = %cause, "dependency unavailable");
+                "A dependency of the service is unavailable; retry later".to_owned()
+            }
+            Error::NotFound(what) => format!("The requested {what} was not found"),
+            Error::Unauthenticated(reason) => format!("Authentication required: {reason}"),
+            other => other.to_string(),
+        };
+        let details = error.details().to_vec();
+        Self { status, message, details, retry_after: None }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.message,
+            code: self.status.as_u16(),
+            details: (!self.details.is_empty()).then(|| {
+                self.details.into_iter().map(|d| ErrorDetail { field: d.field, message: d.message }).collect()
+            }),
+            request_id: request_id::current(),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Unknown paths get the contract's 404 body too.
+pub async fn fallback() -> ApiError {
+    ApiError::not_found()
+}

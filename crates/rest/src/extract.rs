@@ -1,0 +1,186 @@
+//! Request extractors that turn every malformed input into the contract's 400 (or
+//! 401/413/415) with field-level details, instead of axum's plain-text rejections.
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{StatusCode, header, request::Parts},
+};
+use ctxd_domain::{FieldError, model::User};
+use serde::de::DeserializeOwned;
+
+use crate::{AppState, error::ApiError};
+
+/// The authenticated user behind `Authorization: Bearer <api_key>`.
+#[derive(Debug, Clone)]
+pub struct Auth(pub User);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Authentication required. Please provide a valid API token",
+            ));
+        };
+        let user = state.use_cases.api_keys.authenticate(secret.trim()).await?;
+        Ok(Auth(user))
+    }
+}
+
+/// A JSON body that must be present.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+/// A JSON body where an empty body (or none) means `T::default()`.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid("body", "a JSON object is required"));
+        }
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        parse_json(&bytes).map(OptionalJson)
+    }
+}
+
+/// Reads the body after checking its declared type. A body with no `Content-Type` is
+/// accepted as JSON, since many clients omit it for small bodies; any other declared
+/// type is a 415.
+async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
+        let is_json = content_type
+            .to_str()
+            .ok()
+            .and_then(|ct| ct.split(';').next())
+            .map(|essence| {
+                let essence = essence.trim().to_ascii_lowercase();
+                essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"));
+        }
+    }
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large")
+        } else {
+            ApiError::new(StatusCode::BAD_REQUEST, "The request body could not be read")
+        }
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let detail = if inner.is_syntax() || inner.is_eof() {
+            FieldError::new("body", format!("malformed JSON: {}", strip_position(&inner.to_string())))
+        } else {
+            field_error(&path, &strip_position(&inner.to_string()))
+        };
+        ApiError::from(ctxd_domain::Error::invalid_fields(vec![detail]))
+    })?;
+    // Trailing garbage after the object is malformed JSON too.
+    deserializer.end().map_err(|_| ApiError::invalid("body", "malformed JSON: trailing characters"))?;
+    Ok(value)
+}
+
+/// serde reports a missing field at the parent's path; name the field itself instead.
+fn field_error(path: &str, message: &str) -> FieldError {
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let field = if path == "." || path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+        return FieldError::new(field, "is required");
+    }
+    let field = if path == "." || path.is_empty() { "body".to_owned() } else { path.to_owned() };
+    FieldError::new(field, message)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Query parameters with the same field-level errors as bodies.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
+            let path = error.path().to_string();
+            ApiError::from(ctxd_domain::Error::invalid_fields(vec![field_error(&path, &error.into_inner().to_string())]))
+        })
+    }
+}
+
+fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// Parses a path segment as a typed id, naming the parameter in the 400.
+pub fn path_id<T>(name: &str, raw: &str, parse: fn(&str, &str) -> Result<T, FieldError>) -> Result<T, ApiError> {
+    parse(name, raw).map_err(|e| ApiError::from(ctxd_domain::Error::invalid_fields(vec![e])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        flag: bool,
+        inner: Inner,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn fields_of(json: &str) -> Vec<(String, String)> {
+        let error = parse_json::<Body>(json.as_bytes()).unwrap_err();
+        error.details.iter().map(|d| (d.field.clone(), d.message.clone())).collect()
+    }
+
+    #[test]
+    fn wrong_types_missing_fields_and_bad_syntax_name_the_field() {
+        assert_eq!(fields_of(r#"{"flag": "yes", "inner": {"count": 1}}"#)[0].0, "flag");
+        assert_eq!(fields_of(r#"{"flag": true, "inner": {"count": "x"}}"#)[0].0, "inner.count");
+        assert_eq!(fields_of(r#"{"flag": true, "inner": {}}"#), [("inner.count".to_owned(), "is required".to_owned())]);
+        assert_eq!(fields_of(r#"{"inner": {"count": 1}}"#)[0].0, "flag");
+        assert_eq!(fields_of(r#"{"flag": tru"#)[0].0, "body");
+        assert_eq!(fields_of(r#"{"flag": true, "inner": {"count": 1}} x"#)[0].0, "body");
+        assert!(!fields_of(r#"{"flag": 1}"#)[0].1.contains("line"), "positions are noise for API users");
+    }
+}

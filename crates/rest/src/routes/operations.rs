@@ -1,0 +1,23 @@
+//! Unauthenticated operational routes: health and the OpenAPI document.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde_json::{Map, Value};
+
+use crate::{AppState, dto::HealthOut};
+
+/// Liveness plus dependency checks; 503 names the failing dependency.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOut>) {
+    let mut checks = Map::new();
+    let database_ok = match state.health.check().await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "health check: database unavailable");
+            false
+        }
+    };
+    checks.insert("database".into(), Value::from(if database_ok { "ok" } else { "unavailable" }));
+    let (status, word) = if database_ok { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
+    (status, Json(HealthOut { status: word.into(), checks }))
+}

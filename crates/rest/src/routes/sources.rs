@@ -1,0 +1,192 @@
+//! `/v1/spaces/{spaceId}/sources` and `/v1/sources/{sourceId}/...`, including the
+//! processing actions (refresh, reprocess, fast-forward) and cancel.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use ctxd_domain::{ids::SourceId, model::PageRequest, ports::SourceFilter};
+
+use super::spaces::space_id;
+use crate::{
+    AppState,
+    dto::{
+        FastForwardIn, Pagination, RefreshIn, ReprocessIn, SourceCreateIn, SourceListParams, SourceOut, SourcePatchIn,
+        SourcesPage,
+    },
+    error::{ApiError, ErrorBody},
+    extract::{ApiJson, ApiQuery, Auth, OptionalJson, path_id},
+};
+
+fn source_id(raw: &str) -> Result<SourceId, ApiError> {
+    path_id("sourceId", raw, SourceId::parse_field)
+}
+
+type Accepted = (StatusCode, Json<SourceOut>);
+
+/// Register a source; processing starts at once (202, status PENDING).
+#[utoipa::path(post, path = "/v1/spaces/{spaceId}/sources", tag = "sources",
+    params(("spaceId" = String, Path, format = Uuid)), request_body = SourceCreateIn,
+    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_space_id): Path<String>,
+    ApiJson(body): ApiJson<SourceCreateIn>,
+) -> Result<Accepted, ApiError> {
+    let space_id = space_id(&raw_space_id)?;
+    let source = state.use_cases.sources.create(&user, space_id, body.into_domain()?).await?;
+    Ok((StatusCode::ACCEPTED, Json(source.into())))
+}
+
+/// List a space's sources: pinned first, then newest first.
+#[utoipa::path(get, path = "/v1/spaces/{spaceId}/sources", tag = "sources",
+    params(("spaceId" = String, Path, format = Uuid), SourceListParams),
+    responses((status = 200, body = SourcesPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_sources(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_space_id): Path<String>,
+    ApiQuery(params): ApiQuery<SourceListParams>,
+) -> Result<Json<SourcesPage>, ApiError> {
+    let space_id = space_id(&raw_space_id)?;
+    let page = PageRequest::new(params.page, params.per_page)?;
+    let filter = SourceFilter {
+        status: params.status,
+        source_type: params.source_type,
+        collection_id: params.collection_id,
+        pinned: params.pinned,
+        include_deleted: params.include_deleted.unwrap_or(false),
+    };
+    let page = state.use_cases.sources.list(&user, space_id, filter, page).await?;
+    let pagination = Pagination::from(&page);
+    Ok(Json(SourcesPage { sources: page.items.into_iter().map(Into::into).collect(), pagination }))
+}
+
+/// Get a source.
+#[utoipa::path(get, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+) -> Result<Json<SourceOut>, ApiError> {
+    Ok(Json(state.use_cases.sources.get(&user, source_id(&raw_id)?).await?.into()))
+}
+
+/// Change name, description, collection, refresh policy or postback URL.
+#[utoipa::path(patch, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    request_body = SourcePatchIn,
+    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn update_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+    ApiJson(body): ApiJson<SourcePatchIn>,
+) -> Result<Json<SourceOut>, ApiError> {
+    let id = source_id(&raw_id)?;
+    Ok(Json(state.use_cases.sources.update(&user, id, body.into()).await?.into()))
+}
+
+/// Soft-delete a source (cancels work in flight; restorable).
+#[utoipa::path(delete, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.use_cases.sources.delete(&user, source_id(&raw_id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Restore a soft-deleted source (409 when it is not deleted).
+#[utoipa::path(post, path = "/v1/sources/{sourceId}/restore", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn restore_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+) -> Result<Json<SourceOut>, ApiError> {
+    Ok(Json(state.use_cases.sources.restore(&user, source_id(&raw_id)?).await?.into()))
+}
+
+/// Pin or unpin a source.
+#[utoipa::path(patch, path = "/v1/sources/{sourceId}/toggle-pin", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn toggle_pin(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+) -> Result<Json<SourceOut>, ApiError> {
+    Ok(Json(state.use_cases.sources.toggle_pin(&user, source_id(&raw_id)?).await?.into()))
+}
+
+/// Cancel queued or running work (from CREATED, PENDING or PROCESSING).
+#[utoipa::path(post, path = "/v1/sources/{sourceId}/cancel", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn cancel_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+) -> Result<Accepted, ApiError> {
+    let source = state.use_cases.sources.cancel(&user, source_id(&raw_id)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(source.into())))
+}
+
+/// Re-fetch a URI or FILE source (conditional; unchanged content is not re-extracted).
+#[utoipa::path(post, path = "/v1/sources/{sourceId}/refresh", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    request_body(content = RefreshIn, description = "Optional; an empty body means the defaults"),
+    responses((status = 202, description = "Refresh initiated", body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn refresh_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+    OptionalJson(body): OptionalJson<RefreshIn>,
+) -> Result<Accepted, ApiError> {
+    let id = source_id(&raw_id)?;
+    let source = state.use_cases.sources.refresh(&user, id, body.into()).await?;
+    Ok((StatusCode::ACCEPTED, Json(source.into())))
+}
+
+/// Re-run extraction on the stored content of the current revision.
+#[utoipa::path(post, path = "/v1/sources/{sourceId}/reprocess", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    request_body(content = ReprocessIn, description = "Optional; an empty body means the defaults"),
+    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn reprocess_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+    OptionalJson(body): OptionalJson<ReprocessIn>,
+) -> Result<Accepted, ApiError> {
+    let id = source_id(&raw_id)?;
+    let source = state.use_cases.sources.reprocess(&user, id, body.into()).await?;
+    Ok((StatusCode::ACCEPTED, Json(source.into())))
+}
+
+/// Bring the source up to date with new material supplied in the request.
+#[utoipa::path(post, path = "/v1/sources/{sourceId}/fast-forward", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
+    request_body = FastForwardIn,
+    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn fast_forward_source(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+    ApiJson(body): ApiJson<FastForwardIn>,
+) -> Result<Accepted, ApiError> {
+    let id = source_id(&raw_id)?;
+    let source = state.use_cases.sources.fast_forward(&user, id, body.into()).await?;
+    Ok((StatusCode::ACCEPTED, Json(source.into())))
+}

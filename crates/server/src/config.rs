@@ -1,0 +1,218 @@
+//! Configuration: defaults, then an optional TOML file, then `CTXD_*` environment
+//! variables (`__` between nested keys) and `DATABASE_URL`, then command-line flags.
+//! Only the binary reads configuration; adapters get small structs built from it.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address of the REST API.
+    pub listen: String,
+    /// Where the embedded database and local files live.
+    pub data_dir: PathBuf,
+    /// `postgres://...` or `sqlite://...`; default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub limits: LimitsConfig,
+    pub postback: PostbackConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Largest inline CONTENT source, in bytes.
+    pub max_content_bytes: usize,
+    /// Shortest INTERVAL refresh policy, in seconds.
+    pub min_refresh_interval_seconds: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostbackConfig {
+    /// Accept `http://` postback URLs (local development only).
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./ctxd-data"),
+            database_url: None,
+            limits: LimitsConfig::default(),
+            postback: PostbackConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        let domain = ctxd_domain::services::Limits::default();
+        Self {
+            max_content_bytes: domain.max_content_bytes,
+            min_refresh_interval_seconds: domain.min_refresh_interval_seconds,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { max_body_bytes: ctxd_rest::RestConfig::default().max_body_bytes }
+    }
+}
+
+/// Values given on the command line; `None` means "not given".
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads and validates the layered configuration.
+    ///
+    /// # Errors
+    /// Every problem found, one line each: unreadable file, wrong types, invalid values.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Vec<String>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(vec![format!("config file {} does not exist", path.display())]);
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment
+            .merge(Env::prefixed("CTXD_").split("__"))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Serialized::defaults(overrides));
+        let config: Config = figment.extract().map_err(|error| error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// # Errors
+    /// One line per invalid setting.
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if self.listen.parse::<SocketAddr>().is_err() {
+            problems.push(format!("listen: {:?} is not an address like 127.0.0.1:8080", self.listen));
+        }
+        if let Some(url) = &self.database_url {
+            let known = ["postgres://", "postgresql://", "sqlite:"].iter().any(|p| url.starts_with(p));
+            if !known {
+                problems.push("database_url: must start with postgres://, postgresql:// or sqlite:".into());
+            }
+        }
+        if self.limits.max_content_bytes == 0 {
+            problems.push("limits.max_content_bytes: must be greater than 0".into());
+        }
+        if self.limits.min_refresh_interval_seconds == 0 {
+            problems.push("limits.min_refresh_interval_seconds: must be greater than 0".into());
+        }
+        if self.http.max_body_bytes < 1024 {
+            problems.push("http.max_body_bytes: must be at least 1024".into());
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+
+    /// The database to use: `database_url`, else SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("ctxd.db").display()),
+        }
+    }
+
+    pub fn domain_limits(&self) -> ctxd_domain::services::Limits {
+        ctxd_domain::services::Limits {
+            max_content_bytes: self.limits.max_content_bytes,
+            min_refresh_interval_seconds: self.limits.min_refresh_interval_seconds,
+            allow_http_postbacks: self.postback.allow_http,
+        }
+    }
+
+    pub fn rest(&self) -> ctxd_rest::RestConfig {
+        ctxd_rest::RestConfig { max_body_bytes: self.http.max_body_bytes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    fn load(jail: &Jail, file: Option<&str>, overrides: &Overrides) -> Result<Config, Vec<String>> {
+        let path = file.map(|text| {
+            jail.create_file("ctxd.toml", text).unwrap();
+            jail.directory().join("ctxd.toml")
+        });
+        Config::load(path.as_deref(), overrides)
+    }
+
+    #[test]
+    fn defaults_use_sqlite_in_the_data_dir() {
+        Jail::expect_with(|jail| {
+            let config = load(jail, None, &Overrides::default()).unwrap();
+            assert_eq!(config.listen, "127.0.0.1:8080");
+            assert_eq!(config.effective_database_url(), "sqlite://./ctxd-data/ctxd.db?mode=rwc");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn flags_beat_env_which_beats_the_file() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CTXD_LISTEN", "127.0.0.1:7001");
+            jail.set_env("CTXD_POSTBACK__ALLOW_HTTP", "true");
+            jail.set_env("DATABASE_URL", "postgres://db.internal/ctxd");
+            let file = "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/ctxd\"\n[limits]\nmax_content_bytes = 5\n";
+            let config = load(jail, Some(file), &Overrides::default()).unwrap();
+            assert_eq!(config.listen, "127.0.0.1:7001", "env beats the file");
+            assert_eq!(config.data_dir, PathBuf::from("/srv/ctxd"), "the file beats defaults");
+            assert!(config.postback.allow_http, "nested keys use __");
+            assert_eq!(config.limits.max_content_bytes, 5);
+            assert_eq!(config.effective_database_url(), "postgres://db.internal/ctxd");
+            let flags = Overrides { listen: Some("127.0.0.1:7002".into()), data_dir: None };
+            assert_eq!(load(jail, Some(file), &flags).unwrap().listen, "127.0.0.1:7002", "flags beat env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_problem_is_reported_on_its_own_line() {
+        Jail::expect_with(|jail| {
+            let file = "listen = \"nowhere\"\ndatabase_url = \"mysql://x\"\n[limits]\nmax_content_bytes = 0\n";
+            let problems = load(jail, Some(file), &Overrides::default()).unwrap_err();
+            assert_eq!(problems.len(), 3, "{problems:?}");
+            assert!(problems[0].starts_with("listen:"));
+
+            let problems = load(jail, Some("[limits]\nmax_content_bytes = \"lots\"\n"), &Overrides::default()).unwrap_err();
+            assert!(problems[0].contains("max_content_bytes"), "{problems:?}");
+
+            let missing = Config::load(Some(Path::new("/nonexistent/ctxd.toml")), &Overrides::default());
+            assert!(missing.unwrap_err()[0].contains("does not exist"));
+            Ok(())
+        });
+    }
+}
