@@ -1,1 +1,56 @@
-//! x
+//! ctxd's end-to-end tests: one binary, the app spawned in-process per test, every
+//! test run on SQLite and on a real PostgreSQL server.
+
+/// Runs each listed `async fn name(app: TestApp)` on both backends, as the tests
+/// `name::sqlite` and `name::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use ctxd_test_support::{Backend, spawn_app};
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = spawn_app(Backend::Sqlite).await.expect("SQLite is always available");
+                super::$name(app).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(app) = spawn_app(Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// Same, for tests that need only a migrated database: `async fn name(db: TestDatabase)`.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use ctxd_test_support::{Backend, TestDatabase};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let db = TestDatabase::create(Backend::Sqlite).await.expect("SQLite is always available");
+                super::$name(db).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                if let Some(db) = TestDatabase::create(Backend::Postgres).await {
+                    super::$name(db).await;
+                }
+            }
+        }
+    )*};
+}
+
+mod api_keys;
+mod collections;
+mod errors;
+mod operations;
+mod processing;
+mod queue;
+mod sources;
+mod spaces;

@@ -1,1 +1,225 @@
-//! placeholder
+//! Dev-only helpers for tests: a fresh database per test on SQLite or a real
+//! Postgres server, and the whole application spawned in-process on a free port.
+
+mod postgres;
+
+use std::{future::pending, path::PathBuf};
+
+use ctxd_domain::{model::Plan, services::UseCases};
+use ctxd_server::{Application, Config};
+use ctxd_storage::{Database, SeaStore};
+use reqwest::{Method, RequestBuilder};
+use serde_json::Value;
+
+pub use crate::postgres::admin_url as postgres_admin_url;
+
+/// The two storage backends every end-to-end test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists only for one test.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    /// The SQLite file lives in this directory, removed on drop.
+    Directory(#[allow(dead_code)] tempfile::TempDir),
+    /// The Postgres database to drop.
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A new, empty database, or `None` when Postgres was asked for, none can be found
+    /// or started, and `CI` is not set (then the test reports itself skipped).
+    ///
+    /// # Panics
+    /// When `CI` is set and no Postgres server can be found or started: CI must fail
+    /// rather than quietly skip half the suite.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("ctxd.db").display());
+                Some(Self { url, backend, cleanup: Cleanup::Directory(dir) })
+            }
+            Backend::Postgres => {
+                let Some(admin_url) = postgres::admin_url().await else {
+                    assert!(
+                        std::env::var_os("CI").is_none(),
+                        "CI is set but no PostgreSQL server could be found or started; see crates/test-support/src/postgres.rs"
+                    );
+                    eprintln!("SKIPPED: no PostgreSQL server found or startable (set CTXD_TEST_POSTGRES_URL)");
+                    return None;
+                };
+                let name = format!("ctxd_test_{}", uuid::Uuid::new_v4().simple());
+                postgres::execute(&admin_url, &format!("CREATE DATABASE \"{name}\"")).await;
+                let url = postgres::with_database(&admin_url, &name);
+                Some(Self { url, backend, cleanup: Cleanup::PostgresDatabase { admin_url, name } })
+            }
+        }
+    }
+
+    /// A connection with migrations applied.
+    pub async fn connect(&self) -> Database {
+        let database = Database::connect(&self.url).await.expect("connect to the test database");
+        database.migrate().await.expect("migrate the test database");
+        database
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Cleanup::PostgresDatabase { admin_url, name } = &self.cleanup {
+            // Drop runs outside any runtime guarantee, so use a private one on a thread.
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(postgres::execute(&admin_url, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")));
+            })
+            .join();
+        }
+    }
+}
+
+/// The application running in-process, with a user and a key to call it.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub client: reqwest::Client,
+    /// A key of the user `alice`.
+    pub api_key: String,
+    pub use_cases: UseCases,
+    pub store: SeaStore,
+    pub database: TestDatabase,
+    pub data_dir: tempfile::TempDir,
+}
+
+/// Starts the app on a fresh database of `backend` and a free port. `None` means the
+/// test must be skipped (see [`TestDatabase::create`]).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Like [`spawn_app`], after letting the test adjust the configuration.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
+    init_logging();
+    let database = TestDatabase::create(backend).await?;
+    let data_dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: PathBuf::from(data_dir.path()),
+        database_url: Some(database.url.clone()),
+        ..Config::default()
+    };
+    configure(&mut config);
+    let app = Application::build(&config).await.expect("build the application");
+    let address = format!("http://{}", app.local_addr());
+    let use_cases = app.use_cases().clone();
+    let store = app.database().store();
+    tokio::spawn(app.run_until_stopped(pending()));
+    let (_, issued) = use_cases.api_keys.create_for_user_name("alice", Some(Plan::Pro)).await.expect("create alice");
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        api_key: issued.secret.expose().to_owned(),
+        use_cases,
+        store,
+        database,
+        data_dir,
+    })
+}
+
+fn init_logging() {
+    // Quiet unless TEST_LOG is set; `try_init` because every test calls this.
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("info,sqlx=warn").with_test_writer().try_init();
+    }
+}
+
+/// A response reduced to what tests look at.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The `details[].field` entries of an error body.
+    pub fn detail_fields(&self) -> Vec<String> {
+        self.body["details"]
+            .as_array()
+            .map(|details| details.iter().filter_map(|d| d["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// A request with alice's key.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request_as(&self.api_key, method, path)
+    }
+
+    /// A request with another key.
+    pub fn request_as(&self, api_key: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{}", self.address, path)).bearer_auth(api_key)
+    }
+
+    pub async fn send(&self, request: RequestBuilder) -> TestResponse {
+        let response = request.send().await.expect("the server answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.send(self.request(Method::DELETE, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.send(self.request(Method::POST, path).json(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> TestResponse {
+        self.send(self.request(Method::PUT, path).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> TestResponse {
+        self.send(self.request(Method::PATCH, path).json(&body)).await
+    }
+
+    /// A key for another user, created if needed.
+    pub async fn key_for(&self, user: &str) -> String {
+        let (_, issued) = self.use_cases.api_keys.create_for_user_name(user, Some(Plan::Pro)).await.expect("user key");
+        issued.secret.expose().to_owned()
+    }
+
+    /// Creates a space and returns its id.
+    pub async fn create_space(&self, name: &str) -> String {
+        let response = self.post("/v1/spaces", serde_json::json!({ "name": name })).await;
+        assert_eq!(response.status, 201, "{:?}", response.body);
+        response.body["id"].as_str().expect("space id").to_owned()
+    }
+
+    /// Creates a source in a space and returns the response body.
+    pub async fn create_source(&self, space_id: &str, body: Value) -> Value {
+        let response = self.post(&format!("/v1/spaces/{space_id}/sources"), body).await;
+        assert_eq!(response.status, 202, "{:?}", response.body);
+        response.body
+    }
+}

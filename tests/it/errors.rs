@@ -1,0 +1,87 @@
+//! Bad input gets the contract's error shape with field details, never a 500.
+
+use ctxd_test_support::{Backend, TestApp, spawn_app_with};
+use serde_json::json;
+
+on_both_backends!(malformed_requests_get_400_with_details, wrong_content_type_is_415, request_ids_are_echoed_or_generated);
+
+async fn malformed_requests_get_400_with_details(app: TestApp) {
+    let space = app.create_space("s").await;
+    let sources = format!("/v1/spaces/{space}/sources");
+
+    let syntax = app.send(app.request(reqwest::Method::POST, &sources).header("content-type", "application/json").body("{\"type\": ")).await;
+    assert_eq!(syntax.status, 400);
+    assert_eq!(syntax.detail_fields(), ["body"]);
+    assert_eq!(syntax.body["error"], "Bad Request");
+    assert_eq!(syntax.body["code"], 400);
+    assert!(syntax.body["requestId"].is_string());
+
+    let cases = [
+        (json!({"type": "URI", "initial_data": {"url": 5}}), "initial_data.url"),
+        (json!({"type": "WEBPAGE", "initial_data": {"url": "https://example.com"}}), "type"),
+        (json!({"initial_data": {"url": "https://example.com"}}), "type"),
+        (json!({"type": "URI"}), "initial_data"),
+        (json!({"type": "URI", "initial_data": {}}), "initial_data.url"),
+        (json!({"type": "URI", "initial_data": "https://example.com"}), "initial_data"),
+        (json!({"type": "CONTENT", "initial_data": {"data": ""}}), "initial_data.data"),
+        (json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "collectionId": "nope"}), "collectionId"),
+        (json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "instructions": {"run_context_extraction": "yes"}}), "instructions.run_context_extraction"),
+        (json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "instructions": {"refresh_policy": {"mode": "HOURLY"}}}), "instructions.refresh_policy.mode"),
+        (json!([1, 2]), "body"),
+    ];
+    for (body, field) in cases {
+        let response = app.post(&sources, body.clone()).await;
+        assert_eq!(response.status, 400, "{body}: {:?}", response.body);
+        assert_eq!(response.detail_fields(), [field], "{body}");
+    }
+
+    for path in ["/v1/spaces/not-a-uuid", "/v1/sources/123/refresh", "/v1/collections/x"] {
+        let method = if path.contains("refresh") { reqwest::Method::POST } else { reqwest::Method::GET };
+        let method = if path.contains("collections") { reqwest::Method::DELETE } else { method };
+        let response = app.send(app.request(method, path)).await;
+        assert_eq!(response.status, 400, "{path}");
+        assert!(!response.detail_fields().is_empty(), "{path}");
+    }
+
+    let unknown_space = app.get(&format!("/v1/spaces/{}", uuid::Uuid::now_v7())).await;
+    assert_eq!(unknown_space.status, 404);
+    assert_eq!(unknown_space.body["error"], "Not Found");
+    let no_route = app.get("/v1/nothing-here").await;
+    assert_eq!(no_route.status, 404);
+    assert_eq!(no_route.body["code"], 404);
+}
+
+async fn wrong_content_type_is_415(app: TestApp) {
+    let response = app
+        .send(app.request(reqwest::Method::POST, "/v1/spaces").header("content-type", "text/plain").body("{\"name\": \"x\"}"))
+        .await;
+    assert_eq!(response.status, 415);
+    assert_eq!(response.body["error"], "Unsupported Media Type");
+}
+
+async fn request_ids_are_echoed_or_generated(app: TestApp) {
+    let echoed = app.send(app.request(reqwest::Method::GET, "/v1/spaces/bad").header("x-request-id", "trace-42")).await;
+    assert_eq!(echoed.headers["x-request-id"], "trace-42");
+    assert_eq!(echoed.body["requestId"], "trace-42");
+    let generated = app.get("/v1/spaces").await;
+    assert!(generated.headers["x-request-id"].to_str().unwrap().starts_with("req_"));
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_413() {
+    let app = spawn_app_with(Backend::Sqlite, |config| config.http.max_body_bytes = 2048).await.unwrap();
+    let space = app.create_space("s").await;
+    let big = json!({"type": "CONTENT", "initial_data": {"data": "x".repeat(4096)}});
+    let response = app.post(&format!("/v1/spaces/{space}/sources"), big).await;
+    assert_eq!(response.status, 413);
+    assert_eq!(response.body["code"], 413);
+}
+
+#[tokio::test]
+async fn content_over_the_configured_limit_is_400_naming_the_field() {
+    let app = spawn_app_with(Backend::Sqlite, |config| config.limits.max_content_bytes = 10).await.unwrap();
+    let space = app.create_space("s").await;
+    let response = app.post(&format!("/v1/spaces/{space}/sources"), json!({"type": "CONTENT", "initial_data": {"data": "x".repeat(11)}})).await;
+    assert_eq!(response.status, 400);
+    assert_eq!(response.detail_fields(), ["initial_data.data"]);
+}

@@ -1,0 +1,136 @@
+//! The run queue at the storage level: claim order, exclusive claims under
+//! concurrency, lease expiry, finishing, and cascades.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use chrono::Utc;
+use ctxd_domain::{
+    ids::{SourceId, SpaceId, UserId},
+    model::{Plan, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, SourceStats, Space, StageTimings, User},
+    ports::{RunFinish, RunQueue, SourceRepository, SpaceRepository, UserRepository},
+    state::SourceStatus,
+};
+use ctxd_storage::SeaStore;
+use ctxd_test_support::TestDatabase;
+
+on_both_databases!(claims_are_exclusive_under_concurrency, expired_leases_are_reclaimed, finishing_is_once_only, deleting_a_space_removes_everything_in_it);
+
+struct Fixture {
+    store: SeaStore,
+    user: User,
+    space: Space,
+}
+
+async fn fixture(db: &TestDatabase) -> Fixture {
+    let store = db.connect().await.store();
+    let now = Utc::now();
+    let user = User { id: UserId::new(), name: "u".into(), plan: Plan::Pro, created_at: now };
+    UserRepository::insert(&store, &user).await.unwrap();
+    let space = Space { id: SpaceId::new(), user_id: user.id, name: "s".into(), description: None, created_at: now, updated_at: now };
+    SpaceRepository::insert(&store, &space).await.unwrap();
+    Fixture { store, user, space }
+}
+
+/// Inserts a PENDING source with its queued run; returns the run.
+async fn enqueue(f: &Fixture) -> Run {
+    let now = Utc::now();
+    let id = SourceId::new();
+    let run = Run::queued(id, f.user.id, RunKind::Initial, RunFlags::default(), None, now);
+    let source = Source {
+        id,
+        user_id: f.user.id,
+        space_id: f.space.id,
+        collection_id: None,
+        name: None,
+        description: None,
+        status: SourceStatus::Pending,
+        message: None,
+        input: SourceInput::Content { data: "x".into() },
+        postback_url: None,
+        run_context_extraction: true,
+        run_artifact_extraction: true,
+        refresh_policy: RefreshPolicy::default(),
+        pinned: false,
+        deleted_at: None,
+        created_at: now,
+        updated_at: now,
+        revision: None,
+        content_hash: None,
+        last_fetched_at: None,
+        last_run: Some(run.clone()),
+        stats: SourceStats::default(),
+    };
+    SourceRepository::create(&f.store, &source, &run).await.unwrap();
+    run
+}
+
+fn completed() -> RunFinish {
+    RunFinish { status: RunStatus::Completed, outcome: None, error: None, revision: None, timings: StageTimings::default() }
+}
+
+async fn claims_are_exclusive_under_concurrency(db: TestDatabase) {
+    let f = fixture(&db).await;
+    let mut queued = Vec::new();
+    for _ in 0..40 {
+        queued.push(enqueue(&f).await.id);
+    }
+    // The oldest run is claimed first.
+    let first = RunQueue::claim(&f.store, "w0", Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(first.id, queued[0]);
+    assert_eq!(first.status, RunStatus::Processing);
+    assert_eq!(first.attempt, 1);
+    let source = SourceRepository::get(&f.store, f.user.id, first.source_id).await.unwrap().unwrap();
+    assert_eq!(source.status, SourceStatus::Processing, "the claim moves the source too");
+
+    let store = Arc::new(f.store.clone());
+    let mut workers = Vec::new();
+    for worker in 0..4 {
+        let store = store.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(run) = RunQueue::claim(store.as_ref(), &format!("w{worker}"), Duration::from_secs(60)).await.unwrap() {
+                mine.push(run.id);
+            }
+            mine
+        }));
+    }
+    let mut claimed = vec![first.id];
+    for worker in workers {
+        claimed.extend(worker.await.unwrap());
+    }
+    let unique: HashSet<_> = claimed.iter().collect();
+    assert_eq!(claimed.len(), 40, "every run claimed");
+    assert_eq!(unique.len(), 40, "no run claimed twice");
+}
+
+async fn expired_leases_are_reclaimed(db: TestDatabase) {
+    let f = fixture(&db).await;
+    let run = enqueue(&f).await;
+    let first = RunQueue::claim(&f.store, "dead-worker", Duration::from_millis(1)).await.unwrap().unwrap();
+    assert_eq!(first.id, run.id);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = RunQueue::claim(&f.store, "live-worker", Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(again.id, run.id, "a run whose lease expired is claimed again");
+    assert_eq!(again.attempt, 2);
+    assert!(RunQueue::claim(&f.store, "third", Duration::from_secs(60)).await.unwrap().is_none(), "a live lease is respected");
+}
+
+async fn finishing_is_once_only(db: TestDatabase) {
+    let f = fixture(&db).await;
+    let run = enqueue(&f).await;
+    assert!(RunQueue::finish(&f.store, run.id, completed()).await.unwrap().is_none(), "an unclaimed run cannot finish");
+    RunQueue::claim(&f.store, "w", Duration::from_secs(60)).await.unwrap().unwrap();
+    let source = RunQueue::finish(&f.store, run.id, completed()).await.unwrap().expect("finished");
+    assert_eq!(source.status, SourceStatus::Completed);
+    assert_eq!(source.last_run.unwrap().status, RunStatus::Completed);
+    assert!(RunQueue::finish(&f.store, run.id, completed()).await.unwrap().is_none(), "finishing twice is refused");
+}
+
+async fn deleting_a_space_removes_everything_in_it(db: TestDatabase) {
+    let f = fixture(&db).await;
+    let run = enqueue(&f).await;
+    assert!(SpaceRepository::delete(&f.store, f.user.id, f.space.id).await.unwrap());
+    assert!(SourceRepository::get(&f.store, f.user.id, run.source_id).await.unwrap().is_none());
+    assert!(RunQueue::get(&f.store, f.user.id, run.id).await.unwrap().is_none(), "runs go with their source");
+    assert!(RunQueue::claim(&f.store, "w", Duration::from_secs(60)).await.unwrap().is_none());
+}
