@@ -138,7 +138,11 @@ enum Revisions {
     ExtractorVersion,
 }
 
-fn fk(name: &str, from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+fn fk(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
     ForeignKey::create().name(name).from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).take()
 }
 
@@ -171,7 +175,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(ApiKeys::ExpirationDate))
                     .col(timestamp_with_time_zone(ApiKeys::CreatedAt))
                     .col(timestamp_with_time_zone_null(ApiKeys::RevokedAt))
-                    .foreign_key(&mut fk("fk_api_keys_user", (ApiKeys::Table, ApiKeys::UserId), (Users::Table, Users::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_api_keys_user",
+                        (ApiKeys::Table, ApiKeys::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -215,7 +223,8 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        create_index(manager, "idx_collections_space", Collections::Table, [Collections::SpaceId, Collections::Id]).await?;
+        create_index(manager, "idx_collections_space", Collections::Table, [Collections::SpaceId, Collections::Id])
+            .await?;
 
         manager
             .create_table(
@@ -228,7 +237,11 @@ impl MigrationTrait for Migration {
                     .col(string(Uploads::ContentType))
                     .col(big_integer(Uploads::Size))
                     .col(timestamp_with_time_zone(Uploads::CreatedAt))
-                    .foreign_key(&mut fk("fk_uploads_user", (Uploads::Table, Uploads::UserId), (Users::Table, Users::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_uploads_user",
+                        (Uploads::Table, Uploads::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .take(),
             )
             .await?;
@@ -265,13 +278,18 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Sources::OriginalTokens))
                     .col(big_integer_null(Sources::ContextTokens))
                     .col(big_integer_null(Sources::ArtifactCount))
-                    .foreign_key(&mut fk("fk_sources_space", (Sources::Table, Sources::SpaceId), (Spaces::Table, Spaces::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_sources_space",
+                        (Sources::Table, Sources::SpaceId),
+                        (Spaces::Table, Spaces::Id),
+                    ))
                     .take(),
             )
             .await?;
         create_index(manager, "idx_sources_space", Sources::Table, [Sources::SpaceId, Sources::Id]).await?;
         create_index(manager, "idx_sources_user", Sources::Table, [Sources::UserId, Sources::Id]).await?;
-        create_index(manager, "idx_sources_due", Sources::Table, [Sources::RefreshMode, Sources::NextRefreshAtMs]).await?;
+        create_index(manager, "idx_sources_due", Sources::Table, [Sources::RefreshMode, Sources::NextRefreshAtMs])
+            .await?;
 
         manager
             .create_table(
@@ -298,7 +316,11 @@ impl MigrationTrait for Migration {
                     .col(json_binary(Runs::Timings))
                     .col(string_null(Runs::LockedBy))
                     .col(big_integer_null(Runs::LockedUntilMs))
-                    .foreign_key(&mut fk("fk_runs_source", (Runs::Table, Runs::SourceId), (Sources::Table, Sources::Id)))
+                    .foreign_key(&mut fk(
+                        "fk_runs_source",
+                        (Runs::Table, Runs::SourceId),
+                        (Sources::Table, Sources::Id),
+                    ))
                     .take(),
             )
             .await?;

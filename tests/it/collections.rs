@@ -44,9 +44,8 @@ async fn deleting_a_collection_moves_its_content_up(app: TestApp) {
     let a = app.post(&path, json!({"name": "A"})).await.body["id"].as_str().unwrap().to_owned();
     let b = app.post(&path, json!({"name": "B", "parentId": a})).await.body["id"].as_str().unwrap().to_owned();
     let c = app.post(&path, json!({"name": "C", "parentId": b})).await.body["id"].as_str().unwrap().to_owned();
-    let source = app
-        .create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "hi"}, "collectionId": b}))
-        .await;
+    let source =
+        app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "hi"}, "collectionId": b})).await;
     assert_eq!(source["collectionId"], b.as_str());
 
     assert_eq!(app.delete(&format!("/v1/collections/{b}")).await.status, 204);

@@ -3,13 +3,21 @@
 use ctxd_test_support::{Backend, TestApp, spawn_app_with};
 use serde_json::json;
 
-on_both_backends!(malformed_requests_get_400_with_details, wrong_content_type_is_415, request_ids_are_echoed_or_generated);
+on_both_backends!(
+    malformed_requests_get_400_with_details,
+    wrong_content_type_is_415,
+    request_ids_are_echoed_or_generated
+);
 
 async fn malformed_requests_get_400_with_details(app: TestApp) {
     let space = app.create_space("s").await;
     let sources = format!("/v1/spaces/{space}/sources");
 
-    let syntax = app.send(app.request(reqwest::Method::POST, &sources).header("content-type", "application/json").body("{\"type\": ")).await;
+    let syntax = app
+        .send(
+            app.request(reqwest::Method::POST, &sources).header("content-type", "application/json").body("{\"type\": "),
+        )
+        .await;
     assert_eq!(syntax.status, 400);
     assert_eq!(syntax.detail_fields(), ["body"]);
     assert_eq!(syntax.body["error"], "Bad Request");
@@ -25,8 +33,14 @@ async fn malformed_requests_get_400_with_details(app: TestApp) {
         (json!({"type": "URI", "initial_data": "https://example.com"}), "initial_data"),
         (json!({"type": "CONTENT", "initial_data": {"data": ""}}), "initial_data.data"),
         (json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "collectionId": "nope"}), "collectionId"),
-        (json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "instructions": {"run_context_extraction": "yes"}}), "instructions.run_context_extraction"),
-        (json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "instructions": {"refresh_policy": {"mode": "HOURLY"}}}), "instructions.refresh_policy.mode"),
+        (
+            json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "instructions": {"run_context_extraction": "yes"}}),
+            "instructions.run_context_extraction",
+        ),
+        (
+            json!({"type": "URI", "initial_data": {"url": "https://e.com"}, "instructions": {"refresh_policy": {"mode": "HOURLY"}}}),
+            "instructions.refresh_policy.mode",
+        ),
         (json!([1, 2]), "body"),
     ];
     for (body, field) in cases {
@@ -53,7 +67,11 @@ async fn malformed_requests_get_400_with_details(app: TestApp) {
 
 async fn wrong_content_type_is_415(app: TestApp) {
     let response = app
-        .send(app.request(reqwest::Method::POST, "/v1/spaces").header("content-type", "text/plain").body("{\"name\": \"x\"}"))
+        .send(
+            app.request(reqwest::Method::POST, "/v1/spaces")
+                .header("content-type", "text/plain")
+                .body("{\"name\": \"x\"}"),
+        )
         .await;
     assert_eq!(response.status, 415);
     assert_eq!(response.body["error"], "Unsupported Media Type");
@@ -81,7 +99,12 @@ async fn bodies_over_the_limit_are_413() {
 async fn content_over_the_configured_limit_is_400_naming_the_field() {
     let app = spawn_app_with(Backend::Sqlite, |config| config.limits.max_content_bytes = 10).await.unwrap();
     let space = app.create_space("s").await;
-    let response = app.post(&format!("/v1/spaces/{space}/sources"), json!({"type": "CONTENT", "initial_data": {"data": "x".repeat(11)}})).await;
+    let response = app
+        .post(
+            &format!("/v1/spaces/{space}/sources"),
+            json!({"type": "CONTENT", "initial_data": {"data": "x".repeat(11)}}),
+        )
+        .await;
     assert_eq!(response.status, 400);
     assert_eq!(response.detail_fields(), ["initial_data.data"]);
 }

@@ -51,7 +51,8 @@ async fn finish(app: &TestApp, source: &Value, run_id: &Value, status: RunStatus
 
 /// A URI source whose first run completed with revision 1.
 async fn completed_uri_source(app: &TestApp, space: &str) -> Value {
-    let source = app.create_source(space, json!({"type": "URI", "initial_data": {"url": "https://example.com/"}})).await;
+    let source =
+        app.create_source(space, json!({"type": "URI", "initial_data": {"url": "https://example.com/"}})).await;
     claim(app, &source["last_run"]["id"]).await;
     finish(app, &source, &source["last_run"]["id"], RunStatus::Completed, Some(1)).await;
     let fetched = app.get(&format!("/v1/sources/{}", source["id"].as_str().unwrap())).await;
@@ -61,8 +62,13 @@ async fn completed_uri_source(app: &TestApp, space: &str) -> Value {
 
 async fn refresh_follows_the_status_rules(app: TestApp) {
     let space = app.create_space("s").await;
-    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/"},
-        "instructions": {"run_context_extraction": false}})).await;
+    let source = app
+        .create_source(
+            &space,
+            json!({"type": "URI", "initial_data": {"url": "https://example.com/"},
+        "instructions": {"run_context_extraction": false}}),
+        )
+        .await;
     let id = source["id"].as_str().unwrap();
     let refresh = format!("/v1/sources/{id}/refresh");
 
@@ -119,13 +125,15 @@ async fn refresh_is_only_for_sources_with_an_origin(app: TestApp) {
 
 async fn reprocess_needs_a_final_status_and_stored_content(app: TestApp) {
     let space = app.create_space("s").await;
-    let queued = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/q"}})).await;
+    let queued =
+        app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/q"}})).await;
     let pending = app.post(&format!("/v1/sources/{}/reprocess", queued["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(pending.status, 409);
     assert!(pending.body["message"].as_str().unwrap().contains("PENDING"));
     claim(&app, &queued["last_run"]["id"]).await;
     finish(&app, &queued, &queued["last_run"]["id"], RunStatus::Failed, None).await;
-    let nothing_stored = app.post(&format!("/v1/sources/{}/reprocess", queued["id"].as_str().unwrap()), json!({})).await;
+    let nothing_stored =
+        app.post(&format!("/v1/sources/{}/reprocess", queued["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(nothing_stored.status, 409);
     assert!(nothing_stored.body["message"].as_str().unwrap().contains("no content"));
 
@@ -171,16 +179,21 @@ async fn fast_forward_queues_the_new_material(app: TestApp) {
 
 async fn cancel_stops_queued_and_flags_running_work(app: TestApp) {
     let space = app.create_space("s").await;
-    let queued = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/1"}})).await;
+    let queued =
+        app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/1"}})).await;
     let cancel = format!("/v1/sources/{}/cancel", queued["id"].as_str().unwrap());
     let canceled = app.post(&cancel, json!({})).await;
     assert_eq!(canceled.status, 202);
     assert_eq!(canceled.body["status"], "CANCELED");
     assert_eq!(canceled.body["last_run"]["status"], "CANCELED");
     assert_eq!(app.post(&cancel, json!({})).await.status, 409, "nothing left to cancel");
-    assert!(RunQueue::claim(&app.store, "w", Duration::from_secs(60)).await.unwrap().is_none(), "the run left the queue");
+    assert!(
+        RunQueue::claim(&app.store, "w", Duration::from_secs(60)).await.unwrap().is_none(),
+        "the run left the queue"
+    );
 
-    let running = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/2"}})).await;
+    let running =
+        app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/2"}})).await;
     claim(&app, &running["last_run"]["id"]).await;
     let requested = app.post(&format!("/v1/sources/{}/cancel", running["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(requested.status, 202);
@@ -219,7 +232,9 @@ async fn actions_on_another_users_source_are_not_found(app: TestApp) {
     ] {
         let body = match path.as_str() {
             p if p.ends_with("fast-forward") => json!({"type": "CONTENT", "initial_data": {"data": "x"}}),
-            p if p.ends_with("/sources") && method == reqwest::Method::POST => json!({"type": "CONTENT", "initial_data": {"data": "x"}}),
+            p if p.ends_with("/sources") && method == reqwest::Method::POST => {
+                json!({"type": "CONTENT", "initial_data": {"data": "x"}})
+            }
             _ => json!({}),
         };
         let response = app.send(app.request_as(&bob, method.clone(), &path).json(&body)).await;

@@ -6,14 +6,22 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use chrono::Utc;
 use ctxd_domain::{
     ids::{SourceId, SpaceId, UserId},
-    model::{Plan, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, SourceStats, Space, StageTimings, User},
+    model::{
+        Plan, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, SourceStats, Space, StageTimings,
+        User,
+    },
     ports::{RunFinish, RunQueue, SourceRepository, SpaceRepository, UserRepository},
     state::SourceStatus,
 };
 use ctxd_storage::SeaStore;
 use ctxd_test_support::TestDatabase;
 
-on_both_databases!(claims_are_exclusive_under_concurrency, expired_leases_are_reclaimed, finishing_is_once_only, deleting_a_space_removes_everything_in_it);
+on_both_databases!(
+    claims_are_exclusive_under_concurrency,
+    expired_leases_are_reclaimed,
+    finishing_is_once_only,
+    deleting_a_space_removes_everything_in_it
+);
 
 struct Fixture {
     store: SeaStore,
@@ -26,7 +34,14 @@ async fn fixture(db: &TestDatabase) -> Fixture {
     let now = Utc::now();
     let user = User { id: UserId::new(), name: "u".into(), plan: Plan::Pro, created_at: now };
     UserRepository::insert(&store, &user).await.unwrap();
-    let space = Space { id: SpaceId::new(), user_id: user.id, name: "s".into(), description: None, created_at: now, updated_at: now };
+    let space = Space {
+        id: SpaceId::new(),
+        user_id: user.id,
+        name: "s".into(),
+        description: None,
+        created_at: now,
+        updated_at: now,
+    };
     SpaceRepository::insert(&store, &space).await.unwrap();
     Fixture { store, user, space }
 }
@@ -65,7 +80,13 @@ async fn enqueue(f: &Fixture) -> Run {
 }
 
 fn completed() -> RunFinish {
-    RunFinish { status: RunStatus::Completed, outcome: None, error: None, revision: None, timings: StageTimings::default() }
+    RunFinish {
+        status: RunStatus::Completed,
+        outcome: None,
+        error: None,
+        revision: None,
+        timings: StageTimings::default(),
+    }
 }
 
 async fn claims_are_exclusive_under_concurrency(db: TestDatabase) {
@@ -88,7 +109,9 @@ async fn claims_are_exclusive_under_concurrency(db: TestDatabase) {
         let store = store.clone();
         workers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
-            while let Some(run) = RunQueue::claim(store.as_ref(), &format!("w{worker}"), Duration::from_secs(60)).await.unwrap() {
+            while let Some(run) =
+                RunQueue::claim(store.as_ref(), &format!("w{worker}"), Duration::from_secs(60)).await.unwrap()
+            {
                 mine.push(run.id);
             }
             mine
@@ -112,7 +135,10 @@ async fn expired_leases_are_reclaimed(db: TestDatabase) {
     let again = RunQueue::claim(&f.store, "live-worker", Duration::from_secs(60)).await.unwrap().unwrap();
     assert_eq!(again.id, run.id, "a run whose lease expired is claimed again");
     assert_eq!(again.attempt, 2);
-    assert!(RunQueue::claim(&f.store, "third", Duration::from_secs(60)).await.unwrap().is_none(), "a live lease is respected");
+    assert!(
+        RunQueue::claim(&f.store, "third", Duration::from_secs(60)).await.unwrap().is_none(),
+        "a live lease is respected"
+    );
 }
 
 async fn finishing_is_once_only(db: TestDatabase) {

@@ -25,10 +25,14 @@ async fn every_source_type_can_be_created(app: TestApp) {
     assert_eq!(uri["initial_data"], json!({"url": "https://example.com/a"}));
     assert_eq!(uri["last_run"]["kind"], "INITIAL");
     assert_eq!(uri["last_run"]["status"], "PENDING");
-    assert_eq!(uri["instructions"], json!({"postback_url": null, "run_context_extraction": true, "run_artifact_extraction": true}));
+    assert_eq!(
+        uri["instructions"],
+        json!({"postback_url": null, "run_context_extraction": true, "run_artifact_extraction": true})
+    );
     assert_eq!(uri["refresh_policy"]["mode"], "MANUAL");
 
-    let via_uri_key = app.create_source(&space, json!({"type": "URI", "initial_data": {"uri": "http://example.org/"}})).await;
+    let via_uri_key =
+        app.create_source(&space, json!({"type": "URI", "initial_data": {"uri": "http://example.org/"}})).await;
     assert_eq!(via_uri_key["initial_data"], json!({"url": "http://example.org/"}));
 
     let content = app
@@ -59,7 +63,9 @@ async fn every_source_type_can_be_created(app: TestApp) {
 
 async fn file_sources_need_the_callers_upload(app: TestApp) {
     let space = app.create_space("s").await;
-    let unknown = app.post(&format!("/v1/spaces/{space}/sources"), json!({"type": "FILE", "initial_data": {"data": "k-1"}})).await;
+    let unknown = app
+        .post(&format!("/v1/spaces/{space}/sources"), json!({"type": "FILE", "initial_data": {"data": "k-1"}}))
+        .await;
     assert_eq!(unknown.status, 400);
     assert_eq!(unknown.detail_fields(), ["initial_data.data"]);
 
@@ -80,7 +86,9 @@ async fn file_sources_need_the_callers_upload(app: TestApp) {
     }
     let own = app.create_source(&space, json!({"type": "FILE", "initial_data": {"data": "alice-file"}})).await;
     assert_eq!(own["initial_data"], json!({"data": "alice-file"}));
-    let foreign = app.post(&format!("/v1/spaces/{space}/sources"), json!({"type": "FILE", "initial_data": {"data": "bob-file"}})).await;
+    let foreign = app
+        .post(&format!("/v1/spaces/{space}/sources"), json!({"type": "FILE", "initial_data": {"data": "bob-file"}}))
+        .await;
     assert_eq!(foreign.status, 400, "another user's fileKey is not usable");
 }
 
@@ -89,9 +97,11 @@ async fn compositions_need_members_of_the_same_space(app: TestApp) {
     let other = app.create_space("other").await;
     let a = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "a"}})).await["id"].clone();
     let b = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "b"}})).await["id"].clone();
-    let elsewhere = app.create_source(&other, json!({"type": "CONTENT", "initial_data": {"data": "c"}})).await["id"].clone();
+    let elsewhere =
+        app.create_source(&other, json!({"type": "CONTENT", "initial_data": {"data": "c"}})).await["id"].clone();
 
-    let composition = app.create_source(&space, json!({"type": "COMPOSITION", "initial_data": {"source_ids": [a, b]}})).await;
+    let composition =
+        app.create_source(&space, json!({"type": "COMPOSITION", "initial_data": {"source_ids": [a, b]}})).await;
     assert_eq!(composition["initial_data"]["source_ids"], json!([a, b]));
     let nested = app
         .create_source(&space, json!({"type": "COMPOSITION", "initial_data": {"source_ids": [composition["id"], a]}}))
@@ -122,7 +132,9 @@ async fn sources_list_with_filters_pinned_first(app: TestApp) {
     assert_eq!(ids(&all.body), [newest["id"].clone(), content["id"].clone(), uri["id"].clone()], "newest first");
     assert_eq!(all.body["pagination"]["total"], 3);
 
-    let pinned = app.send(app.request(reqwest::Method::PATCH, &format!("/v1/sources/{}/toggle-pin", uri["id"].as_str().unwrap()))).await;
+    let pinned = app
+        .send(app.request(reqwest::Method::PATCH, &format!("/v1/sources/{}/toggle-pin", uri["id"].as_str().unwrap())))
+        .await;
     assert_eq!(pinned.status, 200);
     assert_eq!(pinned.body["pinned"], true);
     assert_eq!(ids(&app.get(&path).await.body)[0], uri["id"], "pinned first");
@@ -137,9 +149,13 @@ async fn sources_list_with_filters_pinned_first(app: TestApp) {
 
 async fn patch_changes_only_what_it_names(app: TestApp) {
     let space = app.create_space("s").await;
-    let collection = app.post(&format!("/v1/spaces/{space}/collections"), json!({"name": "c"})).await.body["id"].clone();
+    let collection =
+        app.post(&format!("/v1/spaces/{space}/collections"), json!({"name": "c"})).await.body["id"].clone();
     let source = app
-        .create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/"}, "name": "n", "description": "d"}))
+        .create_source(
+            &space,
+            json!({"type": "URI", "initial_data": {"url": "https://example.com/"}, "name": "n", "description": "d"}),
+        )
         .await;
     let path = format!("/v1/sources/{}", source["id"].as_str().unwrap());
 
@@ -170,7 +186,8 @@ async fn patch_changes_only_what_it_names(app: TestApp) {
 
 async fn soft_delete_hides_and_restore_brings_back(app: TestApp) {
     let space = app.create_space("s").await;
-    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/"}})).await;
+    let source =
+        app.create_source(&space, json!({"type": "URI", "initial_data": {"url": "https://example.com/"}})).await;
     let id = source["id"].as_str().unwrap();
     assert_eq!(app.delete(&format!("/v1/sources/{id}")).await.status, 204);
     assert_eq!(app.get(&format!("/v1/sources/{id}")).await.status, 404);

@@ -107,10 +107,7 @@ impl SourceStatus {
             (Processing, Event::Fail) => go(Failed, Effect::None),
             (Processing, Event::Stop) => go(Canceled, Effect::None),
             (Processing, Event::Retry) => go(Pending, Effect::None),
-            (from, event) => Err(Error::Conflict(format!(
-                "cannot {} a source whose status is {from}",
-                event.verb()
-            ))),
+            (from, event) => Err(Error::Conflict(format!("cannot {} a source whose status is {from}", event.verb()))),
         }
     }
 

@@ -8,9 +8,7 @@ use ctxd_domain::{
         ApiKey, Collection, CollectionNode, Page, RefreshMode, RefreshPolicy, Run, RunKind, RunOutcome, RunStatus,
         Source, SourceType, Space,
     },
-    services::{
-        FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch,
-    },
+    services::{FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch},
     state::SourceStatus,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -60,7 +58,9 @@ fn serialize_opt_time<S: Serializer>(at: &Option<DateTime<Utc>>, serializer: S) 
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`) for
 /// PATCH bodies.
-fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
@@ -662,4 +662,3 @@ pub struct HealthOut {
     #[schema(value_type = Object)]
     pub checks: serde_json::Map<String, Value>,
 }
-

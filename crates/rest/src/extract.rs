@@ -137,7 +137,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
         serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
             let path = error.path().to_string();
-            ApiError::from(ctxd_domain::Error::invalid_fields(vec![field_error(&path, &error.into_inner().to_string())]))
+            ApiError::from(ctxd_domain::Error::invalid_fields(vec![field_error(
+                &path,
+                &error.into_inner().to_string(),
+            )]))
         })
     }
 }

@@ -38,7 +38,8 @@ fn acceptable(value: &HeaderValue) -> Option<String> {
 pub async fn middleware(request: Request, next: Next) -> Response {
     let id = request.headers().get(&HEADER).and_then(acceptable).unwrap_or_else(generate);
     let header_value = HeaderValue::from_str(&id).expect("ids are printable ASCII");
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span =
+        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let mut response = REQUEST_ID.scope(id, tracing::Instrument::instrument(next.run(request), span)).await;
     response.headers_mut().insert(HEADER.clone(), header_value);
     response

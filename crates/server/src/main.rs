@@ -46,6 +46,8 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Print the OpenAPI 3.1 document of the REST API
+    Openapi,
     /// Manage API keys
     Keys {
         #[command(subcommand)]
@@ -96,6 +98,7 @@ async fn main() -> ExitCode {
             Ok(config) => migrate(config).await,
             Err(code) => return code,
         },
+        Command::Openapi => print_openapi(),
         Command::Keys { command: KeysCommand::Create { user, plan, common } } => match load_config(&common, None) {
             Ok(config) => create_key(config, &user, plan.as_deref()).await,
             Err(code) => return code,
@@ -118,6 +121,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!(address = %app.local_addr(), docs = %format!("http://{}/docs", app.local_addr()), "ctxd is serving");
     app.run_until_stopped(shutdown_signal()).await
+}
+
+fn print_openapi() -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&ctxd_rest::openapi())?);
+    Ok(())
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use ctxd_domain::{
     Error, Result,
     model::{
-        ApiKey, Collection, RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome,
-        Source, SourceInput, SourceStats, SourceType, Space, Upload, User,
+        ApiKey, Collection, RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome, Source,
+        SourceInput, SourceStats, SourceType, Space, Upload, User,
     },
     state::SourceStatus,
 };
@@ -44,11 +44,21 @@ fn to_u64(n: i64) -> u64 {
 }
 
 pub(crate) fn user_from(model: users::Model) -> Result<User> {
-    Ok(User { id: model.id.into(), name: model.name, plan: parse("users.plan", &model.plan)?, created_at: model.created_at })
+    Ok(User {
+        id: model.id.into(),
+        name: model.name,
+        plan: parse("users.plan", &model.plan)?,
+        created_at: model.created_at,
+    })
 }
 
 pub(crate) fn user_to(user: &User) -> users::Model {
-    users::Model { id: user.id.0, name: user.name.clone(), plan: user.plan.as_str().into(), created_at: user.created_at }
+    users::Model {
+        id: user.id.0,
+        name: user.name.clone(),
+        plan: user.plan.as_str().into(),
+        created_at: user.created_at,
+    }
 }
 
 pub(crate) fn api_key_from(model: api_keys::Model) -> ApiKey {

@@ -30,7 +30,10 @@ async fn find() -> Option<String> {
         return Some(url);
     }
     let local = "postgres://postgres@127.0.0.1:5432/postgres".to_owned();
-    if can_connect(&local).await {
+    // A plain TCP probe first: the pool would retry a refused port until its timeout.
+    let listening =
+        std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], 5432).into(), Duration::from_secs(1)).is_ok();
+    if listening && can_connect(&local).await {
         return Some(local);
     }
     let started = tokio::task::spawn_blocking(start_throwaway_cluster).await.ok().flatten()?;
@@ -76,7 +79,8 @@ fn find_binary(name: &str) -> Option<PathBuf> {
             return Some(PathBuf::from(path));
         }
     }
-    let mut versions: Vec<_> = fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut versions: Vec<_> =
+        fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(Result::ok).map(|e| e.path()).collect();
     versions.sort();
     versions.into_iter().rev().map(|v| v.join("bin").join(name)).find(|p| p.is_file())
 }
@@ -110,10 +114,10 @@ fn start_throwaway_cluster() -> Option<String> {
     let data = cluster.join("data");
     let data_str = data.to_str()?;
     let port_file = root.join("port");
-    if let Ok(port) = fs::read_to_string(&port_file) {
-        if run_pg(&pg_ctl, &["status", "-D", data_str]) {
-            return Some(format!("postgres://postgres@127.0.0.1:{}/postgres", port.trim()));
-        }
+    if let Ok(port) = fs::read_to_string(&port_file)
+        && run_pg(&pg_ctl, &["status", "-D", data_str])
+    {
+        return Some(format!("postgres://postgres@127.0.0.1:{}/postgres", port.trim()));
     }
     if is_root() {
         let has_user = Command::new("id").arg("postgres").status().map(|s| s.success()).unwrap_or(false);
@@ -152,6 +156,9 @@ mod tests {
     #[test]
     fn database_urls_swap_only_the_database_name() {
         assert_eq!(with_database("postgres://u@h:5/postgres", "t1"), "postgres://u@h:5/t1");
-        assert_eq!(with_database("postgres://u@h:5/postgres?sslmode=disable", "t1"), "postgres://u@h:5/t1?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u@h:5/postgres?sslmode=disable", "t1"),
+            "postgres://u@h:5/t1?sslmode=disable"
+        );
     }
 }

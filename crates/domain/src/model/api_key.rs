@@ -49,9 +49,7 @@ impl ApiKeySecret {
     pub fn generate() -> Self {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let mut rng = rand::rng();
-        let body: String = (0..Self::N_DIGITS)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect();
+        let body: String = (0..Self::N_DIGITS).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
         Self(format!("{}{body}", Self::PREFIX))
     }
 

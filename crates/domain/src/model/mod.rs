@@ -60,12 +60,7 @@ macro_rules! wire_enum {
 pub(crate) use wire_enum;
 
 /// Checks a human-readable text field's length in characters.
-pub fn check_text(
-    field: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<(), crate::FieldError> {
+pub fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<(), crate::FieldError> {
     let n_chars = value.chars().count();
     if value.trim().is_empty() && min > 0 {
         return Err(crate::FieldError::new(field, "must not be empty"));

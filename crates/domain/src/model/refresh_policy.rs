@@ -37,14 +37,12 @@ impl RefreshPolicy {
     ) -> Result<Self, FieldError> {
         match (mode, interval_seconds) {
             (RefreshMode::Manual, None) => Ok(Self::default()),
-            (RefreshMode::Manual, Some(_)) => Err(FieldError::new(
-                format!("{field}.interval_seconds"),
-                "must be absent when mode is MANUAL",
-            )),
-            (RefreshMode::Interval, None) => Err(FieldError::new(
-                format!("{field}.interval_seconds"),
-                "is required when mode is INTERVAL",
-            )),
+            (RefreshMode::Manual, Some(_)) => {
+                Err(FieldError::new(format!("{field}.interval_seconds"), "must be absent when mode is MANUAL"))
+            }
+            (RefreshMode::Interval, None) => {
+                Err(FieldError::new(format!("{field}.interval_seconds"), "is required when mode is INTERVAL"))
+            }
             (RefreshMode::Interval, Some(seconds)) if seconds < min_interval_seconds => Err(FieldError::new(
                 format!("{field}.interval_seconds"),
                 format!("must be at least {min_interval_seconds}"),

@@ -133,11 +133,26 @@ mod tests {
 
     #[test]
     fn coalescing_ors_every_flag() {
-        let queued = RunFlags { run_context_extraction: false, run_artifact_extraction: true, force: false, update_existing: true };
-        let second = RunFlags { run_context_extraction: true, run_artifact_extraction: false, force: true, update_existing: false };
+        let queued = RunFlags {
+            run_context_extraction: false,
+            run_artifact_extraction: true,
+            force: false,
+            update_existing: true,
+        };
+        let second = RunFlags {
+            run_context_extraction: true,
+            run_artifact_extraction: false,
+            force: true,
+            update_existing: false,
+        };
         assert_eq!(
             queued.coalesce(second),
-            RunFlags { run_context_extraction: true, run_artifact_extraction: true, force: true, update_existing: true }
+            RunFlags {
+                run_context_extraction: true,
+                run_artifact_extraction: true,
+                force: true,
+                update_existing: true
+            }
         );
     }
 }

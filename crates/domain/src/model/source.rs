@@ -116,7 +116,12 @@ impl SourceInput {
     }
 }
 
-fn string_field<'a>(field: &str, object: &'a Map<String, Value>, key: &str, violations: &mut Violations) -> Option<&'a str> {
+fn string_field<'a>(
+    field: &str,
+    object: &'a Map<String, Value>,
+    key: &str,
+    violations: &mut Violations,
+) -> Option<&'a str> {
     match object.get(key) {
         None | Some(Value::Null) => {
             violations.add(format!("{field}.{key}"), "is required");
@@ -271,7 +276,9 @@ mod tests {
     fn uri_accepts_url_or_uri_and_requires_them_equal() {
         let parsed = SourceInput::parse("initial_data", SourceType::Uri, &json!({"url": "https://example.com/a"}), 10);
         assert_eq!(parsed.unwrap().to_json(), json!({"url": "https://example.com/a"}));
-        assert!(SourceInput::parse("initial_data", SourceType::Uri, &json!({"uri": "http://example.com/"}), 10).is_ok());
+        assert!(
+            SourceInput::parse("initial_data", SourceType::Uri, &json!({"uri": "http://example.com/"}), 10).is_ok()
+        );
         let both = json!({"url": "https://a.example/", "uri": "https://a.example/"});
         assert!(SourceInput::parse("initial_data", SourceType::Uri, &both, 10).is_ok());
         let differ = json!({"url": "https://a.example/", "uri": "https://b.example/"});
@@ -280,33 +287,55 @@ mod tests {
 
     #[test]
     fn uri_rejects_other_schemes_relative_urls_and_missing_urls() {
-        for bad in [json!({"url": "ftp://example.com/x"}), json!({"url": "/relative"}), json!({"url": "file:///etc/passwd"})] {
-            assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Uri, &bad, 10)), ["initial_data.url"], "{bad}");
+        for bad in
+            [json!({"url": "ftp://example.com/x"}), json!({"url": "/relative"}), json!({"url": "file:///etc/passwd"})]
+        {
+            assert_eq!(
+                fields(SourceInput::parse("initial_data", SourceType::Uri, &bad, 10)),
+                ["initial_data.url"],
+                "{bad}"
+            );
         }
         assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Uri, &json!({}), 10)), ["initial_data.url"]);
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Uri, &json!({"url": 3}), 10)), ["initial_data.url"]);
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::Uri, &json!({"url": 3}), 10)),
+            ["initial_data.url"]
+        );
         assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Uri, &json!("x"), 10)), ["initial_data"]);
     }
 
     #[test]
     fn content_must_be_non_empty_and_within_the_limit() {
         assert!(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "hello"}), 5).is_ok());
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "hello!"}), 5)), ["initial_data.data"]);
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "  "}), 5)), ["initial_data.data"]);
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"text": "x"}), 5)), ["initial_data.data"]);
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "hello!"}), 5)),
+            ["initial_data.data"]
+        );
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "  "}), 5)),
+            ["initial_data.data"]
+        );
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"text": "x"}), 5)),
+            ["initial_data.data"]
+        );
     }
 
     #[test]
     fn file_needs_a_key() {
         assert!(SourceInput::parse("initial_data", SourceType::File, &json!({"data": "uploads/abc"}), 5).is_ok());
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::File, &json!({"data": ""}), 5)), ["initial_data.data"]);
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::File, &json!({"data": ""}), 5)),
+            ["initial_data.data"]
+        );
     }
 
     #[test]
     fn composition_members_are_bounded_unique_uuids() {
         let a = SourceId::new().to_string();
         let b = SourceId::new().to_string();
-        let ok = SourceInput::parse("initial_data", SourceType::Composition, &json!({"source_ids": [a, b]}), 5).unwrap();
+        let ok =
+            SourceInput::parse("initial_data", SourceType::Composition, &json!({"source_ids": [a, b]}), 5).unwrap();
         assert_eq!(SourceInput::from_stored(SourceType::Composition, &ok.to_json()).unwrap(), ok);
         let duplicate = json!({"source_ids": [a, "nope", a]});
         assert_eq!(
@@ -314,9 +343,15 @@ mod tests {
             ["initial_data.source_ids[1]", "initial_data.source_ids[2]"]
         );
         let empty = json!({"source_ids": []});
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Composition, &empty, 5)), ["initial_data.source_ids"]);
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::Composition, &empty, 5)),
+            ["initial_data.source_ids"]
+        );
         let too_many: Vec<String> = (0..101).map(|_| SourceId::new().to_string()).collect();
         let too_many = json!({ "source_ids": too_many });
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Composition, &too_many, 5)), ["initial_data.source_ids"]);
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::Composition, &too_many, 5)),
+            ["initial_data.source_ids"]
+        );
     }
 }

@@ -107,7 +107,8 @@ impl ApiKeyService {
         let user = match self.ports.users.find_by_name(name).await? {
             Some(user) => user,
             None => {
-                let user = User { id: UserId::new(), name: name.to_owned(), plan: plan.unwrap_or(Plan::Pro), created_at: now };
+                let user =
+                    User { id: UserId::new(), name: name.to_owned(), plan: plan.unwrap_or(Plan::Pro), created_at: now };
                 match self.ports.users.insert(&user).await {
                     Ok(()) => user,
                     // Someone else created the same user in between: use theirs.
@@ -183,7 +184,10 @@ mod tests {
         let revoked = authenticate_with(Some((stored_key(&user, true, None), user.clone()))).await;
         assert!(matches!(revoked, Err(Error::Unauthenticated("API key has been revoked"))));
         let expired = stored_key(&user, false, Some(fixed_now() - Duration::seconds(1)));
-        assert!(matches!(authenticate_with(Some((expired, user))).await, Err(Error::Unauthenticated("API key has expired"))));
+        assert!(matches!(
+            authenticate_with(Some((expired, user))).await,
+            Err(Error::Unauthenticated("API key has expired"))
+        ));
     }
 
     #[tokio::test]
@@ -196,7 +200,11 @@ mod tests {
     async fn created_keys_store_only_the_hash() {
         let user = user();
         let mut mocks = Mocks::default();
-        mocks.api_keys.expect_insert().withf(|key| key.key_hash.len() == 64 && key.key_prefix.starts_with("ctxd_")).returning(|_| Ok(()));
+        mocks
+            .api_keys
+            .expect_insert()
+            .withf(|key| key.key_hash.len() == 64 && key.key_prefix.starts_with("ctxd_"))
+            .returning(|_| Ok(()));
         let service = ApiKeyService::new(mocks.into_ports());
         let issued = service.create(&user, NewApiKey { name: Some("ci".into()), expiration_date: None }).await.unwrap();
         assert_eq!(issued.key.key_hash, issued.secret.hash());

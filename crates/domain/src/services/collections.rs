@@ -91,10 +91,10 @@ impl CollectionService {
     pub async fn update(&self, user: &User, id: CollectionId, patch: CollectionPatch) -> Result<Collection> {
         let mut collection = self.get(user, id).await?;
         let mut violations = Violations::default();
-        if let Some(name) = &patch.name {
-            if let Some(name) = violations.check(SpaceName::parse("name", name)) {
-                collection.name = name.into_inner();
-            }
+        if let Some(name) = &patch.name
+            && let Some(name) = violations.check(SpaceName::parse("name", name))
+        {
+            collection.name = name.into_inner();
         }
         if let Some(description) = patch.description {
             violations.check(crate::model::space::check_description("description", &description));
@@ -116,9 +116,7 @@ impl CollectionService {
             let all = self.ports.collections.list_in_space(collection.space_id).await?;
             let parent_of: HashMap<_, _> = all.iter().map(|c| (c.id, c.parent_id)).collect();
             if crate::model::collection::would_cycle(collection.id, new_parent, &parent_of) {
-                return Err(Error::Conflict(
-                    "cannot move a collection inside itself or one of its descendants".into(),
-                ));
+                return Err(Error::Conflict("cannot move a collection inside itself or one of its descendants".into()));
             }
         }
         collection.updated_at = self.ports.clock.now();
@@ -165,7 +163,14 @@ mod tests {
     }
 
     fn space(user: &User) -> Space {
-        Space { id: SpaceId::new(), user_id: user.id, name: "s".into(), description: None, created_at: fixed_now(), updated_at: fixed_now() }
+        Space {
+            id: SpaceId::new(),
+            user_id: user.id,
+            name: "s".into(),
+            description: None,
+            created_at: fixed_now(),
+            updated_at: fixed_now(),
+        }
     }
 
     #[tokio::test]
@@ -193,7 +198,10 @@ mod tests {
         let (parent_id, child_id) = (parent.id, child.id);
         let all = vec![parent.clone(), child.clone()];
         let mut mocks = Mocks::default();
-        mocks.collections.expect_get().returning(move |_, id| Ok([&parent, &child].into_iter().find(|c| c.id == id).cloned()));
+        mocks
+            .collections
+            .expect_get()
+            .returning(move |_, id| Ok([&parent, &child].into_iter().find(|c| c.id == id).cloned()));
         mocks.collections.expect_list_in_space().return_once(move |_| Ok(all));
         mocks.collections.expect_update().never();
         let service = CollectionService::new(mocks.into_ports());

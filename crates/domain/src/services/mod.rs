@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub use api_keys::{ApiKeyService, NewApiKey};
 pub use collections::{CollectionPatch, CollectionService, NewCollection};
 pub use sources::{
-    FastForwardRequest, NewSource, RefreshPolicyInput, ReprocessRequest, RefreshRequest, SourcePatch, SourceService,
+    FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch, SourceService,
 };
 pub use spaces::{SpaceInput, SpaceService};
 

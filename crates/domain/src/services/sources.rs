@@ -113,7 +113,9 @@ impl SourceService {
         self.ports.spaces.get(user.id, space_id).await?.ok_or(Error::NotFound("space"))?;
         let now = self.ports.clock.now();
         let mut violations = Violations::default();
-        let input = self.parse_input(user, space_id, "initial_data", request.source_type, &request.initial_data, &mut violations).await?;
+        let input = self
+            .parse_input(user, space_id, "initial_data", request.source_type, &request.initial_data, &mut violations)
+            .await?;
         check_optional_text(&mut violations, "name", &request.name, 200);
         check_optional_text(&mut violations, "description", &request.description, 10_000);
         if let Some(collection_id) = request.collection_id {
@@ -181,7 +183,13 @@ impl SourceService {
 
     /// # Errors
     /// [`Error::NotFound`] for an unknown space.
-    pub async fn list(&self, user: &User, space_id: SpaceId, filter: SourceFilter, page: PageRequest) -> Result<Page<Source>> {
+    pub async fn list(
+        &self,
+        user: &User,
+        space_id: SpaceId,
+        filter: SourceFilter,
+        page: PageRequest,
+    ) -> Result<Page<Source>> {
         self.ports.spaces.get(user.id, space_id).await?.ok_or(Error::NotFound("space"))?;
         self.ports.sources.list(space_id, &filter, page).await
     }
@@ -209,7 +217,9 @@ impl SourceService {
             None => None,
         };
         let refresh_policy = match patch.refresh_policy {
-            Some(policy) => violations.check(self.parse_refresh_policy("refresh_policy", current.source_type(), policy, now)),
+            Some(policy) => {
+                violations.check(self.parse_refresh_policy("refresh_policy", current.source_type(), policy, now))
+            }
             None => None,
         };
         violations.finish()?;
@@ -345,7 +355,15 @@ impl SourceService {
             violations.add("type", "a COMPOSITION source is built from its members and cannot be fast-forwarded");
         }
         let input = if violations.is_empty() {
-            self.parse_input(user, current.space_id, "initial_data", request.source_type, &request.initial_data, &mut violations).await?
+            self.parse_input(
+                user,
+                current.space_id,
+                "initial_data",
+                request.source_type,
+                &request.initial_data,
+                &mut violations,
+            )
+            .await?
         } else {
             None
         };
@@ -417,7 +435,8 @@ impl SourceService {
         match &input {
             SourceInput::File { file_key } => {
                 if self.ports.uploads.get(user.id, file_key).await?.is_none() {
-                    violations.add(format!("{field}.data"), "must be a fileKey returned by the upload endpoint to this user");
+                    violations
+                        .add(format!("{field}.data"), "must be a fileKey returned by the upload endpoint to this user");
                     return Ok(None);
                 }
             }
@@ -488,7 +507,13 @@ fn check_optional_text(violations: &mut Violations, field: &str, value: &Option<
 }
 
 /// Queues a new run and moves the source to PENDING.
-fn start_run(source: &mut Source, kind: RunKind, flags: RunFlags, input: Option<SourceInput>, now: DateTime<Utc>) -> RunWrite {
+fn start_run(
+    source: &mut Source,
+    kind: RunKind,
+    flags: RunFlags,
+    input: Option<SourceInput>,
+    now: DateTime<Utc>,
+) -> RunWrite {
     let run = Run::queued(source.id, source.user_id, kind, flags, input, now);
     source.status = SourceStatus::Pending;
     source.message = None;

@@ -94,7 +94,12 @@ mod tests {
         let user = user();
         let owner = user.id;
         let mut mocks = Mocks::default();
-        mocks.spaces.expect_insert().withf(move |s| s.user_id == owner && s.name == "Research").times(1).returning(|_| Ok(()));
+        mocks
+            .spaces
+            .expect_insert()
+            .withf(move |s| s.user_id == owner && s.name == "Research")
+            .times(1)
+            .returning(|_| Ok(()));
         let service = SpaceService::new(mocks.into_ports());
         let space = service.create(&user, SpaceInput { name: "Research".into(), description: None }).await.unwrap();
         assert_eq!(space.created_at, fixed_now());

@@ -16,7 +16,7 @@ use crate::{
 
 /// Create an API key. The secret (`api_key`) is returned only in this response.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = ApiKeyIn,
-    responses((status = 201, body = ApiKeyCreatedOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = ApiKeyCreatedOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_api_key(
     State(state): State<AppState>,
@@ -31,7 +31,7 @@ pub async fn create_api_key(
 
 /// List the caller's API keys (without secrets), newest first.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(PageParams),
-    responses((status = 200, body = ApiKeysPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ApiKeysPage), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_api_keys(
     State(state): State<AppState>,
@@ -46,7 +46,7 @@ pub async fn list_api_keys(
 
 /// Revoke an API key; it stops working immediately.
 #[utoipa::path(delete, path = "/v1/api-keys/{keyId}", tag = "api-keys", params(("keyId" = String, Path, format = Uuid)),
-    responses((status = 200, body = ApiKeyOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ApiKeyOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,

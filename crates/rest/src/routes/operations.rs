@@ -7,7 +7,7 @@ use crate::{AppState, dto::HealthOut};
 
 /// Liveness plus dependency checks; 503 names the failing dependency.
 #[utoipa::path(get, path = "/health", tag = "operations",
-    responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
+    responses((status = 200, description = "OK", body = HealthOut), (status = 503, description = "A dependency is unavailable", body = HealthOut)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOut>) {
     let mut checks = Map::new();
     let database_ok = match state.health.check().await {
@@ -18,6 +18,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOu
         }
     };
     checks.insert("database".into(), Value::from(if database_ok { "ok" } else { "unavailable" }));
-    let (status, word) = if database_ok { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
+    let (status, word) =
+        if database_ok { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
     (status, Json(HealthOut { status: word.into(), checks }))
 }

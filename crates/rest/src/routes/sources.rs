@@ -28,7 +28,7 @@ type Accepted = (StatusCode, Json<SourceOut>);
 /// Register a source; processing starts at once (202, status PENDING).
 #[utoipa::path(post, path = "/v1/spaces/{spaceId}/sources", tag = "sources",
     params(("spaceId" = String, Path, format = Uuid)), request_body = SourceCreateIn,
-    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_source(
     State(state): State<AppState>,
@@ -44,7 +44,7 @@ pub async fn create_source(
 /// List a space's sources: pinned first, then newest first.
 #[utoipa::path(get, path = "/v1/spaces/{spaceId}/sources", tag = "sources",
     params(("spaceId" = String, Path, format = Uuid), SourceListParams),
-    responses((status = 200, body = SourcesPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourcesPage), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_sources(
     State(state): State<AppState>,
@@ -68,7 +68,7 @@ pub async fn list_sources(
 
 /// Get a source.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_source(
     State(state): State<AppState>,
@@ -81,7 +81,7 @@ pub async fn get_source(
 /// Change name, description, collection, refresh policy or postback URL.
 #[utoipa::path(patch, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body = SourcePatchIn,
-    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn update_source(
     State(state): State<AppState>,
@@ -95,7 +95,7 @@ pub async fn update_source(
 
 /// Soft-delete a source (cancels work in flight; restorable).
 #[utoipa::path(delete, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204, description = "Done; no content"), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_source(
     State(state): State<AppState>,
@@ -108,7 +108,7 @@ pub async fn delete_source(
 
 /// Restore a soft-deleted source (409 when it is not deleted).
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/restore", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn restore_source(
     State(state): State<AppState>,
@@ -120,7 +120,7 @@ pub async fn restore_source(
 
 /// Pin or unpin a source.
 #[utoipa::path(patch, path = "/v1/sources/{sourceId}/toggle-pin", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 200, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn toggle_pin(
     State(state): State<AppState>,
@@ -132,7 +132,7 @@ pub async fn toggle_pin(
 
 /// Cancel queued or running work (from CREATED, PENDING or PROCESSING).
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/cancel", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn cancel_source(
     State(state): State<AppState>,
@@ -146,7 +146,7 @@ pub async fn cancel_source(
 /// Re-fetch a URI or FILE source (conditional; unchanged content is not re-extracted).
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/refresh", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body(content = RefreshIn, description = "Optional; an empty body means the defaults"),
-    responses((status = 202, description = "Refresh initiated", body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 202, description = "Refresh initiated", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn refresh_source(
     State(state): State<AppState>,
@@ -162,7 +162,7 @@ pub async fn refresh_source(
 /// Re-run extraction on the stored content of the current revision.
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/reprocess", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body(content = ReprocessIn, description = "Optional; an empty body means the defaults"),
-    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reprocess_source(
     State(state): State<AppState>,
@@ -178,7 +178,7 @@ pub async fn reprocess_source(
 /// Bring the source up to date with new material supplied in the request.
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/fast-forward", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body = FastForwardIn,
-    responses((status = 202, body = SourceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn fast_forward_source(
     State(state): State<AppState>,

@@ -20,20 +20,21 @@ pub(crate) fn space_id(raw: &str) -> Result<SpaceId, ApiError> {
 
 /// Create a space.
 #[utoipa::path(post, path = "/v1/spaces", tag = "spaces", request_body = SpaceIn,
-    responses((status = 201, body = SpaceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = SpaceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_space(
     State(state): State<AppState>,
     Auth(user): Auth,
     ApiJson(body): ApiJson<SpaceIn>,
 ) -> Result<(StatusCode, Json<SpaceOut>), ApiError> {
-    let space = state.use_cases.spaces.create(&user, SpaceInput { name: body.name, description: body.description }).await?;
+    let space =
+        state.use_cases.spaces.create(&user, SpaceInput { name: body.name, description: body.description }).await?;
     Ok((StatusCode::CREATED, Json(space.into())))
 }
 
 /// List the caller's spaces, newest first.
 #[utoipa::path(get, path = "/v1/spaces", tag = "spaces", params(PageParams),
-    responses((status = 200, body = SpacesPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SpacesPage), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_spaces(
     State(state): State<AppState>,
@@ -48,7 +49,7 @@ pub async fn list_spaces(
 
 /// Get a space.
 #[utoipa::path(get, path = "/v1/spaces/{spaceId}", tag = "spaces", params(("spaceId" = String, Path, format = Uuid)),
-    responses((status = 200, body = SpaceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SpaceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_space(
     State(state): State<AppState>,
@@ -62,7 +63,7 @@ pub async fn get_space(
 /// Replace a space's name and description.
 #[utoipa::path(put, path = "/v1/spaces/{spaceId}", tag = "spaces", params(("spaceId" = String, Path, format = Uuid)),
     request_body = SpaceIn,
-    responses((status = 200, body = SpaceOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SpaceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn replace_space(
     State(state): State<AppState>,
@@ -71,14 +72,17 @@ pub async fn replace_space(
     ApiJson(body): ApiJson<SpaceIn>,
 ) -> Result<Json<SpaceOut>, ApiError> {
     let id = space_id(&raw_id)?;
-    let space =
-        state.use_cases.spaces.replace(&user, id, SpaceInput { name: body.name, description: body.description }).await?;
+    let space = state
+        .use_cases
+        .spaces
+        .replace(&user, id, SpaceInput { name: body.name, description: body.description })
+        .await?;
     Ok(Json(space.into()))
 }
 
 /// Delete a space with its collections, sources, context and artifacts.
 #[utoipa::path(delete, path = "/v1/spaces/{spaceId}", tag = "spaces", params(("spaceId" = String, Path, format = Uuid)),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 204, description = "Done; no content"), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn delete_space(
     State(state): State<AppState>,

@@ -23,12 +23,16 @@ use crate::{
 #[async_trait]
 impl UserRepository for SeaStore {
     async fn insert(&self, user: &User) -> Result<()> {
-        users::Entity::insert(user_to(user).into_active_model().reset_all()).exec(&self.db).await.map_err(map_db_err)?;
+        users::Entity::insert(user_to(user).into_active_model().reset_all())
+            .exec(&self.db)
+            .await
+            .map_err(map_db_err)?;
         Ok(())
     }
 
     async fn find_by_name(&self, name: &str) -> Result<Option<User>> {
-        let model = users::Entity::find().filter(users::Column::Name.eq(name)).one(&self.db).await.map_err(map_db_err)?;
+        let model =
+            users::Entity::find().filter(users::Column::Name.eq(name)).one(&self.db).await.map_err(map_db_err)?;
         model.map(user_from).transpose()
     }
 
@@ -40,13 +44,19 @@ impl UserRepository for SeaStore {
 #[async_trait]
 impl ApiKeyRepository for SeaStore {
     async fn insert(&self, key: &ApiKey) -> Result<()> {
-        api_keys::Entity::insert(api_key_to(key).into_active_model().reset_all()).exec(&self.db).await.map_err(map_db_err)?;
+        api_keys::Entity::insert(api_key_to(key).into_active_model().reset_all())
+            .exec(&self.db)
+            .await
+            .map_err(map_db_err)?;
         Ok(())
     }
 
     async fn find_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, User)>> {
-        let Some(key) =
-            api_keys::Entity::find().filter(api_keys::Column::KeyHash.eq(key_hash)).one(&self.db).await.map_err(map_db_err)?
+        let Some(key) = api_keys::Entity::find()
+            .filter(api_keys::Column::KeyHash.eq(key_hash))
+            .one(&self.db)
+            .await
+            .map_err(map_db_err)?
         else {
             return Ok(None);
         };
@@ -58,7 +68,8 @@ impl ApiKeyRepository for SeaStore {
     }
 
     async fn list(&self, user_id: UserId, page: PageRequest) -> Result<Page<ApiKey>> {
-        let select = api_keys::Entity::find().filter(api_keys::Column::UserId.eq(user_id.0)).order_by_desc(api_keys::Column::Id);
+        let select =
+            api_keys::Entity::find().filter(api_keys::Column::UserId.eq(user_id.0)).order_by_desc(api_keys::Column::Id);
         fetch_page(&self.db, select, page, |m| Ok(api_key_from(m))).await
     }
 

@@ -7,7 +7,10 @@ use ctxd_domain::{
     model::Collection,
     ports::CollectionRepository,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::Expr,
+};
 
 use super::SeaStore;
 use crate::{

@@ -17,8 +17,8 @@ use ctxd_domain::{
     state::{Event, SourceStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, TransactionTrait,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 
@@ -32,8 +32,11 @@ use crate::{
 #[async_trait]
 impl RunQueue for SeaStore {
     async fn get(&self, user_id: UserId, id: RunId) -> Result<Option<Run>> {
-        let model =
-            runs::Entity::find_by_id(id.0).filter(runs::Column::UserId.eq(user_id.0)).one(&self.db).await.map_err(map_db_err)?;
+        let model = runs::Entity::find_by_id(id.0)
+            .filter(runs::Column::UserId.eq(user_id.0))
+            .one(&self.db)
+            .await
+            .map_err(map_db_err)?;
         model.map(run_from).transpose()
     }
 

@@ -12,7 +12,8 @@ use ctxd_domain::{
     state::SourceStatus,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -29,7 +30,8 @@ impl SeaStore {
         let run_ids: Vec<Uuid> = models.iter().filter_map(|m| m.last_run_id).collect();
         let mut runs_by_id: HashMap<Uuid, Run> = HashMap::new();
         if !run_ids.is_empty() {
-            let found = runs::Entity::find().filter(runs::Column::Id.is_in(run_ids)).all(&self.db).await.map_err(map_db_err)?;
+            let found =
+                runs::Entity::find().filter(runs::Column::Id.is_in(run_ids)).all(&self.db).await.map_err(map_db_err)?;
             for model in found {
                 runs_by_id.insert(model.id, run_from(model)?);
             }
@@ -65,7 +67,10 @@ pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Resul
 impl SourceRepository for SeaStore {
     async fn create(&self, source: &Source, first_run: &Run) -> Result<()> {
         let txn = self.db.begin().await.map_err(map_db_err)?;
-        sources::Entity::insert(source_to(source).into_active_model().reset_all()).exec(&txn).await.map_err(map_db_err)?;
+        sources::Entity::insert(source_to(source).into_active_model().reset_all())
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
         write_run(&txn, RunWrite::Insert(first_run.clone())).await?;
         txn.commit().await.map_err(map_db_err)
     }

@@ -19,7 +19,10 @@ use crate::{
 #[async_trait]
 impl SpaceRepository for SeaStore {
     async fn insert(&self, space: &Space) -> Result<()> {
-        spaces::Entity::insert(space_to(space).into_active_model().reset_all()).exec(&self.db).await.map_err(map_db_err)?;
+        spaces::Entity::insert(space_to(space).into_active_model().reset_all())
+            .exec(&self.db)
+            .await
+            .map_err(map_db_err)?;
         Ok(())
     }
 
@@ -33,12 +36,16 @@ impl SpaceRepository for SeaStore {
     }
 
     async fn list(&self, user_id: UserId, page: PageRequest) -> Result<Page<Space>> {
-        let select = spaces::Entity::find().filter(spaces::Column::UserId.eq(user_id.0)).order_by_desc(spaces::Column::Id);
+        let select =
+            spaces::Entity::find().filter(spaces::Column::UserId.eq(user_id.0)).order_by_desc(spaces::Column::Id);
         fetch_page(&self.db, select, page, |m| Ok(space_from(m))).await
     }
 
     async fn update(&self, space: &Space) -> Result<()> {
-        spaces::Entity::update(space_to(space).into_active_model().reset_all()).exec(&self.db).await.map_err(map_db_err)?;
+        spaces::Entity::update(space_to(space).into_active_model().reset_all())
+            .exec(&self.db)
+            .await
+            .map_err(map_db_err)?;
         Ok(())
     }
 

@@ -16,7 +16,14 @@ fn user() -> User {
 }
 
 fn space_of(user: &User) -> Space {
-    Space { id: SpaceId::new(), user_id: user.id, name: "s".into(), description: None, created_at: fixed_now(), updated_at: fixed_now() }
+    Space {
+        id: SpaceId::new(),
+        user_id: user.id,
+        name: "s".into(),
+        description: None,
+        created_at: fixed_now(),
+        updated_at: fixed_now(),
+    }
 }
 
 fn source(user: &User, space_id: SpaceId, input: SourceInput, status: SourceStatus) -> Source {
@@ -79,7 +86,10 @@ fn service(mocks: Mocks) -> SourceService {
 }
 
 /// Mocks where `get` returns `stored` and `save` records what it was given.
-fn mocks_with(stored: Source, save_result: bool) -> (Mocks, Arc<Mutex<Vec<(Source, SourceStatus, RunWrite)>>>) {
+/// Every `save` call: the source written, the status it expected, the run write.
+type SaveLog = Arc<Mutex<Vec<(Source, SourceStatus, RunWrite)>>>;
+
+fn mocks_with(stored: Source, save_result: bool) -> (Mocks, SaveLog) {
     let saved = Arc::new(Mutex::new(Vec::new()));
     let mut mocks = Mocks::default();
     mocks.sources.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
@@ -127,7 +137,8 @@ async fn create_in_an_unknown_space_is_not_found() {
     let mut mocks = Mocks::default();
     mocks.spaces.expect_get().returning(|_, _| Ok(None));
     mocks.sources.expect_create().never();
-    let result = service(mocks).create(&user(), SpaceId::new(), new_source(SourceType::Content, json!({"data": "x"}))).await;
+    let result =
+        service(mocks).create(&user(), SpaceId::new(), new_source(SourceType::Content, json!({"data": "x"}))).await;
     assert!(matches!(result, Err(Error::NotFound("space"))));
 }
 
@@ -155,14 +166,22 @@ async fn file_sources_need_the_callers_own_upload() {
     with_space(&mut mocks, space.clone());
     mocks.uploads.expect_get().returning(|_, _| Ok(None));
     mocks.sources.expect_create().never();
-    let error = service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.unwrap_err();
+    let error =
+        service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.unwrap_err();
     assert_eq!(error.details()[0].field, "initial_data.data");
 
     let mut mocks = Mocks::default();
     with_space(&mut mocks, space.clone());
     let owner = user.id;
     mocks.uploads.expect_get().returning(move |user_id, key| {
-        Ok(Some(Upload { file_key: key.into(), user_id, filename: "a.pdf".into(), content_type: "application/pdf".into(), size: 3, created_at: fixed_now() }))
+        Ok(Some(Upload {
+            file_key: key.into(),
+            user_id,
+            filename: "a.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 3,
+            created_at: fixed_now(),
+        }))
     });
     mocks.sources.expect_create().withf(move |s, _| s.user_id == owner).returning(|_, _| Ok(()));
     assert!(service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.is_ok());
@@ -194,7 +213,8 @@ async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
     let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
     let previous_run = stored.last_run.clone().unwrap().id;
     let (mocks, saved) = mocks_with(stored.clone(), true);
-    let request = RefreshRequest { run_context_extraction: Some(false), run_artifact_extraction: None, force: Some(true) };
+    let request =
+        RefreshRequest { run_context_extraction: Some(false), run_artifact_extraction: None, force: Some(true) };
     let result = service(mocks).refresh(&user, stored.id, request).await.unwrap();
     assert_eq!(result.status, SourceStatus::Pending);
     let saved = saved.lock().unwrap();
@@ -203,7 +223,10 @@ async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
     let RunWrite::Insert(run) = write else { panic!("expected a new run, got {write:?}") };
     assert_ne!(run.id, previous_run);
     assert_eq!(run.kind, RunKind::Refresh);
-    assert_eq!(run.flags, RunFlags { run_context_extraction: false, run_artifact_extraction: true, force: true, update_existing: true });
+    assert_eq!(
+        run.flags,
+        RunFlags { run_context_extraction: false, run_artifact_extraction: true, force: true, update_existing: true }
+    );
 }
 
 #[tokio::test]
@@ -255,7 +278,7 @@ async fn cancel_takes_queued_work_off_the_queue_and_flags_running_work() {
     let (mocks, saved) = mocks_with(pending.clone(), true);
     let result = service(mocks).cancel(&user, pending.id).await.unwrap();
     assert_eq!(result.status, SourceStatus::Canceled);
-    let RunWrite::Update(run) = &saved.lock().unwrap()[0].2 else { panic!() };
+    let RunWrite::Update(run) = saved.lock().unwrap()[0].2.clone() else { panic!() };
     assert_eq!(run.status, RunStatus::Canceled);
 
     let processing = source(&user, SpaceId::new(), uri(), SourceStatus::Processing);
@@ -290,7 +313,10 @@ async fn deleted_sources_are_hidden_except_from_restore() {
 
     let live = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
     let (mocks, _) = mocks_with(live.clone(), true);
-    assert!(matches!(SourceService::new(mocks.into_ports(), Limits::default()).restore(&user, live.id).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        SourceService::new(mocks.into_ports(), Limits::default()).restore(&user, live.id).await,
+        Err(Error::Conflict(_))
+    ));
 }
 
 #[tokio::test]
