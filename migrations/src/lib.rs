@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_initial;
+mod m20261129_000002_pipeline;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -12,6 +13,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_initial::Migration)]
+        vec![Box::new(m20261129_000001_initial::Migration), Box::new(m20261129_000002_pipeline::Migration)]
     }
 }

@@ -50,6 +50,7 @@ mod api_keys;
 mod collections;
 mod errors;
 mod operations;
+mod pipeline;
 mod processing;
 mod queue;
 mod sources;

@@ -44,6 +44,7 @@ async fn finish(app: &TestApp, source: &Value, run_id: &Value, status: RunStatus
         outcome: (status == RunStatus::Completed).then_some(RunOutcome::Changed),
         error: (status == RunStatus::Failed).then(|| "origin answered 500".to_owned()),
         revision,
+        context: None,
         timings: StageTimings::default(),
     };
     RunQueue::finish(&app.store, run_id, finish).await.unwrap().expect("the run was held");
@@ -224,6 +225,12 @@ async fn actions_on_another_users_source_are_not_found(app: TestApp) {
         (reqwest::Method::POST, format!("/v1/sources/{id}/refresh")),
         (reqwest::Method::POST, format!("/v1/sources/{id}/reprocess")),
         (reqwest::Method::POST, format!("/v1/sources/{id}/fast-forward")),
+        (reqwest::Method::GET, format!("/v1/sources/{id}/runs")),
+        (reqwest::Method::GET, format!("/v1/runs/{}", source["last_run"]["id"].as_str().unwrap())),
+        (reqwest::Method::GET, format!("/v1/sources/{id}/revisions")),
+        (reqwest::Method::GET, format!("/v1/sources/{id}/revisions/1")),
+        (reqwest::Method::GET, format!("/v1/sources/{id}/context")),
+        (reqwest::Method::GET, format!("/v1/sources/{id}/content")),
         (reqwest::Method::GET, format!("/v1/spaces/{space}")),
         (reqwest::Method::GET, format!("/v1/spaces/{space}/sources")),
         (reqwest::Method::GET, format!("/v1/spaces/{space}/collections")),

@@ -85,6 +85,7 @@ fn completed() -> RunFinish {
         outcome: None,
         error: None,
         revision: None,
+        context: None,
         timings: StageTimings::default(),
     }
 }

@@ -73,8 +73,11 @@ fn validate_openapi() -> anyhow::Result<()> {
     let path = format!("{target}/openapi.json");
     std::fs::write(&path, &output.stdout)?;
     eprintln!("$ python3 -m openapi_spec_validator {path}");
-    let status = Command::new("python3").args(["-m", "openapi_spec_validator", &path]).status()?;
-    if !status.success() {
+    let validation = Command::new("python3").args(["-m", "openapi_spec_validator", &path]).output()?;
+    // The validator echoes the whole document on failure; the first lines say why.
+    let report = String::from_utf8_lossy(&validation.stdout);
+    eprintln!("{}", report.chars().take(1500).collect::<String>());
+    if !validation.status.success() {
         bail!("the OpenAPI document does not validate");
     }
     Ok(())

@@ -10,10 +10,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use url::Url;
+
 use crate::{
     Result,
     ids::{ApiKeyId, CollectionId, RunId, SourceId, SpaceId, UserId},
-    model::{ApiKey, Collection, Page, PageRequest, Run, RunStatus, Source, SourceType, Space, Upload, User},
+    model::{
+        ApiKey, Collection, Context, ContextDraft, HttpMeta, Page, PageRequest, Revision, Run, RunStatus, Source,
+        SourceType, Space, Upload, User,
+    },
     state::SourceStatus,
 };
 
@@ -129,8 +134,19 @@ pub struct RunFinish {
     pub status: RunStatus,
     pub outcome: Option<crate::model::RunOutcome>,
     pub error: Option<String>,
-    pub revision: Option<crate::model::Revision>,
+    pub revision: Option<Revision>,
+    /// The context extracted from `revision` (only with a new revision).
+    pub context: Option<Context>,
     pub timings: crate::model::StageTimings,
+}
+
+/// What a heartbeat learned about a claimed run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseState {
+    /// The worker still holds the run (false: it was reclaimed, finished or deleted).
+    pub held: bool,
+    /// Someone asked for the run to stop.
+    pub cancel_requested: bool,
 }
 
 #[cfg_attr(test, mockall::automock)]
@@ -145,6 +161,90 @@ pub trait RunQueue: Send + Sync {
     /// source's new status in one transaction. Returns the updated source, or `None`
     /// when the run is no longer held (canceled, reclaimed, deleted).
     async fn finish(&self, run_id: RunId, finish: RunFinish) -> Result<Option<Source>>;
+    /// Extends `worker`'s lease on a PROCESSING run and reports whether it is still
+    /// held and whether cancellation was requested.
+    async fn heartbeat(&self, run_id: RunId, worker: &str, lease: std::time::Duration) -> Result<LeaseState>;
+    /// Puts a PROCESSING run back in the queue, claimable from `retry_at`, recording
+    /// `error`; the source goes back to PENDING. Returns whether the run was held.
+    async fn release(&self, run_id: RunId, worker: &str, error: &str, retry_at: DateTime<Utc>) -> Result<bool>;
+    /// The run of `source_id` queued just before `run_id`, if any.
+    async fn previous(&self, source_id: SourceId, run_id: RunId) -> Result<Option<Run>>;
+    /// A source's runs, newest first.
+    async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Run>>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait RevisionRepository: Send + Sync {
+    async fn get(&self, source_id: SourceId, number: u32) -> Result<Option<Revision>>;
+    /// A source's revisions, newest first.
+    async fn list(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Revision>>;
+    async fn context(&self, source_id: SourceId, revision: u32) -> Result<Option<Context>>;
+}
+
+/// Bytes by key: revision contents and uploads.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()>;
+    /// `Ok(None)` when there is no such object.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Deleting a missing object is not an error.
+    async fn delete(&self, key: &str) -> Result<()>;
+}
+
+/// Validators from the last fetch, for a conditional request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditional {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What an origin answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// 304: the content is what the last revision holds.
+    NotModified,
+    Fetched {
+        bytes: Vec<u8>,
+        http: HttpMeta,
+    },
+    /// 404 or 410.
+    Gone {
+        status: u16,
+    },
+}
+
+/// A failed fetch. Transient failures (timeouts, 5xx, connection errors) are retried;
+/// permanent ones (other 4xx, refused content) fail the run at once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FetchError {
+    pub transient: bool,
+    pub message: String,
+}
+
+/// Fetches URI sources.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait UriFetcher: Send + Sync {
+    async fn fetch(&self, url: &Url, conditional: &Conditional) -> Result<FetchOutcome, FetchError>;
+}
+
+/// Turns fetched bytes into markdown. Pure CPU.
+pub trait Normalizer: Send + Sync {
+    /// Changes whenever the output for the same input would.
+    fn version(&self) -> &'static str;
+    /// # Errors
+    /// A message for the run when the content cannot be normalized.
+    fn normalize(&self, bytes: &[u8], content_type: Option<&str>) -> Result<String, String>;
+}
+
+/// Extracts the compact context from markdown. Pure CPU.
+pub trait ContextExtractor: Send + Sync {
+    /// Changes whenever the output for the same input would.
+    fn version(&self) -> &'static str;
+    fn extract(&self, markdown: &str) -> ContextDraft;
 }
 
 #[cfg_attr(test, mockall::automock)]

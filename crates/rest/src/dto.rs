@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use ctxd_domain::{
     ids::CollectionId,
     model::{
-        ApiKey, Collection, CollectionNode, Page, RefreshMode, RefreshPolicy, Run, RunKind, RunOutcome, RunStatus,
-        Source, SourceType, Space,
+        ApiKey, Collection, CollectionNode, Context, Page, RefreshMode, RefreshPolicy, Revision, Run, RunKind,
+        RunOutcome, RunStatus, Source, SourceType, Space,
     },
     services::{FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch},
     state::SourceStatus,
@@ -593,6 +593,130 @@ pub struct SourceListParams {
     pub pinned: Option<bool>,
     /// Include soft-deleted sources (default false).
     pub include_deleted: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunsPage {
+    pub runs: Vec<RunOut>,
+    pub pagination: Pagination,
+}
+
+// ---------------------------------------------------------------------------------
+// Revisions, context, content
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HttpMetaOut {
+    pub status: Option<u16>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// One distinct content of a source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionOut {
+    pub number: u32,
+    pub content_hash: String,
+    #[serde(serialize_with = "serialize_time")]
+    #[schema(value_type = String, format = DateTime)]
+    pub fetched_at: DateTime<Utc>,
+    pub http: HttpMetaOut,
+    pub bytes: u64,
+    pub extractor_version: String,
+}
+
+impl From<Revision> for RevisionOut {
+    fn from(r: Revision) -> Self {
+        RevisionOut {
+            number: r.number,
+            content_hash: r.content_hash,
+            fetched_at: r.fetched_at,
+            http: HttpMetaOut {
+                status: r.http.status,
+                etag: r.http.etag,
+                last_modified: r.http.last_modified,
+                content_type: r.http.content_type,
+            },
+            bytes: r.bytes,
+            extractor_version: r.extractor_version,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionsPage {
+    pub revisions: Vec<RevisionOut>,
+    pub pagination: Pagination,
+}
+
+/// The compact context of one revision.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContextOut {
+    #[serde(rename = "sourceId")]
+    pub source_id: String,
+    pub revision: u32,
+    pub extractor_version: String,
+    /// Always `markdown`.
+    pub format: String,
+    pub content: String,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub outline: Vec<String>,
+    pub key_points: Vec<String>,
+    pub decisions: Vec<String>,
+    pub open_questions: Vec<String>,
+    pub original_tokens: u64,
+    pub context_tokens: u64,
+    pub compression_ratio: Option<f64>,
+}
+
+impl From<Context> for ContextOut {
+    fn from(c: Context) -> Self {
+        let compression_ratio = c.compression_ratio().map(|r| (r * 100.0).round() / 100.0);
+        let d = c.draft;
+        ContextOut {
+            source_id: c.source_id.to_string(),
+            revision: c.revision,
+            extractor_version: c.extractor_version,
+            format: "markdown".into(),
+            content: d.content,
+            title: d.title,
+            summary: d.summary,
+            outline: d.outline,
+            key_points: d.key_points,
+            decisions: d.decisions,
+            open_questions: d.open_questions,
+            original_tokens: d.original_tokens,
+            context_tokens: d.context_tokens,
+            compression_ratio,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ContextParams {
+    /// A revision number; default the current revision.
+    pub revision: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ContentParams {
+    /// `markdown` (default) or `raw` (the bytes as fetched).
+    #[param(inline)]
+    pub format: Option<ContentFormatParam>,
+    /// A revision number; default the current revision.
+    pub revision: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentFormatParam {
+    Markdown,
+    Raw,
 }
 
 // ---------------------------------------------------------------------------------

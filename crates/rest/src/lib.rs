@@ -65,7 +65,8 @@ impl Default for RestConfig {
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "spaces"), (name = "collections"), (name = "sources"), (name = "api-keys"), (name = "operations"),
+        (name = "spaces"), (name = "collections"), (name = "sources"), (name = "runs"), (name = "revisions"),
+        (name = "api-keys"), (name = "operations"),
     )
 )]
 struct ApiDoc;
@@ -81,7 +82,7 @@ impl Modify for BearerAuth {
 
 /// Every documented route, with its OpenAPI description.
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{api_keys::*, collections::*, operations::*, sources::*, spaces::*};
+    use routes::{api_keys::*, collections::*, operations::*, outputs::*, sources::*, spaces::*};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_space, list_spaces))
         .routes(routes!(get_space, replace_space, delete_space))
@@ -95,6 +96,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh_source))
         .routes(routes!(reprocess_source))
         .routes(routes!(fast_forward_source))
+        .routes(routes!(list_runs))
+        .routes(routes!(get_run))
+        .routes(routes!(list_revisions))
+        .routes(routes!(get_revision))
+        .routes(routes!(get_context))
+        .routes(routes!(get_content))
+        .routes(routes!(get_revision_content))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(health))

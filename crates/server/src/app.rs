@@ -4,16 +4,23 @@
 use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
 
 use anyhow::Context;
+use ctxd_blobs::ObjectBlobStore;
 use ctxd_domain::{
     model::IssuedApiKey,
-    ports::SystemClock,
-    services::{Ports, UseCases},
+    ports::{BlobStore, SystemClock},
+    services::{
+        Ports, UseCases,
+        pipeline::{Pipeline, PipelinePorts},
+    },
 };
+use ctxd_extractors::{PassthroughContextExtractor, PlainTextNormalizer};
+use ctxd_fetchers::{HttpFetchConfig, PlainHttpFetcher};
 use ctxd_rest::AppState;
 use ctxd_storage::{Database, SeaStore};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::{config::Config, worker};
 
 /// Opens the configured database (creating the data directory for SQLite) and applies
 /// pending migrations.
@@ -27,42 +34,112 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     Ok(database)
 }
 
-/// Every port implemented by the one storage adapter.
-pub fn ports(store: SeaStore) -> Ports {
-    let store = Arc::new(store);
-    Ports {
-        users: store.clone(),
-        api_keys: store.clone(),
-        spaces: store.clone(),
-        collections: store.clone(),
-        sources: store.clone(),
-        runs: store.clone(),
-        uploads: store,
-        clock: Arc::new(SystemClock),
+/// The adapters every process needs: storage and the blob store.
+#[derive(Clone)]
+pub struct Adapters {
+    pub store: SeaStore,
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+impl std::fmt::Debug for Adapters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Adapters").field("store", &self.store).finish_non_exhaustive()
     }
 }
 
-/// A bound, ready-to-run server.
+impl Adapters {
+    pub async fn open(config: &Config) -> anyhow::Result<(Database, Self)> {
+        let database = open_database(config).await?;
+        let blobs = ObjectBlobStore::local(&config.blob_dir()).context("cannot open the blob directory")?;
+        let adapters = Self { store: database.store(), blobs: Arc::new(blobs) };
+        Ok((database, adapters))
+    }
+
+    /// The use cases' ports, all but the blob store implemented by storage.
+    pub fn ports(&self) -> Ports {
+        let store = Arc::new(self.store.clone());
+        Ports {
+            users: store.clone(),
+            api_keys: store.clone(),
+            spaces: store.clone(),
+            collections: store.clone(),
+            sources: store.clone(),
+            runs: store.clone(),
+            uploads: store.clone(),
+            revisions: store,
+            blobs: self.blobs.clone(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The processing pipeline with today's adapters.
+    pub fn pipeline(&self, config: &Config) -> anyhow::Result<Pipeline> {
+        let store = Arc::new(self.store.clone());
+        let fetcher = PlainHttpFetcher::new(HttpFetchConfig::default()).context("cannot build the HTTP client")?;
+        let ports = PipelinePorts {
+            sources: store.clone(),
+            runs: store.clone(),
+            revisions: store,
+            blobs: self.blobs.clone(),
+            uri_fetcher: Arc::new(fetcher),
+            normalizer: Arc::new(PlainTextNormalizer),
+            context_extractor: Arc::new(PassthroughContextExtractor),
+            clock: Arc::new(SystemClock),
+        };
+        Ok(Pipeline::new(ports, config.retry_policy()))
+    }
+}
+
+/// A bound, ready-to-run server, with its workers when they are enabled.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     use_cases: UseCases,
     database: Database,
+    workers: Option<Workers>,
+}
+
+/// A worker pool ready to start.
+pub struct Workers {
+    pipeline: Pipeline,
+    runs: Arc<dyn ctxd_domain::ports::RunQueue>,
+    settings: worker::WorkerSettings,
+}
+
+impl std::fmt::Debug for Workers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workers").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Workers {
+    pub fn new(adapters: &Adapters, config: &Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            pipeline: adapters.pipeline(config)?,
+            runs: Arc::new(adapters.store.clone()),
+            settings: config.worker_settings(),
+        })
+    }
+
+    /// Runs until `shutdown` is cancelled and in-flight runs are finished or released.
+    pub async fn run(self, shutdown: CancellationToken) {
+        worker::run_pool(self.pipeline, self.runs, self.settings, shutdown).await;
+    }
 }
 
 impl Application {
     /// Opens storage, applies migrations and binds the listener (port 0 picks a free
     /// port; see [`Application::local_addr`]).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let database = open_database(config).await?;
-        let store = database.store();
-        let use_cases = UseCases::new(ports(store.clone()), config.domain_limits());
-        let state = AppState { use_cases: use_cases.clone(), health: Arc::new(store) };
+        let (database, adapters) = Adapters::open(config).await?;
+        let use_cases = UseCases::new(adapters.ports(), config.domain_limits());
+        let state = AppState { use_cases: use_cases.clone(), health: Arc::new(adapters.store.clone()) };
         let router = ctxd_rest::router(state, &config.rest());
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-        Ok(Self { listener, router, use_cases, database })
+        let workers = if config.worker.enabled { Some(Workers::new(&adapters, config)?) } else { None };
+        Ok(Self { listener, router, use_cases, database, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -77,9 +154,24 @@ impl Application {
         &self.database
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves (and runs the workers) until `shutdown` resolves, then finishes in-flight
+    /// requests and runs.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await.context("the HTTP server failed")
+        let token = CancellationToken::new();
+        let workers = self.workers.map(|workers| tokio::spawn(workers.run(token.clone())));
+        let stop_workers = token.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                stop_workers.cancel();
+            })
+            .await
+            .context("the HTTP server failed");
+        token.cancel();
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
+        served
     }
 }
 

@@ -25,6 +25,39 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub postback: PostbackConfig,
     pub http: HttpConfig,
+    pub worker: WorkerConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerConfig {
+    /// Run workers inside `ctxd serve` (`--no-worker` turns this off).
+    pub enabled: bool,
+    /// Concurrent runs per process.
+    pub count: usize,
+    /// Seconds a claim lasts without a heartbeat.
+    pub lease_seconds: u64,
+    /// Milliseconds between claim attempts on an empty queue.
+    pub poll_interval_ms: u64,
+    /// Claims per run before a transient failure becomes final.
+    pub max_attempts: u32,
+    /// Seconds before the first retry; each later retry waits twice as long.
+    pub retry_base_seconds: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        let pool = crate::worker::WorkerSettings::default();
+        let retry = ctxd_domain::services::pipeline::RetryPolicy::default();
+        Self {
+            enabled: true,
+            count: pool.count,
+            lease_seconds: pool.lease.as_secs(),
+            poll_interval_ms: u64::try_from(pool.poll_interval.as_millis()).unwrap_or(500),
+            max_attempts: retry.max_attempts,
+            retry_base_seconds: retry.base_delay.as_secs(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +92,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             postback: PostbackConfig::default(),
             http: HttpConfig::default(),
+            worker: WorkerConfig::default(),
         }
     }
 }
@@ -86,6 +120,13 @@ pub struct Overrides {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<WorkerOverrides>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkerOverrides {
+    pub enabled: bool,
 }
 
 impl Config {
@@ -130,6 +171,15 @@ impl Config {
         if self.limits.min_refresh_interval_seconds == 0 {
             problems.push("limits.min_refresh_interval_seconds: must be greater than 0".into());
         }
+        if self.worker.count == 0 {
+            problems.push("worker.count: must be at least 1".into());
+        }
+        if self.worker.lease_seconds == 0 {
+            problems.push("worker.lease_seconds: must be greater than 0".into());
+        }
+        if self.worker.max_attempts == 0 {
+            problems.push("worker.max_attempts: must be at least 1".into());
+        }
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes: must be at least 1024".into());
         }
@@ -150,6 +200,27 @@ impl Config {
             min_refresh_interval_seconds: self.limits.min_refresh_interval_seconds,
             allow_http_postbacks: self.postback.allow_http,
         }
+    }
+
+    pub fn worker_settings(&self) -> crate::worker::WorkerSettings {
+        crate::worker::WorkerSettings {
+            count: self.worker.count,
+            lease: std::time::Duration::from_secs(self.worker.lease_seconds),
+            poll_interval: std::time::Duration::from_millis(self.worker.poll_interval_ms),
+            ..crate::worker::WorkerSettings::default()
+        }
+    }
+
+    pub fn retry_policy(&self) -> ctxd_domain::services::pipeline::RetryPolicy {
+        ctxd_domain::services::pipeline::RetryPolicy {
+            max_attempts: self.worker.max_attempts,
+            base_delay: std::time::Duration::from_secs(self.worker.retry_base_seconds),
+        }
+    }
+
+    /// Where local blobs (revision contents) live.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
     }
 
     pub fn rest(&self) -> ctxd_rest::RestConfig {
@@ -196,7 +267,7 @@ mod tests {
             assert!(config.postback.allow_http, "nested keys use __");
             assert_eq!(config.limits.max_content_bytes, 5);
             assert_eq!(config.effective_database_url(), "postgres://db.internal/ctxd");
-            let flags = Overrides { listen: Some("127.0.0.1:7002".into()), data_dir: None };
+            let flags = Overrides { listen: Some("127.0.0.1:7002".into()), ..Overrides::default() };
             assert_eq!(load(jail, Some(file), &flags).unwrap().listen, "127.0.0.1:7002", "flags beat env");
             Ok(())
         });

@@ -7,9 +7,10 @@ use clap::{Parser, Subcommand};
 use ctxd_domain::model::Plan;
 use ctxd_server::{
     Application, Config,
-    app::{bootstrap_first_key, open_database, ports},
-    config::Overrides,
+    app::{Adapters, Workers, bootstrap_first_key, open_database},
+    config::{Overrides, WorkerOverrides},
 };
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 /// ctxd turns web pages, files and AI conversations into reusable context, and keeps it fresh.
@@ -38,6 +39,14 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8080]
         #[arg(long)]
         listen: Option<String>,
+        /// Do not run workers in this process (run `ctxd worker` elsewhere)
+        #[arg(long)]
+        no_worker: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Run workers only: claim and process runs from the shared queue
+    Worker {
         #[command(flatten)]
         common: Common,
     },
@@ -70,8 +79,9 @@ enum KeysCommand {
     },
 }
 
-fn load_config(common: &Common, listen: Option<String>) -> Result<Config, ExitCode> {
-    let overrides = Overrides { listen, data_dir: common.data_dir.clone() };
+fn load_config(common: &Common, listen: Option<String>, no_worker: bool) -> Result<Config, ExitCode> {
+    let worker = no_worker.then_some(WorkerOverrides { enabled: false });
+    let overrides = Overrides { listen, data_dir: common.data_dir.clone(), worker };
     Config::load(common.config.as_deref(), &overrides).map_err(|problems| {
         eprintln!("ctxd: invalid configuration:");
         for problem in problems {
@@ -90,19 +100,25 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Serve { listen, common } => match load_config(&common, listen) {
+        Command::Serve { listen, no_worker, common } => match load_config(&common, listen, no_worker) {
             Ok(config) => serve(config).await,
             Err(code) => return code,
         },
-        Command::Migrate { common } => match load_config(&common, None) {
+        Command::Worker { common } => match load_config(&common, None, false) {
+            Ok(config) => work(config).await,
+            Err(code) => return code,
+        },
+        Command::Migrate { common } => match load_config(&common, None, false) {
             Ok(config) => migrate(config).await,
             Err(code) => return code,
         },
         Command::Openapi => print_openapi(),
-        Command::Keys { command: KeysCommand::Create { user, plan, common } } => match load_config(&common, None) {
-            Ok(config) => create_key(config, &user, plan.as_deref()).await,
-            Err(code) => return code,
-        },
+        Command::Keys { command: KeysCommand::Create { user, plan, common } } => {
+            match load_config(&common, None, false) {
+                Ok(config) => create_key(config, &user, plan.as_deref()).await,
+                Err(code) => return code,
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -134,9 +150,23 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn work(config: Config) -> anyhow::Result<()> {
+    let (_database, adapters) = Adapters::open(&config).await?;
+    let workers = Workers::new(&adapters, &config)?;
+    let token = CancellationToken::new();
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    tracing::info!(count = config.worker.count, "ctxd workers are running");
+    workers.run(token).await;
+    Ok(())
+}
+
 async fn create_key(config: Config, user: &str, plan: Option<&str>) -> anyhow::Result<()> {
-    let database = open_database(&config).await?;
-    let use_cases = ctxd_domain::services::UseCases::new(ports(database.store()), config.domain_limits());
+    let (_database, adapters) = Adapters::open(&config).await?;
+    let use_cases = ctxd_domain::services::UseCases::new(adapters.ports(), config.domain_limits());
     let plan = plan.map(|p| p.parse::<Plan>()).transpose().map_err(anyhow::Error::msg)?;
     let (_, issued) = use_cases.api_keys.create_for_user_name(user, plan).await.context("cannot create the key")?;
     println!("{}", issued.secret.expose());

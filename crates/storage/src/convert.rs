@@ -5,14 +5,14 @@ use chrono::{DateTime, TimeZone, Utc};
 use ctxd_domain::{
     Error, Result,
     model::{
-        ApiKey, Collection, RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome, Source,
-        SourceInput, SourceStats, SourceType, Space, Upload, User,
+        ApiKey, Collection, Context, ContextDraft, HttpMeta, RefreshMode, RefreshPolicy, Revision, Run, RunFlags,
+        RunKind, RunOutcome, Source, SourceInput, SourceStats, SourceType, Space, Upload, User,
     },
     state::SourceStatus,
 };
 use sea_orm::prelude::Json;
 
-use crate::entities::{api_keys, collections, revisions, runs, sources, spaces, uploads, users};
+use crate::entities::{api_keys, collections, contexts, revisions, runs, sources, spaces, uploads, users};
 
 fn parse<T: std::str::FromStr>(column: &str, raw: &str) -> Result<T> {
     raw.parse().map_err(|_| Error::internal(format!("corrupt {column} value {raw:?} in the database")))
@@ -35,7 +35,7 @@ fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
 }
 
 /// Counts are unsigned in the domain and signed in SQL.
-fn to_i64(n: u64) -> i64 {
+pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -224,6 +224,7 @@ pub(crate) fn run_to(run: &Run) -> runs::Model {
         timings: to_json(&run.timings),
         locked_by: None,
         locked_until_ms: None,
+        available_at_ms: 0,
     }
 }
 
@@ -308,4 +309,55 @@ pub(crate) fn revision_to(revision: &Revision) -> revisions::Model {
         bytes: to_i64(revision.bytes),
         extractor_version: revision.extractor_version.clone(),
     }
+}
+
+pub(crate) fn revision_from(model: revisions::Model) -> Result<Revision> {
+    Ok(Revision {
+        source_id: model.source_id.into(),
+        number: u32::try_from(model.number).unwrap_or(0),
+        content_hash: model.content_hash,
+        fetched_at: model.fetched_at,
+        http: from_json::<HttpMeta>("revisions.http", model.http)?,
+        bytes: to_u64(model.bytes),
+        extractor_version: model.extractor_version,
+    })
+}
+
+pub(crate) fn context_to(context: &Context) -> contexts::Model {
+    let draft = &context.draft;
+    contexts::Model {
+        source_id: context.source_id.0,
+        revision: i32::try_from(context.revision).unwrap_or(i32::MAX),
+        extractor_version: context.extractor_version.clone(),
+        content: draft.content.clone(),
+        title: draft.title.clone(),
+        summary: draft.summary.clone(),
+        outline: to_json(&draft.outline),
+        key_points: to_json(&draft.key_points),
+        decisions: to_json(&draft.decisions),
+        open_questions: to_json(&draft.open_questions),
+        original_tokens: to_i64(draft.original_tokens),
+        context_tokens: to_i64(draft.context_tokens),
+        created_at: context.created_at,
+    }
+}
+
+pub(crate) fn context_from(model: contexts::Model) -> Result<Context> {
+    Ok(Context {
+        source_id: model.source_id.into(),
+        revision: u32::try_from(model.revision).unwrap_or(0),
+        extractor_version: model.extractor_version,
+        draft: ContextDraft {
+            content: model.content,
+            title: model.title,
+            summary: model.summary,
+            outline: from_json("contexts.outline", model.outline)?,
+            key_points: from_json("contexts.key_points", model.key_points)?,
+            decisions: from_json("contexts.decisions", model.decisions)?,
+            open_questions: from_json("contexts.open_questions", model.open_questions)?,
+            original_tokens: to_u64(model.original_tokens),
+            context_tokens: to_u64(model.context_tokens),
+        },
+        created_at: model.created_at,
+    })
 }

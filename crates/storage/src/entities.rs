@@ -162,6 +162,7 @@ pub mod runs {
         pub timings: Json,
         pub locked_by: Option<String>,
         pub locked_until_ms: Option<i64>,
+        pub available_at_ms: i64,
     }
     no_relations!();
 }
@@ -181,6 +182,31 @@ pub mod revisions {
         pub http: Json,
         pub bytes: i64,
         pub extractor_version: String,
+    }
+    no_relations!();
+}
+
+pub mod contexts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contexts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub source_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub revision: i32,
+        pub extractor_version: String,
+        pub content: String,
+        pub title: Option<String>,
+        pub summary: Option<String>,
+        pub outline: Json,
+        pub key_points: Json,
+        pub decisions: Json,
+        pub open_questions: Json,
+        pub original_tokens: i64,
+        pub context_tokens: i64,
+        pub created_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -123,6 +123,9 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         database_url: Some(database.url.clone()),
         ..Config::default()
     };
+    // Tests that play the worker themselves must not race an in-process pool; the
+    // pipeline tests turn it back on.
+    config.worker.enabled = false;
     configure(&mut config);
     let app = Application::build(&config).await.expect("build the application");
     let address = format!("http://{}", app.local_addr());

@@ -2,6 +2,7 @@
 
 mod api_key;
 pub(crate) mod collection;
+mod context;
 mod page;
 mod refresh_policy;
 mod revision;
@@ -12,6 +13,7 @@ mod user;
 
 pub use api_key::{ApiKey, ApiKeySecret, IssuedApiKey, hash_secret as hash_secret_for_lookup};
 pub use collection::{Collection, CollectionNode, build_tree};
+pub use context::{Context, ContextDraft};
 pub use page::{Page, PageRequest};
 pub use refresh_policy::{RefreshMode, RefreshPolicy};
 pub use revision::{HttpMeta, Revision};

@@ -27,3 +27,15 @@ pub struct Revision {
     /// The extractor version whose outputs belong to this revision.
     pub extractor_version: String,
 }
+
+impl Revision {
+    /// Where the bytes as fetched are kept in the blob store.
+    pub fn raw_key(source_id: SourceId, number: u32) -> String {
+        format!("sources/{source_id}/revisions/{number}/raw")
+    }
+
+    /// Where the normalized markdown is kept in the blob store.
+    pub fn markdown_key(source_id: SourceId, number: u32) -> String {
+        format!("sources/{source_id}/revisions/{number}/normalized.md")
+    }
+}

@@ -3,6 +3,8 @@
 
 mod api_keys;
 mod collections;
+mod outputs;
+pub mod pipeline;
 mod sources;
 mod spaces;
 
@@ -10,14 +12,15 @@ use std::sync::Arc;
 
 pub use api_keys::{ApiKeyService, NewApiKey};
 pub use collections::{CollectionPatch, CollectionService, NewCollection};
+pub use outputs::{Content, ContentFormat, OutputService};
 pub use sources::{
     FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch, SourceService,
 };
 pub use spaces::{SpaceInput, SpaceService};
 
 use crate::ports::{
-    ApiKeyRepository, Clock, CollectionRepository, RunQueue, SourceRepository, SpaceRepository, UploadRepository,
-    UserRepository,
+    ApiKeyRepository, BlobStore, Clock, CollectionRepository, RevisionRepository, RunQueue, SourceRepository,
+    SpaceRepository, UploadRepository, UserRepository,
 };
 
 /// Rules that operators configure.
@@ -47,6 +50,8 @@ pub struct Ports {
     pub sources: Arc<dyn SourceRepository>,
     pub runs: Arc<dyn RunQueue>,
     pub uploads: Arc<dyn UploadRepository>,
+    pub revisions: Arc<dyn RevisionRepository>,
+    pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -63,6 +68,7 @@ pub struct UseCases {
     pub spaces: SpaceService,
     pub collections: CollectionService,
     pub sources: SourceService,
+    pub outputs: OutputService,
 }
 
 impl UseCases {
@@ -71,6 +77,7 @@ impl UseCases {
             api_keys: ApiKeyService::new(ports.clone()),
             spaces: SpaceService::new(ports.clone()),
             collections: CollectionService::new(ports.clone()),
+            outputs: OutputService::new(ports.clone()),
             sources: SourceService::new(ports, limits),
         }
     }
@@ -102,6 +109,8 @@ pub(crate) mod test_ports {
         pub sources: MockSourceRepository,
         pub runs: MockRunQueue,
         pub uploads: MockUploadRepository,
+        pub revisions: MockRevisionRepository,
+        pub blobs: MockBlobStore,
     }
 
     impl Mocks {
@@ -116,6 +125,8 @@ pub(crate) mod test_ports {
                 sources: Arc::new(self.sources),
                 runs: Arc::new(self.runs),
                 uploads: Arc::new(self.uploads),
+                revisions: Arc::new(self.revisions),
+                blobs: Arc::new(self.blobs),
                 clock: Arc::new(clock),
             }
         }

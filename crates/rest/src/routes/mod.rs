@@ -4,5 +4,6 @@
 pub mod api_keys;
 pub mod collections;
 pub mod operations;
+pub mod outputs;
 pub mod sources;
 pub mod spaces;

@@ -11,9 +11,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ctxd_domain::{
     Error, Result,
-    ids::{RunId, UserId},
-    model::{Run, RunStatus, Source},
-    ports::{RunFinish, RunQueue},
+    ids::{RunId, SourceId, UserId},
+    model::{Page, PageRequest, Run, RunStatus, Source},
+    ports::{LeaseState, RunFinish, RunQueue},
     state::{Event, SourceStatus},
 };
 use sea_orm::{
@@ -23,9 +23,10 @@ use sea_orm::{
 };
 
 use super::SeaStore;
+use crate::convert::to_i64;
 use crate::{
-    convert::{millis, revision_to, run_from, source_from},
-    entities::{revisions, runs, sources},
+    convert::{context_to, millis, revision_to, run_from, source_from},
+    entities::{contexts, revisions, runs, sources},
     map_db_err,
 };
 
@@ -44,11 +45,17 @@ impl RunQueue for SeaStore {
         let now = chrono::Utc::now();
         let now_ms = millis(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        let claimable = Condition::any().add(runs::Column::Status.eq(RunStatus::Pending.as_str())).add(
-            Condition::all()
-                .add(runs::Column::Status.eq(RunStatus::Processing.as_str()))
-                .add(runs::Column::LockedUntilMs.lt(now_ms)),
-        );
+        let claimable = Condition::any()
+            .add(
+                Condition::all()
+                    .add(runs::Column::Status.eq(RunStatus::Pending.as_str()))
+                    .add(runs::Column::AvailableAtMs.lte(now_ms)),
+            )
+            .add(
+                Condition::all()
+                    .add(runs::Column::Status.eq(RunStatus::Processing.as_str()))
+                    .add(runs::Column::LockedUntilMs.lt(now_ms)),
+            );
         let next = runs::Entity::find()
             .select_only()
             .column(runs::Column::Id)
@@ -121,6 +128,15 @@ impl RunQueue for SeaStore {
                 .exec(&txn)
                 .await
                 .map_err(map_db_err)?;
+            if let Some(context) = &finish.context {
+                contexts::Entity::insert(context_to(context).into_active_model().reset_all())
+                    .exec(&txn)
+                    .await
+                    .map_err(map_db_err)?;
+                update = update
+                    .col_expr(sources::Column::OriginalTokens, Expr::value(to_i64(context.draft.original_tokens)))
+                    .col_expr(sources::Column::ContextTokens, Expr::value(to_i64(context.draft.context_tokens)));
+            }
             update = update
                 .col_expr(sources::Column::Revision, Expr::value(i32::try_from(revision.number).unwrap_or(i32::MAX)))
                 .col_expr(sources::Column::ContentHash, Expr::value(revision.content_hash.clone()))
@@ -139,5 +155,75 @@ impl RunQueue for SeaStore {
             Some(source) => Ok(Some(source_from(source, Some(run_from(run)?))?)),
             None => Ok(None),
         }
+    }
+
+    async fn heartbeat(&self, run_id: RunId, worker: &str, lease: Duration) -> Result<LeaseState> {
+        let until = millis(chrono::Utc::now()).saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let extended = runs::Entity::update_many()
+            .col_expr(runs::Column::LockedUntilMs, Expr::value(until))
+            .filter(runs::Column::Id.eq(run_id.0))
+            .filter(runs::Column::Status.eq(RunStatus::Processing.as_str()))
+            .filter(runs::Column::LockedBy.eq(worker))
+            .exec_with_returning(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        Ok(match extended.first() {
+            Some(run) => LeaseState { held: true, cancel_requested: run.cancel_requested },
+            None => LeaseState { held: false, cancel_requested: false },
+        })
+    }
+
+    async fn release(
+        &self,
+        run_id: RunId,
+        worker: &str,
+        error: &str,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool> {
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        let released = runs::Entity::update_many()
+            .col_expr(runs::Column::Status, Expr::value(RunStatus::Pending.as_str()))
+            .col_expr(runs::Column::Error, Expr::value(error))
+            .col_expr(runs::Column::AvailableAtMs, Expr::value(millis(retry_at)))
+            .col_expr(runs::Column::LockedBy, Expr::value(Option::<String>::None))
+            .col_expr(runs::Column::LockedUntilMs, Expr::value(Option::<i64>::None))
+            .filter(runs::Column::Id.eq(run_id.0))
+            .filter(runs::Column::Status.eq(RunStatus::Processing.as_str()))
+            .filter(runs::Column::LockedBy.eq(worker))
+            .exec_with_returning(&txn)
+            .await
+            .map_err(map_db_err)?;
+        let Some(run) = released.into_iter().next() else {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        };
+        // The status machine's PROCESSING --retry--> PENDING.
+        let to = SourceStatus::Processing.apply(Event::Retry)?.to;
+        sources::Entity::update_many()
+            .col_expr(sources::Column::Status, Expr::value(to.as_str()))
+            .filter(sources::Column::Id.eq(run.source_id))
+            .filter(sources::Column::Status.eq(SourceStatus::Processing.as_str()))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(true)
+    }
+
+    async fn previous(&self, source_id: SourceId, run_id: RunId) -> Result<Option<Run>> {
+        let model = runs::Entity::find()
+            .filter(runs::Column::SourceId.eq(source_id.0))
+            .filter(runs::Column::Id.lt(run_id.0))
+            .order_by_desc(runs::Column::Id)
+            .one(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        model.map(run_from).transpose()
+    }
+
+    async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Run>> {
+        let select =
+            runs::Entity::find().filter(runs::Column::SourceId.eq(source_id.0)).order_by_desc(runs::Column::Id);
+        super::fetch_page(&self.db, select, page, run_from).await
     }
 }

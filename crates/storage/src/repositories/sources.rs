@@ -57,6 +57,7 @@ pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Resul
             // The lease belongs to the queue; a use case never rewrites it.
             model.locked_by = sea_orm::ActiveValue::NotSet;
             model.locked_until_ms = sea_orm::ActiveValue::NotSet;
+            model.available_at_ms = sea_orm::ActiveValue::NotSet;
             runs::Entity::update(model).exec(db).await.map_err(map_db_err)?;
         }
     }

@@ -1,0 +1,37 @@
+//! The compact context extracted from one revision of a source.
+
+use chrono::{DateTime, Utc};
+
+use crate::ids::SourceId;
+
+/// What a context extractor produces from normalized markdown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextDraft {
+    /// The compact context a person pastes into a new chat.
+    pub content: String,
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub outline: Vec<String>,
+    pub key_points: Vec<String>,
+    pub decisions: Vec<String>,
+    pub open_questions: Vec<String>,
+    pub original_tokens: u64,
+    pub context_tokens: u64,
+}
+
+/// A stored context: a draft tied to the revision and extractor that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub source_id: SourceId,
+    pub revision: u32,
+    pub extractor_version: String,
+    pub draft: ContextDraft,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Context {
+    /// original / context tokens, or `None` when the context is empty.
+    pub fn compression_ratio(&self) -> Option<f64> {
+        (self.draft.context_tokens > 0).then(|| self.draft.original_tokens as f64 / self.draft.context_tokens as f64)
+    }
+}

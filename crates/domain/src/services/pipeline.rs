@@ -1,0 +1,362 @@
+//! ProcessRun: what a worker does with a claimed run. Fetch (conditionally), decide
+//! whether anything changed, store a new revision, normalize, extract context, and
+//! commit the outcome with the source's new status in one transaction.
+//!
+//! Between stages the run checks its [`StopSignal`], so a cancel request (or a lost
+//! lease) stops it without touching the source's current outputs: nothing is
+//! committed until the last step.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Error, Result,
+    model::{Context, HttpMeta, Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, StageTimings},
+    ports::{
+        BlobStore, Clock, Conditional, ContextExtractor, FetchError, FetchOutcome, Normalizer, RevisionRepository,
+        RunFinish, RunQueue, SourceRepository, UriFetcher,
+    },
+};
+
+/// Set by the worker when the run must stop at its next checkpoint.
+#[derive(Debug, Default)]
+pub struct StopSignal(AtomicBool);
+
+impl StopSignal {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How transient failures are retried: `max_attempts` claims in all, waiting
+/// `base_delay * 2^(attempt-1)` before each retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 3, base_delay: Duration::from_secs(5) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before the next attempt, or `None` when attempts are exhausted.
+    pub fn delay_after(&self, attempt: u32) -> Option<Duration> {
+        (attempt < self.max_attempts).then(|| self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16)))
+    }
+}
+
+/// The pipeline's ports.
+#[derive(Clone)]
+pub struct PipelinePorts {
+    pub sources: Arc<dyn SourceRepository>,
+    pub runs: Arc<dyn RunQueue>,
+    pub revisions: Arc<dyn RevisionRepository>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub uri_fetcher: Arc<dyn UriFetcher>,
+    pub normalizer: Arc<dyn Normalizer>,
+    pub context_extractor: Arc<dyn ContextExtractor>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for PipelinePorts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipelinePorts").finish_non_exhaustive()
+    }
+}
+
+/// How a run ended, for the worker's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Processed {
+    Finished {
+        status: RunStatus,
+        outcome: Option<RunOutcome>,
+    },
+    /// Back in the queue after a transient failure.
+    Retrying {
+        after: Duration,
+    },
+    /// The run was no longer ours (reclaimed, deleted) when we tried to commit.
+    Abandoned,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    ports: PipelinePorts,
+    retry: RetryPolicy,
+}
+
+/// Why a stage stopped the run early.
+enum Stop {
+    Canceled,
+    Failed { message: String, outcome: Option<RunOutcome> },
+    Transient(String),
+    Unchanged,
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Unavailable(_) => Stop::Transient(format!("storage unavailable: {error}")),
+            other => Stop::Failed { message: other.to_string(), outcome: None },
+        }
+    }
+}
+
+/// Fetched material, before it becomes a revision.
+struct Material {
+    bytes: Vec<u8>,
+    http: HttpMeta,
+}
+
+impl Pipeline {
+    pub fn new(ports: PipelinePorts, retry: RetryPolicy) -> Self {
+        Self { ports, retry }
+    }
+
+    /// The version of everything that produces outputs; a change re-extracts on refresh.
+    pub fn extractor_version(&self) -> String {
+        format!("{}+{}", self.ports.normalizer.version(), self.ports.context_extractor.version())
+    }
+
+    /// Processes a run the caller has claimed.
+    ///
+    /// # Errors
+    /// Only storage failures while committing the outcome; everything else ends the
+    /// run (FAILED, CANCELED, or back in the queue) and is reported in [`Processed`].
+    pub async fn process(&self, run: Run, worker: &str, stop: &StopSignal) -> Result<Processed> {
+        let mut timings = StageTimings::default();
+        let result = self.run_stages(&run, stop, &mut timings).await;
+        let finish = |status, outcome, error: Option<String>, revision, context| RunFinish {
+            status,
+            outcome,
+            error,
+            revision,
+            context,
+            timings,
+        };
+        let (finish, processed) = match result {
+            Ok((revision, context)) => (
+                finish(RunStatus::Completed, Some(RunOutcome::Changed), None, Some(revision), context),
+                Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) },
+            ),
+            Err(Stop::Unchanged) => (
+                finish(RunStatus::Completed, Some(RunOutcome::Unchanged), None, None, None),
+                Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) },
+            ),
+            Err(Stop::Canceled) => (
+                finish(RunStatus::Canceled, None, None, None, None),
+                Processed::Finished { status: RunStatus::Canceled, outcome: None },
+            ),
+            Err(Stop::Transient(message)) => match self.retry.delay_after(run.attempt) {
+                Some(after) => {
+                    let retry_at = self.ports.clock.now() + chrono::Duration::from_std(after).unwrap_or_default();
+                    let held = self.ports.runs.release(run.id, worker, &message, retry_at).await?;
+                    return Ok(if held { Processed::Retrying { after } } else { Processed::Abandoned });
+                }
+                None => (
+                    finish(RunStatus::Failed, None, Some(message), None, None),
+                    Processed::Finished { status: RunStatus::Failed, outcome: None },
+                ),
+            },
+            Err(Stop::Failed { message, outcome }) => (
+                finish(RunStatus::Failed, outcome, Some(message), None, None),
+                Processed::Finished { status: RunStatus::Failed, outcome },
+            ),
+        };
+        let revision = finish.revision.clone();
+        match self.ports.runs.finish(run.id, finish).await? {
+            Some(_) => Ok(processed),
+            None => {
+                // Someone else owns the run now; the blobs of our revision are orphans.
+                if let Some(revision) = revision {
+                    self.delete_revision_blobs(&revision).await;
+                }
+                Ok(Processed::Abandoned)
+            }
+        }
+    }
+
+    async fn run_stages(
+        &self,
+        run: &Run,
+        stop: &StopSignal,
+        timings: &mut StageTimings,
+    ) -> Result<(Revision, Option<Context>), Stop> {
+        let source = match self.ports.sources.get(run.user_id, run.source_id).await? {
+            Some(source) if !source.is_deleted() => source,
+            _ => return Err(Stop::Canceled),
+        };
+        let current = match source.revision {
+            Some(number) => self.ports.revisions.get(source.id, number).await?,
+            None => None,
+        };
+        let extractor_version = self.extractor_version();
+
+        let started = Instant::now();
+        let material = self.material(run, &source, current.as_ref()).await?;
+        timings.fetch = Some(elapsed_ms(started));
+        checkpoint(stop)?;
+
+        let (bytes, http) = match material {
+            Some(material) => (material.bytes, material.http),
+            // 304: the origin says we already have it.
+            None => {
+                let current = current.as_ref().ok_or_else(|| Stop::Failed {
+                    message: "origin answered 304 but no content was stored".into(),
+                    outcome: None,
+                })?;
+                let bytes = self.stored_raw(current).await?;
+                (bytes, current.http.clone())
+            }
+        };
+        let content_hash = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        if let Some(current) = &current {
+            let same_content = current.content_hash == content_hash;
+            let same_extractor = current.extractor_version == extractor_version;
+            let fetching = !matches!(run.kind, RunKind::Reprocess);
+            if fetching && same_content && same_extractor && !run.flags.force && self.last_run_succeeded(run).await? {
+                return Err(Stop::Unchanged);
+            }
+        }
+
+        let started = Instant::now();
+        let content_type = http.content_type.clone();
+        let markdown = self
+            .ports
+            .normalizer
+            .normalize(&bytes, content_type.as_deref())
+            .map_err(|message| Stop::Failed { message, outcome: None })?;
+        timings.normalize = Some(elapsed_ms(started));
+        checkpoint(stop)?;
+
+        let number = source.revision.unwrap_or(0) + 1;
+        let revision = Revision {
+            source_id: source.id,
+            number,
+            content_hash,
+            fetched_at: self.ports.clock.now(),
+            http,
+            bytes: bytes.len() as u64,
+            extractor_version: extractor_version.clone(),
+        };
+        let context = if run.flags.run_context_extraction {
+            let started = Instant::now();
+            let draft = self.ports.context_extractor.extract(&markdown);
+            timings.context = Some(elapsed_ms(started));
+            Some(Context {
+                source_id: source.id,
+                revision: number,
+                extractor_version,
+                draft,
+                created_at: self.ports.clock.now(),
+            })
+        } else {
+            None
+        };
+        checkpoint(stop)?;
+        // Blobs first: if the commit then fails, orphaned blobs are harmless, while a
+        // committed revision without its blobs would not be.
+        self.ports.blobs.put(&Revision::raw_key(source.id, number), bytes).await?;
+        self.ports.blobs.put(&Revision::markdown_key(source.id, number), markdown.into_bytes()).await?;
+        Ok((revision, context))
+    }
+
+    /// The bytes this run works on; `None` means "unchanged at the origin" (304).
+    async fn material(&self, run: &Run, source: &Source, current: Option<&Revision>) -> Result<Option<Material>, Stop> {
+        let input = match run.kind {
+            RunKind::Reprocess => {
+                let current = current.ok_or_else(|| Stop::Failed {
+                    message: "no content has been stored for this source yet".into(),
+                    outcome: None,
+                })?;
+                let bytes = self.stored_raw(current).await?;
+                return Ok(Some(Material { bytes, http: current.http.clone() }));
+            }
+            RunKind::FastForward => run.input.as_ref().unwrap_or(&source.input),
+            RunKind::Initial | RunKind::Refresh | RunKind::ScheduledRefresh => &source.input,
+        };
+        match input {
+            SourceInput::Content { data } => Ok(Some(Material {
+                bytes: data.clone().into_bytes(),
+                http: HttpMeta { content_type: Some("text/plain; charset=utf-8".into()), ..HttpMeta::default() },
+            })),
+            SourceInput::Uri { url } => {
+                // A fast-forward brings new material: never let a validator skip it.
+                let conditional = match (run.kind, current) {
+                    (RunKind::FastForward, _) | (_, None) => Conditional::default(),
+                    (_, Some(current)) => Conditional {
+                        etag: current.http.etag.clone(),
+                        last_modified: current.http.last_modified.clone(),
+                    },
+                };
+                match self.ports.uri_fetcher.fetch(url, &conditional).await {
+                    Ok(FetchOutcome::Fetched { bytes, http }) => Ok(Some(Material { bytes, http })),
+                    Ok(FetchOutcome::NotModified) => Ok(None),
+                    Ok(FetchOutcome::Gone { status }) => Err(Stop::Failed {
+                        message: format!("origin answered {status}"),
+                        outcome: Some(RunOutcome::Gone),
+                    }),
+                    Err(FetchError { transient: true, message }) => Err(Stop::Transient(message)),
+                    Err(FetchError { transient: false, message }) => Err(Stop::Failed { message, outcome: None }),
+                }
+            }
+            SourceInput::File { .. } => Err(Stop::Failed {
+                message: "FILE sources cannot be processed yet: object storage uploads are not available".into(),
+                outcome: None,
+            }),
+            SourceInput::Composition { .. } => {
+                Err(Stop::Failed { message: "COMPOSITION sources cannot be processed yet".into(), outcome: None })
+            }
+        }
+    }
+
+    async fn stored_raw(&self, revision: &Revision) -> Result<Vec<u8>, Stop> {
+        self.ports.blobs.get(&Revision::raw_key(revision.source_id, revision.number)).await?.ok_or_else(|| {
+            Stop::Failed {
+                message: format!("the content of revision {} is no longer stored", revision.number),
+                outcome: None,
+            }
+        })
+    }
+
+    async fn last_run_succeeded(&self, run: &Run) -> Result<bool, Stop> {
+        let previous = self.ports.runs.previous(run.source_id, run.id).await?;
+        Ok(previous.is_some_and(|p| p.status == RunStatus::Completed))
+    }
+
+    async fn delete_revision_blobs(&self, revision: &Revision) {
+        for key in [
+            Revision::raw_key(revision.source_id, revision.number),
+            Revision::markdown_key(revision.source_id, revision.number),
+        ] {
+            // Best effort: an orphaned blob wastes space but breaks nothing.
+            let _ = self.ports.blobs.delete(&key).await;
+        }
+    }
+}
+
+fn checkpoint(stop: &StopSignal) -> Result<(), Stop> {
+    if stop.is_stopped() { Err(Stop::Canceled) } else { Ok(()) }
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+//! Unit tests of ProcessRun against mocked storage and fetcher ports.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use url::Url;
+
+use super::*;
+use crate::{
+    ids::{SourceId, SpaceId, UserId},
+    model::{ContextDraft, RefreshPolicy, RunFlags, SourceStats},
+    ports::{MockBlobStore, MockRevisionRepository, MockRunQueue, MockSourceRepository, MockUriFetcher},
+    state::SourceStatus,
+};
+
+/// Counts calls so a test can prove a stage did not run.
+#[derive(Default)]
+struct CountingExtractor(Mutex<u32>);
+
+impl ContextExtractor for CountingExtractor {
+    fn version(&self) -> &'static str {
+        "count-1"
+    }
+    fn extract(&self, markdown: &str) -> ContextDraft {
+        *self.0.lock().unwrap() += 1;
+        ContextDraft { content: markdown.to_owned(), original_tokens: 1, context_tokens: 1, ..ContextDraft::default() }
+    }
+}
+
+struct Utf8;
+
+impl Normalizer for Utf8 {
+    fn version(&self) -> &'static str {
+        "utf8-1"
+    }
+    fn normalize(&self, bytes: &[u8], _: Option<&str>) -> Result<String, String> {
+        String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())
+    }
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+fn uri_source(revision: Option<u32>) -> Source {
+    let now = Utc::now();
+    Source {
+        id: SourceId::new(),
+        user_id: UserId::new(),
+        space_id: SpaceId::new(),
+        collection_id: None,
+        name: None,
+        description: None,
+        status: SourceStatus::Processing,
+        message: None,
+        input: SourceInput::Uri { url: Url::parse("https://example.com/doc").unwrap() },
+        postback_url: None,
+        run_context_extraction: true,
+        run_artifact_extraction: true,
+        refresh_policy: RefreshPolicy::default(),
+        pinned: false,
+        deleted_at: None,
+        created_at: now,
+        updated_at: now,
+        revision,
+        content_hash: None,
+        last_fetched_at: None,
+        last_run: None,
+        stats: SourceStats::default(),
+    }
+}
+
+fn revision_of(source: &Source, bytes: &[u8], extractor_version: &str) -> Revision {
+    Revision {
+        source_id: source.id,
+        number: 1,
+        content_hash: format!("sha256:{}", hex::encode(Sha256::digest(bytes))),
+        fetched_at: Utc::now(),
+        http: HttpMeta { etag: Some("\"v1\"".into()), ..HttpMeta::default() },
+        bytes: bytes.len() as u64,
+        extractor_version: extractor_version.into(),
+    }
+}
+
+struct Harness {
+    sources: MockSourceRepository,
+    runs: MockRunQueue,
+    revisions: MockRevisionRepository,
+    blobs: MockBlobStore,
+    fetcher: MockUriFetcher,
+    extractor: Arc<CountingExtractor>,
+}
+
+impl Harness {
+    fn new(source: &Source, current: Option<Revision>) -> Self {
+        let mut sources = MockSourceRepository::new();
+        let stored = source.clone();
+        sources.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
+        let mut revisions = MockRevisionRepository::new();
+        revisions.expect_get().returning(move |_, _| Ok(current.clone()));
+        Self {
+            sources,
+            runs: MockRunQueue::new(),
+            revisions,
+            blobs: MockBlobStore::new(),
+            fetcher: MockUriFetcher::new(),
+            extractor: Arc::new(CountingExtractor::default()),
+        }
+    }
+
+    fn previous_run(&mut self, status: RunStatus) {
+        self.runs.expect_previous().returning(move |source_id, _| {
+            let mut run =
+                Run::queued(source_id, UserId::new(), RunKind::Initial, RunFlags::default(), None, Utc::now());
+            run.status = status;
+            Ok(Some(run))
+        });
+    }
+
+    /// Records what `finish` was called with.
+    fn capture_finish(&mut self) -> Arc<Mutex<Option<RunFinish>>> {
+        let captured = Arc::new(Mutex::new(None));
+        let sink = captured.clone();
+        self.runs.expect_finish().returning(move |_, finish| {
+            *sink.lock().unwrap() = Some(finish);
+            Ok(Some(uri_source(None)))
+        });
+        captured
+    }
+
+    fn pipeline(self) -> (Pipeline, Arc<CountingExtractor>) {
+        let extractor = self.extractor.clone();
+        let ports = PipelinePorts {
+            sources: Arc::new(self.sources),
+            runs: Arc::new(self.runs),
+            revisions: Arc::new(self.revisions),
+            blobs: Arc::new(self.blobs),
+            uri_fetcher: Arc::new(self.fetcher),
+            normalizer: Arc::new(Utf8),
+            context_extractor: self.extractor,
+            clock: Arc::new(SystemClock),
+        };
+        (Pipeline::new(ports, RetryPolicy::default()), extractor)
+    }
+}
+
+fn refresh_run(source: &Source, force: bool) -> Run {
+    let mut run = Run::queued(
+        source.id,
+        source.user_id,
+        RunKind::Refresh,
+        RunFlags { force, ..RunFlags::default() },
+        None,
+        Utc::now(),
+    );
+    run.status = RunStatus::Processing;
+    run.attempt = 1;
+    run
+}
+
+#[tokio::test]
+async fn a_304_after_a_good_run_ends_unchanged_without_extraction() {
+    let source = uri_source(Some(1));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1")));
+    h.fetcher
+        .expect_fetch()
+        .withf(|_, conditional| conditional.etag.as_deref() == Some("\"v1\""))
+        .returning(|_, _| Ok(FetchOutcome::NotModified));
+    h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
+    h.blobs.expect_put().never();
+    h.previous_run(RunStatus::Completed);
+    let finished = h.capture_finish();
+    let (pipeline, extractor) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) });
+    let finish = finished.lock().unwrap().clone().unwrap();
+    assert!(finish.revision.is_none(), "no new revision");
+    assert_eq!(*extractor.0.lock().unwrap(), 0, "no extraction");
+}
+
+#[tokio::test]
+async fn a_failed_last_run_is_never_skipped_as_unchanged() {
+    let source = uri_source(Some(1));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1")));
+    h.fetcher.expect_fetch().returning(|_, _| Ok(FetchOutcome::NotModified));
+    h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
+    h.blobs.expect_put().times(2).returning(|_, _| Ok(()));
+    h.previous_run(RunStatus::Failed);
+    let finished = h.capture_finish();
+    let (pipeline, extractor) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) });
+    assert_eq!(finished.lock().unwrap().clone().unwrap().revision.unwrap().number, 2);
+    assert_eq!(*extractor.0.lock().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn force_and_a_new_extractor_version_re_extract_unchanged_content() {
+    for (force, stored_version) in [(true, "utf8-1+count-1"), (false, "utf8-0+count-0")] {
+        let source = uri_source(Some(1));
+        let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", stored_version)));
+        h.fetcher
+            .expect_fetch()
+            .returning(|_, _| Ok(FetchOutcome::Fetched { bytes: b"hello".to_vec(), http: HttpMeta::default() }));
+        h.blobs.expect_put().returning(|_, _| Ok(()));
+        h.previous_run(RunStatus::Completed);
+        let _finished = h.capture_finish();
+        let (pipeline, extractor) = h.pipeline();
+        pipeline.process(refresh_run(&source, force), "w", &StopSignal::default()).await.unwrap();
+        assert_eq!(*extractor.0.lock().unwrap(), 1, "force={force}, stored version {stored_version}");
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_go_back_to_the_queue_with_back_off_then_fail() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher
+        .expect_fetch()
+        .returning(|_, _| Err(FetchError { transient: true, message: "origin answered 503".into() }));
+    let released = Arc::new(Mutex::new(Vec::new()));
+    let sink = released.clone();
+    h.runs.expect_release().returning(move |_, _, error, retry_at| {
+        sink.lock().unwrap().push((error.to_owned(), retry_at));
+        Ok(true)
+    });
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let mut run = refresh_run(&source, false);
+    let processed = pipeline.process(run.clone(), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Retrying { after: Duration::from_secs(5) });
+    run.attempt = 2;
+    let processed = pipeline.process(run.clone(), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Retrying { after: Duration::from_secs(10) }, "exponential");
+    run.attempt = 3;
+    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
+    assert_eq!(finished.lock().unwrap().clone().unwrap().error.as_deref(), Some("origin answered 503"));
+    assert_eq!(released.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_stop_request_cancels_before_anything_is_stored() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher
+        .expect_fetch()
+        .returning(|_, _| Ok(FetchOutcome::Fetched { bytes: b"x".to_vec(), http: HttpMeta::default() }));
+    h.blobs.expect_put().never();
+    let finished = h.capture_finish();
+    let (pipeline, extractor) = h.pipeline();
+    let stop = StopSignal::default();
+    stop.stop();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &stop).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Canceled, outcome: None });
+    assert!(finished.lock().unwrap().clone().unwrap().revision.is_none());
+    assert_eq!(*extractor.0.lock().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn gone_origins_fail_with_outcome_gone() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher.expect_fetch().returning(|_, _| Ok(FetchOutcome::Gone { status: 404 }));
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: Some(RunOutcome::Gone) });
+    assert_eq!(finished.lock().unwrap().clone().unwrap().error.as_deref(), Some("origin answered 404"));
+}
+
+#[test]
+fn retry_delays_double_until_attempts_run_out() {
+    let policy = RetryPolicy { max_attempts: 4, base_delay: Duration::from_secs(5) };
+    let delays: Vec<_> = (1..=4).map(|attempt| policy.delay_after(attempt)).collect();
+    assert_eq!(
+        delays,
+        [Some(Duration::from_secs(5)), Some(Duration::from_secs(10)), Some(Duration::from_secs(20)), None]
+    );
+}

@@ -1,0 +1,104 @@
+//! Normalizers (fetched bytes → markdown) and context extractors (markdown → compact
+//! context). Pure CPU, no I/O. What is here now is the simplest honest pair: a
+//! plain-text normalizer and a pass-through extractor that records token estimates;
+//! the extraction issue replaces them behind the same domain ports.
+
+use ctxd_domain::{
+    model::ContextDraft,
+    ports::{ContextExtractor, Normalizer},
+};
+
+/// Decodes text as UTF-8 and normalizes line endings; markup is kept as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlainTextNormalizer;
+
+impl Normalizer for PlainTextNormalizer {
+    fn version(&self) -> &'static str {
+        "plaintext-1"
+    }
+
+    fn normalize(&self, bytes: &[u8], content_type: Option<&str>) -> Result<String, String> {
+        let essence = content_type.and_then(|ct| ct.split(';').next()).map(|e| e.trim().to_ascii_lowercase());
+        if let Some(essence) = &essence {
+            let textual = essence.starts_with("text/")
+                || essence.ends_with("json")
+                || essence.ends_with("+xml")
+                || essence == "application/xml";
+            if !textual {
+                return Err(format!("content type {essence} is not supported"));
+            }
+        }
+        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let text = String::from_utf8(text.to_vec()).map_err(|_| "content is not valid UTF-8 text".to_owned())?;
+        Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+    }
+}
+
+/// Keeps the whole markdown as the context and records token estimates. No
+/// compression: it exists so the pipeline runs end to end before real extraction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PassthroughContextExtractor;
+
+impl ContextExtractor for PassthroughContextExtractor {
+    fn version(&self) -> &'static str {
+        "passthrough-1"
+    }
+
+    fn extract(&self, markdown: &str) -> ContextDraft {
+        let tokens = estimate_tokens(markdown);
+        ContextDraft {
+            content: markdown.to_owned(),
+            title: title_of(markdown),
+            original_tokens: tokens,
+            context_tokens: tokens,
+            ..ContextDraft::default()
+        }
+    }
+}
+
+/// A BPE-free token estimate: about four characters per token, at least one per
+/// word. Real BPE counts arrive with the extraction issue.
+pub fn estimate_tokens(text: &str) -> u64 {
+    text.split_whitespace().map(|word| word.chars().count().div_ceil(4).max(1) as u64).sum()
+}
+
+/// The first heading, else the first non-empty line, shortened to 120 characters.
+fn title_of(markdown: &str) -> Option<String> {
+    let lines = || markdown.lines().map(str::trim).filter(|l| !l.is_empty());
+    let line = lines().find(|l| l.starts_with('#')).or_else(|| lines().next())?;
+    let title = line.trim_start_matches('#').trim();
+    (!title.is_empty()).then(|| title.chars().take(120).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizer_strips_bom_and_unifies_line_endings() {
+        let out = PlainTextNormalizer.normalize(b"\xEF\xBB\xBFa\r\nb\rc\n", Some("text/plain; charset=utf-8")).unwrap();
+        assert_eq!(out, "a\nb\nc\n");
+        assert!(
+            PlainTextNormalizer
+                .normalize(b"%PDF-1.7", Some("application/pdf"))
+                .unwrap_err()
+                .contains("application/pdf")
+        );
+        assert!(PlainTextNormalizer.normalize(&[0xff, 0xfe, 0x00], None).is_err());
+        assert!(PlainTextNormalizer.normalize(b"{}", Some("application/json")).is_ok());
+    }
+
+    #[test]
+    fn extractor_titles_from_the_first_heading_and_counts_tokens() {
+        let draft = PassthroughContextExtractor.extract("intro line\n\n# The Title\nbody text here");
+        assert_eq!(draft.title.as_deref(), Some("The Title"));
+        assert_eq!(draft.content, "intro line\n\n# The Title\nbody text here");
+        assert_eq!(draft.original_tokens, draft.context_tokens);
+        assert_eq!(estimate_tokens("a bb ccccc"), 1 + 1 + 2);
+        assert_eq!(
+            PassthroughContextExtractor.extract("plain first line\nmore").title.as_deref(),
+            Some("plain first line")
+        );
+        assert_eq!(PassthroughContextExtractor.extract("  \n").title, None);
+    }
+}

@@ -1,0 +1,208 @@
+//! Origin fetchers. Today: a plain HTTP(S) client on reqwest that sends the
+//! conditional headers of the last revision, bounds time and size, and classifies
+//! failures as transient or permanent. The address guard, robots.txt, charset
+//! decoding and per-host limits arrive with the fetcher issue, behind the same port.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ctxd_domain::{
+    model::HttpMeta,
+    ports::{Conditional, FetchError, FetchOutcome, UriFetcher},
+};
+use futures_util::StreamExt;
+use reqwest::{StatusCode, header};
+use url::Url;
+
+/// Limits of one fetch.
+#[derive(Debug, Clone)]
+pub struct HttpFetchConfig {
+    pub connect_timeout: Duration,
+    pub total_timeout: Duration,
+    /// Largest body accepted, after decompression.
+    pub max_body_bytes: u64,
+    pub user_agent: String,
+    pub max_redirects: usize,
+}
+
+impl Default for HttpFetchConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            total_timeout: Duration::from_secs(30),
+            max_body_bytes: 50 * 1024 * 1024,
+            user_agent: format!("ctxd/{} (+https://github.com/ctxd/ctxd)", env!("CARGO_PKG_VERSION")),
+            max_redirects: 5,
+        }
+    }
+}
+
+/// Fetches URI sources over plain HTTP(S).
+#[derive(Debug, Clone)]
+pub struct PlainHttpFetcher {
+    client: reqwest::Client,
+    config: HttpFetchConfig,
+}
+
+impl PlainHttpFetcher {
+    /// # Errors
+    /// When the TLS backend cannot be initialised.
+    pub fn new(config: HttpFetchConfig) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.total_timeout)
+            .user_agent(config.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
+            .build()?;
+        Ok(Self { client, config })
+    }
+}
+
+fn transient(message: impl Into<String>) -> FetchError {
+    FetchError { transient: true, message: message.into() }
+}
+
+fn permanent(message: impl Into<String>) -> FetchError {
+    FetchError { transient: false, message: message.into() }
+}
+
+fn describe(error: &reqwest::Error, config: &HttpFetchConfig) -> FetchError {
+    if error.is_timeout() {
+        transient(format!("timed out after {} s", config.total_timeout.as_secs()))
+    } else if error.is_redirect() {
+        permanent(format!("more than {} redirects", config.max_redirects))
+    } else if error.is_connect() {
+        transient("could not connect to the origin")
+    } else {
+        transient(format!("fetch failed: {error}"))
+    }
+}
+
+fn header_text(headers: &header::HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+#[async_trait]
+impl UriFetcher for PlainHttpFetcher {
+    async fn fetch(&self, url: &Url, conditional: &Conditional) -> Result<FetchOutcome, FetchError> {
+        let mut request = self.client.get(url.clone());
+        // The ETag is the stronger validator: when there is one, send only it.
+        if let Some(etag) = &conditional.etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        } else if let Some(last_modified) = &conditional.last_modified {
+            request = request.header(header::IF_MODIFIED_SINCE, last_modified);
+        }
+        let response = request.send().await.map_err(|e| describe(&e, &self.config))?;
+        let status = response.status();
+        match status {
+            StatusCode::NOT_MODIFIED => return Ok(FetchOutcome::NotModified),
+            StatusCode::NOT_FOUND | StatusCode::GONE => return Ok(FetchOutcome::Gone { status: status.as_u16() }),
+            s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS || s == StatusCode::REQUEST_TIMEOUT => {
+                return Err(transient(format!("origin answered {}", s.as_u16())));
+            }
+            s if !s.is_success() => return Err(permanent(format!("origin answered {}", s.as_u16()))),
+            _ => {}
+        }
+        let headers = response.headers().clone();
+        let limit = self.config.max_body_bytes;
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(permanent(format!("body exceeds {} MiB", limit / (1024 * 1024))));
+        }
+        // Streamed with a running cap, so an endless or lying body cannot exhaust memory.
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| describe(&e, &self.config))?;
+            if body.len() as u64 + chunk.len() as u64 > limit {
+                return Err(permanent(format!("body exceeds {} MiB", limit / (1024 * 1024))));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let http = HttpMeta {
+            status: Some(status.as_u16()),
+            etag: header_text(&headers, header::ETAG),
+            last_modified: header_text(&headers, header::LAST_MODIFIED),
+            content_type: header_text(&headers, header::CONTENT_TYPE),
+        };
+        Ok(FetchOutcome::Fetched { bytes: body, http })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::{
+        Router,
+        http::{HeaderMap, StatusCode as AxumStatus},
+        routing::get,
+    };
+
+    use super::*;
+
+    /// A local origin serving `/doc` with an ETag and answering 304 to a match; it
+    /// records the `If-None-Match` header of every request.
+    async fn origin() -> (Url, Arc<Mutex<Vec<Option<String>>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let app = Router::new()
+            .route(
+                "/doc",
+                get(move |headers: HeaderMap| {
+                    let log = log.clone();
+                    async move {
+                        let inm = headers.get("if-none-match").map(|v| v.to_str().unwrap().to_owned());
+                        log.lock().unwrap().push(inm.clone());
+                        if inm.as_deref() == Some("\"v1\"") {
+                            (AxumStatus::NOT_MODIFIED, [("etag", "\"v1\"")], String::new())
+                        } else {
+                            (AxumStatus::OK, [("etag", "\"v1\"")], "hello".to_owned())
+                        }
+                    }
+                }),
+            )
+            .route("/gone", get(|| async { AxumStatus::GONE }))
+            .route("/boom", get(|| async { AxumStatus::INTERNAL_SERVER_ERROR }))
+            .route("/forbidden", get(|| async { AxumStatus::FORBIDDEN }))
+            .route("/big", get(|| async { "x".repeat(4096) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (Url::parse(&format!("http://{address}/")).unwrap(), seen)
+    }
+
+    #[tokio::test]
+    async fn conditional_requests_turn_304_into_not_modified() {
+        let (base, seen) = origin().await;
+        let fetcher = PlainHttpFetcher::new(HttpFetchConfig::default()).unwrap();
+        let url = base.join("doc").unwrap();
+        let first = fetcher.fetch(&url, &Conditional::default()).await.unwrap();
+        let FetchOutcome::Fetched { bytes, http } = first else { panic!("expected content") };
+        assert_eq!(bytes, b"hello");
+        assert_eq!(http.etag.as_deref(), Some("\"v1\""));
+        let conditional = Conditional { etag: http.etag, last_modified: None };
+        assert_eq!(fetcher.fetch(&url, &conditional).await.unwrap(), FetchOutcome::NotModified);
+        assert_eq!(*seen.lock().unwrap(), [None, Some("\"v1\"".to_owned())]);
+    }
+
+    #[tokio::test]
+    async fn statuses_map_to_gone_transient_and_permanent() {
+        let (base, _) = origin().await;
+        let fetcher = PlainHttpFetcher::new(HttpFetchConfig::default()).unwrap();
+        let none = Conditional::default();
+        assert_eq!(
+            fetcher.fetch(&base.join("gone").unwrap(), &none).await.unwrap(),
+            FetchOutcome::Gone { status: 410 }
+        );
+        let boom = fetcher.fetch(&base.join("boom").unwrap(), &none).await.unwrap_err();
+        assert_eq!(boom, transient("origin answered 500"));
+        let forbidden = fetcher.fetch(&base.join("forbidden").unwrap(), &none).await.unwrap_err();
+        assert_eq!(forbidden, permanent("origin answered 403"));
+        let small =
+            PlainHttpFetcher::new(HttpFetchConfig { max_body_bytes: 1024, ..HttpFetchConfig::default() }).unwrap();
+        let big = small.fetch(&base.join("big").unwrap(), &none).await.unwrap_err();
+        assert!(!big.transient && big.message.contains("body exceeds"), "{big:?}");
+        let closed = fetcher.fetch(&Url::parse("http://127.0.0.1:9/").unwrap(), &none).await.unwrap_err();
+        assert!(closed.transient);
+    }
+}

@@ -1,0 +1,156 @@
+//! The worker pool: claims runs from the durable queue, keeps their leases alive with
+//! heartbeats while the pipeline processes them, and stops gracefully.
+
+use std::{sync::Arc, time::Duration};
+
+use ctxd_domain::{
+    model::Run,
+    ports::RunQueue,
+    services::pipeline::{Pipeline, Processed, StopSignal},
+};
+use tokio_util::sync::CancellationToken;
+
+/// How the pool behaves; filled from configuration by the binary.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Concurrent runs in this process.
+    pub count: usize,
+    /// How long a claim lasts without a heartbeat; a dead worker's run is reclaimed
+    /// after this.
+    pub lease: Duration,
+    /// Pause between claim attempts when the queue is empty.
+    pub poll_interval: Duration,
+    /// On shutdown, how long in-flight runs may finish before they are put back in
+    /// the queue for another worker.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            count: 2,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Runs `settings.count` workers until `shutdown` is cancelled.
+pub async fn run_pool(
+    pipeline: Pipeline,
+    runs: Arc<dyn RunQueue>,
+    settings: WorkerSettings,
+    shutdown: CancellationToken,
+) {
+    // Unique across processes and machines, so leases never collide.
+    let process = format!("{}-{}-{:04x}", hostname(), std::process::id(), rand::random::<u16>());
+    let mut workers = Vec::new();
+    for n in 0..settings.count.max(1) {
+        let worker = Worker {
+            id: format!("{process}-{n}"),
+            pipeline: pipeline.clone(),
+            runs: runs.clone(),
+            settings: settings.clone(),
+            shutdown: shutdown.clone(),
+        };
+        workers.push(tokio::spawn(worker.run()));
+    }
+    for worker in workers {
+        let _ = worker.await;
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "ctxd".into())
+}
+
+struct Worker {
+    id: String,
+    pipeline: Pipeline,
+    runs: Arc<dyn RunQueue>,
+    settings: WorkerSettings,
+    shutdown: CancellationToken,
+}
+
+impl Worker {
+    async fn run(self) {
+        tracing::debug!(worker = %self.id, "worker started");
+        while !self.shutdown.is_cancelled() {
+            match self.runs.claim(&self.id, self.settings.lease).await {
+                Ok(Some(run)) => self.process(run).await,
+                Ok(None) => self.pause().await,
+                Err(error) => {
+                    tracing::warn!(worker = %self.id, %error, "claiming a run failed");
+                    self.pause().await;
+                }
+            }
+        }
+        tracing::debug!(worker = %self.id, "worker stopped");
+    }
+
+    async fn pause(&self) {
+        tokio::select! {
+            () = tokio::time::sleep(self.settings.poll_interval) => {}
+            () = self.shutdown.cancelled() => {}
+        }
+    }
+
+    async fn process(&self, run: Run) {
+        let run_id = run.id;
+        let stop = Arc::new(StopSignal::default());
+        let heartbeat =
+            tokio::spawn(heartbeat(self.runs.clone(), self.id.clone(), run_id, self.settings.lease, stop.clone()));
+        let grace = async {
+            self.shutdown.cancelled().await;
+            tokio::time::sleep(self.settings.shutdown_grace).await;
+        };
+        tokio::select! {
+            result = self.pipeline.process(run, &self.id, &stop) => match result {
+                Ok(Processed::Finished { status, outcome }) => {
+                    tracing::info!(worker = %self.id, run = %run_id, %status, outcome = ?outcome, "run finished");
+                }
+                Ok(Processed::Retrying { after }) => {
+                    tracing::info!(worker = %self.id, run = %run_id, retry_in_s = after.as_secs(), "run will be retried");
+                }
+                Ok(Processed::Abandoned) => tracing::info!(worker = %self.id, run = %run_id, "run was taken over"),
+                Err(error) => tracing::error!(worker = %self.id, run = %run_id, %error, "run could not be committed"),
+            },
+            () = grace => {
+                // Dropping the pipeline future rolls back any open transaction; the run
+                // goes back to the queue at once for another worker.
+                let now = chrono::Utc::now();
+                match self.runs.release(run_id, &self.id, "worker shut down before finishing", now).await {
+                    Ok(_) => tracing::warn!(worker = %self.id, run = %run_id, "run released at shutdown"),
+                    Err(error) => tracing::error!(worker = %self.id, run = %run_id, %error, "releasing a run failed; its lease will expire"),
+                }
+            }
+        }
+        heartbeat.abort();
+    }
+}
+
+/// Extends the lease every third of its length; tells the run to stop when someone
+/// asked to cancel it or when the lease was lost.
+async fn heartbeat(
+    runs: Arc<dyn RunQueue>,
+    worker: String,
+    run_id: ctxd_domain::ids::RunId,
+    lease: Duration,
+    stop: Arc<StopSignal>,
+) {
+    let mut interval = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        match runs.heartbeat(run_id, &worker, lease).await {
+            Ok(state) if !state.held => {
+                stop.stop();
+                return;
+            }
+            Ok(state) if state.cancel_requested => stop.stop(),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%worker, run = %run_id, %error, "heartbeat failed"),
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The pipeline end to end: in-process workers process runs against a local origin.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::get,
+};
+use ctxd_test_support::{Backend, TestApp, spawn_app_with};
+use serde_json::{Value, json};
+
+/// A local origin whose body, ETag and status the test controls; it logs the
+/// `If-None-Match` of every request.
+#[derive(Clone, Default)]
+struct Origin {
+    body: Arc<Mutex<(String, String)>>,
+    status: Arc<Mutex<u16>>,
+    delay: Arc<Mutex<Duration>>,
+    log: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl Origin {
+    async fn start() -> (Self, String) {
+        let origin = Origin::default();
+        *origin.status.lock().unwrap() = 200;
+        origin.set("first version", "\"v1\"");
+        let app = Router::new().route("/doc", get(serve)).with_state(origin.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/doc", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (origin, url)
+    }
+
+    fn set(&self, body: &str, etag: &str) {
+        *self.body.lock().unwrap() = (body.to_owned(), etag.to_owned());
+    }
+
+    fn requests(&self) -> Vec<Option<String>> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+async fn serve(State(origin): State<Origin>, headers: HeaderMap) -> impl IntoResponse {
+    let if_none_match = headers.get("if-none-match").map(|v| v.to_str().unwrap().to_owned());
+    origin.log.lock().unwrap().push(if_none_match.clone());
+    let delay = *origin.delay.lock().unwrap();
+    tokio::time::sleep(delay).await;
+    let status = StatusCode::from_u16(*origin.status.lock().unwrap()).unwrap();
+    let (body, etag) = origin.body.lock().unwrap().clone();
+    if status == StatusCode::OK && if_none_match.as_deref() == Some(etag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, [("etag", etag), ("content-type", "text/plain".into())], String::new());
+    }
+    (status, [("etag", etag), ("content-type", "text/plain; charset=utf-8".into())], body)
+}
+
+async fn app_with_workers(backend: Backend, max_attempts: u32) -> Option<TestApp> {
+    spawn_app_with(backend, |config| {
+        config.worker.enabled = true;
+        config.worker.poll_interval_ms = 20;
+        config.worker.lease_seconds = 1;
+        config.worker.max_attempts = max_attempts;
+        config.worker.retry_base_seconds = 0;
+    })
+    .await
+}
+
+/// Polls the source until `run_id` has finished; returns the source.
+async fn wait_for_run(app: &TestApp, source_id: &str, run_id: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let source = app.get(&format!("/v1/sources/{source_id}")).await.body;
+        let finished = ["COMPLETED", "FAILED", "CANCELED"].contains(&source["status"].as_str().unwrap_or_default());
+        if finished && &source["last_run"]["id"] == run_id {
+            return source;
+        }
+        assert!(Instant::now() < deadline, "run {run_id} did not finish: {source}");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+macro_rules! with_workers {
+    ($($name:ident => $attempts:expr),* $(,)?) => {$(
+        mod $name {
+            use ctxd_test_support::Backend;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = super::app_with_workers(Backend::Sqlite, $attempts).await.unwrap();
+                super::$name(app).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(app) = super::app_with_workers(Backend::Postgres, $attempts).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+with_workers!(
+    content_sources_complete_with_a_revision_and_context => 3,
+    refresh_is_conditional_and_skips_unchanged_content => 3,
+    failed_fetches_keep_the_previous_revision_readable => 1,
+    cancel_while_processing_leaves_outputs_untouched => 3,
+);
+
+async fn content_sources_complete_with_a_revision_and_context(app: TestApp) {
+    let space = app.create_space("s").await;
+    let text = "# Plan\n\nUser: shall we use Postgres?\nAssistant: yes, we'll use Postgres.\n";
+    let source = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": text}})).await;
+    let id = source["id"].as_str().unwrap();
+    let done = wait_for_run(&app, id, &source["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["revision"], 1);
+    assert!(done["content_hash"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(done["last_run"]["outcome"], "CHANGED");
+    assert!(done["stats"]["original_tokens"].as_u64().unwrap() > 0);
+
+    let context = app.get(&format!("/v1/sources/{id}/context")).await;
+    assert_eq!(context.status, 200, "{:?}", context.body);
+    assert_eq!(context.body["revision"], 1);
+    assert_eq!(context.body["title"], "Plan");
+    assert_eq!(context.body["format"], "markdown");
+    assert!(context.body["content"].as_str().unwrap().contains("we'll use Postgres"));
+
+    let content = app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/content")).send().await.unwrap();
+    assert_eq!(content.headers()["content-type"], "text/markdown; charset=utf-8");
+    assert_eq!(content.text().await.unwrap(), text);
+
+    let runs = app.get(&format!("/v1/sources/{id}/runs")).await;
+    assert_eq!(runs.body["pagination"]["total"], 1);
+    let run = &runs.body["runs"][0];
+    assert_eq!(run["status"], "COMPLETED");
+    assert!(run["timings_ms"]["fetch"].is_u64());
+    assert!(run["finished_at"].is_string());
+    let by_id = app.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await;
+    assert_eq!(by_id.body["id"], run["id"]);
+
+    // Reprocess re-extracts from the stored content.
+    let reprocess = app.post(&format!("/v1/sources/{id}/reprocess"), json!({})).await;
+    assert_eq!(reprocess.status, 202);
+    let done = wait_for_run(&app, id, &reprocess.body["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED");
+    assert_eq!(done["revision"], 2);
+}
+
+async fn refresh_is_conditional_and_skips_unchanged_content(app: TestApp) {
+    let (origin, url) = Origin::start().await;
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    let id = source["id"].as_str().unwrap().to_owned();
+    let done = wait_for_run(&app, &id, &source["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["revision"], 1);
+    let revision = app.get(&format!("/v1/sources/{id}/revisions/1")).await;
+    assert_eq!(revision.body["http"]["etag"], "\"v1\"");
+
+    // Unchanged at the origin: a 304, no new revision.
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED");
+    assert_eq!(done["last_run"]["outcome"], "UNCHANGED");
+    assert_eq!(done["revision"], 1);
+    assert_eq!(origin.requests(), [None, Some("\"v1\"".to_owned())], "the refresh was conditional");
+    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions")).await.body["pagination"]["total"], 1);
+
+    // Changed at the origin: revision 2, and revision 1 stays readable.
+    origin.set("second version", "\"v2\"");
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["last_run"]["outcome"], "CHANGED");
+    assert_eq!(done["revision"], 2);
+    let now = app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/content")).send().await.unwrap();
+    assert_eq!(now.text().await.unwrap(), "second version");
+    let old = app
+        .request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/1/content?format=raw"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(old.text().await.unwrap(), "first version");
+
+    // Force re-extracts even when the origin answers 304.
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({"force": true})).await;
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["last_run"]["outcome"], "CHANGED");
+    assert_eq!(done["revision"], 3);
+    assert_eq!(origin.requests().last().unwrap().as_deref(), Some("\"v2\""));
+}
+
+async fn failed_fetches_keep_the_previous_revision_readable(app: TestApp) {
+    let (origin, url) = Origin::start().await;
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    let id = source["id"].as_str().unwrap().to_owned();
+    wait_for_run(&app, &id, &source["last_run"]["id"]).await;
+
+    *origin.status.lock().unwrap() = 500;
+    origin.set("error page", "\"e\"");
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["status"], "FAILED");
+    assert_eq!(done["message"], "origin answered 500");
+    assert_eq!(done["revision"], 1);
+    let context = app.get(&format!("/v1/sources/{id}/context")).await;
+    assert_eq!(context.status, 200);
+    assert!(context.body["content"].as_str().unwrap().contains("first version"));
+
+    // The origin recovers with the same content: the failed last run forbids skipping.
+    *origin.status.lock().unwrap() = 200;
+    origin.set("first version", "\"v1\"");
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED");
+    assert_eq!(done["last_run"]["outcome"], "CHANGED");
+    assert_eq!(done["revision"], 2);
+
+    *origin.status.lock().unwrap() = 404;
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["status"], "FAILED");
+    assert_eq!(done["last_run"]["outcome"], "GONE");
+}
+
+async fn cancel_while_processing_leaves_outputs_untouched(app: TestApp) {
+    let (origin, url) = Origin::start().await;
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    let id = source["id"].as_str().unwrap().to_owned();
+    wait_for_run(&app, &id, &source["last_run"]["id"]).await;
+
+    *origin.delay.lock().unwrap() = Duration::from_millis(1500);
+    origin.set("new version", "\"v9\"");
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.get(&format!("/v1/sources/{id}")).await.body["status"] != "PROCESSING" {
+        assert!(Instant::now() < deadline, "the refresh never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancel = app.post(&format!("/v1/sources/{id}/cancel"), json!({})).await;
+    assert_eq!(cancel.status, 202);
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["status"], "CANCELED");
+    assert_eq!(done["last_run"]["status"], "CANCELED");
+    assert_eq!(done["revision"], 1, "outputs untouched");
+    let context = app.get(&format!("/v1/sources/{id}/context")).await;
+    assert!(context.body["content"].as_str().unwrap().contains("first version"));
+}
