@@ -53,5 +53,6 @@ mod operations;
 mod pipeline;
 mod processing;
 mod queue;
+mod scheduler;
 mod sources;
 mod spaces;

@@ -126,6 +126,9 @@ pub trait SourceRepository: Send + Sync {
     /// from both acting on the same state. Returns `false`, having written nothing,
     /// when the status had changed.
     async fn save(&self, source: &Source, expected_status: SourceStatus, run: RunWrite) -> Result<bool>;
+    /// Live INTERVAL sources whose `next_refresh_at` is at or before `now`, most
+    /// overdue first, at most `limit`.
+    async fn due_for_refresh(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Source>>;
 }
 
 /// What a worker reports when a run ends.

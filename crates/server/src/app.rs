@@ -11,6 +11,7 @@ use ctxd_domain::{
     services::{
         Ports, UseCases,
         pipeline::{Pipeline, PipelinePorts},
+        scheduler::Scheduler,
     },
 };
 use ctxd_extractors::{PassthroughContextExtractor, PlainTextNormalizer};
@@ -100,11 +101,12 @@ pub struct Application {
     workers: Option<Workers>,
 }
 
-/// A worker pool ready to start.
+/// The background work of a process: the worker pool and the refresh scheduler.
 pub struct Workers {
     pipeline: Pipeline,
     runs: Arc<dyn ctxd_domain::ports::RunQueue>,
     settings: worker::WorkerSettings,
+    scheduler: Option<(Scheduler, crate::config::SchedulerConfig)>,
 }
 
 impl std::fmt::Debug for Workers {
@@ -115,16 +117,23 @@ impl std::fmt::Debug for Workers {
 
 impl Workers {
     pub fn new(adapters: &Adapters, config: &Config) -> anyhow::Result<Self> {
-        Ok(Self {
-            pipeline: adapters.pipeline(config)?,
-            runs: Arc::new(adapters.store.clone()),
-            settings: config.worker_settings(),
-        })
+        let store = Arc::new(adapters.store.clone());
+        let scheduler = config.scheduler.enabled.then(|| {
+            let scheduler =
+                Scheduler::new(store.clone(), store.clone(), Arc::new(SystemClock), Arc::new(rand::random::<f64>));
+            (scheduler, config.scheduler.clone())
+        });
+        Ok(Self { pipeline: adapters.pipeline(config)?, runs: store, settings: config.worker_settings(), scheduler })
     }
 
     /// Runs until `shutdown` is cancelled and in-flight runs are finished or released.
     pub async fn run(self, shutdown: CancellationToken) {
+        let scheduler =
+            self.scheduler.map(|(scheduler, config)| tokio::spawn(schedule(scheduler, config, shutdown.clone())));
         worker::run_pool(self.pipeline, self.runs, self.settings, shutdown).await;
+        if let Some(scheduler) = scheduler {
+            let _ = scheduler.await;
+        }
     }
 }
 
@@ -172,6 +181,25 @@ impl Application {
             let _ = workers.await;
         }
         served
+    }
+}
+
+/// Runs scheduler passes until shutdown.
+async fn schedule(scheduler: Scheduler, config: crate::config::SchedulerConfig, shutdown: CancellationToken) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_millis(config.interval_ms));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match scheduler.tick(config.batch).await {
+            Ok(tick) if tick.n_enqueued > 0 => {
+                tracing::info!(enqueued = tick.n_enqueued, postponed = tick.n_postponed, "scheduled refreshes")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "scheduler pass failed"),
+        }
     }
 }
 

@@ -26,6 +26,24 @@ pub struct Config {
     pub postback: PostbackConfig,
     pub http: HttpConfig,
     pub worker: WorkerConfig,
+    pub scheduler: SchedulerConfig,
+}
+
+/// The refresh scheduler runs in every process that runs workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SchedulerConfig {
+    pub enabled: bool,
+    /// Milliseconds between passes over due sources.
+    pub interval_ms: u64,
+    /// Due sources handled per pass.
+    pub batch: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self { enabled: true, interval_ms: 1000, batch: 100 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +111,7 @@ impl Default for Config {
             postback: PostbackConfig::default(),
             http: HttpConfig::default(),
             worker: WorkerConfig::default(),
+            scheduler: SchedulerConfig::default(),
         }
     }
 }
@@ -179,6 +198,9 @@ impl Config {
         }
         if self.worker.max_attempts == 0 {
             problems.push("worker.max_attempts: must be at least 1".into());
+        }
+        if self.scheduler.interval_ms == 0 || self.scheduler.batch == 0 {
+            problems.push("scheduler.interval_ms and scheduler.batch: must be greater than 0".into());
         }
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes: must be at least 1024".into());

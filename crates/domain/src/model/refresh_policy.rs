@@ -60,6 +60,29 @@ impl RefreshPolicy {
     }
 }
 
+/// Longest wait the failure back-off can reach, whatever the interval.
+const MAX_BACKOFF_FACTOR: u32 = 32;
+
+impl RefreshPolicy {
+    /// When the next scheduled refresh is due, or `None` for MANUAL.
+    ///
+    /// After `consecutive_failures` failed runs the interval doubles per failure (up
+    /// to 32×), so a broken origin is not hammered. `jitter` in `0.0..1.0` adds up to
+    /// a tenth of the interval (at most five minutes), so sources created together do
+    /// not all refresh in the same second.
+    pub fn next_due(&self, now: DateTime<Utc>, consecutive_failures: u32, jitter: f64) -> Option<DateTime<Utc>> {
+        let interval = match (self.mode, self.interval_seconds) {
+            (RefreshMode::Interval, Some(seconds)) => seconds,
+            _ => return None,
+        };
+        let factor = 2u64.saturating_pow(consecutive_failures.min(5)).min(u64::from(MAX_BACKOFF_FACTOR));
+        let base = interval.saturating_mul(factor);
+        let spread = (interval / 10).min(300) as f64 * jitter.clamp(0.0, 1.0);
+        let seconds = base.saturating_add(spread as u64).min(10 * 365 * 24 * 3600);
+        Some(now + chrono::Duration::seconds(seconds as i64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +97,20 @@ mod tests {
         assert!(RefreshPolicy::new("p", RefreshMode::Interval, None, 60, now).is_err());
         assert!(RefreshPolicy::new("p", RefreshMode::Manual, Some(60), 60, now).is_err());
         assert_eq!(RefreshPolicy::new("p", RefreshMode::Manual, None, 60, now).unwrap(), RefreshPolicy::default());
+    }
+
+    #[test]
+    fn next_due_backs_off_after_failures_and_adds_bounded_jitter() {
+        let now = Utc::now();
+        let policy = RefreshPolicy::new("p", RefreshMode::Interval, Some(600), 60, now).unwrap();
+        let after = |failures, jitter| (policy.next_due(now, failures, jitter).unwrap() - now).num_seconds();
+        assert_eq!(after(0, 0.0), 600);
+        assert_eq!(after(0, 1.0), 660, "jitter is at most a tenth of the interval");
+        assert_eq!(after(1, 0.0), 1200);
+        assert_eq!(after(3, 0.0), 4800);
+        assert_eq!(after(9, 0.0), 600 * 32, "back-off is capped");
+        let daily = RefreshPolicy::new("p", RefreshMode::Interval, Some(86_400), 60, now).unwrap();
+        assert_eq!((daily.next_due(now, 0, 1.0).unwrap() - now).num_seconds(), 86_400 + 300, "jitter at most 5 min");
+        assert_eq!(RefreshPolicy::default().next_due(now, 0, 0.5), None);
     }
 }

@@ -5,6 +5,7 @@ mod api_keys;
 mod collections;
 mod outputs;
 pub mod pipeline;
+pub mod scheduler;
 mod sources;
 mod spaces;
 

@@ -12,7 +12,7 @@ use ctxd_domain::{
     state::SourceStatus,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
 use uuid::Uuid;
@@ -137,5 +137,18 @@ impl SourceRepository for SeaStore {
         write_run(&txn, run).await?;
         txn.commit().await.map_err(map_db_err)?;
         Ok(true)
+    }
+
+    async fn due_for_refresh(&self, now: chrono::DateTime<chrono::Utc>, limit: u64) -> Result<Vec<Source>> {
+        let models = sources::Entity::find()
+            .filter(sources::Column::RefreshMode.eq(ctxd_domain::model::RefreshMode::Interval.as_str()))
+            .filter(sources::Column::NextRefreshAtMs.lte(crate::convert::millis(now)))
+            .filter(sources::Column::DeletedAt.is_null())
+            .order_by_asc(sources::Column::NextRefreshAtMs)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        self.with_last_runs(models).await
     }
 }

@@ -1,0 +1,239 @@
+//! The refresh scheduler: turns due INTERVAL policies into SCHEDULED_REFRESH runs.
+//!
+//! Safe with many scheduler processes at once: each source is enqueued through the
+//! same compare-and-set save as a user's refresh, so when two schedulers see the
+//! same due source only the first save wins and the other skips it.
+
+use std::sync::Arc;
+
+use crate::{
+    Result,
+    model::{PageRequest, Run, RunFlags, RunKind, RunStatus, Source},
+    ports::{Clock, RunQueue, RunWrite, SourceRepository},
+    state::{Effect, Event},
+};
+
+/// What one scheduler pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Refresh runs queued.
+    pub n_enqueued: usize,
+    /// Due sources that already had work queued or running; their next time moved on.
+    pub n_postponed: usize,
+    /// Due sources another scheduler (or a request) changed first.
+    pub n_lost_races: usize,
+}
+
+#[derive(Clone)]
+pub struct Scheduler {
+    sources: Arc<dyn SourceRepository>,
+    runs: Arc<dyn RunQueue>,
+    clock: Arc<dyn Clock>,
+    /// Returns a number in `0.0..1.0` for the jitter; injectable for tests.
+    jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").finish_non_exhaustive()
+    }
+}
+
+/// How many failed runs in a row are looked at for the back-off (it caps at 5).
+const FAILURE_WINDOW: u64 = 6;
+
+impl Scheduler {
+    pub fn new(
+        sources: Arc<dyn SourceRepository>,
+        runs: Arc<dyn RunQueue>,
+        clock: Arc<dyn Clock>,
+        jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
+    ) -> Self {
+        Self { sources, runs, clock, jitter }
+    }
+
+    /// One pass over at most `limit` due sources.
+    ///
+    /// # Errors
+    /// Storage failures; the next pass retries.
+    pub async fn tick(&self, limit: u64) -> Result<Tick> {
+        let now = self.clock.now();
+        let mut tick = Tick::default();
+        for mut source in self.sources.due_for_refresh(now, limit).await? {
+            let expected = source.status;
+            let failures = self.consecutive_failures(&source).await?;
+            source.refresh_policy.next_refresh_at = source.refresh_policy.next_due(now, failures, (self.jitter)());
+            source.updated_at = now;
+            // Only a source at rest gets a new run: never two queued or running runs.
+            let run = match source.status.apply(Event::Refresh).map(|t| t.effect) {
+                Ok(Effect::StartRun) => {
+                    let run = Run::queued(
+                        source.id,
+                        source.user_id,
+                        RunKind::ScheduledRefresh,
+                        default_flags(&source),
+                        None,
+                        now,
+                    );
+                    source.status = crate::state::SourceStatus::Pending;
+                    source.message = None;
+                    source.last_run = Some(run.clone());
+                    RunWrite::Insert(run)
+                }
+                _ => RunWrite::None,
+            };
+            let enqueued = matches!(run, RunWrite::Insert(_));
+            match self.sources.save(&source, expected, run).await? {
+                true if enqueued => tick.n_enqueued += 1,
+                true => tick.n_postponed += 1,
+                false => tick.n_lost_races += 1,
+            }
+        }
+        Ok(tick)
+    }
+
+    async fn consecutive_failures(&self, source: &Source) -> Result<u32> {
+        let recent = self.runs.list_for_source(source.id, PageRequest { page: 1, per_page: FAILURE_WINDOW }).await?;
+        let failures = recent
+            .items
+            .iter()
+            .filter(|run| !run.is_active())
+            .take_while(|run| run.status == RunStatus::Failed)
+            .count();
+        Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+    }
+}
+
+/// A scheduled refresh runs the phases the source was created with.
+fn default_flags(source: &Source) -> RunFlags {
+    RunFlags {
+        run_context_extraction: source.run_context_extraction,
+        run_artifact_extraction: source.run_artifact_extraction,
+        ..RunFlags::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use chrono::Utc;
+    use url::Url;
+
+    use super::*;
+    use crate::{
+        ids::{SourceId, SpaceId, UserId},
+        model::{Page, RefreshMode, RefreshPolicy, SourceInput, SourceStats},
+        ports::{MockClock, MockRunQueue, MockSourceRepository},
+        services::test_ports::fixed_now,
+        state::SourceStatus,
+    };
+
+    fn due_source(status: SourceStatus) -> Source {
+        let now = fixed_now();
+        Source {
+            id: SourceId::new(),
+            user_id: UserId::new(),
+            space_id: SpaceId::new(),
+            collection_id: None,
+            name: None,
+            description: None,
+            status,
+            message: None,
+            input: SourceInput::Uri { url: Url::parse("https://example.com/").unwrap() },
+            postback_url: None,
+            run_context_extraction: true,
+            run_artifact_extraction: false,
+            refresh_policy: RefreshPolicy {
+                mode: RefreshMode::Interval,
+                interval_seconds: Some(600),
+                next_refresh_at: Some(now),
+            },
+            pinned: false,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+            revision: Some(1),
+            content_hash: None,
+            last_fetched_at: None,
+            last_run: None,
+            stats: SourceStats::default(),
+        }
+    }
+
+    fn scheduler(sources: MockSourceRepository, failed_runs: usize) -> Scheduler {
+        let mut runs = MockRunQueue::new();
+        runs.expect_list_for_source().returning(move |source_id, request| {
+            let items = (0..failed_runs)
+                .map(|_| {
+                    let mut run = Run::queued(
+                        source_id,
+                        UserId::new(),
+                        RunKind::ScheduledRefresh,
+                        RunFlags::default(),
+                        None,
+                        Utc::now(),
+                    );
+                    run.status = RunStatus::Failed;
+                    run
+                })
+                .collect();
+            Ok(Page { items, request, total: failed_runs as u64 })
+        });
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(fixed_now);
+        Scheduler::new(Arc::new(sources), Arc::new(runs), Arc::new(clock), Arc::new(|| 0.0))
+    }
+
+    type Saved = Arc<Mutex<Vec<(Source, SourceStatus, RunWrite)>>>;
+
+    fn repository(due: Vec<Source>, save_result: bool) -> (MockSourceRepository, Saved) {
+        let saved: Saved = Arc::default();
+        let sink = saved.clone();
+        let mut sources = MockSourceRepository::new();
+        sources.expect_due_for_refresh().return_once(move |_, _| Ok(due));
+        sources.expect_save().returning(move |source, expected, run| {
+            sink.lock().unwrap().push((source.clone(), expected, run));
+            Ok(save_result)
+        });
+        (sources, saved)
+    }
+
+    #[tokio::test]
+    async fn due_sources_at_rest_get_a_scheduled_refresh_and_a_new_due_time() {
+        let (sources, saved) = repository(vec![due_source(SourceStatus::Completed)], true);
+        let tick = scheduler(sources, 0).tick(100).await.unwrap();
+        assert_eq!(tick, Tick { n_enqueued: 1, ..Tick::default() });
+        let (source, expected, write) = saved.lock().unwrap().pop().unwrap();
+        assert_eq!(expected, SourceStatus::Completed);
+        assert_eq!(source.status, SourceStatus::Pending);
+        assert_eq!(source.refresh_policy.next_refresh_at, Some(fixed_now() + chrono::Duration::seconds(600)));
+        let RunWrite::Insert(run) = write else { panic!("expected a new run") };
+        assert_eq!(run.kind, RunKind::ScheduledRefresh);
+        assert!(!run.flags.run_artifact_extraction, "the source's own phase defaults");
+    }
+
+    #[tokio::test]
+    async fn busy_sources_are_postponed_not_queued_twice() {
+        let (sources, saved) =
+            repository(vec![due_source(SourceStatus::Processing), due_source(SourceStatus::Pending)], true);
+        let tick = scheduler(sources, 0).tick(100).await.unwrap();
+        assert_eq!(tick, Tick { n_postponed: 2, ..Tick::default() });
+        assert!(saved.lock().unwrap().iter().all(|(_, _, write)| matches!(write, RunWrite::None)));
+    }
+
+    #[tokio::test]
+    async fn consecutive_failures_back_off() {
+        let (sources, saved) = repository(vec![due_source(SourceStatus::Failed)], true);
+        scheduler(sources, 2).tick(100).await.unwrap();
+        let (source, _, _) = saved.lock().unwrap().pop().unwrap();
+        assert_eq!(source.refresh_policy.next_refresh_at, Some(fixed_now() + chrono::Duration::seconds(2400)));
+    }
+
+    #[tokio::test]
+    async fn a_lost_race_enqueues_nothing() {
+        let (sources, _) = repository(vec![due_source(SourceStatus::Completed)], false);
+        let tick = scheduler(sources, 0).tick(100).await.unwrap();
+        assert_eq!(tick, Tick { n_lost_races: 1, ..Tick::default() });
+    }
+}
