@@ -61,6 +61,7 @@ async fn serve(State(origin): State<Origin>, headers: HeaderMap) -> impl IntoRes
 
 async fn app_with_workers(backend: Backend, max_attempts: u32) -> Option<TestApp> {
     spawn_app_with(backend, |config| {
+        config.revisions.retain = 2;
         config.worker.enabled = true;
         config.worker.poll_interval_ms = 20;
         config.worker.lease_seconds = 1;
@@ -106,6 +107,7 @@ macro_rules! with_workers {
 }
 
 with_workers!(
+    old_revisions_lose_their_content_but_keep_their_metadata => 3,
     content_sources_complete_with_a_revision_and_context => 3,
     refresh_is_conditional_and_skips_unchanged_content => 3,
     failed_fetches_keep_the_previous_revision_readable => 1,
@@ -187,6 +189,16 @@ async fn refresh_is_conditional_and_skips_unchanged_content(app: TestApp) {
         .unwrap();
     assert_eq!(old.headers()["content-type"], "text/plain; charset=utf-8");
     assert_eq!(old.text().await.unwrap(), "first version");
+    let diff = app.get(&format!("/v1/sources/{id}/revisions/2/diff")).await;
+    assert_eq!(diff.status, 200, "{:?}", diff.body);
+    assert_eq!(diff.body["from"], 1);
+    assert_eq!(diff.body["changed"], true);
+    let unified = diff.body["diff"].as_str().unwrap();
+    assert!(unified.contains("-first version") && unified.contains("+second version"), "{unified}");
+    let same = app.get(&format!("/v1/sources/{id}/revisions/2/diff?against=2")).await;
+    assert_eq!(same.body["changed"], false);
+    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1/diff")).await.status, 400, "nothing before revision 1");
+    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/9/diff")).await.status, 404);
 
     // Force re-extracts even when the origin answers 304.
     let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({"force": true})).await;
@@ -253,4 +265,32 @@ async fn cancel_while_processing_leaves_outputs_untouched(app: TestApp) {
     assert_eq!(done["revision"], 1, "outputs untouched");
     let context = app.get(&format!("/v1/sources/{id}/context")).await;
     assert!(context.body["content"].as_str().unwrap().contains("first version"));
+}
+
+async fn old_revisions_lose_their_content_but_keep_their_metadata(app: TestApp) {
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "v1"}})).await;
+    let id = source["id"].as_str().unwrap().to_owned();
+    wait_for_run(&app, &id, &source["last_run"]["id"]).await;
+    for version in ["v2", "v3"] {
+        let forward = app
+            .post(
+                &format!("/v1/sources/{id}/fast-forward"),
+                json!({"type": "CONTENT", "initial_data": {"data": version}}),
+            )
+            .await;
+        assert_eq!(forward.status, 202, "{:?}", forward.body);
+        let done = wait_for_run(&app, &id, &forward.body["last_run"]["id"]).await;
+        assert_eq!(done["status"], "COMPLETED");
+    }
+    // retain = 2: revision 1 keeps its metadata, not its content.
+    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions")).await.body["pagination"]["total"], 3);
+    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1")).await.status, 200);
+    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1/content")).await.status, 404);
+    let current =
+        app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/3/content")).send().await.unwrap();
+    assert_eq!(current.text().await.unwrap(), "v3");
+    let kept =
+        app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/2/content")).send().await.unwrap();
+    assert_eq!(kept.text().await.unwrap(), "v2");
 }

@@ -693,6 +693,36 @@ impl From<Context> for ContextOut {
     }
 }
 
+/// How two revisions differ.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionDiffOut {
+    pub from: u32,
+    pub to: u32,
+    /// Whether the normalized markdown differs.
+    pub changed: bool,
+    /// Always `unified`.
+    pub format: String,
+    /// Unified diff of the normalized markdown.
+    pub diff: String,
+    pub artifacts: ArtifactChangesOut,
+}
+
+/// Artifact ids added, removed or changed between the two revisions.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ArtifactChangesOut {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DiffParams {
+    /// The revision to compare with; default the previous one.
+    pub against: Option<u32>,
+}
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]

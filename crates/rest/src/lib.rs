@@ -103,6 +103,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_context))
         .routes(routes!(get_content))
         .routes(routes!(get_revision_content))
+        .routes(routes!(diff_revisions))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(health))

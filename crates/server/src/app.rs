@@ -87,7 +87,7 @@ impl Adapters {
             context_extractor: Arc::new(PassthroughContextExtractor),
             clock: Arc::new(SystemClock),
         };
-        Ok(Pipeline::new(ports, config.retry_policy()))
+        Ok(Pipeline::new(ports, config.retry_policy(), config.revisions.retain))
     }
 }
 

@@ -27,6 +27,21 @@ pub struct Config {
     pub http: HttpConfig,
     pub worker: WorkerConfig,
     pub scheduler: SchedulerConfig,
+    pub revisions: RevisionsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RevisionsConfig {
+    /// How many of a source's latest revisions keep their content (older ones keep
+    /// their metadata only).
+    pub retain: u32,
+}
+
+impl Default for RevisionsConfig {
+    fn default() -> Self {
+        Self { retain: 20 }
+    }
 }
 
 /// The refresh scheduler runs in every process that runs workers.
@@ -112,6 +127,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             worker: WorkerConfig::default(),
             scheduler: SchedulerConfig::default(),
+            revisions: RevisionsConfig::default(),
         }
     }
 }
@@ -201,6 +217,9 @@ impl Config {
         }
         if self.scheduler.interval_ms == 0 || self.scheduler.batch == 0 {
             problems.push("scheduler.interval_ms and scheduler.batch: must be greater than 0".into());
+        }
+        if self.revisions.retain == 0 {
+            problems.push("revisions.retain: must be at least 1".into());
         }
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes: must be at least 1024".into());

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub use api_keys::{ApiKeyService, NewApiKey};
 pub use collections::{CollectionPatch, CollectionService, NewCollection};
-pub use outputs::{Content, ContentFormat, OutputService};
+pub use outputs::{Content, ContentFormat, OutputService, RevisionDiff};
 pub use sources::{
     FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch, SourceService,
 };

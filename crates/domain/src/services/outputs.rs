@@ -24,6 +24,17 @@ pub struct Content {
     pub content_type: String,
 }
 
+/// The difference between two revisions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionDiff {
+    pub from: u32,
+    pub to: u32,
+    /// Unified diff of the normalized markdown (`from` → `to`).
+    pub unified: String,
+    /// Whether the markdown differs at all.
+    pub changed: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct OutputService {
     ports: Ports,
@@ -77,6 +88,36 @@ impl OutputService {
         let source = self.visible_source(user, id).await?;
         let number = revision.or(source.revision).ok_or(Error::NotFound("context"))?;
         self.ports.revisions.context(id, number).await?.ok_or(Error::NotFound("context"))
+    }
+
+    /// A unified diff of revision `against` (default `number - 1`) to `number`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] when there is nothing to compare against;
+    /// [`Error::NotFound`] for unknown revisions or content no longer retained.
+    pub async fn diff(&self, user: &User, id: SourceId, number: u32, against: Option<u32>) -> Result<RevisionDiff> {
+        self.visible_source(user, id).await?;
+        let against = match against {
+            Some(against) => against,
+            None if number > 1 => number - 1,
+            None => return Err(Error::invalid("against", "revision 1 has no previous revision; give ?against=")),
+        };
+        let from = self.markdown(id, against).await?;
+        let to = self.markdown(id, number).await?;
+        let diff = similar::TextDiff::from_lines(&from, &to);
+        let unified = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("revision {against}"), &format!("revision {number}"))
+            .to_string();
+        Ok(RevisionDiff { from: against, to: number, changed: from != to, unified })
+    }
+
+    async fn markdown(&self, id: SourceId, number: u32) -> Result<String> {
+        self.ports.revisions.get(id, number).await?.ok_or(Error::NotFound("revision"))?;
+        let bytes =
+            self.ports.blobs.get(&Revision::markdown_key(id, number)).await?.ok_or(Error::NotFound("content"))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The stored content of `revision`, or of the current revision.

@@ -98,6 +98,8 @@ pub enum Processed {
 pub struct Pipeline {
     ports: PipelinePorts,
     retry: RetryPolicy,
+    /// How many revisions keep their content; older ones keep only their metadata.
+    retain_revisions: u32,
 }
 
 /// Why a stage stopped the run early.
@@ -124,8 +126,8 @@ struct Material {
 }
 
 impl Pipeline {
-    pub fn new(ports: PipelinePorts, retry: RetryPolicy) -> Self {
-        Self { ports, retry }
+    pub fn new(ports: PipelinePorts, retry: RetryPolicy, retain_revisions: u32) -> Self {
+        Self { ports, retry, retain_revisions: retain_revisions.max(1) }
     }
 
     /// The version of everything that produces outputs; a change re-extracts on refresh.
@@ -180,11 +182,19 @@ impl Pipeline {
         };
         let revision = finish.revision.clone();
         match self.ports.runs.finish(run.id, finish).await? {
-            Some(_) => Ok(processed),
+            Some(_) => {
+                // Retention: the revision that just fell out of the window loses its content.
+                if let Some(expired) = revision.as_ref().and_then(|r| r.number.checked_sub(self.retain_revisions))
+                    && expired > 0
+                {
+                    self.delete_revision_blobs(run.source_id, expired).await;
+                }
+                Ok(processed)
+            }
             None => {
                 // Someone else owns the run now; the blobs of our revision are orphans.
                 if let Some(revision) = revision {
-                    self.delete_revision_blobs(&revision).await;
+                    self.delete_revision_blobs(revision.source_id, revision.number).await;
                 }
                 Ok(Processed::Abandoned)
             }
@@ -339,11 +349,8 @@ impl Pipeline {
         Ok(previous.is_some_and(|p| p.status == RunStatus::Completed))
     }
 
-    async fn delete_revision_blobs(&self, revision: &Revision) {
-        for key in [
-            Revision::raw_key(revision.source_id, revision.number),
-            Revision::markdown_key(revision.source_id, revision.number),
-        ] {
+    async fn delete_revision_blobs(&self, source_id: crate::ids::SourceId, number: u32) {
+        for key in [Revision::raw_key(source_id, number), Revision::markdown_key(source_id, number)] {
             // Best effort: an orphaned blob wastes space but breaks nothing.
             let _ = self.ports.blobs.delete(&key).await;
         }

@@ -16,8 +16,8 @@ use ctxd_domain::{
 use crate::{
     AppState,
     dto::{
-        ContentFormatParam, ContentParams, ContextOut, ContextParams, PageParams, Pagination, RevisionOut,
-        RevisionsPage, RunOut, RunsPage,
+        ArtifactChangesOut, ContentFormatParam, ContentParams, ContextOut, ContextParams, DiffParams, PageParams,
+        Pagination, RevisionDiffOut, RevisionOut, RevisionsPage, RunOut, RunsPage,
     },
     error::{ApiError, ErrorBody},
     extract::{ApiQuery, Auth, path_id},
@@ -155,4 +155,30 @@ pub async fn get_revision_content(
     let n = revision_number(&raw_n)?;
     let content = state.use_cases.outputs.content(&user, id, Some(n), format_of(&params)).await?;
     Ok(content_response(content))
+}
+
+/// A unified diff of the normalized markdown from `?against=m` (default the previous
+/// revision) to revision `n`, plus the artifact changes.
+#[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}/diff", tag = "revisions",
+    params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path), DiffParams),
+    responses((status = 200, description = "OK", body = RevisionDiffOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or content no longer retained", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn diff_revisions(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path((raw_id, raw_n)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<DiffParams>,
+) -> Result<Json<RevisionDiffOut>, ApiError> {
+    let id = source_id(&raw_id)?;
+    let n = revision_number(&raw_n)?;
+    let diff = state.use_cases.outputs.diff(&user, id, n, params.against).await?;
+    Ok(Json(RevisionDiffOut {
+        from: diff.from,
+        to: diff.to,
+        changed: diff.changed,
+        format: "unified".into(),
+        diff: diff.unified,
+        // Artifacts arrive with the extraction issue; until then there are none to compare.
+        artifacts: ArtifactChangesOut::default(),
+    }))
 }

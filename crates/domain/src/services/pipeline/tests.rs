@@ -144,7 +144,7 @@ impl Harness {
             context_extractor: self.extractor,
             clock: Arc::new(SystemClock),
         };
-        (Pipeline::new(ports, RetryPolicy::default()), extractor)
+        (Pipeline::new(ports, RetryPolicy::default(), 20), extractor)
     }
 }
 
