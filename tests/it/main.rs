@@ -51,6 +51,7 @@ mod collections;
 mod errors;
 mod operations;
 mod pipeline;
+mod postbacks;
 mod processing;
 mod queue;
 mod scheduler;

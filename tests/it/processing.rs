@@ -45,6 +45,7 @@ async fn finish(app: &TestApp, source: &Value, run_id: &Value, status: RunStatus
         error: (status == RunStatus::Failed).then(|| "origin answered 500".to_owned()),
         revision,
         context: None,
+        postback: None,
         timings: StageTimings::default(),
     };
     RunQueue::finish(&app.store, run_id, finish).await.unwrap().expect("the run was held");

@@ -86,6 +86,7 @@ fn completed() -> RunFinish {
         error: None,
         revision: None,
         context: None,
+        postback: None,
         timings: StageTimings::default(),
     }
 }

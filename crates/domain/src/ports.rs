@@ -14,10 +14,10 @@ use url::Url;
 
 use crate::{
     Result,
-    ids::{ApiKeyId, CollectionId, RunId, SourceId, SpaceId, UserId},
+    ids::{ApiKeyId, CollectionId, PostbackId, RunId, SourceId, SpaceId, UserId},
     model::{
-        ApiKey, Collection, Context, ContextDraft, HttpMeta, Page, PageRequest, Revision, Run, RunStatus, Source,
-        SourceType, Space, Upload, User,
+        ApiKey, Collection, Context, ContextDraft, HttpMeta, Page, PageRequest, Postback, Revision, Run, RunStatus,
+        Source, SourceType, Space, Upload, User,
     },
     state::SourceStatus,
 };
@@ -124,8 +124,15 @@ pub trait SourceRepository: Send + Sync {
     /// but only while the stored status still equals `expected_status`: this is the
     /// compare-and-set that keeps two concurrent requests (or a request and a worker)
     /// from both acting on the same state. Returns `false`, having written nothing,
-    /// when the status had changed.
-    async fn save(&self, source: &Source, expected_status: SourceStatus, run: RunWrite) -> Result<bool>;
+    /// when the status had changed. `postback` goes to the outbox in the same
+    /// transaction.
+    async fn save(
+        &self,
+        source: &Source,
+        expected_status: SourceStatus,
+        run: RunWrite,
+        postback: Option<Postback>,
+    ) -> Result<bool>;
     /// Live INTERVAL sources whose `next_refresh_at` is at or before `now`, most
     /// overdue first, at most `limit`.
     async fn due_for_refresh(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Source>>;
@@ -140,6 +147,8 @@ pub struct RunFinish {
     pub revision: Option<Revision>,
     /// The context extracted from `revision` (only with a new revision).
     pub context: Option<Context>,
+    /// The notification to put in the outbox with the outcome.
+    pub postback: Option<Postback>,
     pub timings: crate::model::StageTimings,
 }
 
@@ -262,4 +271,38 @@ pub trait UploadRepository: Send + Sync {
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
     async fn check(&self) -> Result<()>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait PostbackStore: Send + Sync {
+    /// The user's signing secret, if one was made.
+    async fn secret(&self, user_id: UserId) -> Result<Option<String>>;
+    /// Stores `candidate` as the user's secret unless one exists; returns the one in force.
+    async fn ensure_secret(&self, user_id: UserId, candidate: &str, now: DateTime<Utc>) -> Result<String>;
+    async fn replace_secret(&self, user_id: UserId, secret: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Takes up to `limit` deliveries that are due, holding each for `hold` so other
+    /// senders skip them meanwhile. Safe from many processes at once.
+    async fn claim_due(&self, now: DateTime<Utc>, hold: std::time::Duration, limit: u64) -> Result<Vec<Postback>>;
+    async fn delivered(&self, id: PostbackId, attempts: u32, at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed attempt; `next_attempt_at: None` gives up for good.
+    async fn failed(
+        &self,
+        id: PostbackId,
+        attempts: u32,
+        error: &str,
+        next_attempt_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    async fn get(&self, id: PostbackId) -> Result<Option<Postback>>;
+}
+
+/// Sends one webhook request.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// POSTs `body` with `headers`; returns the response status.
+    ///
+    /// # Errors
+    /// A message when no response came (timeout, connection refused, blocked address).
+    async fn post(&self, url: &Url, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<u16, String>;
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use ctxd_domain::{
     model::HttpMeta,
-    ports::{Conditional, FetchError, FetchOutcome, UriFetcher},
+    ports::{Conditional, FetchError, FetchOutcome, UriFetcher, WebhookSender},
 };
 use futures_util::StreamExt;
 use reqwest::{StatusCode, header};
@@ -125,6 +125,43 @@ impl UriFetcher for PlainHttpFetcher {
             content_type: header_text(&headers, header::CONTENT_TYPE),
         };
         Ok(FetchOutcome::Fetched { bytes: body, http })
+    }
+}
+
+/// Sends postbacks: a 10 s budget per request and no redirects (a receiver that
+/// redirects has answered, with a non-2xx status).
+#[derive(Debug, Clone)]
+pub struct HttpWebhookSender {
+    client: reqwest::Client,
+}
+
+impl HttpWebhookSender {
+    /// # Errors
+    /// When the TLS backend cannot be initialised.
+    pub fn new(timeout: Duration, user_agent: &str) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(user_agent)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self { client })
+    }
+}
+
+#[async_trait]
+impl WebhookSender for HttpWebhookSender {
+    async fn post(&self, url: &Url, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<u16, String> {
+        let mut request = self.client.post(url.clone()).body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        match request.send().await {
+            Ok(response) => Ok(response.status().as_u16()),
+            Err(error) if error.is_timeout() => Err("the receiver did not answer in time".into()),
+            Err(error) if error.is_connect() => Err("could not connect to the receiver".into()),
+            Err(error) => Err(format!("delivery failed: {error}")),
+        }
     }
 }
 

@@ -66,7 +66,7 @@ impl Default for RestConfig {
     modifiers(&BearerAuth),
     tags(
         (name = "spaces"), (name = "collections"), (name = "sources"), (name = "runs"), (name = "revisions"),
-        (name = "api-keys"), (name = "operations"),
+        (name = "postbacks"), (name = "api-keys"), (name = "operations"),
     )
 )]
 struct ApiDoc;
@@ -82,7 +82,7 @@ impl Modify for BearerAuth {
 
 /// Every documented route, with its OpenAPI description.
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{api_keys::*, collections::*, operations::*, outputs::*, sources::*, spaces::*};
+    use routes::{api_keys::*, collections::*, operations::*, outputs::*, postbacks::*, sources::*, spaces::*};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_space, list_spaces))
         .routes(routes!(get_space, replace_space, delete_space))
@@ -104,6 +104,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_content))
         .routes(routes!(get_revision_content))
         .routes(routes!(diff_revisions))
+        .routes(routes!(get_postback_secret))
+        .routes(routes!(rotate_postback_secret))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(health))

@@ -11,11 +11,12 @@ use ctxd_domain::{
     services::{
         Ports, UseCases,
         pipeline::{Pipeline, PipelinePorts},
+        postbacks::PostbackService,
         scheduler::Scheduler,
     },
 };
 use ctxd_extractors::{PassthroughContextExtractor, PlainTextNormalizer};
-use ctxd_fetchers::{HttpFetchConfig, PlainHttpFetcher};
+use ctxd_fetchers::{HttpFetchConfig, HttpWebhookSender, PlainHttpFetcher};
 use ctxd_rest::AppState;
 use ctxd_storage::{Database, SeaStore};
 use tokio::net::TcpListener;
@@ -67,8 +68,9 @@ impl Adapters {
             sources: store.clone(),
             runs: store.clone(),
             uploads: store.clone(),
-            revisions: store,
+            revisions: store.clone(),
             blobs: self.blobs.clone(),
+            postbacks: store,
             clock: Arc::new(SystemClock),
         }
     }
@@ -101,12 +103,14 @@ pub struct Application {
     workers: Option<Workers>,
 }
 
-/// The background work of a process: the worker pool and the refresh scheduler.
+/// The background work of a process: the worker pool, the refresh scheduler and the
+/// postback sender.
 pub struct Workers {
     pipeline: Pipeline,
     runs: Arc<dyn ctxd_domain::ports::RunQueue>,
     settings: worker::WorkerSettings,
     scheduler: Option<(Scheduler, crate::config::SchedulerConfig)>,
+    sender: (PostbackService, HttpWebhookSender, std::time::Duration),
 }
 
 impl std::fmt::Debug for Workers {
@@ -123,17 +127,33 @@ impl Workers {
                 Scheduler::new(store.clone(), store.clone(), Arc::new(SystemClock), Arc::new(rand::random::<f64>));
             (scheduler, config.scheduler.clone())
         });
-        Ok(Self { pipeline: adapters.pipeline(config)?, runs: store, settings: config.worker_settings(), scheduler })
+        let postbacks = UseCases::new(adapters.ports(), config.domain_limits()).postbacks;
+        let sender = HttpWebhookSender::new(
+            std::time::Duration::from_secs(config.postback.timeout_seconds),
+            &HttpFetchConfig::default().user_agent,
+        )
+        .context("cannot build the postback HTTP client")?;
+        let sender = (postbacks, sender, std::time::Duration::from_millis(config.postback.poll_interval_ms));
+        Ok(Self {
+            pipeline: adapters.pipeline(config)?,
+            runs: store,
+            settings: config.worker_settings(),
+            scheduler,
+            sender,
+        })
     }
 
     /// Runs until `shutdown` is cancelled and in-flight runs are finished or released.
     pub async fn run(self, shutdown: CancellationToken) {
         let scheduler =
             self.scheduler.map(|(scheduler, config)| tokio::spawn(schedule(scheduler, config, shutdown.clone())));
+        let (postbacks, sender, every) = self.sender;
+        let sender = tokio::spawn(send_postbacks(postbacks, sender, every, shutdown.clone()));
         worker::run_pool(self.pipeline, self.runs, self.settings, shutdown).await;
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
         }
+        let _ = sender.await;
     }
 }
 
@@ -181,6 +201,34 @@ impl Application {
             let _ = workers.await;
         }
         served
+    }
+}
+
+/// Delivers due postbacks until shutdown. Deliveries live in the database, so
+/// whatever is pending at shutdown is sent by the next process that runs this.
+async fn send_postbacks(
+    postbacks: PostbackService,
+    sender: HttpWebhookSender,
+    every: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        match postbacks.deliver_due(&sender, 50).await {
+            Ok(pass) if pass.n_delivered + pass.n_retrying + pass.n_gave_up > 0 => tracing::info!(
+                delivered = pass.n_delivered,
+                retrying = pass.n_retrying,
+                gave_up = pass.n_gave_up,
+                "postbacks sent"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "postback pass failed"),
+        }
     }
 }
 

@@ -102,11 +102,28 @@ pub struct LimitsConfig {
     pub min_refresh_interval_seconds: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PostbackConfig {
     /// Accept `http://` postback URLs (local development only).
     pub allow_http: bool,
+    /// Seconds to wait before each retry of a failed delivery; after the last, give up.
+    pub retry_delays_seconds: Vec<u64>,
+    /// Seconds one delivery attempt may take.
+    pub timeout_seconds: u64,
+    /// Milliseconds between passes of the sender over the outbox.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for PostbackConfig {
+    fn default() -> Self {
+        Self {
+            allow_http: false,
+            retry_delays_seconds: ctxd_domain::model::DEFAULT_RETRY_DELAYS_SECONDS.to_vec(),
+            timeout_seconds: 10,
+            poll_interval_ms: 1000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -218,6 +235,9 @@ impl Config {
         if self.scheduler.interval_ms == 0 || self.scheduler.batch == 0 {
             problems.push("scheduler.interval_ms and scheduler.batch: must be greater than 0".into());
         }
+        if self.postback.timeout_seconds == 0 || self.postback.poll_interval_ms == 0 {
+            problems.push("postback.timeout_seconds and postback.poll_interval_ms: must be greater than 0".into());
+        }
         if self.revisions.retain == 0 {
             problems.push("revisions.retain: must be at least 1".into());
         }
@@ -240,6 +260,12 @@ impl Config {
             max_content_bytes: self.limits.max_content_bytes,
             min_refresh_interval_seconds: self.limits.min_refresh_interval_seconds,
             allow_http_postbacks: self.postback.allow_http,
+            postback_retry_delays: self
+                .postback
+                .retry_delays_seconds
+                .iter()
+                .map(|s| std::time::Duration::from_secs(*s))
+                .collect(),
         }
     }
 

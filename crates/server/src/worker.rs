@@ -130,8 +130,9 @@ impl Worker {
     }
 }
 
-/// Extends the lease every third of its length; tells the run to stop when someone
-/// asked to cancel it or when the lease was lost.
+/// Extends the lease every third of its length, and at least every second so a cancel
+/// request reaches the run quickly; tells the run to stop when someone asked to
+/// cancel it or when the lease was lost.
 async fn heartbeat(
     runs: Arc<dyn RunQueue>,
     worker: String,
@@ -139,7 +140,7 @@ async fn heartbeat(
     lease: Duration,
     stop: Arc<StopSignal>,
 ) {
-    let mut interval = tokio::time::interval((lease / 3).max(Duration::from_millis(10)));
+    let mut interval = tokio::time::interval((lease / 3).clamp(Duration::from_millis(10), Duration::from_secs(1)));
     interval.tick().await;
     loop {
         interval.tick().await;

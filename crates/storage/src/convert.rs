@@ -5,14 +5,16 @@ use chrono::{DateTime, TimeZone, Utc};
 use ctxd_domain::{
     Error, Result,
     model::{
-        ApiKey, Collection, Context, ContextDraft, HttpMeta, RefreshMode, RefreshPolicy, Revision, Run, RunFlags,
-        RunKind, RunOutcome, Source, SourceInput, SourceStats, SourceType, Space, Upload, User,
+        ApiKey, Collection, Context, ContextDraft, HttpMeta, Postback, RefreshMode, RefreshPolicy, Revision, Run,
+        RunFlags, RunKind, RunOutcome, Source, SourceInput, SourceStats, SourceType, Space, Upload, User,
     },
     state::SourceStatus,
 };
 use sea_orm::prelude::Json;
 
-use crate::entities::{api_keys, collections, contexts, revisions, runs, sources, spaces, uploads, users};
+use crate::entities::{
+    api_keys, collections, contexts, postback_outbox, revisions, runs, sources, spaces, uploads, users,
+};
 
 fn parse<T: std::str::FromStr>(column: &str, raw: &str) -> Result<T> {
     raw.parse().map_err(|_| Error::internal(format!("corrupt {column} value {raw:?} in the database")))
@@ -358,6 +360,37 @@ pub(crate) fn context_from(model: contexts::Model) -> Result<Context> {
             original_tokens: to_u64(model.original_tokens),
             context_tokens: to_u64(model.context_tokens),
         },
+        created_at: model.created_at,
+    })
+}
+
+pub(crate) fn postback_to(postback: &Postback) -> postback_outbox::Model {
+    postback_outbox::Model {
+        id: postback.id.0,
+        user_id: postback.user_id.0,
+        source_id: postback.source_id.0,
+        url: postback.url.to_string(),
+        payload: postback.payload.clone(),
+        status: postback.status.as_str().into(),
+        attempts: i32::try_from(postback.attempts).unwrap_or(i32::MAX),
+        next_attempt_at_ms: millis(postback.next_attempt_at),
+        last_error: postback.last_error.clone(),
+        created_at: postback.created_at,
+        delivered_at: None,
+    }
+}
+
+pub(crate) fn postback_from(model: postback_outbox::Model) -> Result<Postback> {
+    Ok(Postback {
+        id: model.id.into(),
+        user_id: model.user_id.into(),
+        source_id: model.source_id.into(),
+        url: parse("postback_outbox.url", &model.url)?,
+        payload: model.payload,
+        status: parse("postback_outbox.status", &model.status)?,
+        attempts: u32::try_from(model.attempts).unwrap_or(0),
+        next_attempt_at: from_millis(model.next_attempt_at_ms)?,
+        last_error: model.last_error,
         created_at: model.created_at,
     })
 }

@@ -4,6 +4,7 @@ mod api_key;
 pub(crate) mod collection;
 mod context;
 mod page;
+mod postback;
 mod refresh_policy;
 mod revision;
 mod run;
@@ -15,6 +16,7 @@ pub use api_key::{ApiKey, ApiKeySecret, IssuedApiKey, hash_secret as hash_secret
 pub use collection::{Collection, CollectionNode, build_tree};
 pub use context::{Context, ContextDraft};
 pub use page::{Page, PageRequest};
+pub use postback::{DEFAULT_RETRY_DELAYS_SECONDS, Postback, PostbackStatus, WebhookSecret};
 pub use refresh_policy::{RefreshMode, RefreshPolicy};
 pub use revision::{HttpMeta, Revision};
 pub use run::{Run, RunFlags, RunKind, RunOutcome, RunStatus, StageTimings};

@@ -5,6 +5,7 @@ mod api_keys;
 mod collections;
 mod outputs;
 pub mod pipeline;
+pub mod postbacks;
 pub mod scheduler;
 mod sources;
 mod spaces;
@@ -20,8 +21,8 @@ pub use sources::{
 pub use spaces::{SpaceInput, SpaceService};
 
 use crate::ports::{
-    ApiKeyRepository, BlobStore, Clock, CollectionRepository, RevisionRepository, RunQueue, SourceRepository,
-    SpaceRepository, UploadRepository, UserRepository,
+    ApiKeyRepository, BlobStore, Clock, CollectionRepository, PostbackStore, RevisionRepository, RunQueue,
+    SourceRepository, SpaceRepository, UploadRepository, UserRepository,
 };
 
 /// Rules that operators configure.
@@ -33,11 +34,21 @@ pub struct Limits {
     pub min_refresh_interval_seconds: u64,
     /// Whether `http://` postback targets are accepted (local development).
     pub allow_http_postbacks: bool,
+    /// Waits before each postback retry; after the last one, delivery gives up.
+    pub postback_retry_delays: Vec<std::time::Duration>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_content_bytes: 10 * 1024 * 1024, min_refresh_interval_seconds: 60, allow_http_postbacks: false }
+        Self {
+            max_content_bytes: 10 * 1024 * 1024,
+            min_refresh_interval_seconds: 60,
+            allow_http_postbacks: false,
+            postback_retry_delays: crate::model::DEFAULT_RETRY_DELAYS_SECONDS
+                .iter()
+                .map(|s| std::time::Duration::from_secs(*s))
+                .collect(),
+        }
     }
 }
 
@@ -53,6 +64,7 @@ pub struct Ports {
     pub uploads: Arc<dyn UploadRepository>,
     pub revisions: Arc<dyn RevisionRepository>,
     pub blobs: Arc<dyn BlobStore>,
+    pub postbacks: Arc<dyn PostbackStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -70,6 +82,7 @@ pub struct UseCases {
     pub collections: CollectionService,
     pub sources: SourceService,
     pub outputs: OutputService,
+    pub postbacks: postbacks::PostbackService,
 }
 
 impl UseCases {
@@ -79,6 +92,11 @@ impl UseCases {
             spaces: SpaceService::new(ports.clone()),
             collections: CollectionService::new(ports.clone()),
             outputs: OutputService::new(ports.clone()),
+            postbacks: postbacks::PostbackService::new(
+                ports.postbacks.clone(),
+                ports.clock.clone(),
+                limits.postback_retry_delays.clone(),
+            ),
             sources: SourceService::new(ports, limits),
         }
     }
@@ -112,6 +130,7 @@ pub(crate) mod test_ports {
         pub uploads: MockUploadRepository,
         pub revisions: MockRevisionRepository,
         pub blobs: MockBlobStore,
+        pub postbacks: MockPostbackStore,
     }
 
     impl Mocks {
@@ -128,6 +147,7 @@ pub(crate) mod test_ports {
                 uploads: Arc::new(self.uploads),
                 revisions: Arc::new(self.revisions),
                 blobs: Arc::new(self.blobs),
+                postbacks: Arc::new(self.postbacks),
                 clock: Arc::new(clock),
             }
         }

@@ -18,11 +18,14 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     Error, Result,
-    model::{Context, HttpMeta, Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, StageTimings},
+    model::{
+        Context, HttpMeta, Postback, Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, StageTimings,
+    },
     ports::{
         BlobStore, Clock, Conditional, ContextExtractor, FetchError, FetchOutcome, Normalizer, RevisionRepository,
         RunFinish, RunQueue, SourceRepository, UriFetcher,
     },
+    state::{Event, SourceStatus},
 };
 
 /// Set by the worker when the run must stop at its next checkpoint.
@@ -142,16 +145,24 @@ impl Pipeline {
     /// run (FAILED, CANCELED, or back in the queue) and is reported in [`Processed`].
     pub async fn process(&self, run: Run, worker: &str, stop: &StopSignal) -> Result<Processed> {
         let mut timings = StageTimings::default();
-        let result = self.run_stages(&run, stop, &mut timings).await;
+        let source = match self.ports.sources.get(run.user_id, run.source_id).await? {
+            Some(source) if !source.is_deleted() => Some(source),
+            _ => None,
+        };
+        let result = match &source {
+            Some(source) => self.run_stages(&run, source, stop, &mut timings).await,
+            None => Err(Stop::Canceled),
+        };
         let finish = |status, outcome, error: Option<String>, revision, context| RunFinish {
             status,
             outcome,
             error,
             revision,
             context,
+            postback: None,
             timings,
         };
-        let (finish, processed) = match result {
+        let (mut finish, processed) = match result {
             Ok((revision, context)) => (
                 finish(RunStatus::Completed, Some(RunOutcome::Changed), None, Some(revision), context),
                 Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) },
@@ -180,6 +191,7 @@ impl Pipeline {
                 Processed::Finished { status: RunStatus::Failed, outcome },
             ),
         };
+        finish.postback = source.and_then(|source| self.postback_after(source, &run, &finish));
         let revision = finish.revision.clone();
         match self.ports.runs.finish(run.id, finish).await? {
             Some(_) => {
@@ -201,16 +213,31 @@ impl Pipeline {
         }
     }
 
+    /// The notification for the state the source will be in once `finish` commits.
+    fn postback_after(&self, mut source: Source, run: &Run, finish: &RunFinish) -> Option<Postback> {
+        let event = match finish.status {
+            RunStatus::Completed => Event::Succeed,
+            RunStatus::Failed => Event::Fail,
+            _ => Event::Stop,
+        };
+        source.status = SourceStatus::Processing.apply(event).ok()?.to;
+        source.message.clone_from(&finish.error);
+        if let Some(revision) = &finish.revision {
+            source.revision = Some(revision.number);
+        }
+        let mut run = run.clone();
+        run.status = finish.status;
+        run.outcome = finish.outcome;
+        Postback::for_source(&source, Some(&run), self.ports.clock.now())
+    }
+
     async fn run_stages(
         &self,
         run: &Run,
+        source: &Source,
         stop: &StopSignal,
         timings: &mut StageTimings,
     ) -> Result<(Revision, Option<Context>), Stop> {
-        let source = match self.ports.sources.get(run.user_id, run.source_id).await? {
-            Some(source) if !source.is_deleted() => source,
-            _ => return Err(Stop::Canceled),
-        };
         let current = match source.revision {
             Some(number) => self.ports.revisions.get(source.id, number).await?,
             None => None,
@@ -218,7 +245,7 @@ impl Pipeline {
         let extractor_version = self.extractor_version();
 
         let started = Instant::now();
-        let material = self.material(run, &source, current.as_ref()).await?;
+        let material = self.material(run, source, current.as_ref()).await?;
         timings.fetch = Some(elapsed_ms(started));
         checkpoint(stop)?;
 

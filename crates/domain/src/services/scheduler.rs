@@ -83,7 +83,7 @@ impl Scheduler {
                 _ => RunWrite::None,
             };
             let enqueued = matches!(run, RunWrite::Insert(_));
-            match self.sources.save(&source, expected, run).await? {
+            match self.sources.save(&source, expected, run, None).await? {
                 true if enqueued => tick.n_enqueued += 1,
                 true => tick.n_postponed += 1,
                 false => tick.n_lost_races += 1,
@@ -192,7 +192,7 @@ mod tests {
         let sink = saved.clone();
         let mut sources = MockSourceRepository::new();
         sources.expect_due_for_refresh().return_once(move |_, _| Ok(due));
-        sources.expect_save().returning(move |source, expected, run| {
+        sources.expect_save().returning(move |source, expected, run, _| {
             sink.lock().unwrap().push((source.clone(), expected, run));
             Ok(save_result)
         });

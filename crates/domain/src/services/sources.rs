@@ -15,8 +15,8 @@ use crate::{
     error::Violations,
     ids::{CollectionId, SourceId, SpaceId},
     model::{
-        Page, PageRequest, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput,
-        SourceStats, SourceType, User, check_text,
+        Page, PageRequest, Postback, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source,
+        SourceInput, SourceStats, SourceType, User, check_text,
     },
     ports::{RunWrite, SourceFilter},
     state::{Effect, Event, SourceStatus},
@@ -405,7 +405,12 @@ impl SourceService {
             if let RunWrite::Insert(run) | RunWrite::Update(run) = &run {
                 source.last_run = Some(run.clone());
             }
-            if self.ports.sources.save(&source, expected_status, run).await? {
+            // Entering a final status here (a cancel of queued work) is notified like a
+            // worker's outcome.
+            let postback = (!expected_status.is_final() && source.status.is_final())
+                .then(|| Postback::for_source(&source, source.last_run.as_ref(), now))
+                .flatten();
+            if self.ports.sources.save(&source, expected_status, run, postback).await? {
                 return Ok(source);
             }
         }

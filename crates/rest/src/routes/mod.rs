@@ -5,5 +5,6 @@ pub mod api_keys;
 pub mod collections;
 pub mod operations;
 pub mod outputs;
+pub mod postbacks;
 pub mod sources;
 pub mod spaces;

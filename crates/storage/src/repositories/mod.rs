@@ -2,6 +2,7 @@
 
 mod accounts;
 mod collections;
+mod postbacks;
 mod revisions;
 mod runs;
 mod sources;

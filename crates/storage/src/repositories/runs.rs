@@ -142,6 +142,9 @@ impl RunQueue for SeaStore {
                 .col_expr(sources::Column::ContentHash, Expr::value(revision.content_hash.clone()))
                 .col_expr(sources::Column::LastFetchedAt, Expr::value(revision.fetched_at));
         }
+        if let Some(postback) = &finish.postback {
+            super::postbacks::enqueue(&txn, postback).await?;
+        }
         update
             .filter(sources::Column::Id.eq(run.source_id))
             .filter(sources::Column::Status.eq(SourceStatus::Processing.as_str()))

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use ctxd_domain::{
     Result,
     ids::{SourceId, SpaceId, UserId},
-    model::{Page, PageRequest, Run, Source},
+    model::{Page, PageRequest, Postback, Run, Source},
     ports::{RunWrite, SourceFilter, SourceRepository},
     state::SourceStatus,
 };
@@ -119,7 +119,13 @@ impl SourceRepository for SeaStore {
         Ok(Page { items, request: page, total: page_of_models.total })
     }
 
-    async fn save(&self, source: &Source, expected_status: SourceStatus, run: RunWrite) -> Result<bool> {
+    async fn save(
+        &self,
+        source: &Source,
+        expected_status: SourceStatus,
+        run: RunWrite,
+        postback: Option<Postback>,
+    ) -> Result<bool> {
         let txn = self.db.begin().await.map_err(map_db_err)?;
         // The guarded UPDATE comes first: on SQLite the transaction starts as a
         // writer, and on Postgres the row lock orders concurrent savers.
@@ -135,6 +141,9 @@ impl SourceRepository for SeaStore {
             return Ok(false);
         }
         write_run(&txn, run).await?;
+        if let Some(postback) = &postback {
+            super::postbacks::enqueue(&txn, postback).await?;
+        }
         txn.commit().await.map_err(map_db_err)?;
         Ok(true)
     }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::{
     ids::UserId,
-    model::{Plan, Space, Upload},
+    model::{Plan, Postback, Space, Upload},
     services::test_ports::{Mocks, fixed_now},
 };
 
@@ -87,15 +87,15 @@ fn service(mocks: Mocks) -> SourceService {
 
 /// Mocks where `get` returns `stored` and `save` records what it was given.
 /// Every `save` call: the source written, the status it expected, the run write.
-type SaveLog = Arc<Mutex<Vec<(Source, SourceStatus, RunWrite)>>>;
+type SaveLog = Arc<Mutex<Vec<(Source, SourceStatus, RunWrite, Option<Postback>)>>>;
 
 fn mocks_with(stored: Source, save_result: bool) -> (Mocks, SaveLog) {
     let saved = Arc::new(Mutex::new(Vec::new()));
     let mut mocks = Mocks::default();
     mocks.sources.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
     let sink = saved.clone();
-    mocks.sources.expect_save().returning(move |source, expected, run| {
-        sink.lock().unwrap().push((source.clone(), expected, run));
+    mocks.sources.expect_save().returning(move |source, expected, run, postback| {
+        sink.lock().unwrap().push((source.clone(), expected, run, postback));
         Ok(save_result)
     });
     (mocks, saved)
@@ -218,7 +218,7 @@ async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
     let result = service(mocks).refresh(&user, stored.id, request).await.unwrap();
     assert_eq!(result.status, SourceStatus::Pending);
     let saved = saved.lock().unwrap();
-    let (_, expected, write) = &saved[0];
+    let (_, expected, write, _) = &saved[0];
     assert_eq!(*expected, SourceStatus::Completed);
     let RunWrite::Insert(run) = write else { panic!("expected a new run, got {write:?}") };
     assert_ne!(run.id, previous_run);
@@ -346,4 +346,21 @@ async fn fast_forward_carries_the_new_material_on_the_run() {
     let RunWrite::Insert(run) = &saved.lock().unwrap()[0].2 else { panic!() };
     assert_eq!(run.kind, RunKind::FastForward);
     assert_eq!(run.input, Some(SourceInput::Content { data: "a\nb".into() }));
+}
+
+#[tokio::test]
+async fn canceling_queued_work_notifies_the_postback_url_in_the_same_save() {
+    let user = user();
+    let mut pending = source(&user, SpaceId::new(), uri(), SourceStatus::Pending);
+    pending.postback_url = Some(Url::parse("https://hooks.example/x").unwrap());
+    let (mocks, saved) = mocks_with(pending.clone(), true);
+    service(mocks).cancel(&user, pending.id).await.unwrap();
+    let postback = saved.lock().unwrap()[0].3.clone().expect("a postback");
+    assert_eq!(postback.payload["status"], "CANCELED");
+    assert_eq!(postback.payload["sourceId"], pending.id.to_string());
+
+    // Pinning changes no status and notifies nothing.
+    let (mocks, saved) = mocks_with(pending.clone(), true);
+    service(mocks).toggle_pin(&user, pending.id).await.unwrap();
+    assert!(saved.lock().unwrap()[0].3.is_none());
 }

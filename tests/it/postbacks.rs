@@ -1,0 +1,176 @@
+//! Postbacks end to end: a local receiver that fails twice, then accepts.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{Router, body::Bytes, extract::State, http::HeaderMap, routing::post};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use ctxd_test_support::{Backend, TestApp, spawn_app_with};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// One request as received: `webhook-id`, `webhook-timestamp`, `webhook-signature`, body.
+type Delivery = (String, String, String, Vec<u8>);
+
+/// What the receiver saw, and how many more requests it answers with 503.
+#[derive(Clone, Default)]
+struct Receiver {
+    seen: Arc<Mutex<Vec<Delivery>>>,
+    failures_left: Arc<Mutex<u32>>,
+}
+
+async fn receive(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> axum::http::StatusCode {
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    receiver.seen.lock().unwrap().push((
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+        body.to_vec(),
+    ));
+    let mut failures_left = receiver.failures_left.lock().unwrap();
+    if *failures_left > 0 {
+        *failures_left -= 1;
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        axum::http::StatusCode::NO_CONTENT
+    }
+}
+
+async fn start_receiver(failures: u32) -> (Receiver, String) {
+    let receiver = Receiver::default();
+    *receiver.failures_left.lock().unwrap() = failures;
+    let app = Router::new().route("/hook", post(receive)).with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (receiver, url)
+}
+
+async fn app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |config| {
+        config.worker.enabled = true;
+        config.worker.poll_interval_ms = 20;
+        config.postback.allow_http = true;
+        config.postback.poll_interval_ms = 30;
+        config.postback.retry_delays_seconds = vec![0, 0, 0];
+    })
+    .await
+}
+
+/// The Standard Webhooks check, written out here independently of ctxd's code.
+fn verify(secret: &str, id: &str, timestamp: &str, body: &[u8], signature: &str) -> bool {
+    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    signature
+        .strip_prefix("v1,")
+        .is_some_and(|sig| STANDARD.decode(sig).is_ok_and(|sig| mac.verify_slice(&sig).is_ok()))
+}
+
+async fn wait_for_requests(receiver: &Receiver, n: usize) -> Vec<Delivery> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = receiver.seen.lock().unwrap().clone();
+        if seen.len() >= n {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "only {} postback requests arrived", seen.len());
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+macro_rules! postback_tests {
+    ($($name:ident),*) => {$(
+        mod $name {
+            use ctxd_test_support::Backend;
+
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::app(Backend::Sqlite).await.unwrap()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(app) = super::app(Backend::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
+postback_tests!(completion_is_posted_signed_and_retried_with_a_stable_id, canceling_queued_work_is_posted_too);
+
+async fn completion_is_posted_signed_and_retried_with_a_stable_id(app: TestApp) {
+    let (receiver, url) = start_receiver(2).await;
+    let secret = app.get("/v1/postback-secret").await.body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    assert_eq!(app.get("/v1/postback-secret").await.body["secret"], secret.as_str(), "stable until rotated");
+
+    let space = app.create_space("s").await;
+    let source = app
+        .create_source(
+            &space,
+            json!({"type": "CONTENT", "initial_data": {"data": "hello"}, "instructions": {"postback_url": url}}),
+        )
+        .await;
+    let seen = wait_for_requests(&receiver, 3).await;
+    let ids: Vec<_> = seen.iter().map(|(id, ..)| id.clone()).collect();
+    assert_eq!(ids, vec![ids[0].clone(); 3], "the same webhook-id on every attempt");
+    for (id, timestamp, signature, body) in &seen {
+        assert!(verify(&secret, id, timestamp, body, signature), "signature of {id} does not verify");
+    }
+    let payload: Value = serde_json::from_slice(&seen[2].3).unwrap();
+    assert_eq!(payload["event"], "SourceStatusNotification");
+    assert_eq!(payload["sourceId"], source["id"]);
+    assert_eq!(payload["spaceId"], space.as_str());
+    assert_eq!(payload["status"], "COMPLETED");
+    assert_eq!(payload["runId"], source["last_run"]["id"]);
+    assert_eq!(payload["outcome"], "CHANGED");
+    assert_eq!(payload["revision"], 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.seen.lock().unwrap().len(), 3, "delivered once it succeeded, not again");
+
+    let rotated = app.post("/v1/postback-secret/rotate", json!({})).await;
+    assert_eq!(rotated.status, 200);
+    assert_ne!(rotated.body["secret"], secret.as_str());
+}
+
+async fn canceling_queued_work_is_posted_too(app: TestApp) {
+    let (receiver, url) = start_receiver(0).await;
+    // An origin slow enough to cancel the run while a worker holds it.
+    let origin = Router::new().route(
+        "/slow",
+        axum::routing::get(|| async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            "late"
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin_url = format!("http://{}/slow", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, origin).await.unwrap() });
+
+    let space = app.create_space("s").await;
+    let source = app
+        .create_source(
+            &space,
+            json!({"type": "URI", "initial_data": {"url": origin_url}, "instructions": {"postback_url": url}}),
+        )
+        .await;
+    let id = source["id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app.get(&format!("/v1/sources/{id}")).await.body["status"] != "PROCESSING" {
+        assert!(Instant::now() < deadline, "the run never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.post(&format!("/v1/sources/{id}/cancel"), json!({})).await.status, 202);
+    let seen = wait_for_requests(&receiver, 1).await;
+    let payload: Value = serde_json::from_slice(&seen[0].3).unwrap();
+    assert_eq!(payload["sourceId"], source["id"]);
+    assert_eq!(payload["status"], "CANCELED");
+    assert_eq!(payload["revision"], Value::Null);
+}
