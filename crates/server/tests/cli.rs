@@ -1,32 +1,15 @@
 //! The `ctxd` binary as a user runs it: first start, key creation, migrations and
 //! configuration errors.
 
+mod common;
+
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
-fn ctxd() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ctxd"));
-    // A developer's environment must not leak into what is being tested.
-    command.env_remove("DATABASE_URL").env("RUST_LOG", "warn");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CTXD_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Server, ctxd};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

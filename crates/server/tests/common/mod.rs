@@ -1,0 +1,27 @@
+//! Helpers shared by the binary's integration tests: run `ctxd` as a child process.
+
+use std::process::{Child, Command};
+
+/// The `ctxd` binary with a clean configuration environment.
+pub fn ctxd() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ctxd"));
+    // A developer's environment must not leak into what is being tested.
+    command.env_remove("DATABASE_URL").env("RUST_LOG", "warn");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CTXD_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A child process killed (SIGKILL) when dropped.
+#[derive(Debug)]
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
