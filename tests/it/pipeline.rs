@@ -249,7 +249,8 @@ async fn cancel_while_processing_leaves_outputs_untouched(app: TestApp) {
     let id = source["id"].as_str().unwrap().to_owned();
     wait_for_run(&app, &id, &source["last_run"]["id"]).await;
 
-    *origin.delay.lock().unwrap() = Duration::from_millis(1500);
+    // Slower than the fetch timeout: only an interrupted fetch can end CANCELED.
+    *origin.delay.lock().unwrap() = Duration::from_secs(60);
     origin.set("new version", "\"v9\"");
     let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
     let deadline = Instant::now() + Duration::from_secs(10);

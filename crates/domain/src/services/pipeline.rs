@@ -7,11 +7,19 @@
 //! committed until the last step.
 
 use std::{
+    future::Future,
+    pin::{Pin, pin},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
+    task::{Context as TaskContext, Poll},
     time::{Duration, Instant},
+};
+
+use futures_util::{
+    future::{Either, select},
+    task::AtomicWaker,
 };
 
 use sha2::{Digest, Sha256};
@@ -28,17 +36,41 @@ use crate::{
     state::{Event, SourceStatus},
 };
 
-/// Set by the worker when the run must stop at its next checkpoint.
+/// Set by the worker when the run must stop at its next checkpoint; a fetch in
+/// progress is abandoned at once.
 #[derive(Debug, Default)]
-pub struct StopSignal(AtomicBool);
+pub struct StopSignal {
+    stopped: AtomicBool,
+    waker: AtomicWaker,
+}
 
 impl StopSignal {
     pub fn stop(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.stopped.store(true, Ordering::SeqCst);
+        self.waker.wake();
     }
 
     pub fn is_stopped(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once [`StopSignal::stop`] was called.
+    pub fn stopped(&self) -> Stopped<'_> {
+        Stopped(self)
+    }
+}
+
+/// The future returned by [`StopSignal::stopped`].
+#[derive(Debug)]
+pub struct Stopped<'a>(&'a StopSignal);
+
+impl Future for Stopped<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        // Register before checking, so a stop between the two cannot be missed.
+        self.0.waker.register(cx.waker());
+        if self.0.is_stopped() { Poll::Ready(()) } else { Poll::Pending }
     }
 }
 
@@ -245,7 +277,7 @@ impl Pipeline {
         let extractor_version = self.extractor_version();
 
         let started = Instant::now();
-        let material = self.material(run, source, current.as_ref()).await?;
+        let material = self.material(run, source, current.as_ref(), stop).await?;
         timings.fetch = Some(elapsed_ms(started));
         checkpoint(stop)?;
 
@@ -314,7 +346,13 @@ impl Pipeline {
     }
 
     /// The bytes this run works on; `None` means "unchanged at the origin" (304).
-    async fn material(&self, run: &Run, source: &Source, current: Option<&Revision>) -> Result<Option<Material>, Stop> {
+    async fn material(
+        &self,
+        run: &Run,
+        source: &Source,
+        current: Option<&Revision>,
+        stop: &StopSignal,
+    ) -> Result<Option<Material>, Stop> {
         let input = match run.kind {
             RunKind::Reprocess => {
                 let current = current.ok_or_else(|| Stop::Failed {
@@ -341,7 +379,13 @@ impl Pipeline {
                         last_modified: current.http.last_modified.clone(),
                     },
                 };
-                match self.ports.uri_fetcher.fetch(url, &conditional).await {
+                // A cancel must not wait for a slow origin: whichever finishes first wins.
+                let fetch = pin!(self.ports.uri_fetcher.fetch(url, &conditional));
+                let fetched = match select(fetch, pin!(stop.stopped())).await {
+                    Either::Left((fetched, _)) => fetched,
+                    Either::Right(((), _)) => return Err(Stop::Canceled),
+                };
+                match fetched {
                     Ok(FetchOutcome::Fetched { bytes, http }) => Ok(Some(Material { bytes, http })),
                     Ok(FetchOutcome::NotModified) => Ok(None),
                     Ok(FetchOutcome::Gone { status }) => Err(Stop::Failed {
