@@ -103,7 +103,54 @@ macro_rules! postback_tests {
     )*};
 }
 
-postback_tests!(completion_is_posted_signed_and_retried_with_a_stable_id, canceling_queued_work_is_posted_too);
+postback_tests!(
+    completion_is_posted_signed_and_retried_with_a_stable_id,
+    canceling_queued_work_is_posted_too,
+    pending_deliveries_survive_a_restart
+);
+
+async fn pending_deliveries_survive_a_restart(mut app: TestApp) {
+    // A receiver address with nothing listening yet: the first attempt fails.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let space = app.create_space("s").await;
+    let source = app
+        .create_source(
+            &space,
+            json!({"type": "CONTENT", "initial_data": {"data": "x"}, "instructions": {"postback_url": url}}),
+        )
+        .await;
+    let id = source["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.get(&format!("/v1/sources/{id}")).await.body["status"] != "COMPLETED" {
+        assert!(Instant::now() < deadline, "the source never completed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.stop().await;
+
+    // The receiver comes up, and a new process starts on the same database.
+    let receiver = Receiver::default();
+    let router = Router::new().route("/hook", post(receive)).with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let database_url = app.database.url.clone();
+    let data_dir = app.data_dir.path().to_owned();
+    let _restarted = spawn_app_with(app.database.backend, move |config| {
+        config.worker.enabled = true;
+        config.worker.poll_interval_ms = 20;
+        config.postback.allow_http = true;
+        config.postback.poll_interval_ms = 30;
+        config.postback.retry_delays_seconds = vec![0, 0, 0];
+        config.database_url = Some(database_url);
+        config.data_dir = data_dir;
+    })
+    .await
+    .unwrap();
+    let seen = wait_for_requests(&receiver, 1).await;
+    let payload: Value = serde_json::from_slice(&seen[0].3).unwrap();
+    assert_eq!(payload["sourceId"], source["id"]);
+    assert_eq!(payload["status"], "COMPLETED");
+}
 
 async fn completion_is_posted_signed_and_retried_with_a_stable_id(app: TestApp) {
     let (receiver, url) = start_receiver(2).await;

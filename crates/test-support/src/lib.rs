@@ -3,7 +3,7 @@
 
 mod postgres;
 
-use std::{future::pending, path::PathBuf};
+use std::path::PathBuf;
 
 use ctxd_domain::{model::Plan, services::UseCases};
 use ctxd_server::{Application, Config};
@@ -104,6 +104,8 @@ pub struct TestApp {
     pub store: SeaStore,
     pub database: TestDatabase,
     pub data_dir: tempfile::TempDir,
+    /// Ends the server (and its workers) gracefully; see [`TestApp::stop`].
+    shutdown: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
 /// Starts the app on a fresh database of `backend` and a free port. `None` means the
@@ -131,7 +133,14 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let address = format!("http://{}", app.local_addr());
     let use_cases = app.use_cases().clone();
     let store = app.database().store();
-    tokio::spawn(app.run_until_stopped(pending()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = app
+            .run_until_stopped(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
     let (_, issued) = use_cases.api_keys.create_for_user_name("alice", Some(Plan::Pro)).await.expect("create alice");
     Some(TestApp {
         address,
@@ -141,6 +150,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         store,
         database,
         data_dir,
+        shutdown: Some((stop, server)),
     })
 }
 
@@ -170,6 +180,15 @@ impl TestResponse {
 }
 
 impl TestApp {
+    /// Shuts the server and its workers down as a signal would, and waits for it; the
+    /// database and data directory stay, so another app can start on them.
+    pub async fn stop(&mut self) {
+        if let Some((stop, server)) = self.shutdown.take() {
+            let _ = stop.send(());
+            let _ = server.await;
+        }
+    }
+
     /// A request with alice's key.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.request_as(&self.api_key, method, path)
