@@ -5,16 +5,12 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use ctxd_domain::{
-    ids::{SourceId, SpaceId, UserId},
-    model::{
-        Plan, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, SourceStats, Space, StageTimings,
-        User,
-    },
-    ports::{RunFinish, RunQueue, SourceRepository, SpaceRepository, UserRepository},
+    model::{Run, RunFlags, RunStatus, Source, SourceInput, Space, StageTimings, User},
+    ports::{RunFinish, RunQueue, SourceRepository, SpaceRepository},
     state::SourceStatus,
 };
 use ctxd_storage::SeaStore;
-use ctxd_test_support::TestDatabase;
+use ctxd_test_support::{TestDatabase, seed_account};
 
 on_both_databases!(
     claims_are_exclusive_under_concurrency,
@@ -31,50 +27,14 @@ struct Fixture {
 
 async fn fixture(db: &TestDatabase) -> Fixture {
     let store = db.connect().await.store();
-    let now = Utc::now();
-    let user = User { id: UserId::new(), name: "u".into(), plan: Plan::Pro, created_at: now };
-    UserRepository::insert(&store, &user).await.unwrap();
-    let space = Space {
-        id: SpaceId::new(),
-        user_id: user.id,
-        name: "s".into(),
-        description: None,
-        created_at: now,
-        updated_at: now,
-    };
-    SpaceRepository::insert(&store, &space).await.unwrap();
+    let (user, space) = seed_account(&store).await;
     Fixture { store, user, space }
 }
 
 /// Inserts a PENDING source with its queued run; returns the run.
 async fn enqueue(f: &Fixture) -> Run {
-    let now = Utc::now();
-    let id = SourceId::new();
-    let run = Run::queued(id, f.user.id, RunKind::Initial, RunFlags::default(), None, now);
-    let source = Source {
-        id,
-        user_id: f.user.id,
-        space_id: f.space.id,
-        collection_id: None,
-        name: None,
-        description: None,
-        status: SourceStatus::Pending,
-        message: None,
-        input: SourceInput::Content { data: "x".into() },
-        postback_url: None,
-        run_context_extraction: true,
-        run_artifact_extraction: true,
-        refresh_policy: RefreshPolicy::default(),
-        pinned: false,
-        deleted_at: None,
-        created_at: now,
-        updated_at: now,
-        revision: None,
-        content_hash: None,
-        last_fetched_at: None,
-        last_run: Some(run.clone()),
-        stats: SourceStats::default(),
-    };
+    let input = SourceInput::Content { data: "x".into() };
+    let (source, run) = Source::submitted(f.user.id, f.space.id, input, RunFlags::default(), Utc::now());
     SourceRepository::create(&f.store, &source, &run).await.unwrap();
     run
 }

@@ -5,67 +5,32 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
 use ctxd_domain::{
-    ids::{SourceId, SpaceId, UserId},
-    model::{
-        Plan, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, SourceStats, Space,
-        User,
-    },
-    ports::{RunQueue, SourceRepository, SpaceRepository, SystemClock, UserRepository},
+    model::{RefreshMode, RefreshPolicy, RunFlags, RunKind, RunStatus, Source, SourceInput},
+    ports::{RunQueue, SourceRepository, SystemClock},
     services::scheduler::Scheduler,
     state::SourceStatus,
 };
-use ctxd_test_support::{Backend, TestDatabase, spawn_app_with};
+use ctxd_test_support::{Backend, TestDatabase, seed_account, spawn_app_with};
 use serde_json::json;
 
 on_both_databases!(concurrent_schedulers_enqueue_each_due_source_once);
 
 async fn concurrent_schedulers_enqueue_each_due_source_once(db: TestDatabase) {
     let store = db.connect().await.store();
-    let now = Utc::now();
-    let user = User { id: UserId::new(), name: "u".into(), plan: Plan::Pro, created_at: now };
-    UserRepository::insert(&store, &user).await.unwrap();
-    let space = Space {
-        id: SpaceId::new(),
-        user_id: user.id,
-        name: "s".into(),
-        description: None,
-        created_at: now,
-        updated_at: now,
-    };
-    SpaceRepository::insert(&store, &space).await.unwrap();
+    let (user, space) = seed_account(&store).await;
     let n_sources = 30;
     for _ in 0..n_sources {
-        let id = SourceId::new();
         // Each source finished its first run and is due now.
-        let mut run = Run::queued(id, user.id, RunKind::Initial, RunFlags::default(), None, now);
+        let input = SourceInput::Uri { url: "https://example.com/".parse().unwrap() };
+        let (mut source, mut run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
         run.status = RunStatus::Completed;
-        let source = Source {
-            id,
-            user_id: user.id,
-            space_id: space.id,
-            collection_id: None,
-            name: None,
-            description: None,
-            status: SourceStatus::Completed,
-            message: None,
-            input: SourceInput::Uri { url: "https://example.com/".parse().unwrap() },
-            postback_url: None,
-            run_context_extraction: true,
-            run_artifact_extraction: true,
-            refresh_policy: RefreshPolicy {
-                mode: RefreshMode::Interval,
-                interval_seconds: Some(3600),
-                next_refresh_at: Some(now - chrono::Duration::seconds(1)),
-            },
-            pinned: false,
-            deleted_at: None,
-            created_at: now,
-            updated_at: now,
-            revision: Some(1),
-            content_hash: None,
-            last_fetched_at: None,
-            last_run: Some(run.clone()),
-            stats: SourceStats::default(),
+        source.status = SourceStatus::Completed;
+        source.revision = Some(1);
+        source.last_run = Some(run.clone());
+        source.refresh_policy = RefreshPolicy {
+            mode: RefreshMode::Interval,
+            interval_seconds: Some(3600),
+            next_refresh_at: Some(Utc::now() - chrono::Duration::seconds(1)),
         };
         SourceRepository::create(&store, &source, &run).await.unwrap();
     }

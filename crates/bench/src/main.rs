@@ -15,16 +15,11 @@ use std::{
 use anyhow::{Context, bail};
 use chrono::Utc;
 use ctxd_domain::{
-    ids::{SourceId, SpaceId, UserId},
-    model::{
-        Plan, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, SourceStats, Space, StageTimings,
-        User,
-    },
-    ports::{RunFinish, RunQueue, SourceRepository, SpaceRepository, UserRepository},
-    state::SourceStatus,
+    model::{RunFlags, RunStatus, Source, SourceInput, StageTimings},
+    ports::{RunFinish, RunQueue, SourceRepository},
 };
 use ctxd_storage::{Database, SeaStore};
-use ctxd_test_support::{Backend, TestDatabase, spawn_app_with};
+use ctxd_test_support::{Backend, TestDatabase, seed_account, spawn_app_with};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use serde_json::json;
 
@@ -51,45 +46,10 @@ async fn postgres() -> anyhow::Result<TestDatabase> {
 
 /// Inserts `n` PENDING sources with their queued runs.
 async fn enqueue(store: &SeaStore, n: usize) -> anyhow::Result<()> {
-    let now = Utc::now();
-    let user = User { id: UserId::new(), name: "bench".into(), plan: Plan::Pro, created_at: now };
-    UserRepository::insert(store, &user).await?;
-    let space = Space {
-        id: SpaceId::new(),
-        user_id: user.id,
-        name: "bench".into(),
-        description: None,
-        created_at: now,
-        updated_at: now,
-    };
-    SpaceRepository::insert(store, &space).await?;
+    let (user, space) = seed_account(store).await;
     for _ in 0..n {
-        let id = SourceId::new();
-        let run = Run::queued(id, user.id, RunKind::Initial, RunFlags::default(), None, now);
-        let source = Source {
-            id,
-            user_id: user.id,
-            space_id: space.id,
-            collection_id: None,
-            name: None,
-            description: None,
-            status: SourceStatus::Pending,
-            message: None,
-            input: SourceInput::Content { data: "x".into() },
-            postback_url: None,
-            run_context_extraction: true,
-            run_artifact_extraction: true,
-            refresh_policy: RefreshPolicy::default(),
-            pinned: false,
-            deleted_at: None,
-            created_at: now,
-            updated_at: now,
-            revision: None,
-            content_hash: None,
-            last_fetched_at: None,
-            last_run: Some(run.clone()),
-            stats: SourceStats::default(),
-        };
+        let input = SourceInput::Content { data: "x".into() };
+        let (source, run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
         SourceRepository::create(store, &source, &run).await?;
     }
     Ok(())

@@ -92,6 +92,28 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Stores a user and a space of theirs, for tests that work below the API.
+pub async fn seed_account(store: &SeaStore) -> (ctxd_domain::model::User, ctxd_domain::model::Space) {
+    use ctxd_domain::{
+        ids::{SpaceId, UserId},
+        model::{Space, User},
+        ports::{SpaceRepository, UserRepository},
+    };
+    let now = chrono::Utc::now();
+    let user = User { id: UserId::new(), name: format!("user-{}", UserId::new()), plan: Plan::Pro, created_at: now };
+    UserRepository::insert(store, &user).await.expect("insert user");
+    let space = Space {
+        id: SpaceId::new(),
+        user_id: user.id,
+        name: "space".into(),
+        description: None,
+        created_at: now,
+        updated_at: now,
+    };
+    SpaceRepository::insert(store, &space).await.expect("insert space");
+    (user, space)
+}
+
 /// The application running in-process, with a user and a key to call it.
 #[derive(Debug)]
 pub struct TestApp {

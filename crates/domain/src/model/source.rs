@@ -235,6 +235,46 @@ pub struct Source {
 }
 
 impl Source {
+    /// A new source whose first run is queued: the status machine's
+    /// CREATED --submit--> PENDING, with an INITIAL run carrying `flags`. Optional
+    /// attributes start empty and the refresh policy MANUAL.
+    pub fn submitted(
+        user_id: UserId,
+        space_id: SpaceId,
+        input: SourceInput,
+        flags: super::RunFlags,
+        now: DateTime<Utc>,
+    ) -> (Source, super::Run) {
+        let id = SourceId::new();
+        let run = super::Run::queued(id, user_id, super::RunKind::Initial, flags, None, now);
+        let status = SourceStatus::Created.apply(crate::state::Event::Submit).expect("CREATED accepts submit").to;
+        let source = Source {
+            id,
+            user_id,
+            space_id,
+            collection_id: None,
+            name: None,
+            description: None,
+            status,
+            message: None,
+            input,
+            postback_url: None,
+            run_context_extraction: flags.run_context_extraction,
+            run_artifact_extraction: flags.run_artifact_extraction,
+            refresh_policy: RefreshPolicy::default(),
+            pinned: false,
+            deleted_at: None,
+            created_at: now,
+            updated_at: now,
+            revision: None,
+            content_hash: None,
+            last_fetched_at: None,
+            last_run: Some(run.clone()),
+            stats: SourceStats::default(),
+        };
+        (source, run)
+    }
+
     pub fn source_type(&self) -> SourceType {
         self.input.source_type()
     }

@@ -122,43 +122,26 @@ mod tests {
 
     use super::*;
     use crate::{
-        ids::{SourceId, SpaceId, UserId},
-        model::{Page, RefreshMode, RefreshPolicy, SourceInput, SourceStats},
+        ids::{SpaceId, UserId},
+        model::{Page, RefreshMode, RefreshPolicy, SourceInput},
         ports::{MockClock, MockRunQueue, MockSourceRepository},
         services::test_ports::fixed_now,
         state::SourceStatus,
     };
 
     fn due_source(status: SourceStatus) -> Source {
-        let now = fixed_now();
-        Source {
-            id: SourceId::new(),
-            user_id: UserId::new(),
-            space_id: SpaceId::new(),
-            collection_id: None,
-            name: None,
-            description: None,
-            status,
-            message: None,
-            input: SourceInput::Uri { url: Url::parse("https://example.com/").unwrap() },
-            postback_url: None,
-            run_context_extraction: true,
-            run_artifact_extraction: false,
-            refresh_policy: RefreshPolicy {
-                mode: RefreshMode::Interval,
-                interval_seconds: Some(600),
-                next_refresh_at: Some(now),
-            },
-            pinned: false,
-            deleted_at: None,
-            created_at: now,
-            updated_at: now,
-            revision: Some(1),
-            content_hash: None,
-            last_fetched_at: None,
-            last_run: None,
-            stats: SourceStats::default(),
-        }
+        let input = SourceInput::Uri { url: Url::parse("https://example.com/").unwrap() };
+        let flags = RunFlags { run_artifact_extraction: false, ..RunFlags::default() };
+        let (mut source, _) = Source::submitted(UserId::new(), SpaceId::new(), input, flags, fixed_now());
+        source.status = status;
+        source.revision = Some(1);
+        source.last_run = None;
+        source.refresh_policy = RefreshPolicy {
+            mode: RefreshMode::Interval,
+            interval_seconds: Some(600),
+            next_refresh_at: Some(fixed_now()),
+        };
+        source
     }
 
     fn scheduler(sources: MockSourceRepository, failed_runs: usize) -> Scheduler {

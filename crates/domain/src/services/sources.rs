@@ -16,7 +16,7 @@ use crate::{
     ids::{CollectionId, SourceId, SpaceId},
     model::{
         Page, PageRequest, Postback, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source,
-        SourceInput, SourceStats, SourceType, User, check_text,
+        SourceInput, SourceType, User, check_text,
     },
     ports::{RunWrite, SourceFilter},
     state::{Effect, Event, SourceStatus},
@@ -136,38 +136,17 @@ impl SourceService {
         };
         violations.finish()?;
 
-        let transition = SourceStatus::Created.apply(Event::Submit)?;
         let flags = RunFlags {
             run_context_extraction: request.run_context_extraction.unwrap_or(true),
             run_artifact_extraction: request.run_artifact_extraction.unwrap_or(true),
             ..RunFlags::default()
         };
-        let source_id = SourceId::new();
-        let run = Run::queued(source_id, user.id, RunKind::Initial, flags, None, now);
-        let source = Source {
-            id: source_id,
-            user_id: user.id,
-            space_id,
-            collection_id: request.collection_id,
-            name: request.name,
-            description: request.description,
-            status: transition.to,
-            message: None,
-            input: input.expect("validated"),
-            postback_url,
-            run_context_extraction: flags.run_context_extraction,
-            run_artifact_extraction: flags.run_artifact_extraction,
-            refresh_policy: refresh_policy.expect("validated"),
-            pinned: false,
-            deleted_at: None,
-            created_at: now,
-            updated_at: now,
-            revision: None,
-            content_hash: None,
-            last_fetched_at: None,
-            last_run: Some(run.clone()),
-            stats: SourceStats::default(),
-        };
+        let (mut source, run) = Source::submitted(user.id, space_id, input.expect("validated"), flags, now);
+        source.collection_id = request.collection_id;
+        source.name = request.name;
+        source.description = request.description;
+        source.postback_url = postback_url;
+        source.refresh_policy = refresh_policy.expect("validated");
         self.ports.sources.create(&source, &run).await?;
         Ok(source)
     }

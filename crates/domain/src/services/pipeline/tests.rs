@@ -7,8 +7,8 @@ use url::Url;
 
 use super::*;
 use crate::{
-    ids::{SourceId, SpaceId, UserId},
-    model::{ContextDraft, RefreshPolicy, RunFlags, SourceStats},
+    ids::{SpaceId, UserId},
+    model::{ContextDraft, RunFlags},
     ports::{MockBlobStore, MockRevisionRepository, MockRunQueue, MockSourceRepository, MockUriFetcher},
     state::SourceStatus,
 };
@@ -47,31 +47,12 @@ impl Clock for SystemClock {
 }
 
 fn uri_source(revision: Option<u32>) -> Source {
-    let now = Utc::now();
-    Source {
-        id: SourceId::new(),
-        user_id: UserId::new(),
-        space_id: SpaceId::new(),
-        collection_id: None,
-        name: None,
-        description: None,
-        status: SourceStatus::Processing,
-        message: None,
-        input: SourceInput::Uri { url: Url::parse("https://example.com/doc").unwrap() },
-        postback_url: None,
-        run_context_extraction: true,
-        run_artifact_extraction: true,
-        refresh_policy: RefreshPolicy::default(),
-        pinned: false,
-        deleted_at: None,
-        created_at: now,
-        updated_at: now,
-        revision,
-        content_hash: None,
-        last_fetched_at: None,
-        last_run: None,
-        stats: SourceStats::default(),
-    }
+    let input = SourceInput::Uri { url: Url::parse("https://example.com/doc").unwrap() };
+    let (mut source, _) = Source::submitted(UserId::new(), SpaceId::new(), input, RunFlags::default(), Utc::now());
+    source.status = SourceStatus::Processing;
+    source.revision = revision;
+    source.last_run = None;
+    source
 }
 
 fn revision_of(source: &Source, bytes: &[u8], extractor_version: &str) -> Revision {

@@ -27,40 +27,18 @@ fn space_of(user: &User) -> Space {
 }
 
 fn source(user: &User, space_id: SpaceId, input: SourceInput, status: SourceStatus) -> Source {
-    let id = SourceId::new();
-    let run_status = match status {
+    let (mut source, _) = Source::submitted(user.id, space_id, input, RunFlags::default(), fixed_now());
+    source.status = status;
+    source.revision = Some(1);
+    let run = source.last_run.as_mut().unwrap();
+    run.status = match status {
         SourceStatus::Pending => RunStatus::Pending,
         SourceStatus::Processing => RunStatus::Processing,
         SourceStatus::Failed => RunStatus::Failed,
         SourceStatus::Canceled => RunStatus::Canceled,
         _ => RunStatus::Completed,
     };
-    let mut run = Run::queued(id, user.id, RunKind::Initial, RunFlags::default(), None, fixed_now());
-    run.status = run_status;
-    Source {
-        id,
-        user_id: user.id,
-        space_id,
-        collection_id: None,
-        name: None,
-        description: None,
-        status,
-        message: None,
-        input,
-        postback_url: None,
-        run_context_extraction: true,
-        run_artifact_extraction: true,
-        refresh_policy: RefreshPolicy::default(),
-        pinned: false,
-        deleted_at: None,
-        created_at: fixed_now(),
-        updated_at: fixed_now(),
-        revision: Some(1),
-        content_hash: None,
-        last_fetched_at: None,
-        last_run: Some(run),
-        stats: SourceStats::default(),
-    }
+    source
 }
 
 fn uri() -> SourceInput {
