@@ -295,3 +295,26 @@ async fn old_revisions_lose_their_content_but_keep_their_metadata(app: TestApp) 
         app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/2/content")).send().await.unwrap();
     assert_eq!(kept.text().await.unwrap(), "v2");
 }
+
+#[tokio::test]
+async fn the_default_address_guard_fails_runs_aimed_at_private_addresses() {
+    let (origin, url) = Origin::start().await;
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.worker.enabled = true;
+        config.worker.poll_interval_ms = 20;
+        config.fetch.allow_private_networks = false;
+    })
+    .await
+    .unwrap();
+    let space = app.create_space("s").await;
+    for (target, message) in [
+        (url.clone(), "blocked address 127.0.0.1 (loopback)"),
+        ("http://169.254.169.254/latest/meta-data/".to_owned(), "blocked address 169.254.169.254 (link-local)"),
+    ] {
+        let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": target}})).await;
+        let done = wait_for_run(&app, source["id"].as_str().unwrap(), &source["last_run"]["id"]).await;
+        assert_eq!(done["status"], "FAILED");
+        assert_eq!(done["message"], message);
+    }
+    assert!(origin.requests().is_empty(), "nothing reached the private origin");
+}

@@ -1,9 +1,12 @@
-//! Origin fetchers. Today: a plain HTTP(S) client on reqwest that sends the
-//! conditional headers of the last revision, bounds time and size, and classifies
-//! failures as transient or permanent. The address guard, robots.txt, charset
-//! decoding and per-host limits arrive with the fetcher issue, behind the same port.
+//! Origin fetchers. Today: an HTTP(S) client on reqwest that sends the conditional
+//! headers of the last revision, refuses private addresses (the [`guard`]), bounds
+//! time, redirects and size, and classifies failures as transient or permanent.
+//! robots.txt, charset decoding and per-host limits arrive with the fetcher issue,
+//! behind the same port.
 
-use std::time::Duration;
+pub mod guard;
+
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use ctxd_domain::{
@@ -23,6 +26,8 @@ pub struct HttpFetchConfig {
     pub max_body_bytes: u64,
     pub user_agent: String,
     pub max_redirects: usize,
+    /// Allow loopback and private addresses (development and tests only).
+    pub allow_private_networks: bool,
 }
 
 impl Default for HttpFetchConfig {
@@ -33,6 +38,7 @@ impl Default for HttpFetchConfig {
             max_body_bytes: 50 * 1024 * 1024,
             user_agent: format!("ctxd/{} (+https://github.com/ctxd/ctxd)", env!("CARGO_PKG_VERSION")),
             max_redirects: 5,
+            allow_private_networks: false,
         }
     }
 }
@@ -48,15 +54,50 @@ impl PlainHttpFetcher {
     /// # Errors
     /// When the TLS backend cannot be initialised.
     pub fn new(config: HttpFetchConfig) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.total_timeout)
             .user_agent(config.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
-            .build()?;
+            .redirect(redirect_policy(config.max_redirects, !config.allow_private_networks));
+        let client = guarded(builder, config.allow_private_networks).build()?;
         Ok(Self { client, config })
     }
 }
+
+/// Installs the guarded resolver unless private networks are allowed.
+fn guarded(builder: reqwest::ClientBuilder, allow_private_networks: bool) -> reqwest::ClientBuilder {
+    if allow_private_networks {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(guard::GuardedResolver::new(Arc::new(guard::SystemLookup))))
+    }
+}
+
+/// At most `max` redirects; with the guard on, every hop's IP-literal host is checked
+/// (names are checked by the resolver when the hop connects).
+fn redirect_policy(max: usize, guard_on: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max {
+            let error = TooManyRedirects(max);
+            return attempt.error(error);
+        }
+        if guard_on && let Err(blocked) = guard::check_literal(attempt.url()) {
+            return attempt.error(blocked);
+        }
+        attempt.follow()
+    })
+}
+
+#[derive(Debug)]
+struct TooManyRedirects(usize);
+
+impl std::fmt::Display for TooManyRedirects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} redirects", self.0)
+    }
+}
+
+impl std::error::Error for TooManyRedirects {}
 
 fn transient(message: impl Into<String>) -> FetchError {
     FetchError { transient: true, message: message.into() }
@@ -67,6 +108,9 @@ fn permanent(message: impl Into<String>) -> FetchError {
 }
 
 fn describe(error: &reqwest::Error, config: &HttpFetchConfig) -> FetchError {
+    if let Some(blocked) = guard::find_blocked(error) {
+        return permanent(blocked.to_string());
+    }
     if error.is_timeout() {
         transient(format!("timed out after {} s", config.total_timeout.as_secs()))
     } else if error.is_redirect() {
@@ -85,6 +129,9 @@ fn header_text(headers: &header::HeaderMap, name: header::HeaderName) -> Option<
 #[async_trait]
 impl UriFetcher for PlainHttpFetcher {
     async fn fetch(&self, url: &Url, conditional: &Conditional) -> Result<FetchOutcome, FetchError> {
+        if !self.config.allow_private_networks {
+            guard::check_literal(url).map_err(|blocked| permanent(blocked.to_string()))?;
+        }
         let mut request = self.client.get(url.clone());
         // The ETag is the stronger validator: when there is one, send only it.
         if let Some(etag) = &conditional.etag {
@@ -130,34 +177,41 @@ impl UriFetcher for PlainHttpFetcher {
 
 /// Sends postbacks: a 10 s budget per request and no redirects (a receiver that
 /// redirects has answered, with a non-2xx status).
+/// Targets go through the same address guard as fetches.
 #[derive(Debug, Clone)]
 pub struct HttpWebhookSender {
     client: reqwest::Client,
+    allow_private_networks: bool,
 }
 
 impl HttpWebhookSender {
     /// # Errors
     /// When the TLS backend cannot be initialised.
-    pub fn new(timeout: Duration, user_agent: &str) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    pub fn new(timeout: Duration, user_agent: &str, allow_private_networks: bool) -> Result<Self, reqwest::Error> {
+        let builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(user_agent)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Self { client })
+            .redirect(reqwest::redirect::Policy::none());
+        Ok(Self { client: guarded(builder, allow_private_networks).build()?, allow_private_networks })
     }
 }
 
 #[async_trait]
 impl WebhookSender for HttpWebhookSender {
     async fn post(&self, url: &Url, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<u16, String> {
+        if !self.allow_private_networks {
+            guard::check_literal(url).map_err(|blocked| blocked.to_string())?;
+        }
         let mut request = self.client.post(url.clone()).body(body);
         for (name, value) in headers {
             request = request.header(name, value);
         }
         match request.send().await {
             Ok(response) => Ok(response.status().as_u16()),
+            Err(error) if guard::find_blocked(&error).is_some() => {
+                Err(guard::find_blocked(&error).map(ToString::to_string).unwrap_or_default())
+            }
             Err(error) if error.is_timeout() => Err("the receiver did not answer in time".into()),
             Err(error) if error.is_connect() => Err("could not connect to the receiver".into()),
             Err(error) => Err(format!("delivery failed: {error}")),
@@ -176,6 +230,11 @@ mod tests {
     };
 
     use super::*;
+
+    /// The tests' origins listen on 127.0.0.1, which the default guard refuses.
+    fn local() -> HttpFetchConfig {
+        HttpFetchConfig { allow_private_networks: true, ..HttpFetchConfig::default() }
+    }
 
     /// A local origin serving `/doc` with an ETag and answering 304 to a match; it
     /// records the `If-None-Match` header of every request.
@@ -201,7 +260,19 @@ mod tests {
             .route("/gone", get(|| async { AxumStatus::GONE }))
             .route("/boom", get(|| async { AxumStatus::INTERNAL_SERVER_ERROR }))
             .route("/forbidden", get(|| async { AxumStatus::FORBIDDEN }))
-            .route("/big", get(|| async { "x".repeat(4096) }));
+            .route("/big", get(|| async { "x".repeat(4096) }))
+            .route(
+                "/hop/{n}",
+                get(|axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                    let target = if n == 0 { "/doc".to_owned() } else { format!("/hop/{}", n - 1) };
+                    (AxumStatus::FOUND, [("location", target)])
+                }),
+            )
+            .route(
+                "/to-metadata",
+                get(|| async { (AxumStatus::FOUND, [("location", "http://169.254.169.254/latest/meta-data/")]) }),
+            )
+            .route("/to-mapped", get(|| async { (AxumStatus::FOUND, [("location", "http://[::ffff:127.0.0.1]/")]) }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -211,7 +282,7 @@ mod tests {
     #[tokio::test]
     async fn conditional_requests_turn_304_into_not_modified() {
         let (base, seen) = origin().await;
-        let fetcher = PlainHttpFetcher::new(HttpFetchConfig::default()).unwrap();
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
         let url = base.join("doc").unwrap();
         let first = fetcher.fetch(&url, &Conditional::default()).await.unwrap();
         let FetchOutcome::Fetched { bytes, http } = first else { panic!("expected content") };
@@ -225,7 +296,7 @@ mod tests {
     #[tokio::test]
     async fn statuses_map_to_gone_transient_and_permanent() {
         let (base, _) = origin().await;
-        let fetcher = PlainHttpFetcher::new(HttpFetchConfig::default()).unwrap();
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
         let none = Conditional::default();
         assert_eq!(
             fetcher.fetch(&base.join("gone").unwrap(), &none).await.unwrap(),
@@ -235,11 +306,51 @@ mod tests {
         assert_eq!(boom, transient("origin answered 500"));
         let forbidden = fetcher.fetch(&base.join("forbidden").unwrap(), &none).await.unwrap_err();
         assert_eq!(forbidden, permanent("origin answered 403"));
-        let small =
-            PlainHttpFetcher::new(HttpFetchConfig { max_body_bytes: 1024, ..HttpFetchConfig::default() }).unwrap();
+        let small = PlainHttpFetcher::new(HttpFetchConfig { max_body_bytes: 1024, ..local() }).unwrap();
         let big = small.fetch(&base.join("big").unwrap(), &none).await.unwrap_err();
         assert!(!big.transient && big.message.contains("body exceeds"), "{big:?}");
         let closed = fetcher.fetch(&Url::parse("http://127.0.0.1:9/").unwrap(), &none).await.unwrap_err();
         assert!(closed.transient);
+    }
+
+    #[tokio::test]
+    async fn the_default_guard_refuses_private_targets_with_a_clear_message() {
+        let (base, seen) = origin().await;
+        let fetcher = PlainHttpFetcher::new(HttpFetchConfig::default()).unwrap();
+        let none = Conditional::default();
+        for (url, message) in [
+            (base.join("doc").unwrap().to_string(), "blocked address 127.0.0.1 (loopback)".to_owned()),
+            ("http://10.0.0.5/".to_owned(), "blocked address 10.0.0.5 (private network)".to_owned()),
+            ("http://169.254.169.254/latest/".to_owned(), "blocked address 169.254.169.254 (link-local)".to_owned()),
+            ("http://[::ffff:127.0.0.1]/".to_owned(), "blocked address ::ffff:127.0.0.1 (loopback)".to_owned()),
+            (format!("http://localhost:{}/doc", base.port().unwrap()), String::new()),
+        ] {
+            let error = fetcher.fetch(&Url::parse(&url).unwrap(), &none).await.unwrap_err();
+            assert!(!error.transient, "{url}: blocked is final");
+            assert!(error.message.starts_with("blocked address"), "{url}: {}", error.message);
+            if !message.is_empty() {
+                assert_eq!(error.message, message, "{url}");
+            }
+        }
+        assert!(seen.lock().unwrap().is_empty(), "no request reached the origin");
+    }
+
+    #[tokio::test]
+    async fn redirects_are_bounded_and_every_hop_is_checked() {
+        let (base, _) = origin().await;
+        // Reach the local origin by name, so only IP-literal hops meet the policy's check.
+        let base = Url::parse(&format!("http://localhost:{}/", base.port().unwrap())).unwrap();
+        let config = HttpFetchConfig { allow_private_networks: true, ..HttpFetchConfig::default() };
+        let client = reqwest::Client::builder().redirect(redirect_policy(config.max_redirects, true)).build().unwrap();
+        let fetcher = PlainHttpFetcher { client, config };
+        let none = Conditional::default();
+        let five = fetcher.fetch(&base.join("hop/4").unwrap(), &none).await.unwrap();
+        assert!(matches!(five, FetchOutcome::Fetched { .. }), "5 redirects are fine");
+        let six = fetcher.fetch(&base.join("hop/5").unwrap(), &none).await.unwrap_err();
+        assert_eq!(six, permanent("more than 5 redirects"));
+        let metadata = fetcher.fetch(&base.join("to-metadata").unwrap(), &none).await.unwrap_err();
+        assert_eq!(metadata, permanent("blocked address 169.254.169.254 (link-local)"));
+        let mapped = fetcher.fetch(&base.join("to-mapped").unwrap(), &none).await.unwrap_err();
+        assert_eq!(mapped, permanent("blocked address ::ffff:127.0.0.1 (loopback)"));
     }
 }

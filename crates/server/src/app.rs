@@ -78,7 +78,11 @@ impl Adapters {
     /// The processing pipeline with today's adapters.
     pub fn pipeline(&self, config: &Config) -> anyhow::Result<Pipeline> {
         let store = Arc::new(self.store.clone());
-        let fetcher = PlainHttpFetcher::new(HttpFetchConfig::default()).context("cannot build the HTTP client")?;
+        let fetch_config = HttpFetchConfig {
+            allow_private_networks: config.fetch.allow_private_networks,
+            ..HttpFetchConfig::default()
+        };
+        let fetcher = PlainHttpFetcher::new(fetch_config).context("cannot build the HTTP client")?;
         let ports = PipelinePorts {
             sources: store.clone(),
             runs: store.clone(),
@@ -131,6 +135,7 @@ impl Workers {
         let sender = HttpWebhookSender::new(
             std::time::Duration::from_secs(config.postback.timeout_seconds),
             &HttpFetchConfig::default().user_agent,
+            config.fetch.allow_private_networks,
         )
         .context("cannot build the postback HTTP client")?;
         let sender = (postbacks, sender, std::time::Duration::from_millis(config.postback.poll_interval_ms));

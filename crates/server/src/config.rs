@@ -28,6 +28,16 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub scheduler: SchedulerConfig,
     pub revisions: RevisionsConfig,
+    pub fetch: FetchConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FetchConfig {
+    /// Let fetches and postbacks reach loopback and private addresses. Off by default:
+    /// ctxd fetches user-supplied URLs from inside your network. For development and
+    /// tests only.
+    pub allow_private_networks: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +155,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             scheduler: SchedulerConfig::default(),
             revisions: RevisionsConfig::default(),
+            fetch: FetchConfig::default(),
         }
     }
 }

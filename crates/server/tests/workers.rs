@@ -48,6 +48,7 @@ impl Setup {
             .env("CTXD_WORKER__LEASE_SECONDS", lease_seconds.to_string())
             .env("CTXD_WORKER__POLL_INTERVAL_MS", "20")
             .env("CTXD_SCHEDULER__ENABLED", "false")
+            .env("CTXD_FETCH__ALLOW_PRIVATE_NETWORKS", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

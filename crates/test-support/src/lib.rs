@@ -150,6 +150,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     // Tests that play the worker themselves must not race an in-process pool; the
     // pipeline tests turn it back on.
     config.worker.enabled = false;
+    // Test origins and receivers listen on 127.0.0.1; one test turns the guard back on.
+    config.fetch.allow_private_networks = true;
     configure(&mut config);
     let app = Application::build(&config).await.expect("build the application");
     let address = format!("http://{}", app.local_addr());
