@@ -17,8 +17,8 @@ use ctxd_domain::{
     state::{Event, SourceStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement, TransactionTrait,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 
@@ -29,6 +29,45 @@ use crate::{
     entities::{contexts, revisions, runs, sources},
     map_db_err,
 };
+
+/// The Postgres claim as one statement: lock the oldest claimable run (skipping rows
+/// other claimers hold), lease it, and move its source to PROCESSING. One round trip
+/// instead of four, which is most of a no-op run's cost.
+const CLAIM_POSTGRES: &str = r#"
+WITH next AS (
+    SELECT id FROM runs
+    WHERE (status = 'PENDING' AND available_at_ms <= $1) OR (status = 'PROCESSING' AND locked_until_ms < $1)
+    ORDER BY id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE runs SET status = 'PROCESSING', attempt = attempt + 1, locked_by = $2, locked_until_ms = $3, started_at = $4
+    WHERE id IN (SELECT id FROM next)
+    RETURNING *
+), moved AS (
+    UPDATE sources SET status = 'PROCESSING'
+    FROM claimed
+    WHERE sources.id = claimed.source_id AND sources.status IN ('PENDING', 'PROCESSING')
+    RETURNING sources.id
+)
+SELECT * FROM claimed
+"#;
+
+impl SeaStore {
+    async fn claim_in_one_statement(
+        &self,
+        worker: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        locked_until_ms: i64,
+    ) -> Result<Option<Run>> {
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            CLAIM_POSTGRES,
+            [millis(now).into(), worker.into(), locked_until_ms.into(), now.into()],
+        );
+        let claimed = runs::Entity::find().from_raw_sql(statement).one(&self.db).await.map_err(map_db_err)?;
+        claimed.map(run_from).transpose()
+    }
+}
 
 #[async_trait]
 impl RunQueue for SeaStore {
@@ -45,6 +84,9 @@ impl RunQueue for SeaStore {
         let now = chrono::Utc::now();
         let now_ms = millis(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            return self.claim_in_one_statement(worker, now, now_ms.saturating_add(lease_ms)).await;
+        }
         let claimable = Condition::any()
             .add(
                 Condition::all()
@@ -145,15 +187,19 @@ impl RunQueue for SeaStore {
         if let Some(postback) = &finish.postback {
             super::postbacks::enqueue(&txn, postback).await?;
         }
-        update
+        // RETURNING saves a read after the commit, which the queue benchmark notices.
+        let updated = update
             .filter(sources::Column::Id.eq(run.source_id))
             .filter(sources::Column::Status.eq(SourceStatus::Processing.as_str()))
             .filter(sources::Column::LastRunId.eq(run.id))
-            .exec(&txn)
+            .exec_with_returning(&txn)
             .await
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
-        let source = sources::Entity::find_by_id(run.source_id).one(&self.db).await.map_err(map_db_err)?;
+        let source = match updated.into_iter().next() {
+            Some(source) => Some(source),
+            None => sources::Entity::find_by_id(run.source_id).one(&self.db).await.map_err(map_db_err)?,
+        };
         match source {
             Some(source) => Ok(Some(source_from(source, Some(run_from(run)?))?)),
             None => Ok(None),
