@@ -108,3 +108,28 @@ async fn content_over_the_configured_limit_is_400_naming_the_field() {
     assert_eq!(response.status, 400);
     assert_eq!(response.detail_fields(), ["initial_data.data"]);
 }
+
+#[tokio::test]
+async fn requests_over_the_plan_limit_get_429_with_retry_after() {
+    let app = spawn_app_with(Backend::Sqlite, |config| config.rate_limits.pro_per_minute = 3).await.unwrap();
+    let first = app.get("/v1/spaces").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.headers["x-ratelimit-limit"], "3");
+    assert_eq!(first.headers["x-ratelimit-remaining"], "2");
+    let reset: u64 = first.headers["x-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&reset));
+    app.get("/v1/spaces").await;
+    app.get("/v1/spaces").await;
+    let limited = app.get("/v1/spaces").await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.body["code"], 429);
+    assert_eq!(limited.headers["x-ratelimit-remaining"], "0");
+    assert!(limited.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+
+    // Another user has their own budget; public routes are not counted.
+    let bob = app.key_for("bob").await;
+    assert_eq!(app.send(app.request_as(&bob, reqwest::Method::GET, "/v1/spaces")).await.status, 200);
+    let health = app.send(app.client.get(format!("{}/health", app.address))).await;
+    assert_eq!(health.status, 200);
+    assert!(health.headers.get("x-ratelimit-limit").is_none());
+}

@@ -56,6 +56,11 @@ impl ApiError {
         Self::from(Error::invalid(field, message))
     }
 
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "The requested resource was not found")
     }

@@ -18,16 +18,12 @@ pub struct Auth(pub User);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "Authentication required. Please provide a valid API token",
-            ));
-        };
-        let user = state.use_cases.api_keys.authenticate(secret.trim()).await?;
-        Ok(Auth(user))
+    /// The rate-limit middleware authenticated the request already; this only hands
+    /// its user to the handler.
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<User>().cloned().map(Auth).ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "Authentication required. Please provide a valid API token")
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 
@@ -34,6 +35,7 @@ use crate::error::ApiError;
 pub struct AppState {
     pub use_cases: UseCases,
     pub health: Arc<dyn HealthCheck>,
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -47,12 +49,13 @@ impl std::fmt::Debug for AppState {
 pub struct RestConfig {
     /// Largest request body accepted, in bytes (413 above it).
     pub max_body_bytes: usize,
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl Default for RestConfig {
     fn default() -> Self {
         // Inline CONTENT may be 10 MiB; JSON escaping can grow it, so leave headroom.
-        Self { max_body_bytes: 16 * 1024 * 1024 }
+        Self { max_body_bytes: 16 * 1024 * 1024, rate_limits: rate_limit::RateLimits::default() }
     }
 }
 
@@ -126,6 +129,7 @@ pub fn router(state: AppState, config: &RestConfig) -> Router {
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi.as_ref().clone()))
         .fallback(error::fallback)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| panic_response()))

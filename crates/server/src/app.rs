@@ -168,8 +168,13 @@ impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let (database, adapters) = Adapters::open(config).await?;
         let use_cases = UseCases::new(adapters.ports(), config.domain_limits());
-        let state = AppState { use_cases: use_cases.clone(), health: Arc::new(adapters.store.clone()) };
-        let router = ctxd_rest::router(state, &config.rest());
+        let rest = config.rest();
+        let state = AppState {
+            use_cases: use_cases.clone(),
+            health: Arc::new(adapters.store.clone()),
+            rate_limiter: Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits)),
+        };
+        let router = ctxd_rest::router(state, &rest);
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let workers = if config.worker.enabled { Some(Workers::new(&adapters, config)?) } else { None };

@@ -29,6 +29,22 @@ pub struct Config {
     pub scheduler: SchedulerConfig,
     pub revisions: RevisionsConfig,
     pub fetch: FetchConfig,
+    pub rate_limits: RateLimitConfig,
+}
+
+/// Requests per minute per user, by plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    pub free_per_minute: u32,
+    pub pro_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let limits = ctxd_rest::rate_limit::RateLimits::default();
+        Self { free_per_minute: limits.free_per_minute, pro_per_minute: limits.pro_per_minute }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -156,6 +172,7 @@ impl Default for Config {
             scheduler: SchedulerConfig::default(),
             revisions: RevisionsConfig::default(),
             fetch: FetchConfig::default(),
+            rate_limits: RateLimitConfig::default(),
         }
     }
 }
@@ -249,6 +266,9 @@ impl Config {
         if self.postback.timeout_seconds == 0 || self.postback.poll_interval_ms == 0 {
             problems.push("postback.timeout_seconds and postback.poll_interval_ms: must be greater than 0".into());
         }
+        if self.rate_limits.free_per_minute == 0 || self.rate_limits.pro_per_minute == 0 {
+            problems.push("rate_limits: every plan needs at least 1 request per minute".into());
+        }
         if self.revisions.retain == 0 {
             problems.push("revisions.retain: must be at least 1".into());
         }
@@ -302,7 +322,13 @@ impl Config {
     }
 
     pub fn rest(&self) -> ctxd_rest::RestConfig {
-        ctxd_rest::RestConfig { max_body_bytes: self.http.max_body_bytes }
+        ctxd_rest::RestConfig {
+            max_body_bytes: self.http.max_body_bytes,
+            rate_limits: ctxd_rest::rate_limit::RateLimits {
+                free_per_minute: self.rate_limits.free_per_minute,
+                pro_per_minute: self.rate_limits.pro_per_minute,
+            },
+        }
     }
 }
 

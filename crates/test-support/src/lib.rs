@@ -152,6 +152,9 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     config.worker.enabled = false;
     // Test origins and receivers listen on 127.0.0.1; one test turns the guard back on.
     config.fetch.allow_private_networks = true;
+    // Tests poll; the rate-limit test sets its own small limits.
+    config.rate_limits.pro_per_minute = 1_000_000;
+    config.rate_limits.free_per_minute = 1_000_000;
     configure(&mut config);
     let app = Application::build(&config).await.expect("build the application");
     let address = format!("http://{}", app.local_addr());
