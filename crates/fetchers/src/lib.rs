@@ -272,7 +272,25 @@ mod tests {
                 "/to-metadata",
                 get(|| async { (AxumStatus::FOUND, [("location", "http://169.254.169.254/latest/meta-data/")]) }),
             )
-            .route("/to-mapped", get(|| async { (AxumStatus::FOUND, [("location", "http://[::ffff:127.0.0.1]/")]) }));
+            .route("/to-mapped", get(|| async { (AxumStatus::FOUND, [("location", "http://[::ffff:127.0.0.1]/")]) }))
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/huge", get(|| async { vec![b'a'; 60 * 1024 * 1024] }))
+            .route(
+                "/bomb",
+                get(|| async {
+                    // 60 MiB of zeros compress to about 60 KiB.
+                    use std::io::Write;
+                    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    encoder.write_all(&vec![0u8; 60 * 1024 * 1024]).unwrap();
+                    ([("content-encoding", "gzip")], encoder.finish().unwrap())
+                }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -311,6 +329,23 @@ mod tests {
         assert!(!big.transient && big.message.contains("body exceeds"), "{big:?}");
         let closed = fetcher.fetch(&Url::parse("http://127.0.0.1:9/").unwrap(), &none).await.unwrap_err();
         assert!(closed.transient);
+    }
+
+    #[tokio::test]
+    async fn slow_origins_time_out_and_oversized_or_bomb_bodies_are_refused() {
+        let (base, _) = origin().await;
+        let none = Conditional::default();
+        let impatient =
+            PlainHttpFetcher::new(HttpFetchConfig { total_timeout: Duration::from_secs(1), ..local() }).unwrap();
+        let slow = impatient.fetch(&base.join("slow").unwrap(), &none).await.unwrap_err();
+        assert_eq!(slow, transient("timed out after 1 s"));
+
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
+        let huge = fetcher.fetch(&base.join("huge").unwrap(), &none).await.unwrap_err();
+        assert_eq!(huge, permanent("body exceeds 50 MiB"));
+        // The cap counts decompressed bytes, so a gzip bomb stops at 50 MiB too.
+        let bomb = fetcher.fetch(&base.join("bomb").unwrap(), &none).await.unwrap_err();
+        assert_eq!(bomb, permanent("body exceeds 50 MiB"));
     }
 
     #[tokio::test]
