@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261129_000001_initial;
 mod m20261129_000002_pipeline;
 mod m20261129_000003_postbacks;
+mod m20261129_000004_idempotency;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_initial::Migration),
             Box::new(m20261129_000002_pipeline::Migration),
             Box::new(m20261129_000003_postbacks::Migration),
+            Box::new(m20261129_000004_idempotency::Migration),
         ]
     }
 }

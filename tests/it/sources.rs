@@ -12,7 +12,50 @@ on_both_backends!(
     sources_list_with_filters_pinned_first,
     patch_changes_only_what_it_names,
     soft_delete_hides_and_restore_brings_back,
+    idempotency_keys_replay_the_first_create,
 );
+
+async fn idempotency_keys_replay_the_first_create(app: TestApp) {
+    let space = app.create_space("s").await;
+    let path = format!("/v1/spaces/{space}/sources");
+    let body = json!({"type": "CONTENT", "initial_data": {"data": "once"}});
+    let create = |key: &str, body: &serde_json::Value| {
+        app.request(reqwest::Method::POST, &path).header("idempotency-key", key).json(body)
+    };
+
+    let first = app.send(create("k-1", &body)).await;
+    assert_eq!(first.status, 202);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let again = app.send(create("k-1", &body)).await;
+    assert_eq!(again.status, 202);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.body["id"], first.body["id"], "the first response, not a second source");
+    assert_eq!(app.get(&path).await.body["pagination"]["total"], 1);
+
+    let other_body = app.send(create("k-1", &json!({"type": "CONTENT", "initial_data": {"data": "twice"}}))).await;
+    assert_eq!(other_body.status, 409);
+
+    // A failed request does not use the key up.
+    let invalid = app.send(create("k-2", &json!({"type": "CONTENT", "initial_data": {"data": ""}}))).await;
+    assert_eq!(invalid.status, 400);
+    let fixed = app.send(create("k-2", &json!({"type": "CONTENT", "initial_data": {"data": "fixed"}}))).await;
+    assert_eq!(fixed.status, 202);
+
+    let bad_key = app.send(create("has space", &body)).await;
+    assert_eq!(bad_key.status, 400);
+    assert_eq!(bad_key.detail_fields(), ["Idempotency-Key"]);
+
+    // Keys belong to their user.
+    let bob = app.key_for("bob").await;
+    let bobs_space =
+        app.send(app.request_as(&bob, reqwest::Method::POST, "/v1/spaces").json(&json!({"name": "b"}))).await;
+    let bobs_path = format!("/v1/spaces/{}/sources", bobs_space.body["id"].as_str().unwrap());
+    let bobs = app
+        .send(app.request_as(&bob, reqwest::Method::POST, &bobs_path).header("idempotency-key", "k-1").json(&body))
+        .await;
+    assert_eq!(bobs.status, 202);
+    assert_ne!(bobs.body["id"], first.body["id"]);
+}
 
 async fn every_source_type_can_be_created(app: TestApp) {
     let space = app.create_space("s").await;

@@ -306,3 +306,35 @@ pub trait WebhookSender: Send + Sync {
     /// A message when no response came (timeout, connection refused, blocked address).
     async fn post(&self, url: &Url, headers: Vec<(String, String)>, body: Vec<u8>) -> Result<u16, String>;
 }
+
+/// What a stored idempotency key says about a new request that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// First use (or the last one expired): handle the request, then complete it.
+    New,
+    /// Same key, same request, already answered: send this again.
+    Replay { status: u16, body: String },
+    /// Same key, another request.
+    Mismatch,
+    /// Same key, the first request is still being handled.
+    InProgress,
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for a request whose hash is `request_hash`; a stored key older
+    /// than `expired_before` counts as unused.
+    async fn claim(
+        &self,
+        user_id: UserId,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+    ) -> Result<IdempotencyClaim>;
+    /// Stores the response of a claimed key.
+    async fn complete(&self, user_id: UserId, key: &str, status: u16, body: &str) -> Result<()>;
+    /// Releases a claimed key whose request failed, so the client can retry it.
+    async fn release(&self, user_id: UserId, key: &str) -> Result<()>;
+}

@@ -59,6 +59,24 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     }
 }
 
+/// A required JSON body plus the SHA-256 (hex) of its bytes, for idempotency checks.
+#[derive(Debug)]
+pub struct HashedJson<T>(pub T, pub String);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for HashedJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use sha2::{Digest, Sha256};
+        let bytes = json_bytes(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid("body", "a JSON object is required"));
+        }
+        let hash = hex::encode(Sha256::digest(&bytes));
+        parse_json(&bytes).map(|value| HashedJson(value, hash))
+    }
+}
+
 /// Reads the body after checking its declared type. A body with no `Content-Type` is
 /// accepted as JSON, since many clients omit it for small bodies; any other declared
 /// type is a 415.

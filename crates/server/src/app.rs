@@ -70,7 +70,8 @@ impl Adapters {
             uploads: store.clone(),
             revisions: store.clone(),
             blobs: self.blobs.clone(),
-            postbacks: store,
+            postbacks: store.clone(),
+            idempotency: store,
             clock: Arc::new(SystemClock),
         }
     }

@@ -246,3 +246,21 @@ pub mod postback_outbox {
     }
     no_relations!();
 }
+
+pub mod idempotency_keys {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub request_hash: String,
+        pub status_code: i32,
+        pub response_body: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}

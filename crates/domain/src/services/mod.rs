@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod collections;
+pub mod idempotency;
 mod outputs;
 pub mod pipeline;
 pub mod postbacks;
@@ -21,8 +22,8 @@ pub use sources::{
 pub use spaces::{SpaceInput, SpaceService};
 
 use crate::ports::{
-    ApiKeyRepository, BlobStore, Clock, CollectionRepository, PostbackStore, RevisionRepository, RunQueue,
-    SourceRepository, SpaceRepository, UploadRepository, UserRepository,
+    ApiKeyRepository, BlobStore, Clock, CollectionRepository, IdempotencyStore, PostbackStore, RevisionRepository,
+    RunQueue, SourceRepository, SpaceRepository, UploadRepository, UserRepository,
 };
 
 /// Rules that operators configure.
@@ -65,6 +66,7 @@ pub struct Ports {
     pub revisions: Arc<dyn RevisionRepository>,
     pub blobs: Arc<dyn BlobStore>,
     pub postbacks: Arc<dyn PostbackStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -83,6 +85,7 @@ pub struct UseCases {
     pub sources: SourceService,
     pub outputs: OutputService,
     pub postbacks: postbacks::PostbackService,
+    pub idempotency: idempotency::IdempotencyService,
 }
 
 impl UseCases {
@@ -92,6 +95,7 @@ impl UseCases {
             spaces: SpaceService::new(ports.clone()),
             collections: CollectionService::new(ports.clone()),
             outputs: OutputService::new(ports.clone()),
+            idempotency: idempotency::IdempotencyService::new(ports.idempotency.clone(), ports.clock.clone()),
             postbacks: postbacks::PostbackService::new(
                 ports.postbacks.clone(),
                 ports.clock.clone(),
@@ -131,6 +135,7 @@ pub(crate) mod test_ports {
         pub revisions: MockRevisionRepository,
         pub blobs: MockBlobStore,
         pub postbacks: MockPostbackStore,
+        pub idempotency: MockIdempotencyStore,
     }
 
     impl Mocks {
@@ -148,6 +153,7 @@ pub(crate) mod test_ports {
                 revisions: Arc::new(self.revisions),
                 blobs: Arc::new(self.blobs),
                 postbacks: Arc::new(self.postbacks),
+                idempotency: Arc::new(self.idempotency),
                 clock: Arc::new(clock),
             }
         }

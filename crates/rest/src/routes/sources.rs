@@ -4,9 +4,10 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, HeaderName, StatusCode, header},
+    response::{IntoResponse, Response},
 };
-use ctxd_domain::{ids::SourceId, model::PageRequest, ports::SourceFilter};
+use ctxd_domain::{ids::SourceId, model::PageRequest, ports::SourceFilter, services::idempotency::Proceed};
 
 use super::spaces::space_id;
 use crate::{
@@ -16,7 +17,7 @@ use crate::{
         SourcesPage,
     },
     error::{ApiError, ErrorBody},
-    extract::{ApiJson, ApiQuery, Auth, OptionalJson, path_id},
+    extract::{ApiJson, ApiQuery, Auth, HashedJson, OptionalJson, path_id},
 };
 
 fn source_id(raw: &str) -> Result<SourceId, ApiError> {
@@ -25,20 +26,62 @@ fn source_id(raw: &str) -> Result<SourceId, ApiError> {
 
 type Accepted = (StatusCode, Json<SourceOut>);
 
-/// Register a source; processing starts at once (202, status PENDING).
+/// Register a source; processing starts at once (202, status PENDING). With an
+/// `Idempotency-Key`, a retry of the same request within 24 h gets the first response
+/// again (header `idempotent-replayed: true`); the same key with another request is 409.
 #[utoipa::path(post, path = "/v1/spaces/{spaceId}/sources", tag = "sources",
-    params(("spaceId" = String, Path, format = Uuid)), request_body = SourceCreateIn,
-    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    params(
+        ("spaceId" = String, Path, format = Uuid),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; remembered for 24 h"),
+    ),
+    request_body = SourceCreateIn,
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Idempotency-Key reused with another request, or still in progress", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_source(
     State(state): State<AppState>,
     Auth(user): Auth,
     Path(raw_space_id): Path<String>,
-    ApiJson(body): ApiJson<SourceCreateIn>,
-) -> Result<Accepted, ApiError> {
+    headers: HeaderMap,
+    HashedJson(body, body_hash): HashedJson<SourceCreateIn>,
+) -> Result<Response, ApiError> {
     let space_id = space_id(&raw_space_id)?;
-    let source = state.use_cases.sources.create(&user, space_id, body.into_domain()?).await?;
-    Ok((StatusCode::ACCEPTED, Json(source.into())))
+    let key = match headers.get("idempotency-key") {
+        Some(value) => {
+            Some(value.to_str().map_err(|_| ApiError::invalid("Idempotency-Key", "must be visible ASCII"))?.to_owned())
+        }
+        None => None,
+    };
+    if let Some(key) = &key {
+        // The same key on another space's create is another request.
+        let request_hash = format!("{space_id}:{body_hash}");
+        if let Proceed::Replay { status, body } = state.use_cases.idempotency.begin(&user, key, &request_hash).await? {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
+            let headers =
+                [(header::CONTENT_TYPE, "application/json"), (HeaderName::from_static("idempotent-replayed"), "true")];
+            return Ok((status, headers, body).into_response());
+        }
+    }
+    let created = match body.into_domain() {
+        Ok(request) => state.use_cases.sources.create(&user, space_id, request).await,
+        Err(error) => Err(error),
+    };
+    match created {
+        Ok(source) => {
+            let out = SourceOut::from(source);
+            if let Some(key) = &key {
+                let json = serde_json::to_string(&out).expect("DTOs serialize");
+                state.use_cases.idempotency.complete(&user, key, StatusCode::ACCEPTED.as_u16(), &json).await?;
+            }
+            Ok((StatusCode::ACCEPTED, Json(out)).into_response())
+        }
+        Err(error) => {
+            // A failed request stores nothing: the client may fix it and retry with the key.
+            if let Some(key) = &key {
+                state.use_cases.idempotency.release(&user, key).await?;
+            }
+            Err(error.into())
+        }
+    }
 }
 
 /// List a space's sources: pinned first, then newest first.

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod collections;
+mod idempotency;
 mod postbacks;
 mod revisions;
 mod runs;
