@@ -2,7 +2,11 @@
 
 use ctxd_test_support::TestApp;
 
-on_both_backends!(health_checks_the_database, openapi_and_docs_are_served_without_auth);
+on_both_backends!(
+    health_checks_the_database,
+    openapi_and_docs_are_served_without_auth,
+    metrics_count_requests_by_route_and_show_the_queue
+);
 
 async fn health_checks_the_database(app: TestApp) {
     let response = app.send(app.client.get(format!("{}/health", app.address))).await;
@@ -19,4 +23,20 @@ async fn openapi_and_docs_are_served_without_auth(app: TestApp) {
     let docs = app.client.get(format!("{}/docs/", app.address)).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("swagger"));
+}
+
+async fn metrics_count_requests_by_route_and_show_the_queue(app: TestApp) {
+    let space = app.create_space("s").await;
+    app.get(&format!("/v1/spaces/{space}")).await;
+    app.create_source(&space, serde_json::json!({"type": "CONTENT", "initial_data": {"data": "x"}})).await;
+    let response = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("ctxd_http_requests_total") && l.contains(r#"route="/v1/spaces/{spaceId}""#))
+        .unwrap_or_else(|| panic!("no request line for the space route in:\n{text}"));
+    assert!(line.contains(r#"status="200""#) && line.ends_with(" 1"), "{line}");
+    assert!(text.contains("ctxd_http_request_duration_seconds_bucket"), "latency histogram");
+    assert!(text.lines().any(|l| l == "ctxd_queue_depth 1"), "the queued run is counted:\n{text}");
 }

@@ -145,6 +145,11 @@ async fn content_sources_complete_with_a_revision_and_context(app: TestApp) {
     assert!(run["finished_at"].is_string());
     let by_id = app.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await;
     assert_eq!(by_id.body["id"], run["id"]);
+    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(r#"ctxd_runs_finished_total{kind="INITIAL",outcome="CHANGED",status="COMPLETED"} 1"#),
+        "{metrics}"
+    );
 
     // Reprocess re-extracts from the stored content.
     let reprocess = app.post(&format!("/v1/sources/{id}/reprocess"), json!({})).await;

@@ -183,6 +183,8 @@ pub trait RunQueue: Send + Sync {
     async fn previous(&self, source_id: SourceId, run_id: RunId) -> Result<Option<Run>>;
     /// A source's runs, newest first.
     async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Run>>;
+    /// How many runs are queued (PENDING), for the metrics.
+    async fn depth(&self) -> Result<u64>;
 }
 
 #[cfg_attr(test, mockall::automock)]

@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub use_cases: UseCases,
     pub health: Arc<dyn HealthCheck>,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub queue: Arc<dyn ctxd_domain::ports::RunQueue>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -125,11 +128,14 @@ pub fn router(state: AppState, config: &RestConfig) -> Router {
     let (api, openapi) = api_router().split_for_parts();
     let openapi = Arc::new(openapi);
     let spec = openapi.clone();
+    let metrics = state.metrics.clone();
     api.route("/openapi.json", get(move || async move { Json(spec.as_ref().clone()) }))
+        .route("/metrics", get(metrics::render))
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi.as_ref().clone()))
         .fallback(error::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
+        .route_layer(middleware::from_fn_with_state(metrics, metrics::middleware))
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| panic_response()))

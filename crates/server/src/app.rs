@@ -125,7 +125,12 @@ impl std::fmt::Debug for Workers {
 }
 
 impl Workers {
-    pub fn new(adapters: &Adapters, config: &Config) -> anyhow::Result<Self> {
+    /// `metrics` counts finished runs; `ctxd worker` has no HTTP endpoint and passes its own.
+    pub fn new(
+        adapters: &Adapters,
+        config: &Config,
+        metrics: Arc<ctxd_rest::metrics::Metrics>,
+    ) -> anyhow::Result<Self> {
         let store = Arc::new(adapters.store.clone());
         let scheduler = config.scheduler.enabled.then(|| {
             let scheduler =
@@ -143,7 +148,7 @@ impl Workers {
         Ok(Self {
             pipeline: adapters.pipeline(config)?,
             runs: store,
-            settings: config.worker_settings(),
+            settings: worker::WorkerSettings { metrics: Some(metrics), ..config.worker_settings() },
             scheduler,
             sender,
         })
@@ -170,15 +175,18 @@ impl Application {
         let (database, adapters) = Adapters::open(config).await?;
         let use_cases = UseCases::new(adapters.ports(), config.domain_limits());
         let rest = config.rest();
+        let metrics = Arc::new(ctxd_rest::metrics::Metrics::new());
         let state = AppState {
             use_cases: use_cases.clone(),
             health: Arc::new(adapters.store.clone()),
             rate_limiter: Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits)),
+            metrics: metrics.clone(),
+            queue: Arc::new(adapters.store.clone()),
         };
         let router = ctxd_rest::router(state, &rest);
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
-        let workers = if config.worker.enabled { Some(Workers::new(&adapters, config)?) } else { None };
+        let workers = if config.worker.enabled { Some(Workers::new(&adapters, config, metrics)?) } else { None };
         Ok(Self { listener, router, use_cases, database, workers })
     }
 

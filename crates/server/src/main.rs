@@ -1,6 +1,6 @@
 //! The `ctxd` command line: `serve`, `migrate` and `keys create`.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -152,7 +152,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 
 async fn work(config: Config) -> anyhow::Result<()> {
     let (_database, adapters) = Adapters::open(&config).await?;
-    let workers = Workers::new(&adapters, &config)?;
+    let workers = Workers::new(&adapters, &config, Arc::new(ctxd_rest::metrics::Metrics::new()))?;
     let token = CancellationToken::new();
     let stop = token.clone();
     tokio::spawn(async move {

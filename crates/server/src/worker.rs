@@ -23,6 +23,8 @@ pub struct WorkerSettings {
     /// On shutdown, how long in-flight runs may finish before they are put back in
     /// the queue for another worker.
     pub shutdown_grace: Duration,
+    /// Where finished runs are counted.
+    pub metrics: Option<Arc<ctxd_rest::metrics::Metrics>>,
 }
 
 impl Default for WorkerSettings {
@@ -32,6 +34,7 @@ impl Default for WorkerSettings {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(20),
+            metrics: None,
         }
     }
 }
@@ -98,6 +101,7 @@ impl Worker {
 
     async fn process(&self, run: Run) {
         let run_id = run.id;
+        let kind = run.kind;
         let stop = Arc::new(StopSignal::default());
         let heartbeat =
             tokio::spawn(heartbeat(self.runs.clone(), self.id.clone(), run_id, self.settings.lease, stop.clone()));
@@ -109,6 +113,9 @@ impl Worker {
             result = self.pipeline.process(run, &self.id, &stop) => match result {
                 Ok(Processed::Finished { status, outcome }) => {
                     tracing::info!(worker = %self.id, run = %run_id, %status, outcome = ?outcome, "run finished");
+                    if let Some(metrics) = &self.settings.metrics {
+                        metrics.run_finished(kind.as_str(), status.as_str(), outcome.map(|o| o.as_str()));
+                    }
                 }
                 Ok(Processed::Retrying { after }) => {
                     tracing::info!(worker = %self.id, run = %run_id, retry_in_s = after.as_secs(), "run will be retried");

@@ -17,8 +17,8 @@ use ctxd_domain::{
     state::{Event, SourceStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 
@@ -268,6 +268,14 @@ impl RunQueue for SeaStore {
             .await
             .map_err(map_db_err)?;
         model.map(run_from).transpose()
+    }
+
+    async fn depth(&self) -> Result<u64> {
+        runs::Entity::find()
+            .filter(runs::Column::Status.eq(RunStatus::Pending.as_str()))
+            .count(&self.db)
+            .await
+            .map_err(map_db_err)
     }
 
     async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Run>> {
