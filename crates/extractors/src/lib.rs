@@ -1,7 +1,9 @@
 //! Normalizers (fetched bytes → markdown) and context extractors (markdown → compact
 //! context). Pure CPU, no I/O. What is here now is the simplest honest pair: a
-//! plain-text normalizer and a pass-through extractor that records token estimates;
-//! the extraction issue replaces them behind the same domain ports.
+//! plain-text normalizer and a pass-through extractor that records real BPE token
+//! counts; the extraction issue replaces them behind the same domain ports.
+
+use std::sync::OnceLock;
 
 use ctxd_domain::{
     model::ContextDraft,
@@ -34,18 +36,18 @@ impl Normalizer for PlainTextNormalizer {
     }
 }
 
-/// Keeps the whole markdown as the context and records token estimates. No
+/// Keeps the whole markdown as the context and records its token count. No
 /// compression: it exists so the pipeline runs end to end before real extraction.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PassthroughContextExtractor;
 
 impl ContextExtractor for PassthroughContextExtractor {
     fn version(&self) -> &'static str {
-        "passthrough-1"
+        "passthrough-2"
     }
 
     fn extract(&self, markdown: &str) -> ContextDraft {
-        let tokens = estimate_tokens(markdown);
+        let tokens = count_tokens(markdown);
         ContextDraft {
             content: markdown.to_owned(),
             title: title_of(markdown),
@@ -56,10 +58,12 @@ impl ContextExtractor for PassthroughContextExtractor {
     }
 }
 
-/// A BPE-free token estimate: about four characters per token, at least one per
-/// word. Real BPE counts arrive with the extraction issue.
-pub fn estimate_tokens(text: &str) -> u64 {
-    text.split_whitespace().map(|word| word.chars().count().div_ceil(4).max(1) as u64).sum()
+/// Tokens of `text` under o200k_base, the BPE of current OpenAI models. The tables are
+/// embedded in the binary (nothing is downloaded) and built once per process.
+pub fn count_tokens(text: &str) -> u64 {
+    static BPE: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
+    let bpe = BPE.get_or_init(|| tiktoken_rs::o200k_base().expect("the embedded o200k tables load"));
+    bpe.encode_ordinary(text).len() as u64
 }
 
 /// The first heading, else the first non-empty line, shortened to 120 characters.
@@ -94,7 +98,9 @@ mod tests {
         assert_eq!(draft.title.as_deref(), Some("The Title"));
         assert_eq!(draft.content, "intro line\n\n# The Title\nbody text here");
         assert_eq!(draft.original_tokens, draft.context_tokens);
-        assert_eq!(estimate_tokens("a bb ccccc"), 1 + 1 + 2);
+        assert_eq!(draft.original_tokens, count_tokens("intro line\n\n# The Title\nbody text here"));
+        assert_eq!(count_tokens("hello world"), 2, "a real BPE count, not a word or character estimate");
+        assert_eq!(count_tokens(""), 0);
         assert_eq!(
             PassthroughContextExtractor.extract("plain first line\nmore").title.as_deref(),
             Some("plain first line")
