@@ -94,12 +94,14 @@ mod tests {
     #[test]
     fn adapters_do_not_depend_on_each_other() {
         let root = workspace_root();
-        for (adapter, others) in [("storage", ["ctxd-rest", "ctxd-server"]), ("rest", ["ctxd-storage", "ctxd-server"])]
-        {
+        let adapters = ["storage", "rest", "blobs", "fetchers", "extractors"];
+        for adapter in adapters {
             let deps = normal_dependencies(&root.join(format!("crates/{adapter}/Cargo.toml")));
-            for other in others {
-                assert!(!deps.iter().any(|d| d == other), "{adapter} must not depend on {other}");
+            assert!(deps.contains(&"ctxd-domain".to_owned()), "{adapter} implements the domain's ports");
+            for other in adapters.iter().filter(|other| **other != adapter).map(|o| format!("ctxd-{o}")) {
+                assert!(!deps.contains(&other), "{adapter} must not depend on {other}");
             }
+            assert!(!deps.contains(&"ctxd-server".to_owned()), "{adapter} must not depend on the composition root");
         }
     }
 }
