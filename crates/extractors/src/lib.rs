@@ -5,33 +5,30 @@
 
 use std::sync::OnceLock;
 
+pub mod text;
+
 use ctxd_domain::{
     model::ContextDraft,
     ports::{ContextExtractor, Normalizer},
 };
 
-/// Decodes text as UTF-8 and normalizes line endings; markup is kept as it is.
+/// Decodes text to UTF-8 (BOM, charset, `<meta>`, or detection) and normalizes line
+/// endings; markup is kept as it is. PDFs are refused until the PDF normalizer lands.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlainTextNormalizer;
 
 impl Normalizer for PlainTextNormalizer {
     fn version(&self) -> &'static str {
-        "plaintext-1"
+        "plaintext-2"
     }
 
     fn normalize(&self, bytes: &[u8], content_type: Option<&str>) -> Result<String, String> {
-        let essence = content_type.and_then(|ct| ct.split(';').next()).map(|e| e.trim().to_ascii_lowercase());
-        if let Some(essence) = &essence {
-            let textual = essence.starts_with("text/")
-                || essence.ends_with("json")
-                || essence.ends_with("+xml")
-                || essence == "application/xml";
-            if !textual {
-                return Err(format!("content type {essence} is not supported"));
-            }
+        let kind = text::kind_of(content_type, bytes)?;
+        if kind == text::Kind::Pdf {
+            return Err("PDF content is not supported yet".into());
         }
-        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let text = String::from_utf8(text.to_vec()).map_err(|_| "content is not valid UTF-8 text".to_owned())?;
+        let text = text::decode(bytes, content_type, kind);
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
     }
 }
@@ -82,13 +79,11 @@ mod tests {
     fn normalizer_strips_bom_and_unifies_line_endings() {
         let out = PlainTextNormalizer.normalize(b"\xEF\xBB\xBFa\r\nb\rc\n", Some("text/plain; charset=utf-8")).unwrap();
         assert_eq!(out, "a\nb\nc\n");
-        assert!(
-            PlainTextNormalizer
-                .normalize(b"%PDF-1.7", Some("application/pdf"))
-                .unwrap_err()
-                .contains("application/pdf")
-        );
-        assert!(PlainTextNormalizer.normalize(&[0xff, 0xfe, 0x00], None).is_err());
+        let pdf = PlainTextNormalizer.normalize(b"%PDF-1.7", Some("application/pdf")).unwrap_err();
+        assert!(pdf.contains("PDF"), "{pdf}");
+        let png = PlainTextNormalizer.normalize(b"\x89PNG", Some("image/png")).unwrap_err();
+        assert!(png.contains("image/png"), "{png}");
+        assert_eq!(PlainTextNormalizer.normalize(b"caf\xe9", Some("text/plain; charset=latin1")).unwrap(), "café");
         assert!(PlainTextNormalizer.normalize(b"{}", Some("application/json")).is_ok());
     }
 

@@ -1,0 +1,129 @@
+//! Turning fetched bytes into UTF-8 text: what the content really is (the declared
+//! type corrected by sniffing) and which character set it is written in.
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+
+/// The kinds of content ctxd accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Html,
+    Markdown,
+    Text,
+    Json,
+    Pdf,
+}
+
+/// The content's kind: the declared `content_type` when it is one ctxd knows,
+/// corrected by the bytes (a PDF or HTML page served as `text/plain` or
+/// `application/octet-stream` is still a PDF or an HTML page).
+///
+/// # Errors
+/// A message naming the declared type when it is neither known nor recognisable.
+pub fn kind_of(content_type: Option<&str>, bytes: &[u8]) -> Result<Kind, String> {
+    let essence = content_type.and_then(|ct| ct.split(';').next()).map(|e| e.trim().to_ascii_lowercase());
+    let sniffed = sniff(bytes);
+    let declared = match essence.as_deref() {
+        None | Some("") | Some("application/octet-stream") | Some("binary/octet-stream") => None,
+        Some("text/html" | "application/xhtml+xml") => Some(Kind::Html),
+        Some("text/markdown" | "text/x-markdown") => Some(Kind::Markdown),
+        Some("application/json") => Some(Kind::Json),
+        Some(e) if e.ends_with("+json") => Some(Kind::Json),
+        Some("application/pdf") => Some(Kind::Pdf),
+        Some(e) if e.starts_with("text/") => Some(Kind::Text),
+        Some(other) => {
+            // A server mislabelling a PDF or a page is common; anything else is refused.
+            return sniffed
+                .filter(|k| matches!(k, Kind::Pdf | Kind::Html))
+                .ok_or_else(|| format!("content type {other} is not supported"));
+        }
+    };
+    Ok(match (declared, sniffed) {
+        // Bytes that are unmistakably a PDF or HTML beat a generic text label.
+        (Some(Kind::Text) | None, Some(kind @ (Kind::Pdf | Kind::Html))) => kind,
+        (None, Some(kind)) => kind,
+        (Some(kind), _) => kind,
+        (None, None) => Kind::Text,
+    })
+}
+
+fn sniff(bytes: &[u8]) -> Option<Kind> {
+    if bytes.starts_with(b"%PDF-") {
+        return Some(Kind::Pdf);
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)])
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .to_ascii_lowercase();
+    if head.starts_with("<!doctype html") || head.starts_with("<html") || head.starts_with("<head") {
+        return Some(Kind::Html);
+    }
+    if head.starts_with('{') || head.starts_with('[') {
+        return Some(Kind::Json);
+    }
+    None
+}
+
+/// Decodes text to UTF-8: a byte-order mark wins, then the `charset` of the content
+/// type, then (for HTML) a `<meta charset>` near the top, then UTF-8 if the bytes are
+/// valid UTF-8, else windows-1252 as browsers do. Malformed sequences become U+FFFD
+/// rather than failing the run.
+pub fn decode(bytes: &[u8], content_type: Option<&str>, kind: Kind) -> String {
+    let declared =
+        content_type.and_then(charset_param).or_else(|| (kind == Kind::Html).then(|| meta_charset(bytes)).flatten());
+    let encoding = declared
+        .and_then(|label| Encoding::for_label(label.as_bytes()))
+        .unwrap_or_else(|| if std::str::from_utf8(bytes).is_ok() { UTF_8 } else { WINDOWS_1252 });
+    let (text, _, _) = encoding.decode(bytes);
+    text.into_owned()
+}
+
+fn charset_param(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        (name.trim().eq_ignore_ascii_case("charset")).then(|| value.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// `<meta charset="x">` or `<meta http-equiv=... content="...; charset=x">` in the
+/// first 1024 bytes.
+fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]).to_ascii_lowercase();
+    let at = head.find("charset=")? + "charset=".len();
+    let value: String = head[at..]
+        .trim_start_matches(['"', '\''])
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+        .collect();
+    (!value.is_empty()).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_are_corrected_by_sniffing() {
+        assert_eq!(kind_of(Some("text/plain"), b"%PDF-1.7 ..."), Ok(Kind::Pdf));
+        assert_eq!(kind_of(Some("application/octet-stream"), b"<!DOCTYPE html><p>x"), Ok(Kind::Html));
+        assert_eq!(kind_of(None, b"  {\"a\": 1}"), Ok(Kind::Json));
+        assert_eq!(kind_of(None, b"just words"), Ok(Kind::Text));
+        assert_eq!(kind_of(Some("text/markdown; charset=utf-8"), b"# Title"), Ok(Kind::Markdown));
+        assert_eq!(kind_of(Some("application/xhtml+xml"), b"<?xml ...?><html>"), Ok(Kind::Html));
+        assert_eq!(kind_of(Some("image/png"), b"\x89PNG"), Err("content type image/png is not supported".into()));
+        assert_eq!(kind_of(Some("application/zip"), b"<html><body>"), Ok(Kind::Html), "a mislabelled page");
+    }
+
+    #[test]
+    fn charsets_come_from_the_bom_the_header_the_meta_tag_or_the_bytes() {
+        let latin1 = b"caf\xe9";
+        assert_eq!(decode(latin1, Some("text/plain; charset=ISO-8859-1"), Kind::Text), "café");
+        assert_eq!(decode(latin1, None, Kind::Text), "café", "invalid UTF-8 falls back to windows-1252");
+        let page = b"<html><head><meta charset=\"windows-1251\"></head><body>\xcf\xf0\xe8\xe2\xe5\xf2</body></html>";
+        assert!(decode(page, Some("text/html"), Kind::Html).contains("Привет"));
+        let sjis = b"\x82\xb1\x82\xf1\x82\xc9\x82\xbf\x82\xcd";
+        assert_eq!(decode(sjis, Some("text/plain; charset=\"Shift_JIS\""), Kind::Text), "こんにちは");
+        let bom_utf16 = b"\xff\xfeh\x00i\x00";
+        assert_eq!(decode(bom_utf16, Some("text/plain; charset=utf-8"), Kind::Text), "hi", "the BOM wins");
+        assert_eq!(decode("naïve".as_bytes(), None, Kind::Text), "naïve");
+    }
+}
