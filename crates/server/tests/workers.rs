@@ -10,7 +10,7 @@ use std::{
 
 use common::{Server, ctxd};
 use ctxd_domain::{
-    model::{PageRequest, Plan, User},
+    model::{PageRequest, Plan, SourceType, User},
     ports::SourceFilter,
     services::{NewSource, SpaceInput, UseCases},
     state::SourceStatus,
@@ -78,17 +78,7 @@ async fn a_thousand_runs_are_processed_exactly_once_by_four_workers_in_two_proce
         .unwrap();
     let n_runs = 1000;
     for i in 0..n_runs {
-        let request = NewSource {
-            source_type: ctxd_domain::model::SourceType::Content,
-            initial_data: json!({ "data": format!("document {i}") }),
-            name: None,
-            description: None,
-            collection_id: None,
-            postback_url: None,
-            run_context_extraction: None,
-            run_artifact_extraction: None,
-            refresh_policy: None,
-        };
+        let request = NewSource::new(SourceType::Content, json!({ "data": format!("document {i}") }));
         setup.use_cases.sources.create(&setup.user, space.id, request).await.unwrap();
     }
     let _workers = [setup.worker(2, 30), setup.worker(2, 30)];
@@ -130,17 +120,7 @@ async fn a_run_held_by_a_killed_worker_is_reclaimed_and_finished_once() {
 
     let space =
         setup.use_cases.spaces.create(&setup.user, SpaceInput { name: "s".into(), description: None }).await.unwrap();
-    let request = NewSource {
-        source_type: ctxd_domain::model::SourceType::Uri,
-        initial_data: json!({ "url": url }),
-        name: None,
-        description: None,
-        collection_id: None,
-        postback_url: None,
-        run_context_extraction: None,
-        run_artifact_extraction: None,
-        refresh_policy: None,
-    };
+    let request = NewSource::new(SourceType::Uri, json!({ "url": url }));
     let source = setup.use_cases.sources.create(&setup.user, space.id, request).await.unwrap();
 
     let mut doomed = setup.worker(1, 1);

@@ -43,6 +43,23 @@ pub struct NewSource {
     pub refresh_policy: Option<RefreshPolicyInput>,
 }
 
+impl NewSource {
+    /// A request with only the required fields; the rest take their defaults.
+    pub fn new(source_type: SourceType, initial_data: Value) -> Self {
+        Self {
+            source_type,
+            initial_data,
+            name: None,
+            description: None,
+            collection_id: None,
+            postback_url: None,
+            run_context_extraction: None,
+            run_artifact_extraction: None,
+            refresh_policy: None,
+        }
+    }
+}
+
 /// Body of `PATCH /v1/sources/{id}`. `None` keeps a field; `Some(None)` clears it.
 #[derive(Debug, Clone, Default)]
 pub struct SourcePatch {

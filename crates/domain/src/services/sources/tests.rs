@@ -46,17 +46,7 @@ fn uri() -> SourceInput {
 }
 
 fn new_source(source_type: SourceType, initial_data: Value) -> NewSource {
-    NewSource {
-        source_type,
-        initial_data,
-        name: None,
-        description: None,
-        collection_id: None,
-        postback_url: None,
-        run_context_extraction: None,
-        run_artifact_extraction: None,
-        refresh_policy: None,
-    }
+    NewSource::new(source_type, initial_data)
 }
 
 fn service(mocks: Mocks) -> SourceService {
