@@ -5,7 +5,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use ctxd_domain::{
-    model::{Run, RunFlags, RunStatus, Source, SourceInput, Space, StageTimings, User},
+    model::{Run, RunFlags, RunStatus, Source, SourceInput, Space, User},
     ports::{RunFinish, RunQueue, SourceRepository, SpaceRepository},
     state::SourceStatus,
 };
@@ -40,15 +40,7 @@ async fn enqueue(f: &Fixture) -> Run {
 }
 
 fn completed() -> RunFinish {
-    RunFinish {
-        status: RunStatus::Completed,
-        outcome: None,
-        error: None,
-        revision: None,
-        context: None,
-        postback: None,
-        timings: StageTimings::default(),
-    }
+    RunFinish::status_only(RunStatus::Completed)
 }
 
 async fn claims_are_exclusive_under_concurrency(db: TestDatabase) {

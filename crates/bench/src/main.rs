@@ -15,7 +15,7 @@ use std::{
 use anyhow::{Context, bail};
 use chrono::Utc;
 use ctxd_domain::{
-    model::{RunFlags, RunStatus, Source, SourceInput, StageTimings},
+    model::{RunFlags, RunStatus, Source, SourceInput},
     ports::{RunFinish, RunQueue, SourceRepository},
 };
 use ctxd_storage::{Database, SeaStore};
@@ -71,15 +71,7 @@ async fn queue(n_runs: usize, n_workers: usize) -> anyhow::Result<()> {
             while let Some(run) =
                 RunQueue::claim(store.as_ref(), &format!("bench-{w}"), Duration::from_secs(60)).await?
             {
-                let finish = RunFinish {
-                    status: RunStatus::Completed,
-                    outcome: None,
-                    error: None,
-                    revision: None,
-                    context: None,
-                    postback: None,
-                    timings: StageTimings::default(),
-                };
+                let finish = RunFinish::status_only(RunStatus::Completed);
                 RunQueue::finish(store.as_ref(), run.id, finish).await?;
                 n += 1;
             }

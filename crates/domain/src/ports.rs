@@ -152,6 +152,21 @@ pub struct RunFinish {
     pub timings: crate::model::StageTimings,
 }
 
+impl RunFinish {
+    /// An outcome with nothing but a status: no revision, context or postback.
+    pub fn status_only(status: RunStatus) -> Self {
+        Self {
+            status,
+            outcome: None,
+            error: None,
+            revision: None,
+            context: None,
+            postback: None,
+            timings: Default::default(),
+        }
+    }
+}
+
 /// What a heartbeat learned about a claimed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LeaseState {

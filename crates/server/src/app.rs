@@ -137,7 +137,8 @@ impl Workers {
                 Scheduler::new(store.clone(), store.clone(), Arc::new(SystemClock), Arc::new(rand::random::<f64>));
             (scheduler, config.scheduler.clone())
         });
-        let postbacks = UseCases::new(adapters.ports(), config.domain_limits()).postbacks;
+        let postbacks =
+            PostbackService::new(store.clone(), Arc::new(SystemClock), config.domain_limits().postback_retry_delays);
         let sender = HttpWebhookSender::new(
             std::time::Duration::from_secs(config.postback.timeout_seconds),
             &HttpFetchConfig::default().user_agent,
