@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod config;
+pub mod extract;
 pub mod worker;
 
 pub use app::Application;

@@ -1,4 +1,5 @@
-//! The `ctxd` command line: `serve`, `migrate` and `keys create`.
+//! The `ctxd` command line: `serve`, `worker`, `migrate`, `keys create`, `openapi` and
+//! `extract`.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -9,6 +10,7 @@ use ctxd_server::{
     Application, Config,
     app::{Adapters, Workers, bootstrap_first_key, open_database},
     config::{Overrides, WorkerOverrides},
+    extract::ExtractOptions,
 };
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -57,6 +59,21 @@ enum Command {
     },
     /// Print the OpenAPI 3.1 document of the REST API
     Openapi,
+    /// Normalize and extract local files offline (no server, no database): prints the
+    /// markdown, or with --json one line per input: {file, format, markdown, context, artifacts}
+    Extract {
+        /// Input type; auto detects it from the file name and the content
+        #[arg(long = "type", default_value = "auto", value_parser = ["auto", "html", "markdown", "text", "pdf", "chat"])]
+        input_type: String,
+        /// The page's address, to resolve relative links in HTML
+        #[arg(long)]
+        url: Option<String>,
+        /// Print one JSON object per input instead of the markdown
+        #[arg(long)]
+        json: bool,
+        /// Files to read; `-` (or none) reads stdin
+        files: Vec<String>,
+    },
     /// Manage API keys
     Keys {
         #[command(subcommand)]
@@ -113,6 +130,20 @@ async fn main() -> ExitCode {
             Err(code) => return code,
         },
         Command::Openapi => print_openapi(),
+        Command::Extract { input_type, url, json, files } => {
+            let Ok(input_type) = input_type.parse() else { return ExitCode::from(2) };
+            let options = ExtractOptions { input_type, url, json, files };
+            // The work is CPU-bound and synchronous: keep it off the async workers.
+            return match tokio::task::spawn_blocking(move || ctxd_server::extract::run(&options)).await {
+                Ok(Ok(true)) => ExitCode::SUCCESS,
+                Ok(Ok(false)) => ExitCode::FAILURE,
+                Ok(Err(error)) => {
+                    eprintln!("ctxd: {error:#}");
+                    ExitCode::FAILURE
+                }
+                Err(_) => ExitCode::FAILURE,
+            };
+        }
         Command::Keys { command: KeysCommand::Create { user, plan, common } } => {
             match load_config(&common, None, false) {
                 Ok(config) => create_key(config, &user, plan.as_deref()).await,

@@ -123,3 +123,45 @@ fn invalid_configuration_stops_start_up_with_one_line_per_problem() {
     assert_eq!(problems.len(), 3, "{stderr}");
     assert!(stderr.contains("listen:") && stderr.contains("database_url:") && stderr.contains("max_content_bytes"));
 }
+
+#[test]
+fn extract_prints_markdown_or_one_json_line_per_input_offline() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.html");
+    std::fs::write(&page, "<html><title>Notes</title><body><p>See <a href=\"/next\">next</a>.</p></body></html>")
+        .unwrap();
+    let chat = dir.path().join("chat.txt");
+    std::fs::write(&chat, "User: How do I run it?\nAssistant: Like this:\n\n```bash\nctxd serve\n```\n").unwrap();
+
+    let markdown = ctxd().args(["extract", "--url", "https://example.com/a/"]).arg(&page).output().unwrap();
+    assert!(markdown.status.success(), "{}", String::from_utf8_lossy(&markdown.stderr));
+    assert_eq!(String::from_utf8(markdown.stdout).unwrap(), "# Notes\n\nSee [next](https://example.com/next).\n");
+
+    let json = ctxd().args(["extract", "--json"]).arg(&page).arg(&chat).output().unwrap();
+    assert!(json.status.success());
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(json.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2, "one line per input, in order");
+    assert_eq!(lines[0]["format"], "html");
+    assert_eq!(lines[1]["format"], "chat");
+    assert_eq!(lines[1]["artifacts"][0]["kind"], "COMMAND");
+    assert!(lines[1]["context"]["extractor_version"].as_str().unwrap().contains("extractive"));
+
+    // stdin, a forced type, and a failing input among good ones.
+    let mut child = ctxd()
+        .args(["extract", "--type", "markdown", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"# Title\r\n\r\nbody\r\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "# Title\n\nbody\n");
+    let missing = ctxd().args(["extract"]).arg(&page).arg(dir.path().join("missing.md")).output().unwrap();
+    assert!(!missing.status.success(), "a failed input fails the command");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.md"));
+    assert!(String::from_utf8_lossy(&missing.stdout).starts_with("# Notes"), "the good input still prints");
+    let bad_type = ctxd().args(["extract", "--type", "docx"]).arg(&page).output().unwrap();
+    assert_eq!(bad_type.status.code(), Some(2));
+}
