@@ -18,12 +18,21 @@ commands:
                       the raw SKIP LOCKED claim+complete rate of the same server
   bench refresh [--sources N]
                       unchanged refreshes per second end to end against a local origin
-                      answering 304 (Postgres)";
+                      answering 304 (Postgres)
+  bench extract [--data DIR] [--limit N] [--no-trafilatura]
+                      HTML main-content F1 and time per page on ../shared/data's article
+                      sets next to trafilatura (installed from PyPI into
+                      target/bench-venv), structure kept, and context extraction on the
+                      chat transcripts
+  bench extract --gate
+                      the CI quality gate: a fixed small subset, failing under pinned
+                      floors (debug build, no trafilatura)";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("bench") if args.get(1).is_some_and(|a| a == "extract") => bench_extract(&args[1..]),
         Some("bench") if args.len() >= 2 => {
             let mut command = vec!["run", "--release", "--quiet", "-p", "ctxd-bench", "--"];
             command.extend(args[1..].iter().map(String::as_str));
@@ -45,6 +54,46 @@ fn cargo(args: &[&str]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot run cargo {}", args.join(" ")))?;
     if !status.success() {
         bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// trafilatura's version the benchmark compares with, and the lxml cleaner that its
+/// justext dependency imports (a separate package since lxml 5.2).
+const TRAFILATURA: &[&str] = &["trafilatura==2.3.1", "lxml_html_clean"];
+
+/// `bench extract`: installs trafilatura into a virtualenv under target/ (once), then
+/// runs the benchmark in release with it. `--gate` runs in the dev profile, which the
+/// test suite has already built, and without trafilatura.
+fn bench_extract(args: &[String]) -> anyhow::Result<()> {
+    let gate = args.iter().any(|a| a == "--gate");
+    let mut command: Vec<String> = ["run", "--quiet", "-p", "ctxd-bench"].map(String::from).to_vec();
+    if !gate {
+        command.insert(1, "--release".into());
+    }
+    command.push("--".into());
+    command.extend(args.iter().filter(|a| *a != "--no-trafilatura").cloned());
+    if !gate && !args.iter().any(|a| a == "--no-trafilatura") {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        let venv = std::path::Path::new(&target).join("bench-venv");
+        let python = venv.join("bin/python");
+        let installed = Command::new(&python).args(["-c", "import trafilatura"]).status().is_ok_and(|s| s.success());
+        if !installed {
+            run("python3", &["-m", "venv", &venv.to_string_lossy()])?;
+            let mut pip = vec!["-m", "pip", "install", "--quiet"];
+            pip.extend(TRAFILATURA);
+            run(&python.to_string_lossy(), &pip)?;
+        }
+        command.extend(["--python".into(), std::path::absolute(&python)?.to_string_lossy().into_owned()]);
+    }
+    cargo(&command.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program).args(args).status().with_context(|| format!("cannot run {program}"))?;
+    if !status.success() {
+        bail!("{program} {} failed ({status})", args.join(" "));
     }
     Ok(())
 }

@@ -6,8 +6,14 @@
 //!   to the raw `SKIP LOCKED` claim+complete transaction rate of the same server.
 //! - `refresh [--sources N]`: N URI sources against a local origin answering 304;
 //!   unchanged refreshes per second end to end (REST request → worker → UNCHANGED).
+//! - `extract [--data DIR] [--python PY] [--limit N] [--gate]`: extraction quality and
+//!   speed on `../shared/data` (see `extract.rs`).
+
+mod extract;
+mod metrics;
 
 use std::{
+    path::{Path, PathBuf},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -36,7 +42,22 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("queue") => queue(arg(&args, "--runs", 5000)?, arg(&args, "--workers", 4)?).await,
         Some("refresh") => refresh(arg(&args, "--sources", 1000)?).await,
-        _ => bail!("usage: ctxd-bench queue [--runs N] [--workers W] | refresh [--sources N]"),
+        Some("extract") => {
+            let path =
+                |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
+            let default_data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+            let options = extract::Options {
+                data: path("--data").unwrap_or(default_data),
+                python: path("--python"),
+                gate: args.iter().any(|a| a == "--gate"),
+                limit: args.iter().any(|a| a == "--limit").then(|| arg(&args, "--limit", 0)).transpose()?,
+            };
+            extract::run(&options)
+        }
+        _ => bail!(
+            "usage: ctxd-bench queue [--runs N] [--workers W] | refresh [--sources N] | \
+             extract [--data DIR] [--python PY] [--limit N] [--gate]"
+        ),
     }
 }
 

@@ -1,0 +1,412 @@
+//! `bench extract`: the HTML normalizer on the two article-extraction sets of
+//! `../shared/data` (F1 as each set's README defines it, per set and per page type,
+//! and time per page) next to trafilatura on the same pages; structure kept against
+//! WCXB's markdown truth; and the context extractor on the real chat transcripts
+//! (compression, code blocks, turns, decisions and open questions).
+//!
+//! With `--gate` it runs a fixed, small subset without trafilatura and fails when a
+//! figure falls under its pinned floor: the CI quality gate.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    io::{BufRead, BufReader, Read, Write},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::Instant,
+};
+
+use anyhow::{Context, bail};
+use ctxd_domain::{
+    model::{ArtifactKind, NormalizeInput, Role},
+    ports::ContextExtractor,
+};
+use ctxd_extractors::{ExtractiveContextExtractor, InputType, artifacts, html, markdown, normalize_as};
+use serde_json::Value;
+
+use crate::metrics::{Scores, bag_scores, mean_scores, shingle_counts, shingle_scores};
+
+/// Floors the gate holds quality to; raise them when the extractor gets better.
+mod floors {
+    pub const SCRAPINGHUB_F1: f64 = 0.90;
+    pub const WCXB_F1: f64 = 0.70;
+    pub const TRANSCRIPT_COMPRESSION: f64 = 3.0;
+}
+
+/// Pages of each set the gate uses: the first ones in id order.
+const GATE_SCRAPINGHUB: usize = 40;
+const GATE_WCXB: usize = 120;
+
+#[derive(Debug, Default)]
+pub struct Options {
+    pub data: PathBuf,
+    pub python: Option<PathBuf>,
+    pub gate: bool,
+    pub limit: Option<usize>,
+}
+
+struct Page {
+    id: String,
+    path: PathBuf,
+    url: String,
+    page_type: String,
+    truth: String,
+    truth_markdown: Option<String>,
+}
+
+/// One extractor's output for a page.
+struct Output {
+    text: String,
+    markdown: Option<String>,
+    ms: f64,
+}
+
+pub fn run(options: &Options) -> anyhow::Result<()> {
+    let data = &options.data;
+    if !data.join("article-extraction").is_dir() {
+        bail!("no benchmark data at {} (pass --data DIR)", data.display());
+    }
+    let mut failures = Vec::new();
+    let mut scrapinghub = scrapinghub_pages(&data.join("article-extraction/scrapinghub"))?;
+    let mut wcxb = wcxb_pages(&data.join("article-extraction/wcxb-dev"))?;
+    if options.gate {
+        scrapinghub.truncate(GATE_SCRAPINGHUB);
+        wcxb.truncate(GATE_WCXB);
+    } else if let Some(limit) = options.limit {
+        scrapinghub.truncate(limit);
+        wcxb.truncate(limit);
+    }
+
+    println!("# HTML main-content extraction (ctxd html normalizer vs trafilatura)\n");
+    let ours = run_ours(&scrapinghub);
+    let theirs = options.python.as_deref().map(|py| run_trafilatura(py, &scrapinghub)).transpose()?;
+    let f1 = report_scrapinghub(&scrapinghub, &ours, theirs.as_ref());
+    if options.gate && f1 < floors::SCRAPINGHUB_F1 {
+        failures.push(format!("ScrapingHub F1 {f1:.3} < floor {}", floors::SCRAPINGHUB_F1));
+    }
+
+    let ours = run_ours(&wcxb);
+    let theirs = options.python.as_deref().map(|py| run_trafilatura(py, &wcxb)).transpose()?;
+    let f1 = report_wcxb(&wcxb, &ours, theirs.as_ref());
+    if options.gate && f1 < floors::WCXB_F1 {
+        failures.push(format!("WCXB F1 {f1:.3} < floor {}", floors::WCXB_F1));
+    }
+    report_structure(&wcxb, &ours);
+
+    failures.extend(transcripts(&data.join("transcripts"))?);
+    if !failures.is_empty() {
+        bail!("quality gate failed:\n  {}", failures.join("\n  "));
+    }
+    if options.gate {
+        println!("\nquality gate: every figure is at or above its floor");
+    }
+    Ok(())
+}
+
+fn gunzip(path: &Path) -> anyhow::Result<String> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path)?)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(text)
+}
+
+fn scrapinghub_pages(dir: &Path) -> anyhow::Result<Vec<Page>> {
+    let truth: BTreeMap<String, Value> = serde_json::from_slice(&std::fs::read(dir.join("ground-truth.json"))?)?;
+    Ok(truth
+        .into_iter()
+        .map(|(id, value)| Page {
+            path: dir.join(format!("html/{id}.html.gz")),
+            url: value["url"].as_str().unwrap_or_default().to_owned(),
+            page_type: "article".into(),
+            truth: value["articleBody"].as_str().unwrap_or_default().to_owned(),
+            truth_markdown: None,
+            id,
+        })
+        .collect())
+}
+
+fn wcxb_pages(dir: &Path) -> anyhow::Result<Vec<Page>> {
+    let metadata: Value = serde_json::from_slice(&std::fs::read(dir.join("metadata-dev.json"))?)?;
+    let files = metadata["files"].as_object().context("metadata-dev.json has no files")?;
+    let mut ids: Vec<&String> = files.keys().collect();
+    ids.sort();
+    ids.into_iter()
+        .map(|id| {
+            let truth: Value = serde_json::from_slice(&std::fs::read(dir.join(format!("ground-truth/{id}.json")))?)?;
+            let gt = &truth["ground_truth"];
+            Ok(Page {
+                id: id.clone(),
+                path: dir.join(format!("html/{id}.html.gz")),
+                url: truth["url"].as_str().unwrap_or_default().to_owned(),
+                page_type: files[id]["page_type"].as_str().unwrap_or("unknown").to_owned(),
+                truth: gt["main_content"].as_str().unwrap_or_default().to_owned(),
+                truth_markdown: gt["main_content_markdown"].as_str().map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+/// ctxd's HTML normalizer on every page: time covers extraction and markdown, not
+/// decompression (as for trafilatura).
+fn run_ours(pages: &[Page]) -> HashMap<String, Output> {
+    pages
+        .iter()
+        .map(|page| {
+            let html_text = gunzip(&page.path).unwrap_or_default();
+            let url = (!page.url.is_empty()).then_some(page.url.as_str());
+            let started = Instant::now();
+            let extracted = html::extract(&html_text, url);
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let text = markdown::plain_text(&extracted.markdown);
+            (page.id.clone(), Output { text, markdown: Some(extracted.markdown), ms })
+        })
+        .collect()
+}
+
+fn run_trafilatura(python: &Path, pages: &[Page]) -> anyhow::Result<HashMap<String, Output>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("trafilatura_bench.py");
+    let mut child = Command::new(python)
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", python.display()))?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    let requests: Vec<String> =
+        pages.iter().map(|p| serde_json::json!({"id": p.id, "path": p.path, "url": p.url}).to_string()).collect();
+    let writer = std::thread::spawn(move || -> std::io::Result<()> {
+        for line in requests {
+            writeln!(stdin, "{line}")?;
+        }
+        Ok(())
+    });
+    let mut out = HashMap::new();
+    for line in BufReader::new(child.stdout.take().context("stdout")?).lines() {
+        let value: Value = serde_json::from_str(&line?)?;
+        let id = value["id"].as_str().unwrap_or_default().to_owned();
+        let text = value["text"].as_str().unwrap_or_default().to_owned();
+        out.insert(id, Output { text, markdown: None, ms: value["ms"].as_f64().unwrap_or_default() });
+    }
+    writer.join().map_err(|_| anyhow::anyhow!("writer thread panicked"))??;
+    if !child.wait()?.success() || out.len() != pages.len() {
+        bail!("trafilatura answered for {} of {} pages", out.len(), pages.len());
+    }
+    Ok(out)
+}
+
+fn times(pages: &[&Page], outputs: &HashMap<String, Output>) -> (f64, f64) {
+    let ms: Vec<f64> = pages.iter().map(|p| outputs[&p.id].ms).collect();
+    (ms.iter().sum::<f64>() / ms.len().max(1) as f64, ms.iter().copied().fold(0.0, f64::max))
+}
+
+fn row(name: &str, scores: Scores, (mean, max): (f64, f64)) {
+    println!(
+        "  {name:<22} F1 {:.3}  P {:.3}  R {:.3}  mean {mean:>7.2} ms  max {max:>8.1} ms",
+        scores.f1, scores.precision, scores.recall
+    );
+}
+
+fn ratio(ours: (Scores, (f64, f64)), theirs: (Scores, (f64, f64))) {
+    println!(
+        "  {:<22} F1 {:.3}x                     time {:.2}x of trafilatura's",
+        "ctxd / trafilatura",
+        ours.0.f1 / theirs.0.f1.max(1e-9),
+        ours.1.0 / theirs.1.0.max(1e-9)
+    );
+}
+
+/// Prints ScrapingHub figures; returns ctxd's F1.
+fn report_scrapinghub(pages: &[Page], ours: &HashMap<String, Output>, theirs: Option<&HashMap<String, Output>>) -> f64 {
+    let all: Vec<&Page> = pages.iter().collect();
+    let score = |outputs: &HashMap<String, Output>| {
+        let counts: Vec<_> = pages.iter().map(|p| shingle_counts(&p.truth, &outputs[&p.id].text, 4)).collect();
+        (shingle_scores(&counts), times(&all, outputs))
+    };
+    println!("ScrapingHub ({} pages, 4-shingle P/R macro-averaged, F1 their harmonic mean)", pages.len());
+    let ours_scores = score(ours);
+    row("ctxd", ours_scores.0, ours_scores.1);
+    if let Some(theirs) = theirs {
+        let theirs_scores = score(theirs);
+        row("trafilatura", theirs_scores.0, theirs_scores.1);
+        ratio(ours_scores, theirs_scores);
+    }
+    println!();
+    ours_scores.0.f1
+}
+
+/// Prints WCXB figures overall, without the empty-reference pages, and per page
+/// type; returns ctxd's overall F1.
+fn report_wcxb(pages: &[Page], ours: &HashMap<String, Output>, theirs: Option<&HashMap<String, Output>>) -> f64 {
+    let score = |subset: &[&Page], outputs: &HashMap<String, Output>| {
+        let per_page: Vec<Scores> = subset.iter().map(|p| bag_scores(&p.truth, &outputs[&p.id].text)).collect();
+        (mean_scores(&per_page), times(subset, outputs))
+    };
+    let all: Vec<&Page> = pages.iter().collect();
+    let with_truth: Vec<&Page> = pages.iter().filter(|p| !p.truth.trim().is_empty()).collect();
+    let mut types: BTreeMap<&str, Vec<&Page>> = BTreeMap::new();
+    for page in pages {
+        types.entry(page.page_type.as_str()).or_default().push(page);
+    }
+    let mut groups = vec![(format!("all {} pages", all.len()), all.clone())];
+    groups.push((format!("{} with a reference", with_truth.len()), with_truth));
+    groups.extend(types.into_iter().map(|(t, p)| (format!("{t} ({})", p.len()), p)));
+    println!("WCXB dev (bag-of-tokens F1, mean of per-page F1)");
+    let mut overall = 0.0;
+    for (i, (name, subset)) in groups.iter().enumerate() {
+        println!(" {name}");
+        let ours_scores = score(subset, ours);
+        if i == 0 {
+            overall = ours_scores.0.f1;
+        }
+        row("ctxd", ours_scores.0, ours_scores.1);
+        if let Some(theirs) = theirs {
+            let theirs_scores = score(subset, theirs);
+            row("trafilatura", theirs_scores.0, theirs_scores.1);
+            ratio(ours_scores, theirs_scores);
+        }
+    }
+    println!();
+    overall
+}
+
+/// Structural elements of markdown: headings, list items, code blocks, tables.
+fn structure(md: &str) -> [usize; 4] {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    let mut counts = [0; 4];
+    for event in Parser::new_ext(md, Options::ENABLE_TABLES) {
+        match event {
+            Event::Start(Tag::Heading { .. }) => counts[0] += 1,
+            Event::Start(Tag::Item) => counts[1] += 1,
+            Event::Start(Tag::CodeBlock(_)) => counts[2] += 1,
+            Event::Start(Tag::Table(_)) => counts[3] += 1,
+            _ => {}
+        }
+    }
+    counts
+}
+
+/// How much of WCXB's markdown structure the output keeps: per element type, the
+/// matched count (per page, the smaller of truth and output) over truth (recall) and
+/// over output (precision), summed over pages.
+fn report_structure(pages: &[Page], ours: &HashMap<String, Output>) {
+    let mut matched = [0usize; 4];
+    let mut truth_total = [0usize; 4];
+    let mut ours_total = [0usize; 4];
+    for page in pages {
+        let (Some(truth), Some(output)) = (&page.truth_markdown, ours[&page.id].markdown.as_deref()) else { continue };
+        let (t, o) = (structure(truth), structure(output));
+        for i in 0..4 {
+            matched[i] += t[i].min(o[i]);
+            truth_total[i] += t[i];
+            ours_total[i] += o[i];
+        }
+    }
+    println!("Structure kept against WCXB markdown truth (ctxd)");
+    for (i, name) in ["headings", "list items", "code blocks", "tables"].iter().enumerate() {
+        println!(
+            "  {name:<12} truth {:>6}  ctxd {:>6}  recall {:.3}  precision {:.3}",
+            truth_total[i],
+            ours_total[i],
+            matched[i] as f64 / truth_total[i].max(1) as f64,
+            matched[i] as f64 / ours_total[i].max(1) as f64
+        );
+    }
+    println!();
+}
+
+/// Distinctive tokens of an annotation item: numbers, identifiers and hashes, which
+/// a context must keep verbatim.
+fn distinctive(item: &str) -> Vec<String> {
+    item.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '\'' | '"' | '`'))
+        .map(|w| w.trim_end_matches(['.', ':']))
+        .filter(|w| {
+            w.len() >= 3
+                && (w.chars().any(|c| c.is_ascii_digit()) || w.contains('_') || w.contains('.') || w.contains('/'))
+        })
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The transcript part: per file, compression, turns, code blocks found, and how
+/// many of the annotated decisions' and open questions' distinctive values the
+/// context keeps. Returns gate failures.
+fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut failures = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".expected.json"))
+        .collect();
+    names.sort();
+    println!("# Context extraction on chat transcripts\n");
+    println!(
+        "  {:<42} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>6}",
+        "transcript", "tokens", "ratio", "bytes×", "turns", "code", "dec.val", "q.count", "ms"
+    );
+    for expected_path in names {
+        let expected: Value = serde_json::from_slice(&std::fs::read(&expected_path)?)?;
+        let stem = expected_path.to_string_lossy().trim_end_matches(".expected.json").to_owned();
+        let (path, content_type) = if Path::new(&format!("{stem}.json")).exists() {
+            (PathBuf::from(format!("{stem}.json")), "application/json")
+        } else {
+            (PathBuf::from(format!("{stem}.md")), "text/markdown")
+        };
+        let bytes = std::fs::read(&path)?;
+        let started = Instant::now();
+        let input = NormalizeInput { bytes: &bytes, content_type: Some(content_type), url: None };
+        let document = normalize_as(input, InputType::Auto).map_err(anyhow::Error::msg)?;
+        let found = artifacts::extract(&document);
+        let context = ExtractiveContextExtractor.extract(&document, &found);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        let exchanges =
+            document.turns.windows(2).filter(|w| w[0].role == Role::User && w[1].role == Role::Assistant).count();
+        let code = found.iter().filter(|a| a.kind != ArtifactKind::Table).count();
+        let content = context.content.to_lowercase();
+        let values: Vec<String> = expected["decisions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .flat_map(distinctive)
+            .collect();
+        let kept = values.iter().filter(|v| content.contains(v.as_str())).count();
+        let ratio = context.original_tokens as f64 / context.context_tokens.max(1) as f64;
+        let byte_ratio = bytes.len() as f64 / context.content.len().max(1) as f64;
+        let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        println!(
+            "  {:<42} {:>7} {:>7.2} {:>6.1} {:>3}/{:<2} {:>4}/{:<4} {:>4}/{:<4} {:>4}/{:<4} {:>6.1}",
+            name,
+            context.original_tokens,
+            ratio,
+            byte_ratio,
+            exchanges,
+            expected["min_turns"].as_u64().unwrap_or(0),
+            code,
+            expected["code_blocks"].as_u64().unwrap_or(0),
+            kept,
+            values.len(),
+            context.open_questions.len(),
+            expected["open_questions"].as_array().map_or(0, Vec::len),
+            ms
+        );
+        if context.original_tokens > 4000 && ratio < floors::TRANSCRIPT_COMPRESSION {
+            failures.push(format!("{name}: compression {ratio:.2} < {}", floors::TRANSCRIPT_COMPRESSION));
+        }
+        // Every code block written in the conversation must be an artifact (the
+        // context points at each): the count may exceed the annotation's only
+        // through blocks a CommonMark parser sees and the annotators did not count.
+        if (code as u64) < expected["code_blocks"].as_u64().unwrap_or(0) * 9 / 10 {
+            failures.push(format!("{name}: {code} code blocks found, {} annotated", expected["code_blocks"]));
+        }
+        if (exchanges as u64) < expected["min_turns"].as_u64().unwrap_or(0) {
+            failures.push(format!("{name}: {exchanges} exchanges, at least {} expected", expected["min_turns"]));
+        }
+    }
+    println!(
+        "\n  tokens: o200k tokens of the normalized transcript; ratio: original / context tokens; bytes×: file bytes / \
+         context bytes;\n  turns: user→assistant exchanges / annotated minimum; code: code artifacts / annotated blocks;\n  \
+         dec.val: the annotated decisions' distinctive values (numbers, identifiers, hashes) found in the context;\n  \
+         q.count: open questions reported / annotated"
+    );
+    Ok(failures)
+}
