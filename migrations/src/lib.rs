@@ -7,6 +7,7 @@ mod m20261129_000001_initial;
 mod m20261129_000002_pipeline;
 mod m20261129_000003_postbacks;
 mod m20261129_000004_idempotency;
+mod m20261129_000005_artifacts;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_pipeline::Migration),
             Box::new(m20261129_000003_postbacks::Migration),
             Box::new(m20261129_000004_idempotency::Migration),
+            Box::new(m20261129_000005_artifacts::Migration),
         ]
     }
 }

@@ -46,7 +46,31 @@ macro_rules! on_both_databases {
     )*};
 }
 
+/// Runs each listed `async fn name(app: TestApp)` on both backends with in-process
+/// workers that retry up to the given number of attempts.
+macro_rules! with_workers {
+    ($($name:ident => $attempts:expr),* $(,)?) => {$(
+        mod $name {
+            use ctxd_test_support::Backend;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let app = crate::pipeline::app_with_workers(Backend::Sqlite, $attempts).await.unwrap();
+                super::$name(app).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(app) = crate::pipeline::app_with_workers(Backend::Postgres, $attempts).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    )*};
+}
+
 mod api_keys;
+mod artifacts;
 mod collections;
 mod errors;
 mod operations;

@@ -59,7 +59,7 @@ async fn serve(State(origin): State<Origin>, headers: HeaderMap) -> impl IntoRes
     (status, [("etag", etag), ("content-type", "text/plain; charset=utf-8".into())], body)
 }
 
-async fn app_with_workers(backend: Backend, max_attempts: u32) -> Option<TestApp> {
+pub(crate) async fn app_with_workers(backend: Backend, max_attempts: u32) -> Option<TestApp> {
     spawn_app_with(backend, |config| {
         config.revisions.retain = 2;
         config.worker.enabled = true;
@@ -72,7 +72,7 @@ async fn app_with_workers(backend: Backend, max_attempts: u32) -> Option<TestApp
 }
 
 /// Polls the source until `run_id` has finished; returns the source.
-async fn wait_for_run(app: &TestApp, source_id: &str, run_id: &Value) -> Value {
+pub(crate) async fn wait_for_run(app: &TestApp, source_id: &str, run_id: &Value) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let source = app.get(&format!("/v1/sources/{source_id}")).await.body;
@@ -83,27 +83,6 @@ async fn wait_for_run(app: &TestApp, source_id: &str, run_id: &Value) -> Value {
         assert!(Instant::now() < deadline, "run {run_id} did not finish: {source}");
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-}
-
-macro_rules! with_workers {
-    ($($name:ident => $attempts:expr),* $(,)?) => {$(
-        mod $name {
-            use ctxd_test_support::Backend;
-
-            #[tokio::test]
-            async fn sqlite() {
-                let app = super::app_with_workers(Backend::Sqlite, $attempts).await.unwrap();
-                super::$name(app).await;
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                if let Some(app) = super::app_with_workers(Backend::Postgres, $attempts).await {
-                    super::$name(app).await;
-                }
-            }
-        }
-    )*};
 }
 
 with_workers!(
@@ -132,10 +111,13 @@ async fn content_sources_complete_with_a_revision_and_context(app: TestApp) {
     assert_eq!(context.body["title"], "Plan");
     assert_eq!(context.body["format"], "markdown");
     assert!(context.body["content"].as_str().unwrap().contains("we'll use Postgres"));
+    assert_eq!(context.body["open_questions"], json!([]), "the question was answered");
 
+    // Pasted text with speaker markers is normalized as a chat transcript.
     let content = app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/content")).send().await.unwrap();
     assert_eq!(content.headers()["content-type"], "text/markdown; charset=utf-8");
-    assert_eq!(content.text().await.unwrap(), text);
+    let expected = "# Plan\n\n**User:**\n\nshall we use Postgres?\n\n**Assistant:**\n\nyes, we'll use Postgres.\n";
+    assert_eq!(content.text().await.unwrap(), expected);
 
     let runs = app.get(&format!("/v1/sources/{id}/runs")).await;
     assert_eq!(runs.body["pagination"]["total"], 1);
@@ -186,7 +168,7 @@ async fn refresh_is_conditional_and_skips_unchanged_content(app: TestApp) {
     assert_eq!(done["last_run"]["outcome"], "CHANGED");
     assert_eq!(done["revision"], 2);
     let now = app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/content")).send().await.unwrap();
-    assert_eq!(now.text().await.unwrap(), "second version");
+    assert_eq!(now.text().await.unwrap(), "second version\n");
     let old = app
         .request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/1/content?format=raw"))
         .send()
@@ -295,10 +277,10 @@ async fn old_revisions_lose_their_content_but_keep_their_metadata(app: TestApp) 
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1/content")).await.status, 404);
     let current =
         app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/3/content")).send().await.unwrap();
-    assert_eq!(current.text().await.unwrap(), "v3");
+    assert_eq!(current.text().await.unwrap(), "v3\n");
     let kept =
         app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/2/content")).send().await.unwrap();
-    assert_eq!(kept.text().await.unwrap(), "v2");
+    assert_eq!(kept.text().await.unwrap(), "v2\n");
 }
 
 #[tokio::test]

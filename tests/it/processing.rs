@@ -45,6 +45,7 @@ async fn finish(app: &TestApp, source: &Value, run_id: &Value, status: RunStatus
         error: (status == RunStatus::Failed).then(|| "origin answered 500".to_owned()),
         revision,
         context: None,
+        artifacts: None,
         postback: None,
         timings: StageTimings::default(),
     };

@@ -53,7 +53,7 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(UserId, ApiKeyId, SpaceId, CollectionId, SourceId, RunId, PostbackId);
+id_type!(UserId, ApiKeyId, SpaceId, CollectionId, SourceId, RunId, PostbackId, ArtifactId);
 
 #[cfg(test)]
 mod tests {

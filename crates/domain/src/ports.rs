@@ -14,10 +14,11 @@ use url::Url;
 
 use crate::{
     Result,
-    ids::{ApiKeyId, CollectionId, PostbackId, RunId, SourceId, SpaceId, UserId},
+    ids::{ApiKeyId, ArtifactId, CollectionId, PostbackId, RunId, SourceId, SpaceId, UserId},
     model::{
-        ApiKey, Collection, Context, ContextDraft, HttpMeta, Page, PageRequest, Postback, Revision, Run, RunStatus,
-        Source, SourceType, Space, Upload, User,
+        ApiKey, Artifact, ArtifactDraft, ArtifactQuery, ArtifactWrite, Collection, Context, ContextDraft, Document,
+        HttpMeta, NormalizeInput, Page, PageRequest, Postback, Revision, Run, RunStatus, Source, SourceType, Space,
+        Upload, User,
     },
     state::SourceStatus,
 };
@@ -147,6 +148,8 @@ pub struct RunFinish {
     pub revision: Option<Revision>,
     /// The context extracted from `revision` (only with a new revision).
     pub context: Option<Context>,
+    /// The artifacts found in `revision`, when artifact extraction ran.
+    pub artifacts: Option<ArtifactWrite>,
     /// The notification to put in the outbox with the outcome.
     pub postback: Option<Postback>,
     pub timings: crate::model::StageTimings,
@@ -161,6 +164,7 @@ impl RunFinish {
             error: None,
             revision: None,
             context: None,
+            artifacts: None,
             postback: None,
             timings: Default::default(),
         }
@@ -266,14 +270,43 @@ pub trait Normalizer: Send + Sync {
     fn version(&self) -> &'static str;
     /// # Errors
     /// A message for the run when the content cannot be normalized.
-    fn normalize(&self, bytes: &[u8], content_type: Option<&str>) -> Result<String, String>;
+    fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String>;
 }
 
-/// Extracts the compact context from markdown. Pure CPU.
+/// Finds typed artifacts (code, schemas, diagrams, tables, commands) in a normalized
+/// document. Pure CPU.
+pub trait ArtifactExtractor: Send + Sync {
+    /// Changes whenever the output for the same input would.
+    fn version(&self) -> &'static str;
+    fn extract(&self, document: &Document) -> Vec<ArtifactDraft>;
+}
+
+/// Extracts the compact context from a normalized document and the artifacts found in
+/// it (which the context points to). Pure CPU.
 pub trait ContextExtractor: Send + Sync {
     /// Changes whenever the output for the same input would.
     fn version(&self) -> &'static str;
-    fn extract(&self, markdown: &str) -> ContextDraft;
+    fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft;
+}
+
+/// Stored artifacts. They are written with a run's outcome ([`RunFinish`]).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait ArtifactRepository: Send + Sync {
+    /// The source's current artifacts, or those found in `revision`, in document order.
+    async fn list_for_source(
+        &self,
+        source_id: SourceId,
+        revision: Option<u32>,
+        page: PageRequest,
+    ) -> Result<Page<Artifact>>;
+    /// Every artifact found in `revision`, for diffs.
+    async fn for_revision(&self, source_id: SourceId, revision: u32) -> Result<Vec<Artifact>>;
+    /// The artifact, if `user_id` owns it and its source is not deleted.
+    async fn get(&self, user_id: UserId, id: ArtifactId) -> Result<Option<Artifact>>;
+    /// Current artifacts of the space's live sources matching `query`; with text, the
+    /// best matches first.
+    async fn search(&self, space_id: SpaceId, query: &ArtifactQuery, page: PageRequest) -> Result<Page<Artifact>>;
 }
 
 #[cfg_attr(test, mockall::automock)]

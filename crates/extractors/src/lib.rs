@@ -1,58 +1,128 @@
-//! Normalizers (fetched bytes → markdown) and context extractors (markdown → compact
-//! context). Pure CPU, no I/O. What is here now is the simplest honest pair: a
-//! plain-text normalizer and a pass-through extractor that records real BPE token
-//! counts; the extraction issue replaces them behind the same domain ports.
+//! Normalizers (fetched bytes → markdown document), the artifact extractor and the
+//! context extractor. Pure CPU, no I/O, offline: nothing is downloaded at run time.
 
 use std::sync::OnceLock;
 
+pub mod artifacts;
+pub mod chat;
+pub mod context;
+pub mod html;
+pub mod markdown;
+pub mod pdf;
 pub mod text;
+pub mod textrank;
 
+pub use artifacts::BlockArtifactExtractor;
+pub use context::ExtractiveContextExtractor;
 use ctxd_domain::{
-    model::ContextDraft,
-    ports::{ContextExtractor, Normalizer},
+    model::{Document, DocumentFormat, NormalizeInput},
+    ports::Normalizer,
 };
 
-/// Decodes text to UTF-8 (BOM, charset, `<meta>`, or detection) and normalizes line
-/// endings; markup is kept as it is. PDFs are refused until the PDF normalizer lands.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PlainTextNormalizer;
+/// Which normalizer to use; `Auto` detects it from the content type and the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputType {
+    #[default]
+    Auto,
+    Html,
+    Markdown,
+    Text,
+    Pdf,
+    Chat,
+}
 
-impl Normalizer for PlainTextNormalizer {
-    fn version(&self) -> &'static str {
-        "plaintext-2"
-    }
-
-    fn normalize(&self, bytes: &[u8], content_type: Option<&str>) -> Result<String, String> {
-        let kind = text::kind_of(content_type, bytes)?;
-        if kind == text::Kind::Pdf {
-            return Err("PDF content is not supported yet".into());
-        }
-        let text = text::decode(bytes, content_type, kind);
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-        Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
+impl std::str::FromStr for InputType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "auto" => Self::Auto,
+            "html" => Self::Html,
+            "markdown" | "md" => Self::Markdown,
+            "text" | "txt" => Self::Text,
+            "pdf" => Self::Pdf,
+            "chat" => Self::Chat,
+            other => return Err(format!("unknown input type {other:?}: auto, html, markdown, text, pdf or chat")),
+        })
     }
 }
 
-/// Keeps the whole markdown as the context and records its token count. No
-/// compression: it exists so the pipeline runs end to end before real extraction.
+/// Picks the normalizer from the content type corrected by the content: HTML (main
+/// content → markdown), PDF (text layer), chat transcripts (exports, aider,
+/// SpecStory, speaker markers), JSON, markdown and plain text.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PassthroughContextExtractor;
+pub struct AutoNormalizer;
 
-impl ContextExtractor for PassthroughContextExtractor {
+impl Normalizer for AutoNormalizer {
     fn version(&self) -> &'static str {
-        "passthrough-2"
+        "auto-1"
     }
 
-    fn extract(&self, markdown: &str) -> ContextDraft {
-        let tokens = count_tokens(markdown);
-        ContextDraft {
-            content: markdown.to_owned(),
-            title: title_of(markdown),
-            original_tokens: tokens,
-            context_tokens: tokens,
-            ..ContextDraft::default()
-        }
+    fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
+        normalize_as(input, InputType::Auto)
     }
+}
+
+/// Normalizes `input` as `forced`, or as detected when `forced` is `Auto`.
+///
+/// # Errors
+/// A message for the user: unsupported content type, unreadable PDF, or a forced
+/// chat type on text that is not a transcript.
+pub fn normalize_as(input: NormalizeInput<'_>, forced: InputType) -> Result<Document, String> {
+    let kind = match forced {
+        InputType::Auto => text::kind_of(input.content_type, input.bytes)?,
+        InputType::Html => text::Kind::Html,
+        InputType::Markdown | InputType::Chat => text::Kind::Markdown,
+        InputType::Text => text::Kind::Text,
+        InputType::Pdf => text::Kind::Pdf,
+    };
+    if kind == text::Kind::Pdf {
+        return pdf::to_markdown(input.bytes).map(|md| Document::new(md, DocumentFormat::Pdf));
+    }
+    let decoded = text::decode(input.bytes, input.content_type, kind);
+    let decoded = decoded.strip_prefix('\u{feff}').unwrap_or(&decoded);
+    if kind == text::Kind::Html {
+        let page = html::extract(decoded, input.url);
+        let mut markdown = page.markdown;
+        if let Some(title) = &page.title
+            && !markdown.starts_with("# ")
+        {
+            markdown = format!("# {title}\n\n{markdown}");
+        }
+        return Ok(Document { markdown, format: DocumentFormat::Html, title: page.title, turns: Vec::new() });
+    }
+    let is_json =
+        kind == text::Kind::Json || (forced == InputType::Chat && decoded.trim_start().starts_with(['[', '{']));
+    if forced != InputType::Text
+        && let Some(chat) = chat::parse(decoded, is_json)
+    {
+        return Ok(chat::render(&chat));
+    }
+    if forced == InputType::Chat {
+        return Err("the input is not a chat transcript ctxd recognises (ChatGPT or Claude export, aider, SpecStory, or User:/Assistant: markers)".into());
+    }
+    if kind == text::Kind::Json {
+        // JSON that is not a transcript stays as it is, fenced, so its structure (and a
+        // schema in it) is kept.
+        return Ok(Document::new(chat::fenced("json", decoded) + "\n", DocumentFormat::Text));
+    }
+    let tidy = markdown::tidy(decoded);
+    let format = if kind == text::Kind::Markdown || looks_like_markdown(&tidy) {
+        DocumentFormat::Markdown
+    } else {
+        DocumentFormat::Text
+    };
+    Ok(Document::new(tidy, format))
+}
+
+/// Headings, fences, lists or links at the start of lines.
+fn looks_like_markdown(text: &str) -> bool {
+    text.lines().take(400).any(|l| {
+        l.starts_with("# ")
+            || l.starts_with("## ")
+            || l.starts_with("```")
+            || l.starts_with("- [")
+            || l.contains("](http")
+    })
 }
 
 /// Tokens of `text` under o200k_base, the BPE of current OpenAI models. The tables are
@@ -63,43 +133,54 @@ pub fn count_tokens(text: &str) -> u64 {
     bpe.encode_ordinary(text).len() as u64
 }
 
-/// The first heading, else the first non-empty line, shortened to 120 characters.
-fn title_of(markdown: &str) -> Option<String> {
-    let lines = || markdown.lines().map(str::trim).filter(|l| !l.is_empty());
-    let line = lines().find(|l| l.starts_with('#')).or_else(|| lines().next())?;
-    let title = line.trim_start_matches('#').trim();
-    (!title.is_empty()).then(|| title.chars().take(120).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn normalizer_strips_bom_and_unifies_line_endings() {
-        let out = PlainTextNormalizer.normalize(b"\xEF\xBB\xBFa\r\nb\rc\n", Some("text/plain; charset=utf-8")).unwrap();
-        assert_eq!(out, "a\nb\nc\n");
-        let pdf = PlainTextNormalizer.normalize(b"%PDF-1.7", Some("application/pdf")).unwrap_err();
-        assert!(pdf.contains("PDF"), "{pdf}");
-        let png = PlainTextNormalizer.normalize(b"\x89PNG", Some("image/png")).unwrap_err();
-        assert!(png.contains("image/png"), "{png}");
-        assert_eq!(PlainTextNormalizer.normalize(b"caf\xe9", Some("text/plain; charset=latin1")).unwrap(), "café");
-        assert!(PlainTextNormalizer.normalize(b"{}", Some("application/json")).is_ok());
+    fn normalize(bytes: &[u8], content_type: Option<&str>) -> Result<Document, String> {
+        AutoNormalizer.normalize(NormalizeInput { bytes, content_type, url: None })
     }
 
     #[test]
-    fn extractor_titles_from_the_first_heading_and_counts_tokens() {
-        let draft = PassthroughContextExtractor.extract("intro line\n\n# The Title\nbody text here");
-        assert_eq!(draft.title.as_deref(), Some("The Title"));
-        assert_eq!(draft.content, "intro line\n\n# The Title\nbody text here");
-        assert_eq!(draft.original_tokens, draft.context_tokens);
-        assert_eq!(draft.original_tokens, count_tokens("intro line\n\n# The Title\nbody text here"));
+    fn text_is_tidied_and_unsupported_types_refused() {
+        let doc = normalize(b"\xEF\xBB\xBFa\r\nb\rc\n", Some("text/plain; charset=utf-8")).unwrap();
+        assert_eq!(doc.markdown, "a\nb\nc\n");
+        assert_eq!(doc.format, DocumentFormat::Text);
+        let png = normalize(b"\x89PNG", Some("image/png")).unwrap_err();
+        assert!(png.contains("image/png"), "{png}");
+        assert_eq!(normalize(b"caf\xe9", Some("text/plain; charset=latin1")).unwrap().markdown, "café\n");
+        assert_eq!(normalize(b"# T\n\nbody", Some("text/plain")).unwrap().format, DocumentFormat::Markdown);
+    }
+
+    #[test]
+    fn detection_picks_html_chat_json_and_pdf() {
+        let html = normalize(b"<!doctype html><title>T</title><p>Hello there, reader.</p>", None).unwrap();
+        assert_eq!(html.format, DocumentFormat::Html);
+        assert_eq!(html.markdown, "# T\n\nHello there, reader.\n");
+        let chat = normalize(b"User: hi, how do I start?\nAssistant: run ctxd serve\n", Some("text/plain")).unwrap();
+        assert_eq!(chat.format, DocumentFormat::Chat);
+        assert_eq!(chat.turns.len(), 2);
+        let json = normalize(b"{\"a\": 1}", Some("application/json")).unwrap();
+        assert_eq!(json.markdown, "```json\n{\"a\": 1}\n```\n");
+        let pdf = normalize(&pdf::tests::pdf_with_pages(&["Hello PDF"]), Some("application/octet-stream")).unwrap();
+        assert_eq!(pdf.format, DocumentFormat::Pdf);
+        assert!(pdf.markdown.contains("Hello PDF"));
+    }
+
+    #[test]
+    fn a_forced_type_overrides_detection() {
+        let input = NormalizeInput { bytes: b"User: a\nAssistant: b\n", content_type: None, url: None };
+        assert_eq!(normalize_as(input, InputType::Text).unwrap().format, DocumentFormat::Text);
+        let err =
+            normalize_as(NormalizeInput { bytes: b"plain words", content_type: None, url: None }, InputType::Chat);
+        assert!(err.unwrap_err().contains("not a chat transcript"));
+        assert_eq!("md".parse::<InputType>(), Ok(InputType::Markdown));
+        assert!("doc".parse::<InputType>().is_err());
+    }
+
+    #[test]
+    fn tokens_are_counted_with_a_real_bpe() {
         assert_eq!(count_tokens("hello world"), 2, "a real BPE count, not a word or character estimate");
         assert_eq!(count_tokens(""), 0);
-        assert_eq!(
-            PassthroughContextExtractor.extract("plain first line\nmore").title.as_deref(),
-            Some("plain first line")
-        );
-        assert_eq!(PassthroughContextExtractor.extract("  \n").title, None);
     }
 }

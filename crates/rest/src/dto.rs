@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use ctxd_domain::{
     ids::CollectionId,
     model::{
-        ApiKey, Collection, CollectionNode, Context, Page, RefreshMode, RefreshPolicy, Revision, Run, RunKind,
-        RunOutcome, RunStatus, Source, SourceType, Space,
+        ApiKey, Artifact, ArtifactChanges, Collection, CollectionNode, Context, Page, RefreshMode, RefreshPolicy,
+        Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceType, Space,
     },
     services::{FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch},
     state::SourceStatus,
@@ -707,12 +707,112 @@ pub struct RevisionDiffOut {
     pub artifacts: ArtifactChangesOut,
 }
 
-/// Artifact ids added, removed or changed between the two revisions.
+/// Artifact ids added, removed or changed between the two revisions (for a changed
+/// artifact, the id of its version in the newer revision).
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ArtifactChangesOut {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<String>,
+}
+
+impl From<ArtifactChanges> for ArtifactChangesOut {
+    fn from(c: ArtifactChanges) -> Self {
+        let ids = |set: Vec<Artifact>| set.into_iter().map(|a| a.id.to_string()).collect();
+        ArtifactChangesOut {
+            added: ids(c.added),
+            removed: ids(c.removed),
+            changed: c.changed.into_iter().map(|(_, after)| after.id.to_string()).collect(),
+        }
+    }
+}
+
+/// Where an artifact was found in its revision's normalized markdown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProvenanceOut {
+    pub start_line: u32,
+    pub end_line: u32,
+    /// The 1-based chat turn, for transcripts.
+    pub turn: Option<u32>,
+}
+
+/// A typed artifact: code, schema, diagram, table or command.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArtifactOut {
+    pub id: String,
+    #[serde(rename = "sourceId")]
+    pub source_id: String,
+    #[serde(rename = "spaceId")]
+    pub space_id: String,
+    pub revision: u32,
+    /// CODE, SCHEMA, DIAGRAM, TABLE or COMMAND.
+    pub kind: String,
+    pub language: Option<String>,
+    pub title: Option<String>,
+    pub content: String,
+    /// Kind-specific details: `rows` (arrays of cells) for a TABLE.
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    pub provenance: ProvenanceOut,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Artifact> for ArtifactOut {
+    fn from(a: Artifact) -> Self {
+        let d = a.draft;
+        ArtifactOut {
+            id: a.id.to_string(),
+            source_id: a.source_id.to_string(),
+            space_id: a.space_id.to_string(),
+            revision: a.revision,
+            kind: d.kind.as_str().to_owned(),
+            language: d.language,
+            title: d.title,
+            content: d.content,
+            metadata: d.metadata,
+            provenance: ProvenanceOut {
+                start_line: d.provenance.start_line,
+                end_line: d.provenance.end_line,
+                turn: d.provenance.turn,
+            },
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArtifactsPage {
+    pub artifacts: Vec<ArtifactOut>,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SourceArtifactsParams {
+    /// Artifacts found in this revision; default the source's current set.
+    pub revision: Option<u32>,
+    /// 1-based page number (default 1).
+    pub page: Option<u64>,
+    /// Items per page, 1..=100 (default 20).
+    pub per_page: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SearchArtifactsParams {
+    /// CODE, SCHEMA, DIAGRAM, TABLE or COMMAND.
+    pub kind: Option<String>,
+    /// A language, such as `python` (case-insensitive).
+    pub language: Option<String>,
+    /// Words to find in the title, language or content (all of them must occur); the
+    /// best matches come first.
+    pub q: Option<String>,
+    /// 1-based page number (default 1).
+    pub page: Option<u64>,
+    /// Items per page, 1..=100 (default 20).
+    pub per_page: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -15,7 +15,7 @@ use ctxd_domain::{
         scheduler::Scheduler,
     },
 };
-use ctxd_extractors::{PassthroughContextExtractor, PlainTextNormalizer};
+use ctxd_extractors::{AutoNormalizer, BlockArtifactExtractor, ExtractiveContextExtractor};
 use ctxd_fetchers::{HttpFetchConfig, HttpWebhookSender, PlainHttpFetcher};
 use ctxd_rest::AppState;
 use ctxd_storage::{Database, SeaStore};
@@ -69,6 +69,7 @@ impl Adapters {
             runs: store.clone(),
             uploads: store.clone(),
             revisions: store.clone(),
+            artifacts: store.clone(),
             blobs: self.blobs.clone(),
             postbacks: store.clone(),
             idempotency: store,
@@ -90,8 +91,9 @@ impl Adapters {
             revisions: store,
             blobs: self.blobs.clone(),
             uri_fetcher: Arc::new(fetcher),
-            normalizer: Arc::new(PlainTextNormalizer),
-            context_extractor: Arc::new(PassthroughContextExtractor),
+            normalizer: Arc::new(AutoNormalizer),
+            context_extractor: Arc::new(ExtractiveContextExtractor),
+            artifact_extractor: Arc::new(BlockArtifactExtractor),
             clock: Arc::new(SystemClock),
         };
         Ok(Pipeline::new(ports, config.retry_policy(), config.revisions.retain))

@@ -4,16 +4,18 @@
 use chrono::{DateTime, TimeZone, Utc};
 use ctxd_domain::{
     Error, Result,
+    ids::UserId,
     model::{
-        ApiKey, Collection, Context, ContextDraft, HttpMeta, Postback, RefreshMode, RefreshPolicy, Revision, Run,
-        RunFlags, RunKind, RunOutcome, Source, SourceInput, SourceStats, SourceType, Space, Upload, User,
+        ApiKey, Artifact, ArtifactDraft, Collection, Context, ContextDraft, HttpMeta, Postback, Provenance,
+        RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome, Source, SourceInput, SourceStats,
+        SourceType, Space, Upload, User,
     },
     state::SourceStatus,
 };
 use sea_orm::prelude::Json;
 
 use crate::entities::{
-    api_keys, collections, contexts, postback_outbox, revisions, runs, sources, spaces, uploads, users,
+    api_keys, artifacts, collections, contexts, postback_outbox, revisions, runs, sources, spaces, uploads, users,
 };
 
 fn parse<T: std::str::FromStr>(column: &str, raw: &str) -> Result<T> {
@@ -359,6 +361,52 @@ pub(crate) fn context_from(model: contexts::Model) -> Result<Context> {
             open_questions: from_json("contexts.open_questions", model.open_questions)?,
             original_tokens: to_u64(model.original_tokens),
             context_tokens: to_u64(model.context_tokens),
+        },
+        created_at: model.created_at,
+    })
+}
+
+pub(crate) fn artifact_to(artifact: &Artifact, user_id: UserId, active: bool) -> artifacts::Model {
+    let draft = &artifact.draft;
+    let to_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    artifacts::Model {
+        id: artifact.id.0,
+        source_id: artifact.source_id.0,
+        space_id: artifact.space_id.0,
+        user_id: user_id.0,
+        revision: to_i32(artifact.revision),
+        kind: draft.kind.as_str().to_owned(),
+        language: draft.language.clone(),
+        title: draft.title.clone(),
+        content: draft.content.clone(),
+        metadata: draft.metadata.clone(),
+        start_line: to_i32(draft.provenance.start_line),
+        end_line: to_i32(draft.provenance.end_line),
+        turn: draft.provenance.turn.map(to_i32),
+        content_hash: draft.content_hash(),
+        active,
+        created_at: artifact.created_at,
+    }
+}
+
+pub(crate) fn artifact_from(model: artifacts::Model) -> Result<Artifact> {
+    let to_u32 = |n: i32| u32::try_from(n).unwrap_or(0);
+    Ok(Artifact {
+        id: model.id.into(),
+        source_id: model.source_id.into(),
+        space_id: model.space_id.into(),
+        revision: to_u32(model.revision),
+        draft: ArtifactDraft {
+            kind: parse("artifacts.kind", &model.kind)?,
+            language: model.language,
+            title: model.title,
+            content: model.content,
+            metadata: model.metadata,
+            provenance: Provenance {
+                start_line: to_u32(model.start_line),
+                end_line: to_u32(model.end_line),
+                turn: model.turn.map(to_u32),
+            },
         },
         created_at: model.created_at,
     })

@@ -211,6 +211,35 @@ pub mod contexts {
     no_relations!();
 }
 
+pub mod artifacts {
+    use sea_orm::entity::prelude::*;
+
+    /// On Postgres the table also has a generated `search` tsvector, which this model
+    /// leaves out: the database fills it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "artifacts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub source_id: Uuid,
+        pub space_id: Uuid,
+        pub user_id: Uuid,
+        pub revision: i32,
+        pub kind: String,
+        pub language: Option<String>,
+        pub title: Option<String>,
+        pub content: String,
+        pub metadata: Json,
+        pub start_line: i32,
+        pub end_line: i32,
+        pub turn: Option<i32>,
+        pub content_hash: String,
+        pub active: bool,
+        pub created_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
 pub mod postback_secrets {
     use sea_orm::entity::prelude::*;
 

@@ -1,8 +1,10 @@
 //! The entities and value objects of ctxd, with their validation rules.
 
 mod api_key;
+mod artifact;
 pub(crate) mod collection;
 mod context;
+mod document;
 mod page;
 mod postback;
 mod refresh_policy;
@@ -13,8 +15,10 @@ pub(crate) mod space;
 mod user;
 
 pub use api_key::{ApiKey, ApiKeySecret, IssuedApiKey, hash_secret as hash_secret_for_lookup};
+pub use artifact::{Artifact, ArtifactChanges, ArtifactDraft, ArtifactKind, ArtifactQuery, ArtifactWrite, Provenance};
 pub use collection::{Collection, CollectionNode, build_tree};
 pub use context::{Context, ContextDraft};
+pub use document::{Document, DocumentFormat, NormalizeInput, Role, Turn};
 pub use page::{Page, PageRequest};
 pub use postback::{DEFAULT_RETRY_DELAYS_SECONDS, Postback, PostbackStatus, WebhookSecret};
 pub use refresh_policy::{RefreshMode, RefreshPolicy};

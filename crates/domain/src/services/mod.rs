@@ -22,8 +22,8 @@ pub use sources::{
 pub use spaces::{SpaceInput, SpaceService};
 
 use crate::ports::{
-    ApiKeyRepository, BlobStore, Clock, CollectionRepository, IdempotencyStore, PostbackStore, RevisionRepository,
-    RunQueue, SourceRepository, SpaceRepository, UploadRepository, UserRepository,
+    ApiKeyRepository, ArtifactRepository, BlobStore, Clock, CollectionRepository, IdempotencyStore, PostbackStore,
+    RevisionRepository, RunQueue, SourceRepository, SpaceRepository, UploadRepository, UserRepository,
 };
 
 /// Rules that operators configure.
@@ -64,6 +64,7 @@ pub struct Ports {
     pub runs: Arc<dyn RunQueue>,
     pub uploads: Arc<dyn UploadRepository>,
     pub revisions: Arc<dyn RevisionRepository>,
+    pub artifacts: Arc<dyn ArtifactRepository>,
     pub blobs: Arc<dyn BlobStore>,
     pub postbacks: Arc<dyn PostbackStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
@@ -133,6 +134,7 @@ pub(crate) mod test_ports {
         pub runs: MockRunQueue,
         pub uploads: MockUploadRepository,
         pub revisions: MockRevisionRepository,
+        pub artifacts: MockArtifactRepository,
         pub blobs: MockBlobStore,
         pub postbacks: MockPostbackStore,
         pub idempotency: MockIdempotencyStore,
@@ -151,6 +153,7 @@ pub(crate) mod test_ports {
                 runs: Arc::new(self.runs),
                 uploads: Arc::new(self.uploads),
                 revisions: Arc::new(self.revisions),
+                artifacts: Arc::new(self.artifacts),
                 blobs: Arc::new(self.blobs),
                 postbacks: Arc::new(self.postbacks),
                 idempotency: Arc::new(self.idempotency),

@@ -4,8 +4,8 @@
 use super::Ports;
 use crate::{
     Error, Result,
-    ids::{RunId, SourceId},
-    model::{Context, Page, PageRequest, Revision, Run, Source, User},
+    ids::{ArtifactId, RunId, SourceId, SpaceId},
+    model::{Artifact, ArtifactChanges, ArtifactQuery, Context, Page, PageRequest, Revision, Run, Source, User},
 };
 
 /// Which form of a revision's content to return.
@@ -33,6 +33,8 @@ pub struct RevisionDiff {
     pub unified: String,
     /// Whether the markdown differs at all.
     pub changed: bool,
+    /// Artifacts found in `to` and not in `from`, and the other way round.
+    pub artifacts: ArtifactChanges,
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +112,49 @@ impl OutputService {
             .context_radius(3)
             .header(&format!("revision {against}"), &format!("revision {number}"))
             .to_string();
-        Ok(RevisionDiff { from: against, to: number, changed: from != to, unified })
+        let before = self.ports.artifacts.for_revision(id, against).await?;
+        let after = self.ports.artifacts.for_revision(id, number).await?;
+        let artifacts = ArtifactChanges::between(&before, &after);
+        Ok(RevisionDiff { from: against, to: number, changed: from != to, unified, artifacts })
+    }
+
+    /// The source's current artifacts, or those found in `revision`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown source or revision.
+    pub async fn artifacts(
+        &self,
+        user: &User,
+        id: SourceId,
+        revision: Option<u32>,
+        page: PageRequest,
+    ) -> Result<Page<Artifact>> {
+        self.visible_source(user, id).await?;
+        if let Some(number) = revision {
+            self.ports.revisions.get(id, number).await?.ok_or(Error::NotFound("revision"))?;
+        }
+        self.ports.artifacts.list_for_source(id, revision, page).await
+    }
+
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown artifact, someone else's, or one of a deleted source.
+    pub async fn artifact(&self, user: &User, id: ArtifactId) -> Result<Artifact> {
+        self.ports.artifacts.get(user.id, id).await?.ok_or(Error::NotFound("artifact"))
+    }
+
+    /// The current artifacts of the space's sources that match `query`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown space (or someone else's).
+    pub async fn search_artifacts(
+        &self,
+        user: &User,
+        space: SpaceId,
+        query: &ArtifactQuery,
+        page: PageRequest,
+    ) -> Result<Page<Artifact>> {
+        self.ports.spaces.get(user.id, space).await?.ok_or(Error::NotFound("space"))?;
+        self.ports.artifacts.search(space, query, page).await
     }
 
     async fn markdown(&self, id: SourceId, number: u32) -> Result<String> {

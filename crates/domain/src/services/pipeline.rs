@@ -26,12 +26,14 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     Error, Result,
+    ids::ArtifactId,
     model::{
-        Context, HttpMeta, Postback, Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, StageTimings,
+        Artifact, ArtifactWrite, Context, HttpMeta, NormalizeInput, Postback, Revision, Run, RunKind, RunOutcome,
+        RunStatus, Source, SourceInput, StageTimings,
     },
     ports::{
-        BlobStore, Clock, Conditional, ContextExtractor, FetchError, FetchOutcome, Normalizer, RevisionRepository,
-        RunFinish, RunQueue, SourceRepository, UriFetcher,
+        ArtifactExtractor, BlobStore, Clock, Conditional, ContextExtractor, FetchError, FetchOutcome, Normalizer,
+        RevisionRepository, RunFinish, RunQueue, SourceRepository, UriFetcher,
     },
     state::{Event, SourceStatus},
 };
@@ -105,6 +107,7 @@ pub struct PipelinePorts {
     pub uri_fetcher: Arc<dyn UriFetcher>,
     pub normalizer: Arc<dyn Normalizer>,
     pub context_extractor: Arc<dyn ContextExtractor>,
+    pub artifact_extractor: Arc<dyn ArtifactExtractor>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -154,6 +157,13 @@ impl From<Error> for Stop {
     }
 }
 
+/// What a run that got through every stage commits.
+struct Produced {
+    revision: Revision,
+    context: Option<Context>,
+    artifacts: Option<ArtifactWrite>,
+}
+
 /// Fetched material, before it becomes a revision.
 struct Material {
     bytes: Vec<u8>,
@@ -167,7 +177,13 @@ impl Pipeline {
 
     /// The version of everything that produces outputs; a change re-extracts on refresh.
     pub fn extractor_version(&self) -> String {
-        format!("{}+{}", self.ports.normalizer.version(), self.ports.context_extractor.version())
+        let ports = &self.ports;
+        format!(
+            "{}+{}+{}",
+            ports.normalizer.version(),
+            ports.context_extractor.version(),
+            ports.artifact_extractor.version()
+        )
     }
 
     /// Processes a run the caller has claimed.
@@ -185,26 +201,24 @@ impl Pipeline {
             Some(source) => self.run_stages(&run, source, stop, &mut timings).await,
             None => Err(Stop::Canceled),
         };
-        let finish = |status, outcome, error: Option<String>, revision, context| RunFinish {
-            status,
-            outcome,
-            error,
-            revision,
-            context,
-            postback: None,
-            timings,
+        let finish = |status, outcome, error: Option<String>, produced: Option<Produced>| {
+            let (revision, context, artifacts) = match produced {
+                Some(p) => (Some(p.revision), p.context, p.artifacts),
+                None => (None, None, None),
+            };
+            RunFinish { status, outcome, error, revision, context, artifacts, postback: None, timings }
         };
         let (mut finish, processed) = match result {
-            Ok((revision, context)) => (
-                finish(RunStatus::Completed, Some(RunOutcome::Changed), None, Some(revision), context),
+            Ok(produced) => (
+                finish(RunStatus::Completed, Some(RunOutcome::Changed), None, Some(produced)),
                 Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) },
             ),
             Err(Stop::Unchanged) => (
-                finish(RunStatus::Completed, Some(RunOutcome::Unchanged), None, None, None),
+                finish(RunStatus::Completed, Some(RunOutcome::Unchanged), None, None),
                 Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) },
             ),
             Err(Stop::Canceled) => (
-                finish(RunStatus::Canceled, None, None, None, None),
+                finish(RunStatus::Canceled, None, None, None),
                 Processed::Finished { status: RunStatus::Canceled, outcome: None },
             ),
             Err(Stop::Transient(message)) => match self.retry.delay_after(run.attempt) {
@@ -214,12 +228,12 @@ impl Pipeline {
                     return Ok(if held { Processed::Retrying { after } } else { Processed::Abandoned });
                 }
                 None => (
-                    finish(RunStatus::Failed, None, Some(message), None, None),
+                    finish(RunStatus::Failed, None, Some(message), None),
                     Processed::Finished { status: RunStatus::Failed, outcome: None },
                 ),
             },
             Err(Stop::Failed { message, outcome }) => (
-                finish(RunStatus::Failed, outcome, Some(message), None, None),
+                finish(RunStatus::Failed, outcome, Some(message), None),
                 Processed::Finished { status: RunStatus::Failed, outcome },
             ),
         };
@@ -269,7 +283,7 @@ impl Pipeline {
         source: &Source,
         stop: &StopSignal,
         timings: &mut StageTimings,
-    ) -> Result<(Revision, Option<Context>), Stop> {
+    ) -> Result<Produced, Stop> {
         let current = match source.revision {
             Some(number) => self.ports.revisions.get(source.id, number).await?,
             None => None,
@@ -305,10 +319,14 @@ impl Pipeline {
 
         let started = Instant::now();
         let content_type = http.content_type.clone();
-        let markdown = self
+        let url = match &source.input {
+            SourceInput::Uri { url } => Some(url.as_str()),
+            _ => None,
+        };
+        let document = self
             .ports
             .normalizer
-            .normalize(&bytes, content_type.as_deref())
+            .normalize(NormalizeInput { bytes: &bytes, content_type: content_type.as_deref(), url })
             .map_err(|message| Stop::Failed { message, outcome: None })?;
         timings.normalize = Some(elapsed_ms(started));
         checkpoint(stop)?;
@@ -323,9 +341,34 @@ impl Pipeline {
             bytes: bytes.len() as u64,
             extractor_version: extractor_version.clone(),
         };
+        // The context points at the artifacts, so they are found whenever either output
+        // is wanted.
+        let started = Instant::now();
+        let artifacts = if run.flags.run_context_extraction || run.flags.run_artifact_extraction {
+            self.ports.artifact_extractor.extract(&document)
+        } else {
+            Vec::new()
+        };
+        timings.artifacts = Some(elapsed_ms(started));
+        let now = self.ports.clock.now();
+        let stored_artifacts = run.flags.run_artifact_extraction.then(|| ArtifactWrite {
+            artifacts: artifacts
+                .iter()
+                .map(|draft| Artifact {
+                    id: ArtifactId::new(),
+                    source_id: source.id,
+                    space_id: source.space_id,
+                    revision: number,
+                    draft: draft.clone(),
+                    created_at: now,
+                })
+                .collect(),
+            // Only a reprocess may keep the current set (`update_existing=false`).
+            replace: run.kind != RunKind::Reprocess || run.flags.update_existing,
+        });
         let context = if run.flags.run_context_extraction {
             let started = Instant::now();
-            let draft = self.ports.context_extractor.extract(&markdown);
+            let draft = self.ports.context_extractor.extract(&document, &artifacts);
             timings.context = Some(elapsed_ms(started));
             Some(Context {
                 source_id: source.id,
@@ -341,8 +384,8 @@ impl Pipeline {
         // Blobs first: if the commit then fails, orphaned blobs are harmless, while a
         // committed revision without its blobs would not be.
         self.ports.blobs.put(&Revision::raw_key(source.id, number), bytes).await?;
-        self.ports.blobs.put(&Revision::markdown_key(source.id, number), markdown.into_bytes()).await?;
-        Ok((revision, context))
+        self.ports.blobs.put(&Revision::markdown_key(source.id, number), document.markdown.into_bytes()).await?;
+        Ok(Produced { revision, context, artifacts: stored_artifacts })
     }
 
     /// The bytes this run works on; `None` means "unchanged at the origin" (304).

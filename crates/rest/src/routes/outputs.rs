@@ -1,5 +1,5 @@
-//! What processing produced: `/v1/sources/{sourceId}/runs|revisions|context|content`
-//! and `/v1/runs/{runId}`.
+//! What processing produced: `/v1/sources/{sourceId}/runs|revisions|context|content|artifacts`,
+//! `/v1/runs/{runId}`, `/v1/artifacts/{artifactId}` and the per-space artifact search.
 
 use axum::{
     Json,
@@ -8,16 +8,17 @@ use axum::{
     response::IntoResponse,
 };
 use ctxd_domain::{
-    ids::{RunId, SourceId},
-    model::PageRequest,
+    ids::{ArtifactId, RunId, SourceId, SpaceId},
+    model::{ArtifactQuery, PageRequest},
     services::{Content, ContentFormat},
 };
 
 use crate::{
     AppState,
     dto::{
-        ArtifactChangesOut, ContentFormatParam, ContentParams, ContextOut, ContextParams, DiffParams, PageParams,
-        Pagination, RevisionDiffOut, RevisionOut, RevisionsPage, RunOut, RunsPage,
+        ArtifactOut, ArtifactsPage, ContentFormatParam, ContentParams, ContextOut, ContextParams, DiffParams,
+        PageParams, Pagination, RevisionDiffOut, RevisionOut, RevisionsPage, RunOut, RunsPage, SearchArtifactsParams,
+        SourceArtifactsParams,
     },
     error::{ApiError, ErrorBody},
     extract::{ApiQuery, Auth, path_id},
@@ -178,7 +179,71 @@ pub async fn diff_revisions(
         changed: diff.changed,
         format: "unified".into(),
         diff: diff.unified,
-        // Artifacts arrive with the extraction issue; until then there are none to compare.
-        artifacts: ArtifactChangesOut::default(),
+        artifacts: diff.artifacts.into(),
     }))
+}
+
+/// A source's current artifacts (or those found in `?revision=`), in document order.
+#[utoipa::path(get, path = "/v1/sources/{sourceId}/artifacts", tag = "artifacts",
+    params(("sourceId" = String, Path, format = Uuid), SourceArtifactsParams),
+    responses((status = 200, description = "OK", body = ArtifactsPage), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_source_artifacts(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+    ApiQuery(params): ApiQuery<SourceArtifactsParams>,
+) -> Result<Json<ArtifactsPage>, ApiError> {
+    let id = source_id(&raw_id)?;
+    let page = PageRequest::new(params.page, params.per_page)?;
+    let page = state.use_cases.outputs.artifacts(&user, id, params.revision, page).await?;
+    let pagination = Pagination::from(&page);
+    Ok(Json(ArtifactsPage { artifacts: page.items.into_iter().map(Into::into).collect(), pagination }))
+}
+
+/// One artifact.
+#[utoipa::path(get, path = "/v1/artifacts/{artifactId}", tag = "artifacts",
+    params(("artifactId" = String, Path, format = Uuid)),
+    responses((status = 200, description = "OK", body = ArtifactOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_artifact(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+) -> Result<Json<ArtifactOut>, ApiError> {
+    let id = path_id("artifactId", &raw_id, ArtifactId::parse_field)?;
+    Ok(Json(state.use_cases.outputs.artifact(&user, id).await?.into()))
+}
+
+/// Searches the current artifacts of a space's sources by kind, language and text.
+#[utoipa::path(get, path = "/v1/spaces/{spaceId}/artifacts", tag = "artifacts",
+    params(("spaceId" = String, Path, format = Uuid), SearchArtifactsParams),
+    responses((status = 200, description = "OK", body = ArtifactsPage), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn search_artifacts(
+    State(state): State<AppState>,
+    Auth(user): Auth,
+    Path(raw_id): Path<String>,
+    ApiQuery(params): ApiQuery<SearchArtifactsParams>,
+) -> Result<Json<ArtifactsPage>, ApiError> {
+    let space = path_id("spaceId", &raw_id, SpaceId::parse_field)?;
+    let page = PageRequest::new(params.page, params.per_page);
+    let query = ArtifactQuery::new(params.kind.as_deref(), params.language.as_deref(), params.q.as_deref());
+    let (page, query) = merge_violations(page, query)?;
+    let page = state.use_cases.outputs.search_artifacts(&user, space, &query, page).await?;
+    let pagination = Pagination::from(&page);
+    Ok(Json(ArtifactsPage { artifacts: page.items.into_iter().map(Into::into).collect(), pagination }))
+}
+
+/// Both results, or one validation error listing every bad parameter of both.
+fn merge_violations<A, B>(a: ctxd_domain::Result<A>, b: ctxd_domain::Result<B>) -> Result<(A, B), ApiError> {
+    use ctxd_domain::Error;
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(Error::Validation { details: mut first, .. }), Err(Error::Validation { details: second, .. })) => {
+            first.extend(second);
+            Err(Error::invalid_fields(first).into())
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error.into()),
+    }
 }

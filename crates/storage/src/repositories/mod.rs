@@ -1,6 +1,7 @@
 //! Repository implementations of the domain's storage ports over one sea-orm pool.
 
 mod accounts;
+mod artifacts;
 mod collections;
 mod idempotency;
 mod postbacks;

@@ -179,6 +179,10 @@ impl RunQueue for SeaStore {
                     .col_expr(sources::Column::OriginalTokens, Expr::value(to_i64(context.draft.original_tokens)))
                     .col_expr(sources::Column::ContextTokens, Expr::value(to_i64(context.draft.context_tokens)));
             }
+            if let Some(write) = &finish.artifacts {
+                let current = super::artifacts::write(&txn, run.source_id.into(), run.user_id.into(), write).await?;
+                update = update.col_expr(sources::Column::ArtifactCount, Expr::value(to_i64(current)));
+            }
             update = update
                 .col_expr(sources::Column::Revision, Expr::value(i32::try_from(revision.number).unwrap_or(i32::MAX)))
                 .col_expr(sources::Column::ContentHash, Expr::value(revision.content_hash.clone()))

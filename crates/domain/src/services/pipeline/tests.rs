@@ -8,7 +8,7 @@ use url::Url;
 use super::*;
 use crate::{
     ids::{SpaceId, UserId},
-    model::{ContextDraft, RunFlags},
+    model::{ArtifactDraft, ContextDraft, Document, DocumentFormat, RunFlags},
     ports::{MockBlobStore, MockRevisionRepository, MockRunQueue, MockSourceRepository, MockUriFetcher},
     state::SourceStatus,
 };
@@ -21,9 +21,25 @@ impl ContextExtractor for CountingExtractor {
     fn version(&self) -> &'static str {
         "count-1"
     }
-    fn extract(&self, markdown: &str) -> ContextDraft {
+    fn extract(&self, document: &Document, _: &[ArtifactDraft]) -> ContextDraft {
         *self.0.lock().unwrap() += 1;
-        ContextDraft { content: markdown.to_owned(), original_tokens: 1, context_tokens: 1, ..ContextDraft::default() }
+        ContextDraft {
+            content: document.markdown.clone(),
+            original_tokens: 1,
+            context_tokens: 1,
+            ..ContextDraft::default()
+        }
+    }
+}
+
+struct NoArtifacts;
+
+impl ArtifactExtractor for NoArtifacts {
+    fn version(&self) -> &'static str {
+        "none-1"
+    }
+    fn extract(&self, _: &Document) -> Vec<ArtifactDraft> {
+        Vec::new()
     }
 }
 
@@ -33,8 +49,9 @@ impl Normalizer for Utf8 {
     fn version(&self) -> &'static str {
         "utf8-1"
     }
-    fn normalize(&self, bytes: &[u8], _: Option<&str>) -> Result<String, String> {
-        String::from_utf8(bytes.to_vec()).map_err(|e| e.to_string())
+    fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
+        let text = String::from_utf8(input.bytes.to_vec()).map_err(|e| e.to_string())?;
+        Ok(Document::new(text, DocumentFormat::Text))
     }
 }
 
@@ -123,6 +140,7 @@ impl Harness {
             uri_fetcher: Arc::new(self.fetcher),
             normalizer: Arc::new(Utf8),
             context_extractor: self.extractor,
+            artifact_extractor: Arc::new(NoArtifacts),
             clock: Arc::new(SystemClock),
         };
         (Pipeline::new(ports, RetryPolicy::default(), 20), extractor)
@@ -146,7 +164,7 @@ fn refresh_run(source: &Source, force: bool) -> Run {
 #[tokio::test]
 async fn a_304_after_a_good_run_ends_unchanged_without_extraction() {
     let source = uri_source(Some(1));
-    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1")));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
     h.fetcher
         .expect_fetch()
         .withf(|_, conditional| conditional.etag.as_deref() == Some("\"v1\""))
@@ -166,7 +184,7 @@ async fn a_304_after_a_good_run_ends_unchanged_without_extraction() {
 #[tokio::test]
 async fn a_failed_last_run_is_never_skipped_as_unchanged() {
     let source = uri_source(Some(1));
-    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1")));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
     h.fetcher.expect_fetch().returning(|_, _| Ok(FetchOutcome::NotModified));
     h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
     h.blobs.expect_put().times(2).returning(|_, _| Ok(()));
@@ -181,7 +199,7 @@ async fn a_failed_last_run_is_never_skipped_as_unchanged() {
 
 #[tokio::test]
 async fn force_and_a_new_extractor_version_re_extract_unchanged_content() {
-    for (force, stored_version) in [(true, "utf8-1+count-1"), (false, "utf8-0+count-0")] {
+    for (force, stored_version) in [(true, "utf8-1+count-1+none-1"), (false, "utf8-0+count-0+none-0")] {
         let source = uri_source(Some(1));
         let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", stored_version)));
         h.fetcher

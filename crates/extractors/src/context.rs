@@ -1,0 +1,633 @@
+//! The default context extractor: deterministic and offline. It ranks sentences with
+//! TextRank for the summary and key points, finds decisions and open questions (by
+//! cue phrases in documents; by following the turns in a chat), points at every
+//! artifact, and renders the compact markdown a person pastes into a new chat.
+
+use std::fmt::Write as _;
+
+use ctxd_domain::{
+    model::{ArtifactDraft, ContextDraft, Document, DocumentFormat, Role},
+    ports::ContextExtractor,
+};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+
+use crate::{count_tokens, textrank};
+
+/// Extractive context: same input, byte-identical output.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExtractiveContextExtractor;
+
+impl ContextExtractor for ExtractiveContextExtractor {
+    fn version(&self) -> &'static str {
+        "extractive-1"
+    }
+
+    fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
+        let mut draft = if document.format == DocumentFormat::Chat && !document.turns.is_empty() {
+            chat_context(document, artifacts)
+        } else {
+            document_context(document, artifacts)
+        };
+        draft.original_tokens = count_tokens(&document.markdown);
+        draft.context_tokens = count_tokens(&draft.content);
+        draft
+    }
+}
+
+const SUMMARY_SENTENCES: usize = 3;
+const KEY_POINTS: usize = 7;
+const MAX_ITEM_CHARS: usize = 300;
+const MAX_OUTLINE: usize = 60;
+
+/// A block of prose (paragraph, list item or heading) outside code.
+#[derive(Debug)]
+struct Block {
+    text: String,
+    line: u32,
+    heading: Option<u8>,
+}
+
+/// The prose blocks of `markdown` with their first line.
+fn blocks(markdown: &str) -> Vec<Block> {
+    let line_starts: Vec<usize> = std::iter::once(0).chain(markdown.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) as u32;
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, u32, Option<u8>)> = Vec::new();
+    let mut in_code = false;
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(_) | Tag::Table(_)) => in_code = true,
+            Event::End(TagEnd::CodeBlock | TagEnd::Table) => in_code = false,
+            Event::Start(Tag::Paragraph | Tag::Item) => stack.push((String::new(), line_of(range.start), None)),
+            Event::Start(Tag::Heading { level, .. }) => {
+                stack.push((String::new(), line_of(range.start), Some(level as u8)));
+            }
+            Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_)) => {
+                if let Some((text, line, heading)) = stack.pop() {
+                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if !text.is_empty() {
+                        out.push(Block { text, line, heading });
+                    }
+                }
+            }
+            Event::Text(text) | Event::Code(text) if !in_code => {
+                if let Some((current, _, _)) = stack.last_mut() {
+                    current.push_str(&text);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                if let Some((current, _, _)) = stack.last_mut() {
+                    current.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    // Items are closed after the paragraphs inside them; keep reading order.
+    out.sort_by_key(|b| b.line);
+    out.dedup_by(|b, a| a.line == b.line && a.text.ends_with(&b.text));
+    out
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let text = text.trim();
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    // Cut at a word boundary when one is near.
+    let cut = match cut.rfind(' ') {
+        Some(at) if at > max * 3 / 4 => cut[..at].to_owned(),
+        _ => cut,
+    };
+    format!("{}…", cut.trim_end())
+}
+
+const DECISION_CUES: &[&str] = &[
+    "we'll use",
+    "we will use",
+    "we'll go with",
+    "we will go with",
+    "let's go with",
+    "let's use",
+    "lets go with",
+    "decided",
+    "decision:",
+    "we chose",
+    "we choose",
+    "going with",
+    "settled on",
+    "agreed to",
+    "we agreed",
+    "final choice",
+    "we opted",
+    "opted for",
+    "will be used",
+    "we use ",
+    "instead of",
+];
+
+fn is_decision(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    DECISION_CUES.iter().any(|cue| lower.contains(cue)) && !lower.ends_with('?')
+}
+
+const QUESTION_SECTIONS: &[&str] =
+    &["open question", "questions", "unresolved", "tbd", "to be decided", "open issues", "todo", "next steps"];
+const OPEN_CUES: &[&str] =
+    &["tbd", "to be decided", "open question", "not yet decided", "undecided", "unclear whether"];
+
+/// A document's context: title, outline, TextRank summary and key points, cue-based
+/// decisions and open questions, and the artifact list.
+fn document_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
+    let blocks = blocks(&document.markdown);
+    let headings: Vec<&Block> = blocks.iter().filter(|b| b.heading.is_some()).collect();
+    let title = document
+        .title
+        .clone()
+        .or_else(|| headings.first().map(|h| h.text.clone()))
+        .or_else(|| blocks.first().map(|b| shorten(&b.text, 80)));
+    let outline: Vec<String> = headings
+        .iter()
+        .take(MAX_OUTLINE)
+        .map(|h| format!("{}{}", "  ".repeat(h.heading.unwrap_or(1).saturating_sub(1) as usize), h.text))
+        .collect();
+
+    // Sentences with the heading they sit under.
+    let mut sentences = Vec::new();
+    let mut section = String::new();
+    for block in &blocks {
+        if block.heading.is_some() {
+            section = block.text.to_lowercase();
+            continue;
+        }
+        for sentence in textrank::sentences(&block.text) {
+            sentences.push((sentence, section.clone()));
+        }
+    }
+    let texts: Vec<String> = sentences.iter().map(|(s, _)| s.clone()).collect();
+    let (summary, key_points) = summary_and_key_points(&texts, |_| true);
+
+    let decisions = dedup(texts.iter().filter(|s| is_decision(s)).map(|s| shorten(s, MAX_ITEM_CHARS)));
+    let open_questions = dedup(
+        sentences
+            .iter()
+            .filter(|(s, section)| {
+                let lower = s.to_lowercase();
+                let in_questions = QUESTION_SECTIONS.iter().any(|q| section.contains(q));
+                (in_questions && (lower.ends_with('?') || !is_decision(s)))
+                    || OPEN_CUES.iter().any(|c| lower.contains(c))
+            })
+            .map(|(s, _)| shorten(s, MAX_ITEM_CHARS)),
+    );
+
+    let mut content = String::new();
+    if let Some(title) = &title {
+        let _ = writeln!(content, "# {title}\n");
+    }
+    if let Some(summary) = &summary {
+        let _ = writeln!(content, "{summary}\n");
+    }
+    if outline.len() >= 3 {
+        section_list(&mut content, "Outline", &outline, false);
+    }
+    section_list(&mut content, "Key points", &key_points, false);
+    section_list(&mut content, "Decisions", &decisions, false);
+    section_list(&mut content, "Open questions", &open_questions, false);
+    artifact_list(&mut content, artifacts);
+    ContextDraft {
+        content: content.trim_end().to_owned() + "\n",
+        title,
+        summary,
+        outline,
+        key_points,
+        decisions,
+        open_questions,
+        ..ContextDraft::default()
+    }
+}
+
+/// The top sentences for the summary (in document order) and the next ones as key
+/// points, among those `eligible` by index.
+fn summary_and_key_points(texts: &[String], eligible: impl Fn(usize) -> bool) -> (Option<String>, Vec<String>) {
+    let ranked: Vec<usize> = textrank::rank(texts)
+        .into_iter()
+        .filter(|&i| eligible(i) && texts[i].split_whitespace().count() >= 4 && texts[i].chars().count() <= 400)
+        .collect();
+    let mut summary_ids: Vec<usize> = ranked.iter().copied().take(SUMMARY_SENTENCES).collect();
+    summary_ids.sort_unstable();
+    let summary = summary_ids.iter().map(|&i| texts[i].as_str()).collect::<Vec<_>>().join(" ");
+    let mut key_ids: Vec<usize> = ranked.iter().copied().skip(SUMMARY_SENTENCES).take(KEY_POINTS).collect();
+    key_ids.sort_unstable();
+    let key_points = key_ids.iter().map(|&i| shorten(&texts[i], MAX_ITEM_CHARS)).collect();
+    ((!summary.is_empty()).then_some(summary), key_points)
+}
+
+fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items.filter(|i| seen.insert(i.to_lowercase())).collect()
+}
+
+fn section_list(out: &mut String, heading: &str, items: &[String], numbered: bool) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## {heading}\n");
+    for (i, item) in items.iter().enumerate() {
+        if numbered {
+            let _ = writeln!(out, "{}. {item}", i + 1);
+        } else {
+            // Outline entries carry their depth as leading spaces: nest the bullets.
+            let depth = item.len() - item.trim_start().len();
+            let _ = writeln!(out, "{}- {}", " ".repeat(depth), item.trim_start());
+        }
+    }
+    out.push('\n');
+}
+
+/// A reference name for the n-th artifact (0-based), as the context prints it.
+pub fn artifact_ref(index: usize) -> String {
+    format!("A{}", index + 1)
+}
+
+fn artifact_list(out: &mut String, artifacts: &[ArtifactDraft]) {
+    if artifacts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Artifacts\n");
+    for (i, artifact) in artifacts.iter().enumerate() {
+        let _ = write!(out, "- {} {}", artifact_ref(i), artifact.kind);
+        if let Some(language) = &artifact.language {
+            let _ = write!(out, " {language}");
+        }
+        if let Some(title) = &artifact.title {
+            let _ = write!(out, ": {}", shorten(title, 80));
+        }
+        let p = artifact.provenance;
+        match p.turn {
+            Some(turn) => {
+                let _ = writeln!(out, " (turn {turn}, lines {}-{})", p.start_line, p.end_line);
+            }
+            None => {
+                let _ = writeln!(out, " (lines {}-{})", p.start_line, p.end_line);
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// aider's slash commands that are not conversation turns.
+const COMMANDS: &[&str] = &[
+    "/add",
+    "/drop",
+    "/clear",
+    "/diff",
+    "/run",
+    "/tokens",
+    "/help",
+    "/ls",
+    "/commit",
+    "/lint",
+    "/test",
+    "/web",
+    "/read-only",
+    "/map",
+    "/settings",
+    "/paste",
+    "/voice",
+    "/reset",
+    "/exit",
+    "/quit",
+    "/git",
+    "/copy",
+    "/editor",
+];
+
+const INTERROGATIVES: &[&str] = &[
+    "what", "why", "how", "is", "are", "can", "could", "does", "do", "should", "would", "which", "where", "when",
+    "who", "will", "did", "any", "was",
+];
+
+fn is_question(text: &str) -> bool {
+    let last = textrank::sentences(text).pop().unwrap_or_default();
+    let first_word = text.split_whitespace().next().unwrap_or_default().to_lowercase();
+    last.ends_with('?') || INTERROGATIVES.contains(&first_word.trim_matches(|c: char| !c.is_alphanumeric()))
+}
+
+const POLITE_CLOSERS: &[&str] = &[
+    "would you like",
+    "do you want",
+    "shall i",
+    "should i",
+    "let me know",
+    "is there anything",
+    "anything else",
+    "would it help",
+    "do you need",
+    "can i help",
+];
+
+/// One user message and what followed it until the next one.
+struct Exchange<'a> {
+    user: String,
+    /// Times the same message was sent (retries after errors).
+    sent: u32,
+    replies: Vec<&'a str>,
+    tool: Vec<&'a str>,
+    first_turn: u32,
+    last_turn: u32,
+}
+
+/// A chat's context: decisions from the user's instructions (with the commits that
+/// carried them out), open questions from unanswered questions and the assistant's
+/// last unanswered ones, one line per exchange, and the artifact list.
+fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
+    let lines: Vec<&str> = document.markdown.lines().collect();
+    let turn_text = |index: usize| {
+        let turn = &document.turns[index];
+        // Skip the `**Role:**` label line.
+        let from = (turn.start_line as usize).min(lines.len());
+        let to = (turn.end_line as usize).min(lines.len());
+        lines[from..to].join("\n")
+    };
+    let texts: Vec<String> = (0..document.turns.len()).map(turn_text).collect();
+
+    let mut exchanges: Vec<Exchange<'_>> = Vec::new();
+    for (i, turn) in document.turns.iter().enumerate() {
+        let number = i as u32 + 1;
+        match turn.role {
+            Role::User => {
+                let text = texts[i].trim().to_owned();
+                match exchanges.last_mut() {
+                    // The same message again after only errors: a retry, not a new question.
+                    Some(last) if last.user == text && last.replies.is_empty() => {
+                        last.sent += 1;
+                        last.last_turn = number;
+                    }
+                    _ => exchanges.push(Exchange {
+                        user: text,
+                        sent: 1,
+                        replies: Vec::new(),
+                        tool: Vec::new(),
+                        first_turn: number,
+                        last_turn: number,
+                    }),
+                }
+            }
+            Role::Assistant => {
+                if let Some(last) = exchanges.last_mut() {
+                    last.replies.push(&texts[i]);
+                    last.last_turn = number;
+                }
+            }
+            Role::Tool => {
+                if let Some(last) = exchanges.last_mut() {
+                    last.tool.push(&texts[i]);
+                    last.last_turn = number;
+                }
+            }
+            Role::System => {}
+        }
+    }
+
+    let mut decisions = Vec::new();
+    let mut open_questions = Vec::new();
+    let mut conversation = Vec::new();
+    for (index, exchange) in exchanges.iter().enumerate() {
+        let commits: Vec<(String, String)> = exchange.tool.iter().flat_map(|t| commits_in(t)).collect();
+        let command = exchange.user.split_whitespace().next().unwrap_or_default();
+        if command == "/undo" {
+            let removed: Vec<String> = exchange.tool.iter().flat_map(|t| removed_in(t)).collect();
+            let what = if removed.is_empty() { "the last commit".to_owned() } else { removed.join(", ") };
+            decisions.push(format!("Undid {what}"));
+            continue;
+        }
+        if command == "/model" {
+            let model = exchange.user.trim_start_matches("/model").trim();
+            decisions.push(format!("Switched the model to {model}"));
+            continue;
+        }
+        if command.starts_with('/') && (COMMANDS.contains(&command) || !exchange.user.contains(' ')) {
+            continue;
+        }
+        let user = exchange.user.trim_start_matches("/ask").trim_start_matches("/code").trim();
+        let question = is_question(user);
+        let refs: Vec<String> = artifacts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.provenance.turn.is_some_and(|t| (exchange.first_turn..=exchange.last_turn).contains(&t)))
+            .map(|(i, _)| artifact_ref(i))
+            .collect();
+        let gist = exchange.replies.iter().find_map(|r| reply_gist(r)).unwrap_or_default();
+
+        let mut line = format!("**User:** {}", shorten(user, 400).replace('\n', " "));
+        if exchange.sent > 1 {
+            let _ = write!(line, " (sent {} times)", exchange.sent);
+        }
+        if !gist.is_empty() {
+            let _ = write!(line, " → **Assistant:** {gist}");
+        }
+        if !refs.is_empty() {
+            let _ = write!(line, " [{}]", refs.join(", "));
+        }
+        if !commits.is_empty() {
+            let ids: Vec<&str> = commits.iter().map(|(id, _)| id.as_str()).collect();
+            let _ = write!(line, " (commit {})", ids.join(", "));
+        }
+        conversation.push(line);
+
+        if question {
+            if exchange.replies.is_empty() {
+                open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
+            }
+        } else {
+            let mut decision = shorten(&first_paragraph(user), MAX_ITEM_CHARS);
+            if !commits.is_empty() {
+                let list: Vec<String> = commits.iter().map(|(id, message)| format!("{id} {message}")).collect();
+                let _ = write!(decision, " (commit {})", list.join("; "));
+            }
+            decisions.push(decision);
+        }
+        // Questions the assistant asked at the very end and nobody answered.
+        if index + 1 == exchanges.len()
+            && let Some(last) = exchange.replies.last()
+        {
+            for sentence in textrank::sentences(&prose_of(last)) {
+                let lower = sentence.to_lowercase();
+                if sentence.ends_with('?') && !POLITE_CLOSERS.iter().any(|p| lower.contains(p)) {
+                    open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
+                }
+            }
+        }
+    }
+    let decisions = dedup(decisions.into_iter());
+    let open_questions = dedup(open_questions.into_iter());
+
+    // Summary and key points from the prose of user and assistant turns.
+    let mut sentences = Vec::new();
+    let mut from_assistant = Vec::new();
+    for (i, turn) in document.turns.iter().enumerate() {
+        if matches!(turn.role, Role::User | Role::Assistant) {
+            for sentence in textrank::sentences(&prose_of(&texts[i])) {
+                from_assistant.push(turn.role == Role::Assistant);
+                sentences.push(sentence);
+            }
+        }
+    }
+    let (summary, key_points) = summary_and_key_points(&sentences, |i| from_assistant[i]);
+    let title = document.title.clone().or_else(|| exchanges.first().map(|e| shorten(&first_paragraph(&e.user), 80)));
+
+    let mut content = String::new();
+    if let Some(title) = &title {
+        let _ = writeln!(content, "# {title}\n");
+    }
+    let users = exchanges.len();
+    let _ = writeln!(content, "A conversation of {} turns ({users} user messages).\n", document.turns.len());
+    if let Some(summary) = &summary {
+        let _ = writeln!(content, "{summary}\n");
+    }
+    section_list(&mut content, "Decisions", &decisions, true);
+    section_list(&mut content, "Open questions", &open_questions, false);
+    section_list(&mut content, "Key points", &key_points, false);
+    section_list(&mut content, "Conversation", &conversation, true);
+    artifact_list(&mut content, artifacts);
+    ContextDraft {
+        content: content.trim_end().to_owned() + "\n",
+        title,
+        summary,
+        outline: Vec::new(),
+        key_points,
+        decisions,
+        open_questions,
+        ..ContextDraft::default()
+    }
+}
+
+/// The prose of a message: its blocks outside code, one per line.
+fn prose_of(text: &str) -> String {
+    blocks(text).into_iter().filter(|b| b.heading.is_none()).map(|b| b.text).collect::<Vec<_>>().join("\n")
+}
+
+fn first_paragraph(text: &str) -> String {
+    let prose = prose_of(text);
+    let first = prose.lines().next().unwrap_or(text);
+    first.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first sentence or two of a reply, up to about 240 characters.
+fn reply_gist(reply: &str) -> Option<String> {
+    let prose = prose_of(reply);
+    let mut gist = String::new();
+    for sentence in textrank::sentences(&prose) {
+        if !gist.is_empty() && gist.chars().count() + sentence.chars().count() > 240 {
+            break;
+        }
+        if !gist.is_empty() {
+            gist.push(' ');
+        }
+        gist.push_str(&sentence);
+        if gist.chars().count() > 120 {
+            break;
+        }
+    }
+    (!gist.is_empty()).then(|| shorten(&gist, 240))
+}
+
+/// `Commit 1a2b3c4 message` lines in aider's output.
+fn commits_in(tool: &str) -> Vec<(String, String)> {
+    tool.lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("Commit ")?;
+            let (id, message) = rest.split_once(' ').unwrap_or((rest, ""));
+            let is_hash = id.len() >= 7 && id.len() <= 40 && id.chars().all(|c| c.is_ascii_hexdigit());
+            is_hash.then(|| (id.to_owned(), message.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Commits an `/undo` removed, from `Removed: 1a2b3c4 message` lines.
+fn removed_in(tool: &str) -> Vec<String> {
+    tool.lines()
+        .filter_map(|line| line.trim().strip_prefix("Removed: "))
+        .map(|rest| format!("commit {}", rest.trim()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::{Chat, Message, render};
+
+    fn chat(messages: &[(Role, &str)]) -> Document {
+        render(&Chat {
+            title: Some("Queue design".into()),
+            messages: messages.iter().map(|(r, t)| Message::new(*r, *t)).collect(),
+        })
+    }
+
+    #[test]
+    fn chat_decisions_follow_instructions_commits_and_undos() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "Should the queue live in Redis or Postgres?"),
+            (Assistant, "Postgres is enough: SKIP LOCKED gives safe claims. Redis adds a second store."),
+            (User, "Use Postgres with SKIP LOCKED for the queue."),
+            (Assistant, "Done:\n\n```sql\nSELECT id FROM runs FOR UPDATE SKIP LOCKED;\n```"),
+            (Tool, "Applied edit to queue.sql\nCommit 1a2b3c4 feat: claim runs with SKIP LOCKED"),
+            (User, "/undo"),
+            (Tool, "Removed: 1a2b3c4 feat: claim runs with SKIP LOCKED"),
+            (User, "/model gpt-4o"),
+            (User, "How long should the lease be?"),
+        ]);
+        let artifacts = crate::artifacts::extract(&doc);
+        let draft = ExtractiveContextExtractor.extract(&doc, &artifacts);
+        assert_eq!(
+            draft.decisions,
+            [
+                "Use Postgres with SKIP LOCKED for the queue. (commit 1a2b3c4 feat: claim runs with SKIP LOCKED)",
+                "Undid commit 1a2b3c4 feat: claim runs with SKIP LOCKED",
+                "Switched the model to gpt-4o",
+            ]
+        );
+        assert_eq!(draft.open_questions, ["How long should the lease be? (no answer)"]);
+        assert_eq!(draft.title.as_deref(), Some("Queue design"));
+        let content = &draft.content;
+        assert!(content.contains("- A1 CODE sql"), "a pointer to every artifact: {content}");
+        assert!(content.contains("[A1]"), "the exchange points at its artifact: {content}");
+        assert!(content.contains("Should the queue live in Redis or Postgres? → **Assistant:** Postgres is enough"));
+        assert!(draft.context_tokens > 0 && draft.original_tokens > 0);
+        assert_eq!(ExtractiveContextExtractor.extract(&doc, &artifacts), draft, "deterministic");
+    }
+
+    #[test]
+    fn retries_are_one_question_and_the_assistants_last_real_question_stays_open() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "How should the web UI confirm actions?"),
+            (Tool, "Overloaded error"),
+            (User, "How should the web UI confirm actions?"),
+            (
+                Assistant,
+                "Two options: make confirm async, or queue confirmations. Which approach do you prefer? Would you like me to sketch both?",
+            ),
+        ]);
+        let draft = ExtractiveContextExtractor.extract(&doc, &[]);
+        assert_eq!(draft.open_questions, ["Which approach do you prefer?"], "the polite closer is not a question");
+        assert!(draft.content.contains("(sent 2 times)"), "{}", draft.content);
+        assert!(draft.decisions.is_empty(), "a question is not a decision");
+    }
+
+    #[test]
+    fn documents_get_outline_summary_decisions_and_open_questions() {
+        let md = "# Storage design\n\nThe service stores sources, runs and revisions. Revisions keep the fetched bytes in the blob store. The database keeps their metadata and hashes.\n\n## Choices\n\nWe decided to use Postgres in production and SQLite for the embedded default. Bananas are not relevant here at all.\n\n## Open questions\n\n- How long should revisions be retained?\n- The purge schedule is TBD.\n";
+        let doc = Document::new(md, DocumentFormat::Markdown);
+        let draft = ExtractiveContextExtractor.extract(&doc, &[]);
+        assert_eq!(draft.title.as_deref(), Some("Storage design"));
+        assert_eq!(draft.outline, ["Storage design", "  Choices", "  Open questions"]);
+        assert_eq!(draft.decisions, ["We decided to use Postgres in production and SQLite for the embedded default."]);
+        assert_eq!(draft.open_questions, ["How long should revisions be retained?", "The purge schedule is TBD."]);
+        assert!(draft.summary.as_deref().is_some_and(|s| s.contains("Revisions keep the fetched bytes")));
+        assert!(draft.content.starts_with("# Storage design\n\n"));
+    }
+}
