@@ -12,7 +12,8 @@ usage: cargo xtask <command>
 commands:
   ci                  format check, clippy (warnings are errors), the whole test suite
                       (unit and end-to-end, on SQLite and PostgreSQL) with cargo-nextest,
-                      and validation of the generated OpenAPI document
+                      validation of the generated OpenAPI document, and the extraction
+                      quality gate when ../shared/data is there (required in CI)
   bench queue [--runs N] [--workers W]
                       durable-queue throughput with a no-op pipeline on Postgres, next to
                       the raw SKIP LOCKED claim+complete rate of the same server
@@ -107,7 +108,23 @@ fn ci() -> anyhow::Result<()> {
         eprintln!("note: CI is not set; Postgres tests are skipped if no server can be found or started");
     }
     cargo(&["nextest", "run", "--workspace", "--no-fail-fast"])?;
-    validate_openapi()
+    validate_openapi()?;
+    extraction_gate()
+}
+
+/// The extraction quality gate over `../shared/data` (next to the checkout). A user's
+/// checkout has no such folder and skips it; CI has it and must run it.
+fn extraction_gate() -> anyhow::Result<()> {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    if !data.join("article-extraction").is_dir() {
+        if std::env::var_os("CI").is_some() {
+            bail!("CI needs the benchmark data at {}", data.display());
+        }
+        eprintln!("note: no benchmark data at {}; skipping the extraction quality gate", data.display());
+        return Ok(());
+    }
+    let data = std::fs::canonicalize(&data)?;
+    bench_extract(&["extract".into(), "--gate".into(), "--data".into(), data.to_string_lossy().into_owned()])
 }
 
 /// Checks the generated document against the OpenAPI 3.1 schema with an independent

@@ -27,8 +27,10 @@ use crate::metrics::{Scores, bag_scores, mean_scores, shingle_counts, shingle_sc
 
 /// Floors the gate holds quality to; raise them when the extractor gets better.
 mod floors {
-    pub const SCRAPINGHUB_F1: f64 = 0.90;
-    pub const WCXB_F1: f64 = 0.70;
+    /// Measured 0.961 on the gate's 40 pages.
+    pub const SCRAPINGHUB_F1: f64 = 0.955;
+    /// Measured 0.924 on the gate's 120 pages.
+    pub const WCXB_F1: f64 = 0.915;
     pub const TRANSCRIPT_COMPRESSION: f64 = 3.0;
 }
 
@@ -358,8 +360,19 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         let context = ExtractiveContextExtractor.extract(&document, &found);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
 
-        let exchanges =
-            document.turns.windows(2).filter(|w| w[0].role == Role::User && w[1].role == Role::Assistant).count();
+        // User messages answered by the assistant before the next user message.
+        let mut exchanges = 0;
+        let mut waiting = false;
+        for turn in &document.turns {
+            match turn.role {
+                Role::User => waiting = true,
+                Role::Assistant if waiting => {
+                    exchanges += 1;
+                    waiting = false;
+                }
+                _ => {}
+            }
+        }
         let code = found.iter().filter(|a| a.kind != ArtifactKind::Table).count();
         let content = context.content.to_lowercase();
         let values: Vec<String> = expected["decisions"]
