@@ -50,13 +50,14 @@ async fn main() -> anyhow::Result<()> {
                 data: path("--data").unwrap_or(default_data),
                 python: path("--python"),
                 gate: args.iter().any(|a| a == "--gate"),
+                dump: path("--dump"),
                 limit: args.iter().any(|a| a == "--limit").then(|| arg(&args, "--limit", 0)).transpose()?,
             };
             extract::run(&options)
         }
         _ => bail!(
             "usage: ctxd-bench queue [--runs N] [--workers W] | refresh [--sources N] | \
-             extract [--data DIR] [--python PY] [--limit N] [--gate]"
+             extract [--data DIR] [--python PY] [--limit N] [--gate] [--dump DIR]"
         ),
     }
 }

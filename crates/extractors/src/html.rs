@@ -22,11 +22,32 @@ const MAX_ELEMENTS: usize = 30_000;
 /// a miss and the whole visible page is used instead.
 const MIN_MAIN_CHARS: usize = 200;
 
+/// Readability's share of the visible words, in tenths, under which a page that does
+/// not declare itself an article is taken whole.
+const VISIBLE_RATIO_TENTHS: usize = 4;
+
+fn words(markdown: &str) -> usize {
+    markdown::plain_text(markdown).split_whitespace().count()
+}
+
+/// `og:type` article, or JSON-LD typed as an article or blog post.
+fn declares_article(dom: &Dom) -> bool {
+    let og = dom.select("meta[property=\"og:type\"]").attr("content").is_some_and(|t| t.trim() == "article");
+    og || dom.select("script[type=\"application/ld+json\"]").iter().any(|script| {
+        let text = script.text();
+        ["\"NewsArticle\"", "\"BlogPosting\"", "\"Article\"", "\"ReportageNewsArticle\"", "\"TechArticle\""]
+            .iter()
+            .any(|t| text.contains(t))
+    })
+}
+
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
     let dom = Dom::from(html);
     mark_code_languages(&dom);
     let title = page_title(&dom);
+    let marked_article = declares_article(&dom);
+    drop_page_furniture(&dom);
     let fallback = || visible_markdown(&Dom::from(html), url);
     let config = Config {
         text_mode: TextMode::Markdown,
@@ -34,13 +55,61 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
         keep_classes: true,
         ..Config::default()
     };
-    let main = Readability::with_document(dom, url, Some(config))
-        .ok()
-        .and_then(|mut readability| readability.parse().ok())
+    let article = Readability::with_document(dom, url, Some(config)).ok().and_then(|mut r| r.parse().ok());
+    // Readability's title drops the site name that `<title>` often carries.
+    let title = article.as_ref().map(|a| a.title.trim().to_owned()).filter(|t| !t.is_empty()).or(title);
+    let main = article
         .map(|article| article.text_content.to_string())
         .filter(|md| markdown::plain_text(md).trim().chars().count() >= MIN_MAIN_CHARS);
-    let body = main.unwrap_or_else(fallback);
+    let body = match main {
+        // A page that says it is an article: readability is made for those.
+        Some(main) if marked_article => main,
+        // Forums, listings, product and service pages spread their content over
+        // many blocks; when readability kept only a small part of what a reader
+        // sees, the visible page is the better answer (measured on WCXB dev).
+        Some(main) => {
+            let visible = fallback();
+            if words(&main) * 10 < words(&visible) * VISIBLE_RATIO_TENTHS { visible } else { main }
+        }
+        None => fallback(),
+    };
+    let body = match &title {
+        Some(title) => without_title_heading(&body, title),
+        None => body,
+    };
     Extracted { title, markdown: markdown::tidy(&body) }
+}
+
+/// The body without a heading that repeats the title near its top: the title is
+/// kept once, as the document's title.
+fn without_title_heading(body: &str, title: &str) -> String {
+    let squash = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let wanted = squash(title);
+    let mut lines: Vec<&str> = body.lines().collect();
+    let position = lines.iter().take(12).position(|line| {
+        line.starts_with('#') && {
+            let text = squash(line.trim_start_matches('#'));
+            !text.is_empty() && (text == wanted || wanted.starts_with(&text))
+        }
+    });
+    match position {
+        Some(i) => {
+            lines.remove(i);
+            lines.join("\n")
+        }
+        None => body.to_owned(),
+    }
+}
+
+/// Parts of article pages that are never the main content, though readability keeps
+/// them when they sit inside the article: captions, photo credits and galleries.
+/// (Share bars, related links and tag lists were tried too: they cost more on
+/// WCXB's page types than they gained on ScrapingHub's articles.)
+const FURNITURE: &str =
+    "figcaption, [class*=\"caption\"], [class*=\"credit\"], [class*=\"gallery\"], [class*=\"slideshow\"]";
+
+fn drop_page_furniture(dom: &Dom) {
+    dom.select(FURNITURE).remove();
 }
 
 /// The `<title>` (or first `<h1>`), with whitespace collapsed.
@@ -57,12 +126,73 @@ fn page_title(dom: &Dom) -> Option<String> {
 /// the fallback when no main content stands out.
 fn visible_markdown(dom: &Dom, url: Option<&str>) -> String {
     dom.select("script, style, noscript, template, nav, header, footer, aside, form, iframe, svg").remove();
+    drop_boilerplate_blocks(dom);
     if let Some(base) = url.and_then(|u| url::Url::parse(u).ok()) {
         absolutize(dom, &base);
     }
     let body = dom.select("body");
     let root = if body.exists() { body } else { dom.select("html") };
     root.nodes().first().map(|node| node.md(None).to_string()).unwrap_or_default()
+}
+
+/// Class and id words that mark page chrome rather than content.
+const BOILERPLATE_WORDS: &[&str] = &[
+    "menu",
+    "nav",
+    "navbar",
+    "navigation",
+    "footer",
+    "header",
+    "sidebar",
+    "cookie",
+    "cookies",
+    "consent",
+    "banner",
+    "breadcrumb",
+    "breadcrumbs",
+    "share",
+    "sharing",
+    "social",
+    "related",
+    "newsletter",
+    "subscribe",
+    "signup",
+    "login",
+    "modal",
+    "popup",
+    "advert",
+    "ad",
+    "ads",
+    "sponsor",
+    "sponsored",
+    "skip",
+    "pagination",
+    "toolbar",
+    "search",
+    "masthead",
+    "topbar",
+];
+
+/// Removes elements whose class or id names them as chrome (`site-footer`,
+/// `main-nav`, `cookie-banner`, ...). Only for the whole-page answer: readability
+/// weighs these names itself.
+fn drop_boilerplate_blocks(dom: &Dom) {
+    let named_as_chrome = |value: Option<String>| {
+        value.is_some_and(|v| {
+            v.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|word| BOILERPLATE_WORDS.contains(&word.to_ascii_lowercase().as_str()))
+        })
+    };
+    for node in dom.select("body *[class], body *[id]").nodes() {
+        if node.node_name().is_some_and(|n| matches!(n.as_ref(), "html" | "body" | "main" | "article")) {
+            continue;
+        }
+        if named_as_chrome(node.attr("class").map(|v| v.to_string()))
+            || named_as_chrome(node.attr("id").map(|v| v.to_string()))
+        {
+            node.remove_from_parent();
+        }
+    }
 }
 
 /// Makes link and image addresses absolute, as readability does for the main content.
