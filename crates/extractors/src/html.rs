@@ -41,6 +41,35 @@ fn declares_article(dom: &Dom) -> bool {
     })
 }
 
+/// How long main-content extraction may take for one page before the plain page text
+/// is used instead.
+pub const DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// [`extract`] with a deadline: a page that takes longer (a pathological DOM) gets its
+/// plain visible text instead, so one page cannot stall a worker. The late
+/// extraction finishes on its own thread and is dropped.
+pub fn extract_within(html: &str, url: Option<&str>, deadline: std::time::Duration) -> Extracted {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let (owned_html, owned_url) = (html.to_owned(), url.map(str::to_owned));
+    let spawned = std::thread::Builder::new().name("html-extract".into()).spawn(move || {
+        let _ = sender.send(extract(&owned_html, owned_url.as_deref()));
+    });
+    if spawned.is_err() {
+        return extract(html, url);
+    }
+    receiver.recv_timeout(deadline).unwrap_or_else(|_| plain_page(html))
+}
+
+/// The page's title and the text of its body, one line per block: the answer when
+/// extraction ran out of time. Parsing is linear; the costly part is scoring.
+fn plain_page(html: &str) -> Extracted {
+    let dom = Dom::from(html);
+    let title = page_title(&dom);
+    dom.select("script, style, noscript, template").remove();
+    let text = dom.select("body").formatted_text().to_string();
+    Extracted { title, markdown: markdown::tidy(&text) }
+}
+
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
     let dom = Dom::from(html);
@@ -345,6 +374,15 @@ and from a configuration file, and flags beat both of them.</p>
         let out = extract(html, None);
         assert_eq!(out.markdown, "Short note.\n");
         assert_eq!(out.title, None);
+    }
+
+    #[test]
+    fn a_page_past_its_deadline_gets_its_plain_text() {
+        let html = "<html><title>Slow</title><body><p>Every word counts.</p><script>x()</script></body></html>";
+        let late = extract_within(html, None, std::time::Duration::ZERO);
+        assert_eq!(late, Extracted { title: Some("Slow".into()), markdown: "Every word counts.\n".into() });
+        let on_time = extract_within(ARTICLE, None, std::time::Duration::from_secs(30));
+        assert_eq!(on_time, extract(ARTICLE, None));
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn normalize_as(input: NormalizeInput<'_>, forced: InputType) -> Result<Docu
     let decoded = text::decode(input.bytes, input.content_type, kind);
     let decoded = decoded.strip_prefix('\u{feff}').unwrap_or(&decoded);
     if kind == text::Kind::Html {
-        let page = html::extract(decoded, input.url);
+        let page = html::extract_within(decoded, input.url, html::DEADLINE);
         let mut markdown = page.markdown;
         if let Some(title) = &page.title
             && !markdown.starts_with("# ")
