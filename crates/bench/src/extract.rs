@@ -16,10 +16,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use ctxd_domain::{
-    model::{ArtifactKind, NormalizeInput, Role},
-    ports::ContextExtractor,
-};
+use ctxd_domain::model::{ArtifactKind, NormalizeInput, Role};
 use ctxd_extractors::{ExtractiveContextExtractor, InputType, artifacts, html, markdown, normalize_as};
 use serde_json::Value;
 
@@ -371,7 +368,7 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         let input = NormalizeInput { bytes: &bytes, content_type: Some(content_type), url: None };
         let document = normalize_as(input, InputType::Auto).map_err(anyhow::Error::msg)?;
         let found = artifacts::extract(&document);
-        let context = ExtractiveContextExtractor.extract(&document, &found);
+        let context = ExtractiveContextExtractor.draft(&document, &found);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
 
         // User messages answered by the assistant before the next user message.

@@ -282,11 +282,13 @@ pub trait ArtifactExtractor: Send + Sync {
 }
 
 /// Extracts the compact context from a normalized document and the artifacts found in
-/// it (which the context points to). Pure CPU.
+/// it (which the context points to). Async because an adapter may ask a model over
+/// the network; it never fails: an adapter falls back to an offline extractor.
+#[async_trait]
 pub trait ContextExtractor: Send + Sync {
     /// Changes whenever the output for the same input would.
     fn version(&self) -> &'static str;
-    fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft;
+    async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft;
 }
 
 /// Stored artifacts. They are written with a run's outcome ([`RunFinish`]).

@@ -17,12 +17,20 @@ use crate::{count_tokens, textrank};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExtractiveContextExtractor;
 
+#[async_trait::async_trait]
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
         "extractive-1"
     }
 
-    fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
+    async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
+        self.draft(document, artifacts)
+    }
+}
+
+impl ExtractiveContextExtractor {
+    /// The context, synchronously (the extraction is pure CPU).
+    pub fn draft(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
         let mut draft = if document.format == DocumentFormat::Chat && !document.turns.is_empty() {
             chat_context(document, artifacts)
         } else {
@@ -246,35 +254,8 @@ fn section_list(out: &mut String, heading: &str, items: &[String], numbered: boo
     out.push('\n');
 }
 
-/// A reference name for the n-th artifact (0-based), as the context prints it.
-pub fn artifact_ref(index: usize) -> String {
-    format!("A{}", index + 1)
-}
-
 fn artifact_list(out: &mut String, artifacts: &[ArtifactDraft]) {
-    if artifacts.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "## Artifacts\n");
-    for (i, artifact) in artifacts.iter().enumerate() {
-        let _ = write!(out, "- {} {}", artifact_ref(i), artifact.kind);
-        if let Some(language) = &artifact.language {
-            let _ = write!(out, " {language}");
-        }
-        if let Some(title) = &artifact.title {
-            let _ = write!(out, ": {}", shorten(title, 80));
-        }
-        let p = artifact.provenance;
-        match p.turn {
-            Some(turn) => {
-                let _ = writeln!(out, " (turn {turn}, lines {}-{})", p.start_line, p.end_line);
-            }
-            None => {
-                let _ = writeln!(out, " (lines {}-{})", p.start_line, p.end_line);
-            }
-        }
-    }
-    out.push('\n');
+    out.push_str(&ArtifactDraft::pointers(artifacts));
 }
 
 /// aider's slash commands that are not conversation turns.
@@ -417,7 +398,7 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             .iter()
             .enumerate()
             .filter(|(_, a)| a.provenance.turn.is_some_and(|t| (exchange.first_turn..=exchange.last_turn).contains(&t)))
-            .map(|(i, _)| artifact_ref(i))
+            .map(|(i, _)| ArtifactDraft::reference(i))
             .collect();
         let gist = exchange.replies.iter().find_map(|r| reply_gist(r)).unwrap_or_default();
 
@@ -581,7 +562,7 @@ mod tests {
             (User, "How long should the lease be?"),
         ]);
         let artifacts = crate::artifacts::extract(&doc);
-        let draft = ExtractiveContextExtractor.extract(&doc, &artifacts);
+        let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
         assert_eq!(
             draft.decisions,
             [
@@ -597,7 +578,7 @@ mod tests {
         assert!(content.contains("[A1]"), "the exchange points at its artifact: {content}");
         assert!(content.contains("Should the queue live in Redis or Postgres? → **Assistant:** Postgres is enough"));
         assert!(draft.context_tokens > 0 && draft.original_tokens > 0);
-        assert_eq!(ExtractiveContextExtractor.extract(&doc, &artifacts), draft, "deterministic");
+        assert_eq!(ExtractiveContextExtractor.draft(&doc, &artifacts), draft, "deterministic");
     }
 
     #[test]
@@ -612,7 +593,7 @@ mod tests {
                 "Two options: make confirm async, or queue confirmations. Which approach do you prefer? Would you like me to sketch both?",
             ),
         ]);
-        let draft = ExtractiveContextExtractor.extract(&doc, &[]);
+        let draft = ExtractiveContextExtractor.draft(&doc, &[]);
         assert_eq!(draft.open_questions, ["Which approach do you prefer?"], "the polite closer is not a question");
         assert!(draft.content.contains("(sent 2 times)"), "{}", draft.content);
         assert!(draft.decisions.is_empty(), "a question is not a decision");
@@ -622,7 +603,7 @@ mod tests {
     fn documents_get_outline_summary_decisions_and_open_questions() {
         let md = "# Storage design\n\nThe service stores sources, runs and revisions. Revisions keep the fetched bytes in the blob store. The database keeps their metadata and hashes.\n\n## Choices\n\nWe decided to use Postgres in production and SQLite for the embedded default. Bananas are not relevant here at all.\n\n## Open questions\n\n- How long should revisions be retained?\n- The purge schedule is TBD.\n";
         let doc = Document::new(md, DocumentFormat::Markdown);
-        let draft = ExtractiveContextExtractor.extract(&doc, &[]);
+        let draft = ExtractiveContextExtractor.draft(&doc, &[]);
         assert_eq!(draft.title.as_deref(), Some("Storage design"));
         assert_eq!(draft.outline, ["Storage design", "  Choices", "  Open questions"]);
         assert_eq!(draft.decisions, ["We decided to use Postgres in production and SQLite for the embedded default."]);

@@ -1,7 +1,7 @@
 //! Property tests over arbitrary input: no normalizer or extractor panics, whatever
 //! the bytes, the declared content type or the forced input type.
 
-use ctxd_domain::{model::NormalizeInput, ports::ContextExtractor};
+use ctxd_domain::model::NormalizeInput;
 use ctxd_extractors::{ExtractiveContextExtractor, InputType, artifacts, normalize_as};
 use proptest::prelude::*;
 
@@ -42,7 +42,7 @@ fn exercise(bytes: &[u8], content_type: Option<&str>) {
         let input = NormalizeInput { bytes, content_type, url: Some("https://example.com/a/b") };
         if let Ok(document) = normalize_as(input, forced) {
             let found = artifacts::extract(&document);
-            let context = ExtractiveContextExtractor.extract(&document, &found);
+            let context = ExtractiveContextExtractor.draft(&document, &found);
             assert!(context.context_tokens > 0 || document.markdown.trim().is_empty() || context.content.is_empty());
             for artifact in &found {
                 assert!(artifact.provenance.start_line <= artifact.provenance.end_line);

@@ -3,10 +3,7 @@
 //! with `UPDATE_EXPECT=1` to rewrite them after an intended change, then review the
 //! diff.
 
-use ctxd_domain::{
-    model::{DocumentFormat, NormalizeInput},
-    ports::ContextExtractor,
-};
+use ctxd_domain::model::{DocumentFormat, NormalizeInput};
 use ctxd_extractors::{ExtractiveContextExtractor, InputType, artifacts, normalize_as};
 use expect_test::expect_file;
 
@@ -20,7 +17,7 @@ fn render(name: &str, content_type: Option<&str>, url: Option<&str>, expected_fo
     let document = normalize_as(NormalizeInput { bytes: &bytes, content_type, url }, InputType::Auto).unwrap();
     assert_eq!(document.format, expected_format, "{name} detected as {:?}", document.format);
     let found = artifacts::extract(&document);
-    let context = ExtractiveContextExtractor.extract(&document, &found);
+    let context = ExtractiveContextExtractor.draft(&document, &found);
     let mut out = format!("===== markdown ({})\n{}", document.format, document.markdown);
     out.push_str(&format!(
         "===== turns\n{:?}\n",

@@ -17,6 +17,7 @@ use ctxd_domain::{
 };
 use ctxd_extractors::{AutoNormalizer, BlockArtifactExtractor, ExtractiveContextExtractor};
 use ctxd_fetchers::{HttpFetchConfig, HttpWebhookSender, PlainHttpFetcher};
+use ctxd_llm::LlmContextExtractor;
 use ctxd_rest::AppState;
 use ctxd_storage::{Database, SeaStore};
 use tokio::net::TcpListener;
@@ -92,7 +93,7 @@ impl Adapters {
             blobs: self.blobs.clone(),
             uri_fetcher: Arc::new(fetcher),
             normalizer: Arc::new(AutoNormalizer),
-            context_extractor: Arc::new(ExtractiveContextExtractor),
+            context_extractor: context_extractor(config)?,
             artifact_extractor: Arc::new(BlockArtifactExtractor),
             clock: Arc::new(SystemClock),
         };
@@ -294,4 +295,13 @@ fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
     }
     let mut file = options.open(path)?;
     writeln!(file, "{secret}")
+}
+
+/// The offline extractor, or the LLM one (falling back to it) when configured.
+fn context_extractor(config: &Config) -> anyhow::Result<Arc<dyn ctxd_domain::ports::ContextExtractor>> {
+    let offline: Arc<dyn ctxd_domain::ports::ContextExtractor> = Arc::new(ExtractiveContextExtractor);
+    let Some(llm) = config.llm.adapter_config() else { return Ok(offline) };
+    tracing::info!(model = %llm.model, endpoint = %llm.base_url, "context extraction asks a model (offline fallback)");
+    let counter: ctxd_llm::TokenCounter = Arc::new(ctxd_extractors::count_tokens);
+    Ok(Arc::new(LlmContextExtractor::new(llm, offline, counter).context("cannot build the model client")?))
 }

@@ -30,6 +30,55 @@ pub struct Config {
     pub revisions: RevisionsConfig,
     pub fetch: FetchConfig,
     pub rate_limits: RateLimitConfig,
+    pub llm: LlmSettings,
+}
+
+/// The optional LLM context extractor (an OpenAI-compatible chat-completions
+/// endpoint). Off unless both `base_url` and `model` are set; the offline extractor
+/// is the fallback whenever the model gives no valid answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LlmSettings {
+    /// API root, such as `https://api.openai.com/v1` or `http://localhost:11434/v1`.
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key: Option<String>,
+    /// Seconds one request may take.
+    pub timeout_seconds: u64,
+    /// Further attempts after a transient failure.
+    pub max_retries: u32,
+    /// The document is cut to this many characters before it is sent.
+    pub max_input_chars: usize,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            model: None,
+            api_key: None,
+            timeout_seconds: 60,
+            max_retries: 2,
+            max_input_chars: 400_000,
+        }
+    }
+}
+
+impl LlmSettings {
+    /// The adapter's configuration, when the LLM extractor is turned on.
+    pub fn adapter_config(&self) -> Option<ctxd_llm::LlmConfig> {
+        let (base_url, model) = (self.base_url.as_deref()?, self.model.as_deref()?);
+        // A trailing slash makes `join("chat/completions")` keep the last segment.
+        let base_url = url::Url::parse(&format!("{}/", base_url.trim_end_matches('/'))).ok()?;
+        Some(ctxd_llm::LlmConfig {
+            base_url,
+            model: model.to_owned(),
+            api_key: self.api_key.clone(),
+            timeout: std::time::Duration::from_secs(self.timeout_seconds),
+            max_retries: self.max_retries,
+            max_input_chars: self.max_input_chars,
+        })
+    }
 }
 
 /// Requests per minute per user, by plan.
@@ -173,6 +222,7 @@ impl Default for Config {
             revisions: RevisionsConfig::default(),
             fetch: FetchConfig::default(),
             rate_limits: RateLimitConfig::default(),
+            llm: LlmSettings::default(),
         }
     }
 }
@@ -271,6 +321,18 @@ impl Config {
         }
         if self.revisions.retain == 0 {
             problems.push("revisions.retain: must be at least 1".into());
+        }
+        match (&self.llm.base_url, &self.llm.model) {
+            (Some(url), _)
+                if !matches!(url::Url::parse(url).map(|u| u.scheme().to_owned()).as_deref(), Ok("http" | "https")) =>
+            {
+                problems.push(format!("llm.base_url: {url:?} is not an http(s) URL"));
+            }
+            (Some(_), None) | (None, Some(_)) => problems.push("llm: base_url and model go together".into()),
+            _ => {}
+        }
+        if self.llm.timeout_seconds == 0 || self.llm.max_input_chars == 0 {
+            problems.push("llm.timeout_seconds and llm.max_input_chars: must be greater than 0".into());
         }
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes: must be at least 1024".into());
@@ -391,6 +453,26 @@ mod tests {
 
             let missing = Config::load(Some(Path::new("/nonexistent/ctxd.toml")), &Overrides::default());
             assert!(missing.unwrap_err()[0].contains("does not exist"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_llm_extractor_is_off_by_default_and_configured_by_env() {
+        Jail::expect_with(|jail| {
+            assert_eq!(load(jail, None, &Overrides::default()).unwrap().llm.adapter_config().map(|c| c.model), None);
+            jail.set_env("CTXD_LLM__BASE_URL", "http://localhost:11434/v1");
+            jail.set_env("CTXD_LLM__MODEL", "llama3.1");
+            let config = load(jail, None, &Overrides::default()).unwrap().llm.adapter_config().unwrap();
+            assert_eq!(config.base_url.as_str(), "http://localhost:11434/v1/");
+            assert_eq!(config.model, "llama3.1");
+            assert_eq!(config.max_retries, 2);
+
+            jail.set_env("CTXD_LLM__BASE_URL", "ftp://models");
+            let problems = load(jail, None, &Overrides::default()).unwrap_err();
+            assert!(problems[0].starts_with("llm.base_url:"), "{problems:?}");
+            let problems = load(jail, Some("[llm]\nmodel = \"m\"\n"), &Overrides::default());
+            assert!(problems.unwrap_err().iter().any(|p| p.contains("go together") || p.starts_with("llm.base_url")));
             Ok(())
         });
     }

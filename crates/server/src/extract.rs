@@ -42,7 +42,7 @@ fn process(options: &ExtractOptions, name: &str, bytes: &[u8]) -> Result<String,
         return Ok(document.markdown);
     }
     let artifacts = BlockArtifactExtractor.extract(&document);
-    let context = ExtractiveContextExtractor.extract(&document, &artifacts);
+    let context = ExtractiveContextExtractor.draft(&document, &artifacts);
     let version = format!(
         "{}+{}+{}",
         AutoNormalizer.version(),

@@ -52,6 +52,40 @@ pub struct Artifact {
 }
 
 impl ArtifactDraft {
+    /// How a context names the n-th artifact (0-based): `A1`, `A2`, ...
+    pub fn reference(index: usize) -> String {
+        format!("A{}", index + 1)
+    }
+
+    /// The `## Artifacts` section every context ends with: one line per artifact
+    /// with its reference, kind, language, title and where it was found. Empty when
+    /// there are none.
+    pub fn pointers(artifacts: &[ArtifactDraft]) -> String {
+        use std::fmt::Write as _;
+        if artifacts.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("## Artifacts\n\n");
+        for (i, artifact) in artifacts.iter().enumerate() {
+            let _ = write!(out, "- {} {}", Self::reference(i), artifact.kind);
+            if let Some(language) = &artifact.language {
+                let _ = write!(out, " {language}");
+            }
+            if let Some(title) = &artifact.title {
+                let short: String = title.chars().take(80).collect();
+                let _ = write!(out, ": {short}{}", if title.chars().count() > 80 { "…" } else { "" });
+            }
+            let p = artifact.provenance;
+            match p.turn {
+                Some(turn) => writeln!(out, " (turn {turn}, lines {}-{})", p.start_line, p.end_line),
+                None => writeln!(out, " (lines {}-{})", p.start_line, p.end_line),
+            }
+            .expect("writing to a String");
+        }
+        out.push('\n');
+        out
+    }
+
     /// What "the same artifact" means across revisions: its kind and exact content.
     pub fn content_hash(&self) -> String {
         let mut hasher = Sha256::new();

@@ -368,7 +368,7 @@ impl Pipeline {
         });
         let context = if run.flags.run_context_extraction {
             let started = Instant::now();
-            let draft = self.ports.context_extractor.extract(&document, &artifacts);
+            let draft = self.ports.context_extractor.extract(&document, &artifacts).await;
             timings.context = Some(elapsed_ms(started));
             Some(Context {
                 source_id: source.id,

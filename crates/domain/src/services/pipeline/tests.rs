@@ -17,11 +17,12 @@ use crate::{
 #[derive(Default)]
 struct CountingExtractor(Mutex<u32>);
 
+#[async_trait::async_trait]
 impl ContextExtractor for CountingExtractor {
     fn version(&self) -> &'static str {
         "count-1"
     }
-    fn extract(&self, document: &Document, _: &[ArtifactDraft]) -> ContextDraft {
+    async fn extract(&self, document: &Document, _: &[ArtifactDraft]) -> ContextDraft {
         *self.0.lock().unwrap() += 1;
         ContextDraft {
             content: document.markdown.clone(),
