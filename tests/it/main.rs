@@ -73,6 +73,7 @@ mod api_keys;
 mod artifacts;
 mod collections;
 mod errors;
+mod grpc;
 mod operations;
 mod pipeline;
 mod postbacks;

@@ -1,5 +1,6 @@
 //! Repository rules enforced as tests (`cargo test -p xtask` or `cargo xtask ci`):
-//! module docs everywhere, and the architecture's dependency arrows.
+//! module docs everywhere, the architecture's dependency arrows, and the protobuf
+//! style of `proto/`.
 
 #[cfg(test)]
 mod tests {
@@ -94,7 +95,7 @@ mod tests {
     #[test]
     fn adapters_do_not_depend_on_each_other() {
         let root = workspace_root();
-        let adapters = ["storage", "rest", "blobs", "fetchers", "extractors"];
+        let adapters = ["storage", "rest", "grpc", "blobs", "fetchers", "extractors", "llm"];
         for adapter in adapters {
             let deps = normal_dependencies(&root.join(format!("crates/{adapter}/Cargo.toml")));
             assert!(deps.contains(&"ctxd-domain".to_owned()), "{adapter} implements the domain's ports");
@@ -103,5 +104,109 @@ mod tests {
             }
             assert!(!deps.contains(&"ctxd-server".to_owned()), "{adapter} must not depend on the composition root");
         }
+    }
+
+    /// Top-level definitions of a proto file: (kind, name, body lines).
+    fn proto_blocks(text: &str) -> Vec<(String, String, Vec<String>)> {
+        let mut blocks = Vec::new();
+        let mut current: Option<(String, String, Vec<String>)> = None;
+        for line in text.lines().map(str::trim) {
+            if current.is_none() {
+                let mut words = line.split_whitespace();
+                if let (Some(kind @ ("message" | "enum" | "service")), Some(name)) = (words.next(), words.next()) {
+                    if line.ends_with("{}") {
+                        blocks.push((kind.to_owned(), name.to_owned(), Vec::new()));
+                    } else {
+                        current = Some((kind.to_owned(), name.to_owned(), Vec::new()));
+                    }
+                }
+            } else if line == "}" {
+                blocks.extend(current.take());
+            } else if let Some((_, _, body)) = current.as_mut() {
+                body.push(line.to_owned());
+            }
+        }
+        blocks
+    }
+
+    fn screaming_snake(name: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_uppercase());
+        }
+        out
+    }
+
+    #[test]
+    fn protos_follow_the_style_guide() {
+        let dir = workspace_root().join("proto/ctxd/v1");
+        let mut files: Vec<PathBuf> = fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+        files.retain(|p| p.extension().is_some_and(|e| e == "proto"));
+        assert!(files.len() >= 5, "found {} proto files", files.len());
+        let mut problems = Vec::new();
+        let all_text: Vec<(PathBuf, String)> =
+            files.iter().map(|f| (f.clone(), fs::read_to_string(f).unwrap())).collect();
+        for (file, text) in &all_text {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            if !text.contains("\npackage ctxd.v1;") {
+                problems.push(format!("{name}: the package must be ctxd.v1 (its directory)"));
+            }
+            for (kind, block, body) in proto_blocks(text) {
+                if !block.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                    problems.push(format!("{name}: {kind} {block} is not UpperCamelCase"));
+                }
+                let entries: Vec<&String> = body.iter().filter(|l| l.ends_with(';') && l.contains(" = ")).collect();
+                let mut numbers = std::collections::HashSet::new();
+                for entry in &entries {
+                    let number = entry.rsplit(" = ").next().unwrap().trim_end_matches(';').trim();
+                    if !numbers.insert(number.to_owned()) {
+                        problems.push(format!("{name}: {block} reuses number {number}"));
+                    }
+                    let field = entry.split(" = ").next().unwrap().split_whitespace().last().unwrap();
+                    match kind.as_str() {
+                        "enum" if !field.starts_with(&format!("{}_", screaming_snake(&block))) => {
+                            problems.push(format!("{name}: {field} must start with {}_", screaming_snake(&block)));
+                        }
+                        "message" if field.chars().any(|c| c.is_ascii_uppercase()) => {
+                            problems.push(format!("{name}: field {block}.{field} must be lower_snake_case"));
+                        }
+                        _ => {}
+                    }
+                }
+                if kind == "enum" && !entries.first().is_some_and(|e| e.ends_with("_UNSPECIFIED = 0;")) {
+                    problems.push(format!(
+                        "{name}: enum {block} must start with {}_UNSPECIFIED = 0",
+                        screaming_snake(&block)
+                    ));
+                }
+            }
+            // Every import is used: a type it defines is named here.
+            for import in text.lines().filter_map(|l| l.strip_prefix("import \"")).map(|l| l.trim_end_matches("\";")) {
+                let defined: Vec<String> = if let Some(wkt) = import.strip_prefix("google/protobuf/") {
+                    let stem = wkt.trim_end_matches(".proto");
+                    let camel: String = stem.split('_').map(|p| p[..1].to_uppercase() + &p[1..]).collect();
+                    match camel.as_str() {
+                        "Struct" => vec!["google.protobuf.Struct".into(), "google.protobuf.Value".into()],
+                        other => vec![format!("google.protobuf.{other}")],
+                    }
+                } else {
+                    let imported =
+                        all_text.iter().find(|(p, _)| p.ends_with(import)).map(|(_, t)| t.clone()).unwrap_or_default();
+                    proto_blocks(&imported).into_iter().filter(|(k, _, _)| k != "service").map(|(_, n, _)| n).collect()
+                };
+                let uses = defined.iter().any(|d| {
+                    text.lines()
+                        .filter(|l| !l.starts_with("import"))
+                        .any(|l| l.split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_')).any(|w| w == d))
+                });
+                if !uses {
+                    problems.push(format!("{name}: import {import} is unused"));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "proto style problems:\n{}", problems.join("\n"));
     }
 }

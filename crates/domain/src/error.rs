@@ -96,6 +96,18 @@ impl Error {
         Error::Internal(cause.to_string().into())
     }
 
+    /// What a transport tells the caller: the same sentence over REST and gRPC.
+    /// Infrastructure failures get a fixed sentence (their cause is for the log).
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "An unexpected error occurred on the server".to_owned(),
+            Error::Unavailable(_) => "A dependency of the service is unavailable; retry later".to_owned(),
+            Error::NotFound(what) => format!("The requested {what} was not found"),
+            Error::Unauthenticated(reason) => format!("Authentication required: {reason}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Field errors, when this is a validation error.
     pub fn details(&self) -> &[FieldError] {
         match self {

@@ -86,21 +86,18 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 impl From<Error> for ApiError {
     fn from(error: Error) -> Self {
         let status = status_of(error.kind());
-        let message = match &error {
-            // Infrastructure failures are logged with their cause; the caller gets a
-            // fixed sentence and the request id to quote.
+        // Infrastructure failures are logged with their cause; the caller gets a fixed
+        // sentence and the request id to quote.
+        match &error {
             Error::Internal(cause) => {
                 tracing::error!(request_id = %request_id::current(), error = %cause, "internal error");
-                "An unexpected error occurred on the server".to_owned()
             }
             Error::Unavailable(cause) => {
                 tracing::warn!(request_id = %request_id::current(), error = %cause, "dependency unavailable");
-                "A dependency of the service is unavailable; retry later".to_owned()
             }
-            Error::NotFound(what) => format!("The requested {what} was not found"),
-            Error::Unauthenticated(reason) => format!("Authentication required: {reason}"),
-            other => other.to_string(),
-        };
+            _ => {}
+        }
+        let message = error.public_message();
         let details = error.details().to_vec();
         Self { status, message, details, retry_after: None }
     }

@@ -105,6 +105,9 @@ impl Adapters {
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    /// The gRPC listener, unless `grpc.enabled` is off.
+    grpc_listener: Option<TcpListener>,
+    health: Arc<SeaStore>,
     router: axum::Router,
     use_cases: UseCases,
     database: Database,
@@ -190,12 +193,26 @@ impl Application {
         let router = ctxd_rest::router(state, &rest);
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+        let grpc_listener = match config.grpc.enabled {
+            true => Some(
+                TcpListener::bind(&config.grpc.listen)
+                    .await
+                    .with_context(|| format!("cannot listen for gRPC on {}", config.grpc.listen))?,
+            ),
+            false => None,
+        };
+        let health = Arc::new(adapters.store.clone());
         let workers = if config.worker.enabled { Some(Workers::new(&adapters, config, metrics)?) } else { None };
-        Ok(Self { listener, router, use_cases, database, workers })
+        Ok(Self { listener, grpc_listener, health, router, use_cases, database, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where gRPC is served, when it is.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn use_cases(&self) -> &UseCases {
@@ -211,6 +228,12 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let token = CancellationToken::new();
         let workers = self.workers.map(|workers| tokio::spawn(workers.run(token.clone())));
+        let grpc = self.grpc_listener.map(|listener| {
+            let stop = token.clone();
+            tokio::spawn(ctxd_grpc::serve(listener, self.use_cases.clone(), self.health, async move {
+                stop.cancelled().await;
+            }))
+        });
         let stop_workers = token.clone();
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
@@ -222,6 +245,13 @@ impl Application {
         token.cancel();
         if let Some(workers) = workers {
             let _ = workers.await;
+        }
+        if let Some(grpc) = grpc {
+            match grpc.await {
+                Ok(Err(error)) => tracing::error!(%error, "the gRPC server failed"),
+                Err(error) => tracing::error!(%error, "the gRPC server panicked"),
+                Ok(Ok(())) => {}
+            }
         }
         served
     }

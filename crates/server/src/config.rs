@@ -31,6 +31,21 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub rate_limits: RateLimitConfig,
     pub llm: LlmSettings,
+    pub grpc: GrpcConfig,
+}
+
+/// The gRPC API, served by `ctxd serve` next to REST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrpcConfig {
+    pub enabled: bool,
+    pub listen: String,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: "127.0.0.1:50051".into() }
+    }
 }
 
 /// The optional LLM context extractor (an OpenAI-compatible chat-completions
@@ -223,6 +238,7 @@ impl Default for Config {
             fetch: FetchConfig::default(),
             rate_limits: RateLimitConfig::default(),
             llm: LlmSettings::default(),
+            grpc: GrpcConfig::default(),
         }
     }
 }
@@ -288,6 +304,9 @@ impl Config {
         let mut problems = Vec::new();
         if self.listen.parse::<SocketAddr>().is_err() {
             problems.push(format!("listen: {:?} is not an address like 127.0.0.1:8080", self.listen));
+        }
+        if self.grpc.enabled && self.grpc.listen.parse::<SocketAddr>().is_err() {
+            problems.push(format!("grpc.listen: {:?} is not an address like 127.0.0.1:50051", self.grpc.listen));
         }
         if let Some(url) = &self.database_url {
             let known = ["postgres://", "postgresql://", "sqlite:"].iter().any(|p| url.starts_with(p));

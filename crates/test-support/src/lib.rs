@@ -119,6 +119,8 @@ pub async fn seed_account(store: &SeaStore) -> (ctxd_domain::model::User, ctxd_d
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
+    /// `http://127.0.0.1:PORT` of the gRPC API.
+    pub grpc_address: Option<String>,
     pub client: reqwest::Client,
     /// A key of the user `alice`.
     pub api_key: String,
@@ -155,9 +157,12 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     // Tests poll; the rate-limit test sets its own small limits.
     config.rate_limits.pro_per_minute = 1_000_000;
     config.rate_limits.free_per_minute = 1_000_000;
+    // Many apps run at once: gRPC on a free port too.
+    config.grpc.listen = "127.0.0.1:0".into();
     configure(&mut config);
     let app = Application::build(&config).await.expect("build the application");
     let address = format!("http://{}", app.local_addr());
+    let grpc_address = app.grpc_addr().map(|a| format!("http://{a}"));
     let use_cases = app.use_cases().clone();
     let store = app.database().store();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -171,6 +176,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let (_, issued) = use_cases.api_keys.create_for_user_name("alice", Some(Plan::Pro)).await.expect("create alice");
     Some(TestApp {
         address,
+        grpc_address,
         client: reqwest::Client::new(),
         api_key: issued.secret.expose().to_owned(),
         use_cases,

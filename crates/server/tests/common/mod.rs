@@ -12,6 +12,8 @@ pub fn ctxd() -> Command {
             command.env_remove(key);
         }
     }
+    // Tests start servers in parallel: gRPC must not want the same fixed port.
+    command.env("CTXD_GRPC__LISTEN", "127.0.0.1:0");
     command
 }
 

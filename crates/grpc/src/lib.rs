@@ -1,0 +1,63 @@
+//! The gRPC transport (tonic): the same use cases as REST, converted at the edge.
+
+/// Code generated from `proto/ctxd/v1`.
+pub mod pb {
+    #![allow(missing_debug_implementations, unused_qualifications, clippy::all)]
+    tonic::include_proto!("ctxd.v1");
+
+    /// The descriptor set, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("ctxd_descriptor");
+}
+
+mod convert;
+mod services;
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use ctxd_domain::{ports::HealthCheck, services::UseCases};
+pub use services::Api;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+/// Serves every ctxd service, `grpc.health.v1.Health` (SERVING while the database
+/// answers) and server reflection on `listener` until `shutdown` completes; calls in
+/// flight are finished first.
+///
+/// # Errors
+/// When the server cannot run (reflection setup, transport failure).
+pub async fn serve(
+    listener: TcpListener,
+    use_cases: UseCases,
+    health: Arc<dyn HealthCheck>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let api = Api::new(use_cases);
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let watcher = tokio::spawn(async move {
+        // The overall status ("") follows the database, checked every few seconds.
+        loop {
+            let status = match health.check().await {
+                Ok(()) => ServingStatus::Serving,
+                Err(_) => ServingStatus::NotServing,
+            };
+            reporter.set_service_status("", status).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    });
+    let result = Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(pb::spaces_service_server::SpacesServiceServer::new(api.clone()))
+        .add_service(pb::sources_service_server::SourcesServiceServer::new(api.clone()))
+        .add_service(pb::artifacts_service_server::ArtifactsServiceServer::new(api.clone()))
+        .add_service(pb::api_keys_service_server::ApiKeysServiceServer::new(api))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    watcher.abort();
+    result.map_err(Into::into)
+}

@@ -1,0 +1,262 @@
+//! The gRPC API next to REST: the same data and the same error class for the same
+//! situations, authentication, health and reflection.
+
+use ctxd_grpc::pb::{
+    self, api_keys_service_client::ApiKeysServiceClient, artifacts_service_client::ArtifactsServiceClient,
+    sources_service_client::SourcesServiceClient, spaces_service_client::SpacesServiceClient,
+};
+use ctxd_test_support::TestApp;
+use serde_json::json;
+use tonic::{Code, Request, transport::Channel};
+
+on_both_backends!(
+    rest_and_grpc_return_the_same_data,
+    the_same_situations_give_the_same_error_class,
+    grpc_authenticates_like_rest,
+    health_and_reflection_are_served,
+);
+
+async fn channel(app: &TestApp) -> Channel {
+    let address = app.grpc_address.clone().expect("gRPC is served");
+    Channel::from_shared(address).unwrap().connect().await.expect("connect to gRPC")
+}
+
+/// `message` with `authorization: Bearer key`.
+fn authed<T>(key: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
+    request
+}
+
+async fn rest_and_grpc_return_the_same_data(app: TestApp) {
+    let channel = channel(&app).await;
+    let mut spaces = SpacesServiceClient::new(channel.clone());
+    let mut sources = SourcesServiceClient::new(channel.clone());
+    let key = app.api_key.clone();
+
+    // Created over gRPC, read over REST.
+    let request = pb::CreateSpaceRequest { name: "research".into(), description: Some("papers".into()) };
+    let space = spaces.create_space(authed(&key, request)).await.unwrap().into_inner();
+    let rest = app.get(&format!("/v1/spaces/{}", space.id)).await;
+    assert_eq!(rest.status, 200);
+    assert_eq!((rest.body["name"].as_str(), rest.body["description"].as_str()), (Some("research"), Some("papers")));
+
+    // Created over REST, read over gRPC.
+    let created = app.create_source(&space.id, json!({"type": "CONTENT", "initial_data": {"data": "hello"}})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let source = sources.get_source(authed(&key, pb::SourceRequest { id: id.clone() })).await.unwrap().into_inner();
+    assert_eq!(source.id, id);
+    assert_eq!(source.space_id, space.id);
+    assert_eq!(source.r#type(), pb::SourceType::Content);
+    assert_eq!(source.status(), pb::SourceStatus::Pending);
+    assert_eq!(source.input.unwrap().input, Some(pb::source_input::Input::Data("hello".into())));
+    assert_eq!(source.last_run.unwrap().id, created["last_run"]["id"].as_str().unwrap());
+
+    let listed = sources
+        .list_sources(authed(&key, pb::ListSourcesRequest { space_id: space.id.clone(), ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner();
+    let rest_list = app.get(&format!("/v1/spaces/{}/sources", space.id)).await;
+    assert_eq!(listed.pagination.unwrap().total, rest_list.body["pagination"]["total"].as_u64().unwrap());
+    assert_eq!(listed.sources[0].id, rest_list.body["sources"][0]["id"].as_str().unwrap());
+
+    // A gRPC create runs the same validation and processing as REST.
+    let input = pb::SourceInput { input: Some(pb::source_input::Input::Url("https://example.com/a".into())) };
+    let uri = sources
+        .create_source(authed(
+            &key,
+            pb::CreateSourceRequest { space_id: space.id.clone(), input: Some(input), ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let rest_uri = app.get(&format!("/v1/sources/{}", uri.id)).await;
+    assert_eq!(rest_uri.body["initial_data"]["url"], "https://example.com/a");
+    assert_eq!(rest_uri.body["type"], "URI");
+
+    let runs = sources
+        .list_runs(authed(&key, pb::ListRunsRequest { source_id: id.clone(), page: None }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(runs.runs.len(), 1);
+    assert_eq!(runs.runs[0].kind(), pb::RunKind::Initial);
+
+    let mut keys = ApiKeysServiceClient::new(channel.clone());
+    let issued = keys
+        .create_api_key(authed(&key, pb::CreateApiKeyRequest { name: Some("ci".into()), expiration_date: None }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(issued.api_key.starts_with("ctxd_"));
+    let rest_keys = app.get("/v1/api-keys").await;
+    assert!(
+        rest_keys.body["api_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == issued.key.as_ref().unwrap().id.as_str())
+    );
+}
+
+/// One situation each: the REST status and the gRPC code it must map to.
+async fn the_same_situations_give_the_same_error_class(app: TestApp) {
+    let channel = channel(&app).await;
+    let mut sources = SourcesServiceClient::new(channel.clone());
+    let mut spaces = SpacesServiceClient::new(channel.clone());
+    let mut artifacts = ArtifactsServiceClient::new(channel);
+    let key = app.api_key.clone();
+    let space = app.create_space("s").await;
+    let content = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "x"}})).await;
+    let content_id = content["id"].as_str().unwrap().to_owned();
+    let unknown = uuid::Uuid::now_v7().to_string();
+
+    let cases: Vec<(&str, u16, Code)> = vec![
+        (
+            "unknown source",
+            app.get(&format!("/v1/sources/{unknown}")).await.status,
+            sources.get_source(authed(&key, pb::SourceRequest { id: unknown.clone() })).await.unwrap_err().code(),
+        ),
+        (
+            "malformed id",
+            app.get("/v1/sources/nope").await.status,
+            sources.get_source(authed(&key, pb::SourceRequest { id: "nope".into() })).await.unwrap_err().code(),
+        ),
+        (
+            "blank space name",
+            app.post("/v1/spaces", json!({"name": " "})).await.status,
+            spaces
+                .create_space(authed(&key, pb::CreateSpaceRequest { name: " ".into(), description: None }))
+                .await
+                .unwrap_err()
+                .code(),
+        ),
+        (
+            "refresh of a CONTENT source",
+            app.post(&format!("/v1/sources/{content_id}/refresh"), json!({})).await.status,
+            sources
+                .refresh_source(authed(&key, pb::RefreshSourceRequest { id: content_id.clone(), ..Default::default() }))
+                .await
+                .unwrap_err()
+                .code(),
+        ),
+        (
+            "reprocess before any content",
+            app.post(&format!("/v1/sources/{content_id}/reprocess"), json!({})).await.status,
+            sources
+                .reprocess_source(authed(
+                    &key,
+                    pb::ReprocessSourceRequest { id: content_id.clone(), ..Default::default() },
+                ))
+                .await
+                .unwrap_err()
+                .code(),
+        ),
+        (
+            "context before any revision",
+            app.get(&format!("/v1/sources/{content_id}/context")).await.status,
+            sources
+                .get_context(authed(&key, pb::GetContextRequest { source_id: content_id.clone(), revision: None }))
+                .await
+                .unwrap_err()
+                .code(),
+        ),
+        (
+            "unknown artifact",
+            app.get(&format!("/v1/artifacts/{unknown}")).await.status,
+            artifacts
+                .get_artifact(authed(&key, pb::GetArtifactRequest { id: unknown.clone() }))
+                .await
+                .unwrap_err()
+                .code(),
+        ),
+        (
+            "per_page over 100",
+            app.get(&format!("/v1/spaces/{space}/sources?per_page=101")).await.status,
+            sources
+                .list_sources(authed(
+                    &key,
+                    pb::ListSourcesRequest {
+                        space_id: space.clone(),
+                        page: Some(pb::PageRequest { page: None, per_page: Some(101) }),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .unwrap_err()
+                .code(),
+        ),
+    ];
+    for (situation, rest, grpc) in cases {
+        let expected = match rest {
+            400 => Code::InvalidArgument,
+            401 => Code::Unauthenticated,
+            404 => Code::NotFound,
+            409 => Code::FailedPrecondition,
+            413 => Code::ResourceExhausted,
+            other => panic!("{situation}: unexpected REST status {other}"),
+        };
+        assert_eq!(grpc, expected, "{situation}: REST {rest}, gRPC {grpc:?}");
+    }
+    let missing = sources.get_source(authed(&key, pb::SourceRequest { id: unknown })).await.unwrap_err();
+    assert_eq!(missing.message(), "The requested source was not found", "the message REST gives");
+}
+
+async fn grpc_authenticates_like_rest(app: TestApp) {
+    let mut spaces = SpacesServiceClient::new(channel(&app).await);
+    let list = || pb::ListSpacesRequest { page: None };
+    assert_eq!(spaces.list_spaces(Request::new(list())).await.unwrap_err().code(), Code::Unauthenticated);
+    assert_eq!(spaces.list_spaces(authed("ctxd_nope", list())).await.unwrap_err().code(), Code::Unauthenticated);
+
+    let space = app.create_space("private").await;
+    let mallory = app.key_for("mallory").await;
+    let foreign = spaces.get_space(authed(&mallory, pb::GetSpaceRequest { id: space.clone() })).await.unwrap_err();
+    assert_eq!(foreign.code(), Code::NotFound, "another user's space does not exist for them");
+
+    let mut keys = ApiKeysServiceClient::new(channel(&app).await);
+    let listed =
+        keys.list_api_keys(authed(&mallory, pb::ListApiKeysRequest { page: None })).await.unwrap().into_inner();
+    let id = listed.api_keys[0].id.clone();
+    keys.revoke_api_key(authed(&mallory, pb::RevokeApiKeyRequest { id })).await.unwrap();
+    let revoked = spaces.list_spaces(authed(&mallory, list())).await.unwrap_err();
+    assert_eq!(revoked.code(), Code::Unauthenticated);
+    assert!(revoked.message().contains("revoked"), "{}", revoked.message());
+}
+
+async fn health_and_reflection_are_served(app: TestApp) {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let channel = channel(&app).await;
+    let mut health = HealthClient::new(channel.clone());
+    let mut status = ServingStatus::Unknown;
+    for _ in 0..50 {
+        let answer = health.check(HealthCheckRequest { service: String::new() }).await;
+        if let Ok(answer) = answer {
+            status = answer.into_inner().status();
+            if status == ServingStatus::Serving {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, ServingStatus::Serving);
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let answer = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else { panic!("a service list") };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for service in
+        ["ctxd.v1.SourcesService", "ctxd.v1.SpacesService", "ctxd.v1.ArtifactsService", "ctxd.v1.ApiKeysService"]
+    {
+        assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
+    }
+}
