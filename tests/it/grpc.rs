@@ -14,7 +14,96 @@ on_both_backends!(
     the_same_situations_give_the_same_error_class,
     grpc_authenticates_like_rest,
     health_and_reflection_are_served,
+    watch_reports_each_status_in_order_then_ends,
+    a_follower_sees_changes_made_over_rest,
+    a_watcher_sees_a_change_made_by_another_process,
 );
+
+/// The next message of a watch, within a few seconds.
+async fn next(stream: &mut tonic::Streaming<pb::Source>) -> Option<pb::Source> {
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.message())
+        .await
+        .expect("a watch message in time")
+        .expect("a healthy stream")
+}
+
+async fn watch(app: &TestApp, id: &str, follow: bool) -> tonic::Streaming<pb::Source> {
+    let mut sources = SourcesServiceClient::new(channel(app).await);
+    let request = authed(&app.api_key, pb::WatchSourceRequest { id: id.to_owned(), follow });
+    sources.watch_source(request).await.expect("the watch opens").into_inner()
+}
+
+/// Plays the worker on `store`: claims the queued run, then finishes it COMPLETED.
+async fn claim(store: &ctxd_storage::SeaStore) -> ctxd_domain::model::Run {
+    use ctxd_domain::ports::RunQueue;
+    RunQueue::claim(store, "test-worker", std::time::Duration::from_secs(60)).await.unwrap().expect("a queued run")
+}
+
+async fn complete(store: &ctxd_storage::SeaStore, run: &ctxd_domain::model::Run) {
+    use ctxd_domain::{
+        model::RunStatus,
+        ports::{RunFinish, RunQueue},
+    };
+    RunQueue::finish(store, run.id, RunFinish::status_only(RunStatus::Completed)).await.unwrap().expect("held");
+}
+
+async fn watch_reports_each_status_in_order_then_ends(app: TestApp) {
+    let space = app.create_space("s").await;
+    let created = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "x"}})).await;
+    let id = created["id"].as_str().unwrap();
+    let mut stream = watch(&app, id, false).await;
+    assert_eq!(next(&mut stream).await.unwrap().status(), pb::SourceStatus::Pending, "the current state at once");
+
+    let run = claim(&app.store).await;
+    assert_eq!(next(&mut stream).await.unwrap().status(), pb::SourceStatus::Processing);
+    complete(&app.store, &run).await;
+    let done = next(&mut stream).await.unwrap();
+    assert_eq!(done.status(), pb::SourceStatus::Completed);
+    assert_eq!(done.last_run.unwrap().status(), pb::RunStatus::Completed);
+    assert!(next(&mut stream).await.is_none(), "the watch ends after a final status");
+
+    // Watching a finished source without follow: its state, then the end.
+    let mut again = watch(&app, id, false).await;
+    assert_eq!(next(&mut again).await.unwrap().status(), pb::SourceStatus::Completed);
+    assert!(next(&mut again).await.is_none());
+
+    let mut sources = SourcesServiceClient::new(channel(&app).await);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let missing =
+        sources.watch_source(authed(&app.api_key, pb::WatchSourceRequest { id: unknown, follow: false })).await;
+    assert_eq!(missing.unwrap_err().code(), Code::NotFound);
+}
+
+async fn a_follower_sees_changes_made_over_rest(app: TestApp) {
+    let space = app.create_space("s").await;
+    let created = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "x"}})).await;
+    let id = created["id"].as_str().unwrap();
+    let run = claim(&app.store).await;
+    complete(&app.store, &run).await;
+
+    let mut stream = watch(&app, id, true).await;
+    assert_eq!(next(&mut stream).await.unwrap().status(), pb::SourceStatus::Completed);
+    let body = json!({"type": "CONTENT", "initial_data": {"data": "y"}});
+    assert_eq!(app.post(&format!("/v1/sources/{id}/fast-forward"), body).await.status, 202);
+    let queued = next(&mut stream).await.unwrap();
+    assert_eq!(queued.status(), pb::SourceStatus::Pending, "follow keeps the watch open for the next run");
+    assert_eq!(queued.last_run.unwrap().kind(), pb::RunKind::FastForward);
+}
+
+async fn a_watcher_sees_a_change_made_by_another_process(app: TestApp) {
+    let space = app.create_space("s").await;
+    let created = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "x"}})).await;
+    let id = created["id"].as_str().unwrap();
+    let mut stream = watch(&app, id, false).await;
+    assert_eq!(next(&mut stream).await.unwrap().status(), pb::SourceStatus::Pending);
+
+    // Another process: its own pool and its own change feed on the same database.
+    let other = ctxd_storage::Database::connect(&app.database.url).await.unwrap().store();
+    let run = claim(&other).await;
+    assert_eq!(next(&mut stream).await.unwrap().status(), pb::SourceStatus::Processing);
+    complete(&other, &run).await;
+    assert_eq!(next(&mut stream).await.unwrap().status(), pb::SourceStatus::Completed);
+}
 
 async fn channel(app: &TestApp) -> Channel {
     let address = app.grpc_address.clone().expect("gRPC is served");

@@ -319,6 +319,25 @@ pub trait UploadRepository: Send + Sync {
     async fn insert(&self, upload: &Upload) -> Result<()>;
 }
 
+/// A change notice from the source feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceChange {
+    /// The source's status, run or outputs changed.
+    Changed(SourceId),
+    /// Notices were dropped (a slow subscriber): anything may have changed.
+    Missed,
+}
+
+/// The feed of source changes that drives live watches: every committed change of a
+/// source's status or run, from this process and (where the store can tell) others.
+pub trait SourceEvents: Send + Sync {
+    /// Changes from now on.
+    fn subscribe(&self) -> futures_util::stream::BoxStream<'static, SourceChange>;
+    /// Whether changes made by other processes reach [`SourceEvents::subscribe`]. When
+    /// not, a watcher must also look again now and then.
+    fn sees_other_processes(&self) -> bool;
+}
+
 /// Whether the store is reachable, for `GET /health`.
 #[async_trait]
 pub trait HealthCheck: Send + Sync {

@@ -11,6 +11,7 @@ pub mod pb {
 
 mod convert;
 mod services;
+mod watch;
 
 use std::{future::Future, sync::Arc, time::Duration};
 

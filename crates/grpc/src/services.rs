@@ -148,6 +148,15 @@ impl pb::artifacts_service_server::ArtifactsService for Api {
 
 #[tonic::async_trait]
 impl pb::sources_service_server::SourcesService for Api {
+    type WatchSourceStream = crate::watch::WatchStream;
+
+    async fn watch_source(&self, request: Request<pb::WatchSourceRequest>) -> Reply<Self::WatchSourceStream> {
+        let user = self.user(&request).await?;
+        let r = request.into_inner();
+        let stream = crate::watch::watch(self.use_cases.clone(), user, source_id(&r.id)?, r.follow).await?;
+        Ok(Response::new(stream))
+    }
+
     async fn create_source(&self, request: Request<pb::CreateSourceRequest>) -> Reply<pb::Source> {
         let user = self.user(&request).await?;
         let r = request.into_inner();

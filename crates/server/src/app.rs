@@ -71,6 +71,7 @@ impl Adapters {
             uploads: store.clone(),
             revisions: store.clone(),
             artifacts: store.clone(),
+            events: store.clone(),
             blobs: self.blobs.clone(),
             postbacks: store.clone(),
             idempotency: store,

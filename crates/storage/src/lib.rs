@@ -4,6 +4,7 @@
 
 mod convert;
 mod entities;
+mod events;
 mod repositories;
 
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub enum Backend {
 pub struct Database {
     connection: DatabaseConnection,
     backend: Backend,
+    events: std::sync::Arc<events::Events>,
 }
 
 impl Database {
@@ -58,7 +60,9 @@ impl Database {
             connection.execute_unprepared("PRAGMA journal_mode=WAL").await.map_err(unavailable)?;
             connection.execute_unprepared("PRAGMA foreign_keys=ON").await.map_err(unavailable)?;
         }
-        Ok(Self { connection, backend })
+        let events = std::sync::Arc::new(events::Events::new(backend == Backend::Postgres));
+        events.listen(&connection);
+        Ok(Self { connection, backend, events })
     }
 
     /// Applies pending migrations.
@@ -79,7 +83,7 @@ impl Database {
 
     /// The repositories over this pool.
     pub fn store(&self) -> SeaStore {
-        SeaStore::new(self.connection.clone())
+        SeaStore::new(self.connection.clone(), self.events.clone())
     }
 }
 

@@ -23,7 +23,7 @@ pub use spaces::{SpaceInput, SpaceService};
 
 use crate::ports::{
     ApiKeyRepository, ArtifactRepository, BlobStore, Clock, CollectionRepository, IdempotencyStore, PostbackStore,
-    RevisionRepository, RunQueue, SourceRepository, SpaceRepository, UploadRepository, UserRepository,
+    RevisionRepository, RunQueue, SourceEvents, SourceRepository, SpaceRepository, UploadRepository, UserRepository,
 };
 
 /// Rules that operators configure.
@@ -65,6 +65,7 @@ pub struct Ports {
     pub uploads: Arc<dyn UploadRepository>,
     pub revisions: Arc<dyn RevisionRepository>,
     pub artifacts: Arc<dyn ArtifactRepository>,
+    pub events: Arc<dyn SourceEvents>,
     pub blobs: Arc<dyn BlobStore>,
     pub postbacks: Arc<dyn PostbackStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
@@ -118,6 +119,18 @@ pub(crate) mod test_ports {
     use super::Ports;
     use crate::ports::*;
 
+    /// A feed that never says anything.
+    pub(crate) struct NoEvents;
+
+    impl SourceEvents for NoEvents {
+        fn subscribe(&self) -> futures_util::stream::BoxStream<'static, SourceChange> {
+            Box::pin(futures_util::stream::empty())
+        }
+        fn sees_other_processes(&self) -> bool {
+            false
+        }
+    }
+
     pub(crate) fn fixed_now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap()
     }
@@ -154,6 +167,7 @@ pub(crate) mod test_ports {
                 uploads: Arc::new(self.uploads),
                 revisions: Arc::new(self.revisions),
                 artifacts: Arc::new(self.artifacts),
+                events: Arc::new(NoEvents),
                 blobs: Arc::new(self.blobs),
                 postbacks: Arc::new(self.postbacks),
                 idempotency: Arc::new(self.idempotency),

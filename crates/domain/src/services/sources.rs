@@ -168,6 +168,17 @@ impl SourceService {
         Ok(source)
     }
 
+    /// The feed of source changes, for live watches. Subscribe before reading the
+    /// current state, so that nothing between the two is missed.
+    pub fn changes(&self) -> futures_util::stream::BoxStream<'static, crate::ports::SourceChange> {
+        self.ports.events.subscribe()
+    }
+
+    /// Whether [`SourceService::changes`] carries other processes' changes too.
+    pub fn changes_cover_other_processes(&self) -> bool {
+        self.ports.events.sees_other_processes()
+    }
+
     /// # Errors
     /// [`Error::NotFound`] when missing, soft-deleted or someone else's.
     pub async fn get(&self, user: &User, id: SourceId) -> Result<Source> {

@@ -18,18 +18,27 @@ use ctxd_domain::{
 };
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, Select};
 
-use crate::map_db_err;
+use std::sync::Arc;
+
+use crate::{events::Events, map_db_err};
 
 /// Every storage port, implemented over one connection pool. The composition root
 /// hands the same `Arc<SeaStore>` out as each `Arc<dyn Port>`.
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    /// The change feed, shared by every store of one database handle.
+    pub(crate) events: Arc<Events>,
 }
 
 impl SeaStore {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub(crate) fn new(db: DatabaseConnection, events: Arc<Events>) -> Self {
+        Self { db, events }
+    }
+
+    /// Announces a committed change of source `id` on the feed.
+    pub(crate) async fn source_changed(&self, id: uuid::Uuid) {
+        self.events.changed(&self.db, id).await;
     }
 }
 

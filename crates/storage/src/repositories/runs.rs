@@ -65,6 +65,9 @@ impl SeaStore {
             [millis(now).into(), worker.into(), locked_until_ms.into(), now.into()],
         );
         let claimed = runs::Entity::find().from_raw_sql(statement).one(&self.db).await.map_err(map_db_err)?;
+        if let Some(run) = &claimed {
+            self.source_changed(run.source_id).await;
+        }
         claimed.map(run_from).transpose()
     }
 }
@@ -131,6 +134,7 @@ impl RunQueue for SeaStore {
             .await
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
+        self.source_changed(model.source_id).await;
         run_from(model).map(Some)
     }
 
@@ -200,6 +204,7 @@ impl RunQueue for SeaStore {
             .await
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
+        self.source_changed(run.source_id).await;
         let source = match updated.into_iter().next() {
             Some(source) => Some(source),
             None => sources::Entity::find_by_id(run.source_id).one(&self.db).await.map_err(map_db_err)?,
@@ -260,6 +265,7 @@ impl RunQueue for SeaStore {
             .await
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
+        self.source_changed(run.source_id).await;
         Ok(true)
     }
 

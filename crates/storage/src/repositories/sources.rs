@@ -73,7 +73,9 @@ impl SourceRepository for SeaStore {
             .await
             .map_err(map_db_err)?;
         write_run(&txn, RunWrite::Insert(first_run.clone())).await?;
-        txn.commit().await.map_err(map_db_err)
+        txn.commit().await.map_err(map_db_err)?;
+        self.source_changed(source.id.0).await;
+        Ok(())
     }
 
     async fn get(&self, user_id: UserId, id: SourceId) -> Result<Option<Source>> {
@@ -145,6 +147,7 @@ impl SourceRepository for SeaStore {
             super::postbacks::enqueue(&txn, postback).await?;
         }
         txn.commit().await.map_err(map_db_err)?;
+        self.source_changed(source.id.0).await;
         Ok(true)
     }
 

@@ -1,0 +1,111 @@
+//! The source change feed. On Postgres every change is a `NOTIFY ctxd_sources` (sent
+//! with the write, so it reaches every process) and one `LISTEN` connection per
+//! process fans it out; on SQLite the feed is in-process only.
+
+use ctxd_domain::{
+    ids::SourceId,
+    ports::{SourceChange, SourceEvents},
+};
+use futures_util::{StreamExt, stream::BoxStream};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+use uuid::Uuid;
+
+const CHANNEL: &str = "ctxd_sources";
+
+/// Notices buffered per subscriber before it is told it missed some.
+const CAPACITY: usize = 1024;
+
+/// Publishes and fans out source changes; shared by every store of one [`crate::Database`].
+#[derive(Debug, Clone)]
+pub struct Events {
+    sender: broadcast::Sender<Uuid>,
+    postgres: bool,
+}
+
+impl Events {
+    pub(crate) fn new(postgres: bool) -> Self {
+        Self { sender: broadcast::channel(CAPACITY).0, postgres }
+    }
+
+    /// Starts the process's `LISTEN` connection (Postgres only). It reconnects by
+    /// itself; on a reconnect notices may have been lost, so subscribers are told.
+    pub(crate) fn listen(&self, connection: &DatabaseConnection) {
+        if !self.postgres {
+            return;
+        }
+        let pool = connection.get_postgres_connection_pool().clone();
+        let sender = self.sender.clone();
+        tokio::spawn(async move {
+            loop {
+                let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot LISTEN for source changes; retrying");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if let Err(error) = listener.listen(CHANNEL).await {
+                    tracing::warn!(%error, "LISTEN failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+                loop {
+                    match listener.try_recv().await {
+                        Ok(Some(notice)) => {
+                            if let Ok(id) = notice.payload().parse::<Uuid>() {
+                                let _ = sender.send(id);
+                            }
+                        }
+                        // The connection dropped and was re-established: say so.
+                        Ok(None) => {
+                            let _ = sender.send(Uuid::nil());
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "source change listener failed; reconnecting");
+                            let _ = sender.send(Uuid::nil());
+                            break;
+                        }
+                    }
+                    if sender.receiver_count() == 0 && pool.is_closed() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Announces that source `id` changed. Best effort: a lost notice only delays a
+    /// watcher, it never changes data.
+    pub(crate) async fn changed(&self, db: &impl ConnectionTrait, id: Uuid) {
+        if self.postgres {
+            let statement = Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), id.to_string().into()],
+            );
+            if let Err(error) = db.execute_raw(statement).await {
+                tracing::warn!(%error, "cannot announce a source change");
+            }
+        } else {
+            let _ = self.sender.send(id);
+        }
+    }
+}
+
+impl SourceEvents for crate::SeaStore {
+    fn subscribe(&self) -> BoxStream<'static, SourceChange> {
+        BroadcastStream::new(self.events.sender.subscribe())
+            .map(|item| match item {
+                Ok(id) if !id.is_nil() => SourceChange::Changed(SourceId::from(id)),
+                Ok(_) | Err(BroadcastStreamRecvError::Lagged(_)) => SourceChange::Missed,
+            })
+            .boxed()
+    }
+
+    fn sees_other_processes(&self) -> bool {
+        self.events.postgres
+    }
+}
