@@ -349,3 +349,24 @@ async fn health_and_reflection_are_served(app: TestApp) {
         assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
     }
 }
+
+/// Limits are per process, not per backend: one SQLite app is enough.
+#[tokio::test]
+async fn grpc_and_rest_draw_on_one_rate_limit() {
+    let app = ctxd_test_support::spawn_app_with(ctxd_test_support::Backend::Sqlite, |config| {
+        config.rate_limits.pro_per_minute = 3;
+    })
+    .await
+    .unwrap();
+    let mut spaces = SpacesServiceClient::new(channel(&app).await);
+    let list = || authed(&app.api_key, pb::ListSpacesRequest { page: None });
+    assert_eq!(app.get("/v1/spaces").await.status, 200);
+    assert_eq!(app.get("/v1/spaces").await.status, 200);
+    spaces.list_spaces(list()).await.expect("the third call of the minute");
+    let refused = spaces.list_spaces(list()).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    assert!(refused.message().starts_with("Rate limit of 3 requests per minute exceeded"), "{}", refused.message());
+    assert!(refused.metadata().get("retry-after").is_some());
+    assert_eq!(refused.metadata().get("x-ratelimit-remaining").unwrap(), "0");
+    assert_eq!(app.get("/v1/spaces").await.status, 429, "REST sees the same budget");
+}

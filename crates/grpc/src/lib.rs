@@ -15,7 +15,10 @@ mod watch;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use ctxd_domain::{ports::HealthCheck, services::UseCases};
+use ctxd_domain::{
+    ports::HealthCheck,
+    services::{UseCases, rate_limits::RateLimiter},
+};
 pub use services::Api;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -31,10 +34,11 @@ use tonic_health::ServingStatus;
 pub async fn serve(
     listener: TcpListener,
     use_cases: UseCases,
+    limiter: Arc<RateLimiter>,
     health: Arc<dyn HealthCheck>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let api = Api::new(use_cases);
+    let api = Api::new(use_cases, limiter);
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)

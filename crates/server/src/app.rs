@@ -109,6 +109,7 @@ pub struct Application {
     /// The gRPC listener, unless `grpc.enabled` is off.
     grpc_listener: Option<TcpListener>,
     health: Arc<SeaStore>,
+    limiter: Arc<ctxd_rest::rate_limit::RateLimiter>,
     router: axum::Router,
     use_cases: UseCases,
     database: Database,
@@ -184,10 +185,12 @@ impl Application {
         let use_cases = UseCases::new(adapters.ports(), config.domain_limits());
         let rest = config.rest();
         let metrics = Arc::new(ctxd_rest::metrics::Metrics::new());
+        // One budget per user across REST and gRPC.
+        let limiter = Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits));
         let state = AppState {
             use_cases: use_cases.clone(),
             health: Arc::new(adapters.store.clone()),
-            rate_limiter: Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits)),
+            rate_limiter: limiter.clone(),
             metrics: metrics.clone(),
             queue: Arc::new(adapters.store.clone()),
         };
@@ -204,7 +207,7 @@ impl Application {
         };
         let health = Arc::new(adapters.store.clone());
         let workers = if config.worker.enabled { Some(Workers::new(&adapters, config, metrics)?) } else { None };
-        Ok(Self { listener, grpc_listener, health, router, use_cases, database, workers })
+        Ok(Self { listener, grpc_listener, health, limiter, router, use_cases, database, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -231,7 +234,7 @@ impl Application {
         let workers = self.workers.map(|workers| tokio::spawn(workers.run(token.clone())));
         let grpc = self.grpc_listener.map(|listener| {
             let stop = token.clone();
-            tokio::spawn(ctxd_grpc::serve(listener, self.use_cases.clone(), self.health, async move {
+            tokio::spawn(ctxd_grpc::serve(listener, self.use_cases.clone(), self.limiter, self.health, async move {
                 stop.cancelled().await;
             }))
         });

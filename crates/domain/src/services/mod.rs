@@ -7,6 +7,7 @@ pub mod idempotency;
 mod outputs;
 pub mod pipeline;
 pub mod postbacks;
+pub mod rate_limits;
 pub mod scheduler;
 mod sources;
 mod spaces;
