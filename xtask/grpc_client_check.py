@@ -16,7 +16,7 @@ import threading
 from grpc_tools import protoc
 
 proto_dir, out_dir, address, api_key = sys.argv[1:5]
-files = [f"ctxd/v1/{name}.proto" for name in ("common", "spaces", "api_keys", "artifacts", "sources")]
+files = [f"ctxd/v1/{name}.proto" for name in ("common", "spaces", "collections", "api_keys", "artifacts", "sources")]
 wkt = str(importlib.resources.files("grpc_tools") / "_proto")
 code = protoc.main(["protoc", f"-I{proto_dir}", f"-I{wkt}", f"--python_out={out_dir}", f"--grpc_python_out={out_dir}", *files])
 if code != 0:

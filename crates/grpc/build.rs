@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc);
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    let files: Vec<String> = ["common", "spaces", "api_keys", "artifacts", "sources"]
+    let files: Vec<String> = ["common", "spaces", "collections", "api_keys", "artifacts", "sources"]
         .iter()
         .map(|f| format!("../../proto/ctxd/v1/{f}.proto"))
         .collect();

@@ -17,7 +17,54 @@ on_both_backends!(
     watch_reports_each_status_in_order_then_ends,
     a_follower_sees_changes_made_over_rest,
     a_watcher_sees_a_change_made_by_another_process,
+    collections_over_grpc_match_rest,
 );
+
+async fn collections_over_grpc_match_rest(app: TestApp) {
+    use pb::collections_service_client::CollectionsServiceClient;
+    let mut collections = CollectionsServiceClient::new(channel(&app).await);
+    let key = app.api_key.clone();
+    let space = app.create_space("s").await;
+    let create = |name: &str, parent: Option<String>| pb::CreateCollectionRequest {
+        space_id: space.clone(),
+        name: name.into(),
+        description: None,
+        parent_id: parent,
+    };
+    let root = collections.create_collection(authed(&key, create("papers", None))).await.unwrap().into_inner();
+    let child =
+        collections.create_collection(authed(&key, create("2026", Some(root.id.clone())))).await.unwrap().into_inner();
+    assert_eq!(child.parent_id.as_deref(), Some(root.id.as_str()));
+
+    let tree = collections
+        .collection_tree(authed(&key, pb::CollectionTreeRequest { space_id: space.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    let rest = app.get(&format!("/v1/spaces/{space}/collections")).await;
+    assert_eq!(rest.status, 200, "{:?}", rest.body);
+    let rest_root = &rest.body["collections"][0];
+    assert_eq!(rest_root["id"], tree.collections[0].collection.as_ref().unwrap().id.as_str());
+    assert_eq!(
+        rest_root["children"][0]["id"],
+        tree.collections[0].children[0].collection.as_ref().unwrap().id.as_str()
+    );
+
+    // Moved to the top level over gRPC, seen over REST.
+    let update =
+        pb::UpdateCollectionRequest { id: child.id.clone(), clear: vec!["parent_id".into()], ..Default::default() };
+    assert_eq!(collections.update_collection(authed(&key, update)).await.unwrap().into_inner().parent_id, None);
+    assert_eq!(
+        app.get(&format!("/v1/spaces/{space}/collections")).await.body["collections"].as_array().unwrap().len(),
+        2
+    );
+    let bad = pb::UpdateCollectionRequest { id: child.id.clone(), clear: vec!["name".into()], ..Default::default() };
+    assert_eq!(collections.update_collection(authed(&key, bad)).await.unwrap_err().code(), Code::InvalidArgument);
+
+    collections.delete_collection(authed(&key, pb::DeleteCollectionRequest { id: child.id.clone() })).await.unwrap();
+    let gone = collections.delete_collection(authed(&key, pb::DeleteCollectionRequest { id: child.id })).await;
+    assert_eq!(gone.unwrap_err().code(), Code::NotFound);
+}
 
 /// The next message of a watch, within a few seconds.
 async fn next(stream: &mut tonic::Streaming<pb::Source>) -> Option<pb::Source> {

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use ctxd_domain::{
     Error, ErrorKind,
     model::{
-        ApiKey, Artifact, ArtifactKind, Context, Page, PageRequest, RefreshMode, Revision, Run, RunKind, RunOutcome,
-        RunStatus, Source, SourceInput, SourceType, Space,
+        ApiKey, Artifact, ArtifactKind, Collection, CollectionNode, Context, Page, PageRequest, RefreshMode, Revision,
+        Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, SourceType, Space,
     },
     services::RefreshPolicyInput,
     state::SourceStatus,
@@ -79,6 +79,25 @@ pub fn space(s: Space) -> pb::Space {
         description: s.description,
         created_at: Some(timestamp(s.created_at)),
         updated_at: Some(timestamp(s.updated_at)),
+    }
+}
+
+pub fn collection(c: Collection) -> pb::Collection {
+    pb::Collection {
+        id: c.id.to_string(),
+        space_id: c.space_id.to_string(),
+        parent_id: c.parent_id.map(|p| p.to_string()),
+        name: c.name,
+        description: c.description,
+        created_at: Some(timestamp(c.created_at)),
+        updated_at: Some(timestamp(c.updated_at)),
+    }
+}
+
+pub fn collection_node(node: CollectionNode) -> pb::CollectionNode {
+    pb::CollectionNode {
+        collection: Some(collection(node.collection)),
+        children: node.children.into_iter().map(collection_node).collect(),
     }
 }
 

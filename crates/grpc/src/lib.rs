@@ -58,6 +58,7 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(pb::spaces_service_server::SpacesServiceServer::new(api.clone()))
+        .add_service(pb::collections_service_server::CollectionsServiceServer::new(api.clone()))
         .add_service(pb::sources_service_server::SourcesServiceServer::new(api.clone()))
         .add_service(pb::artifacts_service_server::ArtifactsServiceServer::new(api.clone()))
         .add_service(pb::api_keys_service_server::ApiKeysServiceServer::new(api))

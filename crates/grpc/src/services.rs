@@ -6,8 +6,8 @@ use ctxd_domain::{
     model::{ArtifactQuery, User},
     ports::SourceFilter,
     services::{
-        FastForwardRequest, NewApiKey, NewSource, RefreshRequest, ReprocessRequest, SourcePatch, SpaceInput, UseCases,
-        rate_limits::RateLimiter,
+        CollectionPatch, FastForwardRequest, NewApiKey, NewCollection, NewSource, RefreshRequest, ReprocessRequest,
+        SourcePatch, SpaceInput, UseCases, rate_limits::RateLimiter,
     },
 };
 use std::{sync::Arc, time::Instant};
@@ -109,6 +109,56 @@ impl pb::spaces_service_server::SpacesService for Api {
         let space_id = id("id", &request.get_ref().id, SpaceId::parse_field)?;
         self.use_cases.spaces.delete(&user, space_id).await.map_err(status)?;
         Ok(Response::new(pb::DeleteSpaceResponse {}))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::collections_service_server::CollectionsService for Api {
+    async fn create_collection(&self, request: Request<pb::CreateCollectionRequest>) -> Reply<pb::Collection> {
+        let user = self.user(&request).await?;
+        let r = request.into_inner();
+        let space = id("space_id", &r.space_id, SpaceId::parse_field)?;
+        let parent_id = optional_collection("parent_id", r.parent_id.as_deref())?;
+        let new = NewCollection { name: r.name, description: r.description, parent_id };
+        let collection = self.use_cases.collections.create(&user, space, new).await.map_err(status)?;
+        Ok(Response::new(convert::collection(collection)))
+    }
+
+    async fn collection_tree(&self, request: Request<pb::CollectionTreeRequest>) -> Reply<pb::CollectionTreeResponse> {
+        let user = self.user(&request).await?;
+        let space = id("space_id", &request.get_ref().space_id, SpaceId::parse_field)?;
+        let tree = self.use_cases.collections.tree(&user, space).await.map_err(status)?;
+        Ok(Response::new(pb::CollectionTreeResponse {
+            collections: tree.into_iter().map(convert::collection_node).collect(),
+        }))
+    }
+
+    async fn update_collection(&self, request: Request<pb::UpdateCollectionRequest>) -> Reply<pb::Collection> {
+        let user = self.user(&request).await?;
+        let r = request.into_inner();
+        let collection_id = id("id", &r.id, CollectionId::parse_field)?;
+        if let Some(unknown) = r.clear.iter().find(|c| !["description", "parent_id"].contains(&c.as_str())) {
+            return Err(invalid("clear", &format!("{unknown:?} cannot be cleared")));
+        }
+        let clears = |field: &str| r.clear.iter().any(|c| c == field);
+        let parent_id = match (clears("parent_id"), r.parent_id.as_deref()) {
+            (true, _) => Some(None),
+            (false, raw) => optional_collection("parent_id", raw)?.map(Some),
+        };
+        let description = if clears("description") { Some(None) } else { r.description.clone().map(Some) };
+        let patch = CollectionPatch { name: r.name.clone(), description, parent_id };
+        let collection = self.use_cases.collections.update(&user, collection_id, patch).await.map_err(status)?;
+        Ok(Response::new(convert::collection(collection)))
+    }
+
+    async fn delete_collection(
+        &self,
+        request: Request<pb::DeleteCollectionRequest>,
+    ) -> Reply<pb::DeleteCollectionResponse> {
+        let user = self.user(&request).await?;
+        let collection_id = id("id", &request.get_ref().id, CollectionId::parse_field)?;
+        self.use_cases.collections.delete(&user, collection_id).await.map_err(status)?;
+        Ok(Response::new(pb::DeleteCollectionResponse {}))
     }
 }
 
