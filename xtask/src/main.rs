@@ -22,6 +22,9 @@ commands:
   bench refresh [--sources N]
                       unchanged refreshes per second end to end against a local origin
                       answering 304 (Postgres)
+  bench grpc [--calls N] [--concurrency C] [--rate R]
+                      unary GetSource over gRPC next to REST (Postgres): throughput,
+                      p50/p99 at a fixed concurrency, and p50/p99 at a fixed rate
   bench extract [--data DIR] [--limit N] [--no-trafilatura]
                       HTML main-content F1 and time per page on ../shared/data's article
                       sets next to trafilatura (installed from PyPI into

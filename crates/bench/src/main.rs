@@ -6,10 +6,13 @@
 //!   to the raw `SKIP LOCKED` claim+complete transaction rate of the same server.
 //! - `refresh [--sources N]`: N URI sources against a local origin answering 304;
 //!   unchanged refreshes per second end to end (REST request → worker → UNCHANGED).
+//! - `grpc [--calls N] [--concurrency C] [--rate R]`: unary GetSource over gRPC next
+//!   to the same call over REST (see `grpc.rs`).
 //! - `extract [--data DIR] [--python PY] [--limit N] [--gate]`: extraction quality and
 //!   speed on `../shared/data` (see `extract.rs`).
 
 mod extract;
+mod grpc;
 mod metrics;
 
 use std::{
@@ -42,6 +45,10 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("queue") => queue(arg(&args, "--runs", 5000)?, arg(&args, "--workers", 4)?).await,
         Some("refresh") => refresh(arg(&args, "--sources", 1000)?).await,
+        Some("grpc") => {
+            let rate = u32::try_from(arg(&args, "--rate", 2000)?).context("--rate is too large")?;
+            grpc::run(arg(&args, "--calls", 20_000)?, arg(&args, "--concurrency", 32)?, rate).await
+        }
         Some("extract") => {
             let path =
                 |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
@@ -57,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
         }
         _ => bail!(
             "usage: ctxd-bench queue [--runs N] [--workers W] | refresh [--sources N] | \
+             grpc [--calls N] [--concurrency C] [--rate R] | \
              extract [--data DIR] [--python PY] [--limit N] [--gate] [--dump DIR]"
         ),
     }
