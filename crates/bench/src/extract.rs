@@ -24,7 +24,7 @@ use crate::metrics::{Scores, bag_scores, mean_scores, shingle_counts, shingle_sc
 
 /// Floors the gate holds quality to; raise them when the extractor gets better.
 mod floors {
-    /// Measured 0.969 on the gate's 40 pages.
+    /// Measured 0.970 on the gate's 40 pages.
     pub const SCRAPINGHUB_F1: f64 = 0.965;
     /// Measured 0.938 on the gate's 120 pages.
     pub const WCXB_F1: f64 = 0.933;

@@ -72,6 +72,8 @@ fn plain_page(html: &str) -> Extracted {
 
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
+    let unwrapped = unwrap_large_noscript(html);
+    let html = unwrapped.as_ref();
     let dom = Dom::from(html);
     mark_code_languages(&dom);
     let title = page_title(&dom);
@@ -109,6 +111,49 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
     Extracted { title, markdown: markdown::tidy(&body) }
 }
 
+/// Some sites (Discourse forums, for one) put the whole page for crawlers inside a
+/// `<noscript>`, which an HTML parser with scripting on reads as text. When a
+/// `<noscript>` holds a page's worth of markup, its tags are turned into a `<div>` so
+/// the content is seen; small ones (tracking pixels, "enable JavaScript") stay hidden.
+fn unwrap_large_noscript(html: &str) -> std::borrow::Cow<'_, str> {
+    const LARGE: usize = 5_000;
+    let lower = html.to_ascii_lowercase();
+    let mut from = 0;
+    let mut large = false;
+    while let Some(open) = lower[from..].find("<noscript").map(|i| i + from) {
+        let Some(close) = lower[open..].find("</noscript>").map(|i| i + open) else { break };
+        if close - open > LARGE {
+            large = true;
+            break;
+        }
+        from = close + "</noscript>".len();
+    }
+    if !large {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    loop {
+        let lower_rest = rest.to_ascii_lowercase();
+        match (lower_rest.find("<noscript"), lower_rest.find("</noscript>")) {
+            (Some(open), close) if close.is_none_or(|c| open < c) => {
+                out.push_str(&rest[..open]);
+                out.push_str("<div data-noscript");
+                rest = &rest[open + "<noscript".len()..];
+            }
+            (_, Some(close)) => {
+                out.push_str(&rest[..close]);
+                out.push_str("</div>");
+                rest = &rest[close + "</noscript>".len()..];
+            }
+            _ => {
+                out.push_str(rest);
+                return std::borrow::Cow::Owned(out);
+            }
+        }
+    }
+}
+
 /// The body without a heading that repeats the title near its top: the title is
 /// kept once, as the document's title.
 fn without_title_heading(body: &str, title: &str) -> String {
@@ -134,8 +179,8 @@ fn without_title_heading(body: &str, title: &str) -> String {
 /// them when they sit inside the article: captions, photo credits and galleries.
 /// (Share bars, related links and tag lists were tried too: they cost more on
 /// WCXB's page types than they gained on ScrapingHub's articles.)
-const FURNITURE: &str =
-    "figcaption, [class*=\"caption\"], [class*=\"credit\"], [class*=\"gallery\"], [class*=\"slideshow\"]";
+const FURNITURE: &str = "figcaption, [class*=\"caption\"], [class*=\"credit\"], [class*=\"gallery\"], [class*=\"slideshow\"], \
+     [class*=\"byline\"], [class*=\"dateline\"], [class*=\"timestamp\"]";
 
 fn drop_page_furniture(dom: &Dom) {
     dom.select(FURNITURE).remove();
@@ -383,6 +428,23 @@ and from a configuration file, and flags beat both of them.</p>
         assert_eq!(late, Extracted { title: Some("Slow".into()), markdown: "Every word counts.\n".into() });
         let on_time = extract_within(ARTICLE, None, std::time::Duration::from_secs(30));
         assert_eq!(on_time, extract(ARTICLE, None));
+    }
+
+    #[test]
+    fn a_page_kept_in_a_large_noscript_is_read() {
+        let posts = "<p>A reply that says something useful about the question asked.</p>".repeat(120);
+        let html = format!(
+            "<html><body><noscript><img src=x></noscript><noscript><div id=\"main\">{posts}</div></noscript></body></html>"
+        );
+        let out = extract(&html, None);
+        assert!(
+            out.markdown.contains("A reply that says something useful"),
+            "{}",
+            &out.markdown[..out.markdown.len().min(200)]
+        );
+        let small =
+            "<html><body><p>Visible text of the page.</p><noscript>Please enable JavaScript.</noscript></body></html>";
+        assert!(!extract(small, None).markdown.contains("enable JavaScript"), "small noscripts stay hidden");
     }
 
     #[test]
