@@ -6,7 +6,11 @@
 
 pub mod guard;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use ctxd_domain::{
@@ -15,6 +19,7 @@ use ctxd_domain::{
 };
 use futures_util::StreamExt;
 use reqwest::{StatusCode, header};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 /// Limits of one fetch.
@@ -28,6 +33,17 @@ pub struct HttpFetchConfig {
     pub max_redirects: usize,
     /// Allow loopback and private addresses (development and tests only).
     pub allow_private_networks: bool,
+    /// Fetches in flight to one host at a time, so a refresh storm does not hammer
+    /// one origin; further fetches to it wait their turn.
+    pub max_per_host: usize,
+}
+
+impl HttpFetchConfig {
+    /// The `User-Agent` ctxd sends: its name and version, and where an origin's
+    /// operator can learn about it or reach whoever runs this instance.
+    pub fn user_agent_with_contact(contact: &str) -> String {
+        format!("ctxd/{} (+{contact})", env!("CARGO_PKG_VERSION"))
+    }
 }
 
 impl Default for HttpFetchConfig {
@@ -36,9 +52,10 @@ impl Default for HttpFetchConfig {
             connect_timeout: Duration::from_secs(10),
             total_timeout: Duration::from_secs(30),
             max_body_bytes: 50 * 1024 * 1024,
-            user_agent: format!("ctxd/{} (+https://github.com/ctxd/ctxd)", env!("CARGO_PKG_VERSION")),
+            user_agent: Self::user_agent_with_contact("https://github.com/ctxd/ctxd"),
             max_redirects: 5,
             allow_private_networks: false,
+            max_per_host: 4,
         }
     }
 }
@@ -48,6 +65,8 @@ impl Default for HttpFetchConfig {
 pub struct PlainHttpFetcher {
     client: reqwest::Client,
     config: HttpFetchConfig,
+    /// One semaphore per host with fetches in flight (or recently).
+    hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl PlainHttpFetcher {
@@ -60,7 +79,23 @@ impl PlainHttpFetcher {
             .user_agent(config.user_agent.clone())
             .redirect(redirect_policy(config.max_redirects, !config.allow_private_networks));
         let client = guarded(builder, config.allow_private_networks).build()?;
-        Ok(Self { client, config })
+        Ok(Self { client, config, hosts: Arc::default() })
+    }
+
+    /// A turn to fetch from `url`'s host, waiting while `max_per_host` fetches to it
+    /// are in flight.
+    async fn host_turn(&self, url: &Url) -> Option<OwnedSemaphorePermit> {
+        let host = url.host_str()?.to_ascii_lowercase();
+        let semaphore = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if hosts.len() > 1024 {
+                // Forget idle hosts so the map stays the size of the busy set.
+                let max = self.config.max_per_host.max(1);
+                hosts.retain(|_, s| s.available_permits() < max);
+            }
+            hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.config.max_per_host.max(1)))).clone()
+        };
+        semaphore.acquire_owned().await.ok()
     }
 }
 
@@ -132,6 +167,8 @@ impl UriFetcher for PlainHttpFetcher {
         if !self.config.allow_private_networks {
             guard::check_literal(url).map_err(|blocked| permanent(blocked.to_string()))?;
         }
+        // Held until the body is read: the limit counts whole fetches.
+        let _turn = self.host_turn(url).await;
         let mut request = self.client.get(url.clone());
         // The ETag is the stronger validator: when there is one, send only it.
         if let Some(etag) = &conditional.etag {
@@ -230,6 +267,48 @@ mod tests {
     };
 
     use super::*;
+
+    #[tokio::test]
+    async fn fetches_to_one_host_wait_their_turn() {
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (now, most) = (in_flight.clone(), peak.clone());
+        let app = Router::new().route(
+            "/slowish",
+            get(move || {
+                let (now, most) = (now.clone(), most.clone());
+                async move {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let current = now.fetch_add(1, SeqCst) + 1;
+                    most.fetch_max(current, SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    now.fetch_sub(1, SeqCst);
+                    "ok"
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let fetcher = PlainHttpFetcher::new(HttpFetchConfig { max_per_host: 2, ..local() }).unwrap();
+        let url = Url::parse(&format!("http://{address}/slowish")).unwrap();
+        let none = Conditional::default();
+        let fetches = (0..8).map(|_| fetcher.fetch(&url, &none));
+        for outcome in futures_util::future::join_all(fetches).await {
+            assert!(matches!(outcome, Ok(FetchOutcome::Fetched { .. })), "{outcome:?}");
+        }
+        assert_eq!(
+            peak.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "never more than 2 at once, and 2 do run together"
+        );
+    }
+
+    #[test]
+    fn the_user_agent_names_ctxd_and_a_contact() {
+        let agent = HttpFetchConfig::user_agent_with_contact("mailto:ops@example.com");
+        assert!(agent.starts_with("ctxd/") && agent.ends_with("(+mailto:ops@example.com)"), "{agent}");
+    }
 
     /// The tests' origins listen on 127.0.0.1, which the default guard refuses.
     fn local() -> HttpFetchConfig {
@@ -377,7 +456,7 @@ mod tests {
         let base = Url::parse(&format!("http://localhost:{}/", base.port().unwrap())).unwrap();
         let config = HttpFetchConfig { allow_private_networks: true, ..HttpFetchConfig::default() };
         let client = reqwest::Client::builder().redirect(redirect_policy(config.max_redirects, true)).build().unwrap();
-        let fetcher = PlainHttpFetcher { client, config };
+        let fetcher = PlainHttpFetcher { client, config, hosts: Arc::default() };
         let none = Conditional::default();
         let five = fetcher.fetch(&base.join("hop/4").unwrap(), &none).await.unwrap();
         assert!(matches!(five, FetchOutcome::Fetched { .. }), "5 redirects are fine");

@@ -84,6 +84,8 @@ impl Adapters {
         let store = Arc::new(self.store.clone());
         let fetch_config = HttpFetchConfig {
             allow_private_networks: config.fetch.allow_private_networks,
+            user_agent: HttpFetchConfig::user_agent_with_contact(&config.fetch.contact_url),
+            max_per_host: config.fetch.max_per_host,
             ..HttpFetchConfig::default()
         };
         let fetcher = PlainHttpFetcher::new(fetch_config).context("cannot build the HTTP client")?;

@@ -111,13 +111,24 @@ impl Default for RateLimitConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FetchConfig {
     /// Let fetches and postbacks reach loopback and private addresses. Off by default:
     /// ctxd fetches user-supplied URLs from inside your network. For development and
     /// tests only.
     pub allow_private_networks: bool,
+    /// Where an origin's operator can reach whoever runs this instance; sent in the
+    /// `User-Agent` (`ctxd/VERSION (+CONTACT)`).
+    pub contact_url: String,
+    /// Fetches in flight to one host at a time.
+    pub max_per_host: usize,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        Self { allow_private_networks: false, contact_url: "https://github.com/ctxd/ctxd".into(), max_per_host: 4 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -353,6 +364,12 @@ impl Config {
         if self.llm.timeout_seconds == 0 || self.llm.max_input_chars == 0 {
             problems.push("llm.timeout_seconds and llm.max_input_chars: must be greater than 0".into());
         }
+        if self.fetch.max_per_host == 0 {
+            problems.push("fetch.max_per_host: must be at least 1".into());
+        }
+        if self.fetch.contact_url.trim().is_empty() {
+            problems.push("fetch.contact_url: must not be empty".into());
+        }
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes: must be at least 1024".into());
         }
@@ -492,6 +509,25 @@ mod tests {
             assert!(problems[0].starts_with("llm.base_url:"), "{problems:?}");
             let problems = load(jail, Some("[llm]\nmodel = \"m\"\n"), &Overrides::default());
             assert!(problems.unwrap_err().iter().any(|p| p.contains("go together") || p.starts_with("llm.base_url")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn fetch_politeness_is_configurable_and_checked() {
+        Jail::expect_with(|jail| {
+            let config = load(jail, None, &Overrides::default()).unwrap();
+            assert_eq!(
+                (config.fetch.max_per_host, config.fetch.contact_url.as_str()),
+                (4, "https://github.com/ctxd/ctxd")
+            );
+            jail.set_env("CTXD_FETCH__CONTACT_URL", "mailto:ops@example.com");
+            jail.set_env("CTXD_FETCH__MAX_PER_HOST", "1");
+            let config = load(jail, None, &Overrides::default()).unwrap();
+            assert_eq!((config.fetch.max_per_host, config.fetch.contact_url.as_str()), (1, "mailto:ops@example.com"));
+            jail.set_env("CTXD_FETCH__MAX_PER_HOST", "0");
+            let problems = load(jail, None, &Overrides::default()).unwrap_err();
+            assert_eq!(problems, ["fetch.max_per_host: must be at least 1"]);
             Ok(())
         });
     }
