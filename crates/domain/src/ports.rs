@@ -226,11 +226,14 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<()>;
 }
 
-/// Validators from the last fetch, for a conditional request.
+/// How to fetch: validators from the last fetch, for a conditional request, and
+/// whether the origin's robots.txt must be honoured (scheduled refreshes: nobody
+/// asked for this particular fetch).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditional {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    pub honour_robots: bool,
 }
 
 /// What an origin answered.

@@ -5,6 +5,7 @@
 //! behind the same port.
 
 pub mod guard;
+mod robots;
 
 use std::{
     collections::HashMap,
@@ -36,6 +37,8 @@ pub struct HttpFetchConfig {
     /// Fetches in flight to one host at a time, so a refresh storm does not hammer
     /// one origin; further fetches to it wait their turn.
     pub max_per_host: usize,
+    /// Honour robots.txt when a fetch asks for it (scheduled refreshes).
+    pub honour_robots: bool,
 }
 
 impl HttpFetchConfig {
@@ -56,6 +59,7 @@ impl Default for HttpFetchConfig {
             max_redirects: 5,
             allow_private_networks: false,
             max_per_host: 4,
+            honour_robots: true,
         }
     }
 }
@@ -67,6 +71,7 @@ pub struct PlainHttpFetcher {
     config: HttpFetchConfig,
     /// One semaphore per host with fetches in flight (or recently).
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    robots: Arc<robots::RobotsCache>,
 }
 
 impl PlainHttpFetcher {
@@ -79,7 +84,7 @@ impl PlainHttpFetcher {
             .user_agent(config.user_agent.clone())
             .redirect(redirect_policy(config.max_redirects, !config.allow_private_networks));
         let client = guarded(builder, config.allow_private_networks).build()?;
-        Ok(Self { client, config, hosts: Arc::default() })
+        Ok(Self { client, config, hosts: Arc::default(), robots: Arc::default() })
     }
 
     /// A turn to fetch from `url`'s host, waiting while `max_per_host` fetches to it
@@ -169,6 +174,9 @@ impl UriFetcher for PlainHttpFetcher {
         }
         // Held until the body is read: the limit counts whole fetches.
         let _turn = self.host_turn(url).await;
+        if conditional.honour_robots && self.config.honour_robots {
+            self.robots.check(&self.client, url).await?;
+        }
         let mut request = self.client.get(url.clone());
         // The ETag is the stronger validator: when there is one, send only it.
         if let Some(etag) = &conditional.etag {
@@ -310,6 +318,67 @@ mod tests {
         assert!(agent.starts_with("ctxd/") && agent.ends_with("(+mailto:ops@example.com)"), "{agent}");
     }
 
+    #[tokio::test]
+    async fn scheduled_fetches_honour_robots_txt_read_once_per_origin() {
+        let robots_hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let hits = robots_hits.clone();
+        let app = Router::new()
+            .route(
+                "/robots.txt",
+                get(move || {
+                    hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    async { "User-agent: *\nAllow: /\n\nUser-agent: ctxd\nDisallow: /private\n" }
+                }),
+            )
+            .route("/private/page", get(|| async { "secret" }))
+            .route("/public", get(|| async { "open" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
+        let scheduled = Conditional { honour_robots: true, ..Conditional::default() };
+        let private = Url::parse(&format!("{base}/private/page")).unwrap();
+        let error = fetcher.fetch(&private, &scheduled).await.unwrap_err();
+        assert!(!error.transient);
+        assert!(
+            error.message.starts_with("robots.txt of 127.0.0.1 disallows ctxd for /private/page"),
+            "{}",
+            error.message
+        );
+        let public = Url::parse(&format!("{base}/public")).unwrap();
+        assert!(matches!(fetcher.fetch(&public, &scheduled).await, Ok(FetchOutcome::Fetched { .. })));
+        assert!(
+            matches!(fetcher.fetch(&private, &Conditional::default()).await, Ok(FetchOutcome::Fetched { .. })),
+            "a refresh someone asked for is not a crawl"
+        );
+        assert_eq!(robots_hits.load(std::sync::atomic::Ordering::SeqCst), 1, "cached per origin");
+
+        let off = PlainHttpFetcher::new(HttpFetchConfig { honour_robots: false, ..local() }).unwrap();
+        assert!(matches!(off.fetch(&private, &scheduled).await, Ok(FetchOutcome::Fetched { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_missing_robots_txt_allows_and_a_failing_one_retries() {
+        let (base, _) = origin().await;
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
+        let scheduled = Conditional { honour_robots: true, ..Conditional::default() };
+        // The shared origin has no /robots.txt route: 404.
+        assert!(matches!(
+            fetcher.fetch(&base.join("doc").unwrap(), &scheduled).await,
+            Ok(FetchOutcome::Fetched { .. })
+        ));
+
+        let app = Router::new()
+            .route("/robots.txt", get(|| async { AxumStatus::SERVICE_UNAVAILABLE }))
+            .route("/page", get(|| async { "x" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/page", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let error = fetcher.fetch(&url, &scheduled).await.unwrap_err();
+        assert!(error.transient, "{}", error.message);
+        assert!(error.message.contains("robots.txt") && error.message.contains("503"), "{}", error.message);
+    }
+
     /// The tests' origins listen on 127.0.0.1, which the default guard refuses.
     fn local() -> HttpFetchConfig {
         HttpFetchConfig { allow_private_networks: true, ..HttpFetchConfig::default() }
@@ -385,7 +454,7 @@ mod tests {
         let FetchOutcome::Fetched { bytes, http } = first else { panic!("expected content") };
         assert_eq!(bytes, b"hello");
         assert_eq!(http.etag.as_deref(), Some("\"v1\""));
-        let conditional = Conditional { etag: http.etag, last_modified: None };
+        let conditional = Conditional { etag: http.etag, ..Conditional::default() };
         assert_eq!(fetcher.fetch(&url, &conditional).await.unwrap(), FetchOutcome::NotModified);
         assert_eq!(*seen.lock().unwrap(), [None, Some("\"v1\"".to_owned())]);
     }
@@ -456,7 +525,7 @@ mod tests {
         let base = Url::parse(&format!("http://localhost:{}/", base.port().unwrap())).unwrap();
         let config = HttpFetchConfig { allow_private_networks: true, ..HttpFetchConfig::default() };
         let client = reqwest::Client::builder().redirect(redirect_policy(config.max_redirects, true)).build().unwrap();
-        let fetcher = PlainHttpFetcher { client, config, hosts: Arc::default() };
+        let fetcher = PlainHttpFetcher { client, config, hosts: Arc::default(), robots: Arc::default() };
         let none = Conditional::default();
         let five = fetcher.fetch(&base.join("hop/4").unwrap(), &none).await.unwrap();
         assert!(matches!(five, FetchOutcome::Fetched { .. }), "5 redirects are fine");

@@ -86,6 +86,7 @@ impl Adapters {
             allow_private_networks: config.fetch.allow_private_networks,
             user_agent: HttpFetchConfig::user_agent_with_contact(&config.fetch.contact_url),
             max_per_host: config.fetch.max_per_host,
+            honour_robots: config.fetch.honour_robots,
             ..HttpFetchConfig::default()
         };
         let fetcher = PlainHttpFetcher::new(fetch_config).context("cannot build the HTTP client")?;

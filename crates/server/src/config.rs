@@ -123,11 +123,18 @@ pub struct FetchConfig {
     pub contact_url: String,
     /// Fetches in flight to one host at a time.
     pub max_per_host: usize,
+    /// Honour robots.txt (agent `ctxd`) on scheduled refreshes.
+    pub honour_robots: bool,
 }
 
 impl Default for FetchConfig {
     fn default() -> Self {
-        Self { allow_private_networks: false, contact_url: "https://github.com/ctxd/ctxd".into(), max_per_host: 4 }
+        Self {
+            allow_private_networks: false,
+            contact_url: "https://github.com/ctxd/ctxd".into(),
+            max_per_host: 4,
+            honour_robots: true,
+        }
     }
 }
 

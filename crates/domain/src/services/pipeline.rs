@@ -415,13 +415,15 @@ impl Pipeline {
             })),
             SourceInput::Uri { url } => {
                 // A fast-forward brings new material: never let a validator skip it.
-                let conditional = match (run.kind, current) {
+                let mut conditional = match (run.kind, current) {
                     (RunKind::FastForward, _) | (_, None) => Conditional::default(),
                     (_, Some(current)) => Conditional {
                         etag: current.http.etag.clone(),
                         last_modified: current.http.last_modified.clone(),
+                        honour_robots: false,
                     },
                 };
+                conditional.honour_robots = run.kind == RunKind::ScheduledRefresh;
                 // A cancel must not wait for a slow origin: whichever finishes first wins.
                 let fetch = pin!(self.ports.uri_fetcher.fetch(url, &conditional));
                 let fetched = match select(fetch, pin!(stop.stopped())).await {

@@ -168,7 +168,7 @@ async fn a_304_after_a_good_run_ends_unchanged_without_extraction() {
     let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
     h.fetcher
         .expect_fetch()
-        .withf(|_, conditional| conditional.etag.as_deref() == Some("\"v1\""))
+        .withf(|_, conditional| conditional.etag.as_deref() == Some("\"v1\"") && !conditional.honour_robots)
         .returning(|_, _| Ok(FetchOutcome::NotModified));
     h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
     h.blobs.expect_put().never();
@@ -180,6 +180,24 @@ async fn a_304_after_a_good_run_ends_unchanged_without_extraction() {
     let finish = finished.lock().unwrap().clone().unwrap();
     assert!(finish.revision.is_none(), "no new revision");
     assert_eq!(*extractor.0.lock().unwrap(), 0, "no extraction");
+}
+
+#[tokio::test]
+async fn only_scheduled_refreshes_ask_the_fetcher_to_honour_robots_txt() {
+    let source = uri_source(Some(1));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
+    h.fetcher
+        .expect_fetch()
+        .withf(|_, conditional| conditional.honour_robots && conditional.etag.as_deref() == Some("\"v1\""))
+        .returning(|_, _| Ok(FetchOutcome::NotModified));
+    h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
+    h.previous_run(RunStatus::Completed);
+    let _finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let mut run = refresh_run(&source, false);
+    run.kind = RunKind::ScheduledRefresh;
+    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) });
 }
 
 #[tokio::test]
