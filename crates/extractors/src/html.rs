@@ -117,41 +117,31 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
 /// the content is seen; small ones (tracking pixels, "enable JavaScript") stay hidden.
 fn unwrap_large_noscript(html: &str) -> std::borrow::Cow<'_, str> {
     const LARGE: usize = 5_000;
+    const OPEN: &str = "<noscript";
+    const CLOSE: &str = "</noscript>";
+    // ASCII lowercasing keeps byte offsets, so positions found here index `html` too.
     let lower = html.to_ascii_lowercase();
+    let mut tags = Vec::new();
     let mut from = 0;
-    let mut large = false;
-    while let Some(open) = lower[from..].find("<noscript").map(|i| i + from) {
-        let Some(close) = lower[open..].find("</noscript>").map(|i| i + open) else { break };
-        if close - open > LARGE {
-            large = true;
-            break;
-        }
-        from = close + "</noscript>".len();
+    while let Some(open) = lower[from..].find(OPEN).map(|i| i + from) {
+        let Some(close) = lower[open..].find(CLOSE).map(|i| i + open) else { break };
+        tags.push((open, close));
+        from = close + CLOSE.len();
     }
-    if !large {
+    if !tags.iter().any(|(open, close)| close - open > LARGE) {
         return std::borrow::Cow::Borrowed(html);
     }
     let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    loop {
-        let lower_rest = rest.to_ascii_lowercase();
-        match (lower_rest.find("<noscript"), lower_rest.find("</noscript>")) {
-            (Some(open), close) if close.is_none_or(|c| open < c) => {
-                out.push_str(&rest[..open]);
-                out.push_str("<div data-noscript");
-                rest = &rest[open + "<noscript".len()..];
-            }
-            (_, Some(close)) => {
-                out.push_str(&rest[..close]);
-                out.push_str("</div>");
-                rest = &rest[close + "</noscript>".len()..];
-            }
-            _ => {
-                out.push_str(rest);
-                return std::borrow::Cow::Owned(out);
-            }
-        }
+    let mut at = 0;
+    for (open, close) in tags {
+        out.push_str(&html[at..open]);
+        out.push_str("<div data-noscript");
+        out.push_str(&html[open + OPEN.len()..close]);
+        out.push_str("</div>");
+        at = close + CLOSE.len();
     }
+    out.push_str(&html[at..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// The body without a heading that repeats the title near its top: the title is

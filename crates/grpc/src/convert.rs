@@ -313,7 +313,7 @@ pub fn revision(r: Revision) -> pb::Revision {
 }
 
 pub fn context(c: Context) -> pb::Context {
-    let compression_ratio = c.compression_ratio().map(|r| (r * 100.0).round() / 100.0);
+    let compression_ratio = c.compression_ratio();
     let d = c.draft;
     pb::Context {
         source_id: c.source_id.to_string(),

@@ -672,7 +672,7 @@ pub struct ContextOut {
 
 impl From<Context> for ContextOut {
     fn from(c: Context) -> Self {
-        let compression_ratio = c.compression_ratio().map(|r| (r * 100.0).round() / 100.0);
+        let compression_ratio = c.compression_ratio();
         let d = c.draft;
         ContextOut {
             source_id: c.source_id.to_string(),

@@ -6,7 +6,8 @@ use std::io::{Read, Write};
 use anyhow::Context as _;
 use ctxd_domain::{
     model::{ArtifactDraft, ContextDraft, NormalizeInput},
-    ports::{ArtifactExtractor, ContextExtractor, Normalizer},
+    ports::ArtifactExtractor,
+    services::pipeline::extractor_version,
 };
 use ctxd_extractors::{AutoNormalizer, BlockArtifactExtractor, ExtractiveContextExtractor, InputType, normalize_as};
 use serde_json::{Value, json};
@@ -43,12 +44,7 @@ fn process(options: &ExtractOptions, name: &str, bytes: &[u8]) -> Result<String,
     }
     let artifacts = BlockArtifactExtractor.extract(&document);
     let context = ExtractiveContextExtractor.draft(&document, &artifacts);
-    let version = format!(
-        "{}+{}+{}",
-        AutoNormalizer.version(),
-        ExtractiveContextExtractor.version(),
-        BlockArtifactExtractor.version()
-    );
+    let version = extractor_version(&AutoNormalizer, &ExtractiveContextExtractor, &BlockArtifactExtractor);
     let bundle = json!({
         "file": name,
         "format": document.format.as_str(),
@@ -61,7 +57,6 @@ fn process(options: &ExtractOptions, name: &str, bytes: &[u8]) -> Result<String,
 
 /// The context as `GET /v1/sources/{id}/context` shows it, minus the source fields.
 fn context_json(context: &ContextDraft, version: &str) -> Value {
-    let ratio = (context.context_tokens > 0).then(|| context.original_tokens as f64 / context.context_tokens as f64);
     json!({
         "extractor_version": version,
         "format": "markdown",
@@ -74,7 +69,7 @@ fn context_json(context: &ContextDraft, version: &str) -> Value {
         "open_questions": context.open_questions,
         "original_tokens": context.original_tokens,
         "context_tokens": context.context_tokens,
-        "compression_ratio": ratio.map(|r| (r * 100.0).round() / 100.0),
+        "compression_ratio": context.compression_ratio(),
     })
 }
 

@@ -69,7 +69,7 @@ impl Events {
                             break;
                         }
                     }
-                    if sender.receiver_count() == 0 && pool.is_closed() {
+                    if pool.is_closed() {
                         return;
                     }
                 }

@@ -29,9 +29,18 @@ pub struct Context {
     pub created_at: DateTime<Utc>,
 }
 
-impl Context {
-    /// original / context tokens, or `None` when the context is empty.
+impl ContextDraft {
+    /// original / context tokens to two decimals, as every transport shows it, or
+    /// `None` when the context is empty.
     pub fn compression_ratio(&self) -> Option<f64> {
-        (self.draft.context_tokens > 0).then(|| self.draft.original_tokens as f64 / self.draft.context_tokens as f64)
+        let ratio = (self.context_tokens > 0).then(|| self.original_tokens as f64 / self.context_tokens as f64)?;
+        Some((ratio * 100.0).round() / 100.0)
+    }
+}
+
+impl Context {
+    /// See [`ContextDraft::compression_ratio`].
+    pub fn compression_ratio(&self) -> Option<f64> {
+        self.draft.compression_ratio()
     }
 }

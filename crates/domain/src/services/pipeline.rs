@@ -97,6 +97,15 @@ impl RetryPolicy {
     }
 }
 
+/// The version stored on a revision: one part per output-producing port.
+pub fn extractor_version(
+    normalizer: &dyn Normalizer,
+    context: &dyn ContextExtractor,
+    artifacts: &dyn ArtifactExtractor,
+) -> String {
+    format!("{}+{}+{}", normalizer.version(), context.version(), artifacts.version())
+}
+
 /// The pipeline's ports.
 #[derive(Clone)]
 pub struct PipelinePorts {
@@ -178,12 +187,7 @@ impl Pipeline {
     /// The version of everything that produces outputs; a change re-extracts on refresh.
     pub fn extractor_version(&self) -> String {
         let ports = &self.ports;
-        format!(
-            "{}+{}+{}",
-            ports.normalizer.version(),
-            ports.context_extractor.version(),
-            ports.artifact_extractor.version()
-        )
+        extractor_version(&*ports.normalizer, &*ports.context_extractor, &*ports.artifact_extractor)
     }
 
     /// Processes a run the caller has claimed.

@@ -55,12 +55,18 @@ pub(super) async fn write(
     };
     // Every artifact of the revision is recorded (diffs compare whole revisions); one
     // that is already current stays the current copy.
-    for artifact in &write.artifacts {
-        let active = !current.contains(&artifact.draft.content_hash());
-        artifacts::Entity::insert(artifact_to(artifact, user_id, active).into_active_model().reset_all())
-            .exec(txn)
-            .await
-            .map_err(map_db_err)?;
+    let rows: Vec<_> = write
+        .artifacts
+        .iter()
+        .map(|artifact| {
+            let active = !current.contains(&artifact.draft.content_hash());
+            artifact_to(artifact, user_id, active).into_active_model().reset_all()
+        })
+        .collect();
+    // One statement per chunk rather than per artifact; chunks stay well under both
+    // databases' bound-parameter limits.
+    for chunk in rows.chunks(500) {
+        artifacts::Entity::insert_many(chunk.to_vec()).exec(txn).await.map_err(map_db_err)?;
     }
     artifacts::Entity::find()
         .filter(artifacts::Column::SourceId.eq(source_id.0))
