@@ -82,3 +82,4 @@ mod queue;
 mod scheduler;
 mod sources;
 mod spaces;
+mod uploads;

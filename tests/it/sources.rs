@@ -1,13 +1,10 @@
 //! Sources: the four types, validation, reads, filters, patch, pin, delete/restore.
 
-use chrono::Utc;
-use ctxd_domain::{model::Upload, ports::UploadRepository};
 use ctxd_test_support::TestApp;
 use serde_json::json;
 
 on_both_backends!(
     every_source_type_can_be_created,
-    file_sources_need_the_callers_upload,
     compositions_need_members_of_the_same_space,
     sources_list_with_filters_pinned_first,
     patch_changes_only_what_it_names,
@@ -102,37 +99,6 @@ async fn every_source_type_can_be_created(app: TestApp) {
     assert_eq!(fetched.status, 200);
     assert_eq!(fetched.body["id"], uri["id"]);
     assert_eq!(fetched.body["last_run"]["id"], uri["last_run"]["id"]);
-}
-
-async fn file_sources_need_the_callers_upload(app: TestApp) {
-    let space = app.create_space("s").await;
-    let unknown = app
-        .post(&format!("/v1/spaces/{space}/sources"), json!({"type": "FILE", "initial_data": {"data": "k-1"}}))
-        .await;
-    assert_eq!(unknown.status, 400);
-    assert_eq!(unknown.detail_fields(), ["initial_data.data"]);
-
-    // The upload endpoint arrives with object storage; the row it writes is made here.
-    let alice = app.use_cases.api_keys.authenticate(&app.api_key).await.unwrap();
-    let bob_key = app.key_for("bob").await;
-    let bob = app.use_cases.api_keys.authenticate(&bob_key).await.unwrap();
-    for (key, owner) in [("alice-file", alice.id), ("bob-file", bob.id)] {
-        let upload = Upload {
-            file_key: key.into(),
-            user_id: owner,
-            filename: "notes.md".into(),
-            content_type: "text/markdown".into(),
-            size: 12,
-            created_at: Utc::now(),
-        };
-        UploadRepository::insert(&app.store, &upload).await.unwrap();
-    }
-    let own = app.create_source(&space, json!({"type": "FILE", "initial_data": {"data": "alice-file"}})).await;
-    assert_eq!(own["initial_data"], json!({"data": "alice-file"}));
-    let foreign = app
-        .post(&format!("/v1/spaces/{space}/sources"), json!({"type": "FILE", "initial_data": {"data": "bob-file"}}))
-        .await;
-    assert_eq!(foreign.status, 400, "another user's fileKey is not usable");
 }
 
 async fn compositions_need_members_of_the_same_space(app: TestApp) {

@@ -27,6 +27,7 @@ impl FieldError {
 pub enum ErrorKind {
     InvalidInput,
     Unauthenticated,
+    Forbidden,
     NotFound,
     Conflict,
     PayloadTooLarge,
@@ -46,6 +47,10 @@ pub enum Error {
     /// Missing, unknown, expired or revoked API key.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// A credential other than an API key (an upload URL's signature) is invalid or
+    /// expired.
+    #[error("{0}")]
+    Forbidden(&'static str),
     /// The resource does not exist, is soft-deleted, or belongs to someone else.
     /// The three are deliberately indistinguishable.
     #[error("{0} not found")]
@@ -72,6 +77,7 @@ impl Error {
         match self {
             Error::Validation { .. } => ErrorKind::InvalidInput,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,

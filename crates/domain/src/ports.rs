@@ -137,6 +137,11 @@ pub trait SourceRepository: Send + Sync {
     /// Live INTERVAL sources whose `next_refresh_at` is at or before `now`, most
     /// overdue first, at most `limit`.
     async fn due_for_refresh(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Source>>;
+    /// Live compositions with a pending rebuild request: one of their members got a
+    /// new revision (see [`RunQueue::finish`]). Oldest request first.
+    async fn due_for_rebuild(&self, limit: u64) -> Result<Vec<Source>>;
+    /// Drops the rebuild request of `id`: its run is queued.
+    async fn rebuild_queued(&self, id: SourceId) -> Result<()>;
 }
 
 /// What a worker reports when a run ends.
@@ -191,6 +196,9 @@ pub trait RunQueue: Send + Sync {
     /// Ends a PROCESSING run: stores its result, its revision (if any) and the
     /// source's new status in one transaction. Returns the updated source, or `None`
     /// when the run is no longer held (canceled, reclaimed, deleted).
+    ///
+    /// A finish that writes a revision also records, in the same transaction, a
+    /// rebuild request for every composition that contains the source.
     async fn finish(&self, run_id: RunId, finish: RunFinish) -> Result<Option<Source>>;
     /// Extends `worker`'s lease on a PROCESSING run and reports whether it is still
     /// held and whether cancellation was requested.
@@ -215,6 +223,31 @@ pub trait RevisionRepository: Send + Sync {
     async fn context(&self, source_id: SourceId, revision: u32) -> Result<Option<Context>>;
 }
 
+/// Bytes streamed in chunks; an `Err` item ends the stream and is what the consumer
+/// reports (so a stream that checks what it carries can refuse it with a 400).
+pub type ByteStream = futures_util::stream::BoxStream<'static, Result<bytes::Bytes>>;
+
+/// What the store knows about an object without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    pub size: u64,
+    /// The store's version tag: changes whenever the object is overwritten.
+    pub etag: Option<String>,
+    pub last_modified: DateTime<Utc>,
+}
+
+/// The answer to a conditional read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobRead {
+    Missing,
+    /// The object still has the ETag the caller named.
+    NotModified,
+    Found {
+        bytes: Vec<u8>,
+        meta: BlobMeta,
+    },
+}
+
 /// Bytes by key: revision contents and uploads.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
@@ -224,6 +257,28 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
+    /// Metadata of an object, `Ok(None)` when there is none.
+    async fn head(&self, key: &str) -> Result<Option<BlobMeta>>;
+    /// Reads an object unless its ETag is still `if_none_match`.
+    async fn read(&self, key: &str, if_none_match: Option<String>) -> Result<BlobRead>;
+    /// Writes an object from a stream in bounded memory. The object appears only
+    /// when the stream ended without an error; on an error the previous object (if
+    /// any) is left as it was and the stream's error is returned.
+    async fn put_stream(&self, key: &str, body: ByteStream) -> Result<u64>;
+    /// Streams an object out, `Ok(None)` when there is none.
+    async fn open(&self, key: &str) -> Result<Option<(BlobMeta, ByteStream)>>;
+    /// A URL a client can `PUT` the object's bytes to for `ttl`, when the store signs
+    /// its own URLs (S3); `Ok(None)` when uploads must go through ctxd.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Url>>;
+    /// Where the object can be read once uploaded, when the store has its own
+    /// addresses (S3); `None` for the local directory.
+    fn public_url(&self, key: &str) -> Option<Url>;
 }
 
 /// How to fetch: validators from the last fetch, for a conditional request, and
@@ -292,6 +347,9 @@ pub trait ContextExtractor: Send + Sync {
     /// Changes whenever the output for the same input would.
     fn version(&self) -> &'static str;
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft;
+    /// Tokens in `text` by the tokenizer the extractor's counts use (compositions
+    /// count their composed context with it).
+    fn count_tokens(&self, text: &str) -> u64;
 }
 
 /// Stored artifacts. They are written with a run's outcome ([`RunFinish`]).
@@ -319,6 +377,9 @@ pub trait ArtifactRepository: Send + Sync {
 pub trait UploadRepository: Send + Sync {
     /// The upload with this key, if `user_id` owns it.
     async fn get(&self, user_id: UserId, file_key: &str) -> Result<Option<Upload>>;
+    /// The upload with this key whoever owns it: for the signed upload route, whose
+    /// signature is the caller's credential, and for the worker.
+    async fn find(&self, file_key: &str) -> Result<Option<Upload>>;
     async fn insert(&self, upload: &Upload) -> Result<()>;
 }
 

@@ -26,6 +26,10 @@ impl ContextExtractor for ExtractiveContextExtractor {
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
         self.draft(document, artifacts)
     }
+
+    fn count_tokens(&self, text: &str) -> u64 {
+        count_tokens(text)
+    }
 }
 
 impl ExtractiveContextExtractor {

@@ -21,6 +21,7 @@ pub fn code_of(kind: ErrorKind) -> Code {
     match kind {
         ErrorKind::InvalidInput => Code::InvalidArgument,
         ErrorKind::Unauthenticated => Code::Unauthenticated,
+        ErrorKind::Forbidden => Code::PermissionDenied,
         ErrorKind::NotFound => Code::NotFound,
         ErrorKind::Conflict => Code::FailedPrecondition,
         ErrorKind::PayloadTooLarge => Code::ResourceExhausted,

@@ -200,6 +200,10 @@ impl ContextExtractor for LlmContextExtractor {
         tracing::warn!(model = %self.config.model, message = %failure, "context model gave no valid answer; using the offline extractor");
         self.fallback.extract(document, artifacts).await
     }
+
+    fn count_tokens(&self, text: &str) -> u64 {
+        (self.count_tokens)(text)
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +228,9 @@ mod tests {
         }
         async fn extract(&self, _: &Document, _: &[ArtifactDraft]) -> ContextDraft {
             ContextDraft { content: "offline".into(), ..ContextDraft::default() }
+        }
+        fn count_tokens(&self, text: &str) -> u64 {
+            text.len() as u64
         }
     }
 

@@ -50,15 +50,23 @@ impl std::fmt::Debug for AppState {
 /// Settings the REST adapter needs from the binary's configuration.
 #[derive(Debug, Clone)]
 pub struct RestConfig {
-    /// Largest request body accepted, in bytes (413 above it).
+    /// Largest request body accepted, in bytes (413 above it). Uploads to ctxd's
+    /// signed URL are streamed and limited by their declared size instead.
     pub max_body_bytes: usize,
     pub rate_limits: rate_limit::RateLimits,
+    /// The address clients reach ctxd at, for the upload URLs it hands out; default:
+    /// taken from each request's `Host`.
+    pub public_url: Option<url::Url>,
 }
+
+/// [`RestConfig::public_url`], for the handlers that build absolute URLs.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub Option<url::Url>);
 
 impl Default for RestConfig {
     fn default() -> Self {
         // Inline CONTENT may be 10 MiB; JSON escaping can grow it, so leave headroom.
-        Self { max_body_bytes: 16 * 1024 * 1024, rate_limits: rate_limit::RateLimits::default() }
+        Self { max_body_bytes: 16 * 1024 * 1024, rate_limits: rate_limit::RateLimits::default(), public_url: None }
     }
 }
 
@@ -72,7 +80,7 @@ impl Default for RestConfig {
     modifiers(&BearerAuth),
     tags(
         (name = "spaces"), (name = "collections"), (name = "sources"), (name = "runs"), (name = "revisions"),
-        (name = "postbacks"), (name = "api-keys"), (name = "operations"),
+        (name = "postbacks"), (name = "uploads"), (name = "api-keys"), (name = "operations"),
     )
 )]
 struct ApiDoc;
@@ -88,7 +96,9 @@ impl Modify for BearerAuth {
 
 /// Every documented route, with its OpenAPI description.
 fn api_router() -> OpenApiRouter<AppState> {
-    use routes::{api_keys::*, collections::*, operations::*, outputs::*, postbacks::*, sources::*, spaces::*};
+    use routes::{
+        api_keys::*, collections::*, operations::*, outputs::*, postbacks::*, sources::*, spaces::*, uploads::*,
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_space, list_spaces))
         .routes(routes!(get_space, replace_space, delete_space))
@@ -115,6 +125,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(search_artifacts))
         .routes(routes!(get_postback_secret))
         .routes(routes!(rotate_postback_secret))
+        .routes(routes!(presign_upload))
+        .routes(routes!(put_file, get_file))
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
         .routes(routes!(health))
@@ -140,6 +152,7 @@ pub fn router(state: AppState, config: &RestConfig) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
         .route_layer(middleware::from_fn_with_state(metrics, metrics::middleware))
         .with_state(state)
+        .layer(axum::Extension(PublicUrl(config.public_url.clone())))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .layer(middleware::from_fn(request_id::middleware))
@@ -178,6 +191,8 @@ mod tests {
             "/v1/sources/{sourceId}/fast-forward",
             "/v1/api-keys",
             "/v1/api-keys/{keyId}",
+            "/v1/upload/s3",
+            "/v1/files/{fileKey}",
             "/health",
         ] {
             assert!(paths.iter().any(|p| p == expected), "missing {expected} in {paths:?}");

@@ -23,7 +23,10 @@ use ctxd_storage::{Database, SeaStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, worker};
+use crate::{
+    config::{BlobBackend, Config},
+    worker,
+};
 
 /// Opens the configured database (creating the data directory for SQLite) and applies
 /// pending migrations.
@@ -53,7 +56,12 @@ impl std::fmt::Debug for Adapters {
 impl Adapters {
     pub async fn open(config: &Config) -> anyhow::Result<(Database, Self)> {
         let database = open_database(config).await?;
-        let blobs = ObjectBlobStore::local(&config.blob_dir()).context("cannot open the blob directory")?;
+        let blobs = match config.blobs.backend {
+            BlobBackend::Local => {
+                ObjectBlobStore::local(&config.blob_dir()).context("cannot open the blob directory")?
+            }
+            BlobBackend::S3 => ObjectBlobStore::s3(&config.s3_settings()).context("cannot set up the S3 bucket")?,
+        };
         let adapters = Self { store: database.store(), blobs: Arc::new(blobs) };
         Ok((database, adapters))
     }
@@ -93,8 +101,10 @@ impl Adapters {
         let ports = PipelinePorts {
             sources: store.clone(),
             runs: store.clone(),
-            revisions: store,
+            revisions: store.clone(),
             blobs: self.blobs.clone(),
+            uploads: store.clone(),
+            artifacts: store,
             uri_fetcher: Arc::new(fetcher),
             normalizer: Arc::new(AutoNormalizer),
             context_extractor: context_extractor(config)?,
@@ -185,7 +195,7 @@ impl Application {
     /// port; see [`Application::local_addr`]).
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
         let (database, adapters) = Adapters::open(config).await?;
-        let use_cases = UseCases::new(adapters.ports(), config.domain_limits());
+        let use_cases = UseCases::new(adapters.ports(), config.use_case_limits()?);
         let rest = config.rest();
         let metrics = Arc::new(ctxd_rest::metrics::Metrics::new());
         // One budget per user across REST and gRPC.

@@ -32,6 +32,80 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     pub llm: LlmSettings,
     pub grpc: GrpcConfig,
+    /// The address clients reach the REST API at (`https://ctxd.example.com`), for
+    /// the upload URLs ctxd hands out; default: each request's `Host`.
+    pub public_url: Option<String>,
+    pub blobs: BlobsConfig,
+    pub uploads: UploadsConfig,
+}
+
+/// Where revision contents and uploads live.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BlobsConfig {
+    pub backend: BlobBackend,
+    pub s3: S3Config,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobBackend {
+    /// Files under `data_dir/blobs` (the embedded default).
+    #[default]
+    Local,
+    /// An S3-compatible bucket (`blobs.s3.*`).
+    S3,
+}
+
+/// An S3-compatible bucket. Credentials left unset come from the usual
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment variables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct S3Config {
+    /// `http://127.0.0.1:9000` for MinIO and friends; unset for AWS.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    /// `endpoint/bucket/key` addressing (MinIO, most self-hosted servers).
+    pub path_style: bool,
+    /// Base address objects are publicly readable at (CDN); default: the bucket's.
+    pub public_url: Option<String>,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            bucket: String::new(),
+            region: "us-east-1".into(),
+            access_key_id: None,
+            secret_access_key: None,
+            path_style: false,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UploadsConfig {
+    /// Largest file accepted by `POST /v1/upload/s3`, in bytes.
+    pub max_bytes: u64,
+    /// Seconds an upload URL stays valid.
+    pub url_ttl_seconds: u64,
+    /// Signs ctxd's own upload URLs (local store). Unset: a random key kept in
+    /// `data_dir/upload-signing.key`. Replicas that share a data directory share it;
+    /// set it explicitly when they do not.
+    pub signing_key: Option<String>,
+}
+
+impl Default for UploadsConfig {
+    fn default() -> Self {
+        let domain = ctxd_domain::services::UploadSettings::default();
+        Self { max_bytes: domain.max_bytes, url_ttl_seconds: domain.url_ttl.as_secs(), signing_key: None }
+    }
 }
 
 /// The gRPC API, served by `ctxd serve` next to REST.
@@ -257,6 +331,9 @@ impl Default for Config {
             rate_limits: RateLimitConfig::default(),
             llm: LlmSettings::default(),
             grpc: GrpcConfig::default(),
+            public_url: None,
+            blobs: BlobsConfig::default(),
+            uploads: UploadsConfig::default(),
         }
     }
 }
@@ -377,6 +454,20 @@ impl Config {
         if self.fetch.contact_url.trim().is_empty() {
             problems.push("fetch.contact_url: must not be empty".into());
         }
+        if let Some(url) = &self.public_url
+            && !matches!(url::Url::parse(url).map(|u| u.scheme().to_owned()).as_deref(), Ok("http" | "https"))
+        {
+            problems.push(format!("public_url: {url:?} is not an http(s) URL"));
+        }
+        if self.blobs.backend == BlobBackend::S3 && self.blobs.s3.bucket.trim().is_empty() {
+            problems.push("blobs.s3.bucket: required when blobs.backend is s3".into());
+        }
+        if self.uploads.max_bytes == 0 || self.uploads.url_ttl_seconds == 0 {
+            problems.push("uploads.max_bytes and uploads.url_ttl_seconds: must be greater than 0".into());
+        }
+        if self.uploads.signing_key.as_ref().is_some_and(|k| k.len() < 16) {
+            problems.push("uploads.signing_key: must be at least 16 characters".into());
+        }
         if self.http.max_body_bytes < 1024 {
             problems.push("http.max_body_bytes: must be at least 1024".into());
         }
@@ -402,7 +493,52 @@ impl Config {
                 .iter()
                 .map(|s| std::time::Duration::from_secs(*s))
                 .collect(),
+            uploads: ctxd_domain::services::UploadSettings {
+                max_bytes: self.uploads.max_bytes,
+                url_ttl: std::time::Duration::from_secs(self.uploads.url_ttl_seconds),
+                ..ctxd_domain::services::UploadSettings::default()
+            },
         }
+    }
+
+    /// The use cases' limits with the upload signing key in place.
+    ///
+    /// # Errors
+    /// The signing key cannot be read or created.
+    pub fn use_case_limits(&self) -> anyhow::Result<ctxd_domain::services::Limits> {
+        use anyhow::Context as _;
+        let mut limits = self.domain_limits();
+        limits.uploads.signing_key =
+            self.upload_signing_key().context("cannot read or create the upload signing key")?;
+        Ok(limits)
+    }
+
+    /// The key that signs ctxd's upload URLs: `uploads.signing_key`, else the one
+    /// kept in the data directory (created on first use).
+    ///
+    /// # Errors
+    /// The key file cannot be read or written.
+    pub fn upload_signing_key(&self) -> std::io::Result<Vec<u8>> {
+        if let Some(key) = &self.uploads.signing_key {
+            return Ok(key.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("upload-signing.key");
+        match std::fs::read_to_string(&path) {
+            Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
+            Ok(_) | Err(_) if path.exists() && std::fs::metadata(&path)?.len() > 0 => {
+                return Err(std::io::Error::other(format!("{} is not a usable key", path.display())));
+            }
+            _ => {}
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        let key = hex::encode(rand::random::<[u8; 32]>());
+        // create_new: two processes starting together keep whichever key won.
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => std::io::Write::write_all(&mut file, key.as_bytes())?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return self.upload_signing_key(),
+            Err(e) => return Err(e),
+        }
+        Ok(key.into_bytes())
     }
 
     pub fn worker_settings(&self) -> crate::worker::WorkerSettings {
@@ -426,6 +562,19 @@ impl Config {
         self.data_dir.join("blobs")
     }
 
+    pub fn s3_settings(&self) -> ctxd_blobs::S3Settings {
+        let s3 = &self.blobs.s3;
+        ctxd_blobs::S3Settings {
+            endpoint: s3.endpoint.clone(),
+            bucket: s3.bucket.clone(),
+            region: s3.region.clone(),
+            access_key_id: s3.access_key_id.clone(),
+            secret_access_key: s3.secret_access_key.clone(),
+            path_style: s3.path_style,
+            public_url: s3.public_url.clone(),
+        }
+    }
+
     pub fn rest(&self) -> ctxd_rest::RestConfig {
         ctxd_rest::RestConfig {
             max_body_bytes: self.http.max_body_bytes,
@@ -433,6 +582,10 @@ impl Config {
                 free_per_minute: self.rate_limits.free_per_minute,
                 pro_per_minute: self.rate_limits.pro_per_minute,
             },
+            public_url: self
+                .public_url
+                .as_deref()
+                .and_then(|u| url::Url::parse(&format!("{}/", u.trim_end_matches('/'))).ok()),
         }
     }
 }

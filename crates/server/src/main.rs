@@ -197,7 +197,7 @@ async fn work(config: Config) -> anyhow::Result<()> {
 
 async fn create_key(config: Config, user: &str, plan: Option<&str>) -> anyhow::Result<()> {
     let (_database, adapters) = Adapters::open(&config).await?;
-    let use_cases = ctxd_domain::services::UseCases::new(adapters.ports(), config.domain_limits());
+    let use_cases = ctxd_domain::services::UseCases::new(adapters.ports(), config.use_case_limits()?);
     let plan = plan.map(|p| p.parse::<Plan>()).transpose().map_err(anyhow::Error::msg)?;
     let (_, issued) = use_cases.api_keys.create_for_user_name(user, plan).await.context("cannot create the key")?;
     println!("{}", issued.secret.expose());

@@ -33,7 +33,7 @@ async fn setup() -> Option<Setup> {
     let data_dir = tempfile::tempdir().unwrap();
     let config = Config { database_url: Some(db.url.clone()), data_dir: data_dir.path().into(), ..Config::default() };
     let (database, adapters) = Adapters::open(&config).await.unwrap();
-    let use_cases = UseCases::new(adapters.ports(), config.domain_limits());
+    let use_cases = UseCases::new(adapters.ports(), config.use_case_limits().unwrap());
     let (user, _) = use_cases.api_keys.create_for_user_name("load", Some(Plan::Pro)).await.unwrap();
     Some(Setup { db, data_dir, use_cases, connection: database.connection().clone(), user })
 }

@@ -293,3 +293,31 @@ pub mod idempotency_keys {
     }
     no_relations!();
 }
+
+pub mod composition_members {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "composition_members")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub composition_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub position: i32,
+        pub member_id: Uuid,
+    }
+    no_relations!();
+}
+
+pub mod pending_rebuilds {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "pending_rebuilds")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub source_id: Uuid,
+        pub requested_at_ms: i64,
+    }
+    no_relations!();
+}

@@ -3,6 +3,7 @@
 mod api_key;
 mod artifact;
 pub(crate) mod collection;
+pub mod composition;
 mod context;
 mod document;
 mod page;

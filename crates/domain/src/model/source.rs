@@ -287,12 +287,25 @@ impl Source {
 /// A file uploaded through the presign endpoint; FILE sources point at one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
+    /// `{uuid v7}-{safe filename}`: one URL path segment, so `/v1/files/{fileKey}`
+    /// needs no escaping.
     pub file_key: String,
     pub user_id: UserId,
     pub filename: String,
     pub content_type: String,
     pub size: u64,
     pub created_at: DateTime<Utc>,
+}
+
+impl Upload {
+    /// Where the bytes live in the blob store.
+    pub fn object_key(&self) -> String {
+        Self::object_key_of(&self.file_key)
+    }
+
+    pub fn object_key_of(file_key: &str) -> String {
+        format!("uploads/{file_key}")
+    }
 }
 
 impl Violations {

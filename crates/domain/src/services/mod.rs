@@ -11,6 +11,7 @@ pub mod rate_limits;
 pub mod scheduler;
 mod sources;
 mod spaces;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -21,6 +22,9 @@ pub use sources::{
     FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch, SourceService,
 };
 pub use spaces::{SpaceInput, SpaceService};
+pub use uploads::{
+    NewUpload, PresignedUpload, ReceivedUpload, UploadService, UploadSettings, UploadSignature, UploadTarget,
+};
 
 use crate::ports::{
     ApiKeyRepository, ArtifactRepository, BlobStore, Clock, CollectionRepository, IdempotencyStore, PostbackStore,
@@ -38,6 +42,7 @@ pub struct Limits {
     pub allow_http_postbacks: bool,
     /// Waits before each postback retry; after the last one, delivery gives up.
     pub postback_retry_delays: Vec<std::time::Duration>,
+    pub uploads: UploadSettings,
 }
 
 impl Default for Limits {
@@ -50,6 +55,7 @@ impl Default for Limits {
                 .iter()
                 .map(|s| std::time::Duration::from_secs(*s))
                 .collect(),
+            uploads: UploadSettings::default(),
         }
     }
 }
@@ -89,6 +95,7 @@ pub struct UseCases {
     pub outputs: OutputService,
     pub postbacks: postbacks::PostbackService,
     pub idempotency: idempotency::IdempotencyService,
+    pub uploads: UploadService,
 }
 
 impl UseCases {
@@ -104,6 +111,7 @@ impl UseCases {
                 ports.clock.clone(),
                 limits.postback_retry_delays.clone(),
             ),
+            uploads: UploadService::new(ports.clone(), limits.uploads.clone()),
             sources: SourceService::new(ports, limits),
         }
     }

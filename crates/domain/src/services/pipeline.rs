@@ -27,13 +27,16 @@ use sha2::{Digest, Sha256};
 use crate::{
     Error, Result,
     ids::ArtifactId,
+    ids::SourceId,
     model::{
-        Artifact, ArtifactWrite, Context, HttpMeta, NormalizeInput, Postback, Revision, Run, RunKind, RunOutcome,
-        RunStatus, Source, SourceInput, StageTimings,
+        Artifact, ArtifactDraft, ArtifactWrite, Context, ContextDraft, HttpMeta, NormalizeInput, Postback, Revision,
+        Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, StageTimings,
+        composition::{self, Member},
     },
     ports::{
-        ArtifactExtractor, BlobStore, Clock, Conditional, ContextExtractor, FetchError, FetchOutcome, Normalizer,
-        RevisionRepository, RunFinish, RunQueue, SourceRepository, UriFetcher,
+        ArtifactExtractor, ArtifactRepository, BlobRead, BlobStore, Clock, Conditional, ContextExtractor, FetchError,
+        FetchOutcome, Normalizer, RevisionRepository, RunFinish, RunQueue, SourceRepository, UploadRepository,
+        UriFetcher,
     },
     state::{Event, SourceStatus},
 };
@@ -113,6 +116,9 @@ pub struct PipelinePorts {
     pub runs: Arc<dyn RunQueue>,
     pub revisions: Arc<dyn RevisionRepository>,
     pub blobs: Arc<dyn BlobStore>,
+    pub uploads: Arc<dyn UploadRepository>,
+    /// Compositions read their members' artifacts.
+    pub artifacts: Arc<dyn ArtifactRepository>,
     pub uri_fetcher: Arc<dyn UriFetcher>,
     pub normalizer: Arc<dyn Normalizer>,
     pub context_extractor: Arc<dyn ContextExtractor>,
@@ -171,6 +177,23 @@ struct Produced {
     revision: Revision,
     context: Option<Context>,
     artifacts: Option<ArtifactWrite>,
+}
+
+/// One composition member's outputs.
+struct Gathered {
+    label: String,
+    markdown: Option<String>,
+    context: Option<ContextDraft>,
+    artifacts: Vec<ArtifactDraft>,
+}
+
+/// `sha256:` of the parts, in order.
+fn sha256(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 /// Fetched material, before it becomes a revision.
@@ -292,6 +315,9 @@ impl Pipeline {
             Some(number) => self.ports.revisions.get(source.id, number).await?,
             None => None,
         };
+        if let SourceInput::Composition { source_ids } = &source.input {
+            return self.compose(run, source, source_ids, current.as_ref(), stop, timings).await;
+        }
         let extractor_version = self.extractor_version();
 
         let started = Instant::now();
@@ -311,15 +337,8 @@ impl Pipeline {
                 (bytes, current.http.clone())
             }
         };
-        let content_hash = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-        if let Some(current) = &current {
-            let same_content = current.content_hash == content_hash;
-            let same_extractor = current.extractor_version == extractor_version;
-            let fetching = !matches!(run.kind, RunKind::Reprocess);
-            if fetching && same_content && same_extractor && !run.flags.force && self.last_run_succeeded(run).await? {
-                return Err(Stop::Unchanged);
-            }
-        }
+        let content_hash = sha256(&[&bytes]);
+        self.stop_if_unchanged(run, current.as_ref(), &content_hash, &extractor_version).await?;
 
         let started = Instant::now();
         let content_type = http.content_type.clone();
@@ -336,15 +355,7 @@ impl Pipeline {
         checkpoint(stop)?;
 
         let number = source.revision.unwrap_or(0) + 1;
-        let revision = Revision {
-            source_id: source.id,
-            number,
-            content_hash,
-            fetched_at: self.ports.clock.now(),
-            http,
-            bytes: bytes.len() as u64,
-            extractor_version: extractor_version.clone(),
-        };
+        let revision = self.revision(source.id, number, content_hash, http, bytes.len(), extractor_version.clone());
         // The context points at the artifacts, so they are found whenever either output
         // is wanted.
         let started = Instant::now();
@@ -354,9 +365,159 @@ impl Pipeline {
             Vec::new()
         };
         timings.artifacts = Some(elapsed_ms(started));
+        let stored_artifacts = self.artifact_write(run, source, number, &artifacts);
+        let context = if run.flags.run_context_extraction {
+            let started = Instant::now();
+            let draft = self.ports.context_extractor.extract(&document, &artifacts).await;
+            timings.context = Some(elapsed_ms(started));
+            Some(self.context(source.id, number, extractor_version, draft))
+        } else {
+            None
+        };
+        checkpoint(stop)?;
+        self.store_blobs(source.id, number, bytes, document.markdown.into_bytes()).await?;
+        Ok(Produced { revision, context, artifacts: stored_artifacts })
+    }
+
+    /// A COMPOSITION's run: its members' current markdown, artifacts and contexts
+    /// joined in order (see [`composition`]). Nothing is re-extracted; the "fetch"
+    /// stage is reading the members.
+    async fn compose(
+        &self,
+        run: &Run,
+        source: &Source,
+        source_ids: &[SourceId],
+        current: Option<&Revision>,
+        stop: &StopSignal,
+        timings: &mut StageTimings,
+    ) -> Result<Produced, Stop> {
+        let extractor_version = self.extractor_version();
+        let started = Instant::now();
+        let found = self.ports.sources.get_many(source.user_id, source_ids).await?;
+        let mut gathered = Vec::with_capacity(source_ids.len());
+        for id in source_ids {
+            let member = found.iter().find(|m| m.id == *id && !m.is_deleted());
+            gathered.push(self.gather(*id, member).await?);
+            checkpoint(stop)?;
+        }
+        timings.fetch = Some(elapsed_ms(started));
+        if gathered.iter().all(|g| g.markdown.is_none()) {
+            return Err(Stop::Failed {
+                message: "none of the composition's sources has content yet; it is rebuilt when one has".into(),
+                outcome: None,
+            });
+        }
+
+        let started = Instant::now();
+        let title = source.name.clone().unwrap_or_else(|| "Composition".to_owned());
+        let members: Vec<Member<'_>> = gathered
+            .iter()
+            .map(|g| Member {
+                label: &g.label,
+                markdown: g.markdown.as_deref(),
+                context: g.context.as_ref(),
+                artifacts: &g.artifacts,
+            })
+            .collect();
+        let composed = composition::compose(&title, &members);
+        timings.normalize = Some(elapsed_ms(started));
+        // The members' contexts are part of what the composition is: a member
+        // re-extracted with the same markdown still changes the composition.
+        let content_hash = sha256(&[composed.markdown.as_bytes(), b"\0", composed.context.content.as_bytes()]);
+        self.stop_if_unchanged(run, current, &content_hash, &extractor_version).await?;
+
+        let number = source.revision.unwrap_or(0) + 1;
+        let markdown = composed.markdown.into_bytes();
+        let http = HttpMeta { content_type: Some("text/markdown; charset=utf-8".into()), ..HttpMeta::default() };
+        let revision = self.revision(source.id, number, content_hash, http, markdown.len(), extractor_version.clone());
+        let artifacts = self.artifact_write(run, source, number, &composed.artifacts);
+        let context = run.flags.run_context_extraction.then(|| {
+            let mut draft = composed.context;
+            let count = |text: &str| self.ports.context_extractor.count_tokens(text);
+            draft.original_tokens = count(std::str::from_utf8(&markdown).unwrap_or_default());
+            draft.context_tokens = count(&draft.content);
+            self.context(source.id, number, extractor_version, draft)
+        });
+        checkpoint(stop)?;
+        self.store_blobs(source.id, number, markdown.clone(), markdown).await?;
+        Ok(Produced { revision, context, artifacts })
+    }
+
+    /// What a composition needs of one member: its current markdown, context and
+    /// artifacts, or nothing when it has no content (or was deleted).
+    async fn gather(&self, id: SourceId, member: Option<&Source>) -> Result<Gathered, Stop> {
+        let mut gathered = Gathered {
+            label: member.and_then(|m| m.name.clone()).unwrap_or_else(|| format!("source {id}")),
+            markdown: None,
+            context: None,
+            artifacts: Vec::new(),
+        };
+        let Some((member, number)) = member.and_then(|m| m.revision.map(|n| (m, n))) else { return Ok(gathered) };
+        let Some(markdown) = self.ports.blobs.get(&Revision::markdown_key(member.id, number)).await? else {
+            return Ok(gathered);
+        };
+        gathered.markdown = Some(String::from_utf8_lossy(&markdown).into_owned());
+        if let Some(context) = self.ports.revisions.context(member.id, number).await? {
+            if member.name.is_none()
+                && let Some(title) = &context.draft.title
+            {
+                gathered.label.clone_from(title);
+            }
+            gathered.context = Some(context.draft);
+        }
+        gathered.artifacts =
+            self.ports.artifacts.for_revision(member.id, number).await?.into_iter().map(|a| a.draft).collect();
+        Ok(gathered)
+    }
+
+    /// Ends the run as UNCHANGED when nothing it would produce differs: same content,
+    /// same extractor, the last run succeeded, and nobody forced it. A reprocess is
+    /// always asked for its outputs.
+    async fn stop_if_unchanged(
+        &self,
+        run: &Run,
+        current: Option<&Revision>,
+        content_hash: &str,
+        extractor_version: &str,
+    ) -> Result<(), Stop> {
+        let Some(current) = current else { return Ok(()) };
+        let same = current.content_hash == content_hash && current.extractor_version == extractor_version;
+        if same && run.kind != RunKind::Reprocess && !run.flags.force && self.last_run_succeeded(run).await? {
+            return Err(Stop::Unchanged);
+        }
+        Ok(())
+    }
+
+    fn revision(
+        &self,
+        source_id: SourceId,
+        number: u32,
+        content_hash: String,
+        http: HttpMeta,
+        bytes: usize,
+        extractor_version: String,
+    ) -> Revision {
+        Revision {
+            source_id,
+            number,
+            content_hash,
+            fetched_at: self.ports.clock.now(),
+            http,
+            bytes: bytes as u64,
+            extractor_version,
+        }
+    }
+
+    fn artifact_write(
+        &self,
+        run: &Run,
+        source: &Source,
+        number: u32,
+        drafts: &[ArtifactDraft],
+    ) -> Option<ArtifactWrite> {
         let now = self.ports.clock.now();
-        let stored_artifacts = run.flags.run_artifact_extraction.then(|| ArtifactWrite {
-            artifacts: artifacts
+        run.flags.run_artifact_extraction.then(|| ArtifactWrite {
+            artifacts: drafts
                 .iter()
                 .map(|draft| Artifact {
                     id: ArtifactId::new(),
@@ -369,27 +530,19 @@ impl Pipeline {
                 .collect(),
             // Only a reprocess may keep the current set (`update_existing=false`).
             replace: run.kind != RunKind::Reprocess || run.flags.update_existing,
-        });
-        let context = if run.flags.run_context_extraction {
-            let started = Instant::now();
-            let draft = self.ports.context_extractor.extract(&document, &artifacts).await;
-            timings.context = Some(elapsed_ms(started));
-            Some(Context {
-                source_id: source.id,
-                revision: number,
-                extractor_version,
-                draft,
-                created_at: self.ports.clock.now(),
-            })
-        } else {
-            None
-        };
-        checkpoint(stop)?;
-        // Blobs first: if the commit then fails, orphaned blobs are harmless, while a
-        // committed revision without its blobs would not be.
-        self.ports.blobs.put(&Revision::raw_key(source.id, number), bytes).await?;
-        self.ports.blobs.put(&Revision::markdown_key(source.id, number), document.markdown.into_bytes()).await?;
-        Ok(Produced { revision, context, artifacts: stored_artifacts })
+        })
+    }
+
+    fn context(&self, source_id: SourceId, revision: u32, extractor_version: String, draft: ContextDraft) -> Context {
+        Context { source_id, revision, extractor_version, draft, created_at: self.ports.clock.now() }
+    }
+
+    /// Blobs first: if the commit then fails, orphaned blobs are harmless, while a
+    /// committed revision without its blobs would not be.
+    async fn store_blobs(&self, source_id: SourceId, number: u32, raw: Vec<u8>, markdown: Vec<u8>) -> Result<(), Stop> {
+        self.ports.blobs.put(&Revision::raw_key(source_id, number), raw).await?;
+        self.ports.blobs.put(&Revision::markdown_key(source_id, number), markdown).await?;
+        Ok(())
     }
 
     /// The bytes this run works on; `None` means "unchanged at the origin" (304).
@@ -445,13 +598,38 @@ impl Pipeline {
                     Err(FetchError { transient: false, message }) => Err(Stop::Failed { message, outcome: None }),
                 }
             }
-            SourceInput::File { .. } => Err(Stop::Failed {
-                message: "FILE sources cannot be processed yet: object storage uploads are not available".into(),
+            SourceInput::File { file_key } => {
+                let upload = self.ports.uploads.find(file_key).await?.ok_or_else(|| Stop::Failed {
+                    message: "the upload this source was made from no longer exists".into(),
+                    outcome: Some(RunOutcome::Gone),
+                })?;
+                // The store's ETag plays the origin's: an object that was not
+                // overwritten is not read again.
+                let if_none_match = match (run.kind, current) {
+                    (RunKind::FastForward, _) | (_, None) => None,
+                    (_, Some(current)) => current.http.etag.clone(),
+                };
+                match self.ports.blobs.read(&upload.object_key(), if_none_match).await? {
+                    BlobRead::NotModified => Ok(None),
+                    BlobRead::Missing => Err(Stop::Failed {
+                        message: format!("the uploaded file {} is no longer in storage", upload.filename),
+                        outcome: Some(RunOutcome::Gone),
+                    }),
+                    BlobRead::Found { bytes, meta } => Ok(Some(Material {
+                        bytes,
+                        http: HttpMeta {
+                            status: None,
+                            etag: meta.etag,
+                            last_modified: Some(meta.last_modified.to_rfc2822()),
+                            content_type: Some(upload.content_type),
+                        },
+                    })),
+                }
+            }
+            SourceInput::Composition { .. } => Err(Stop::Failed {
+                message: "a composition's content comes from its members, not from new material".into(),
                 outcome: None,
             }),
-            SourceInput::Composition { .. } => {
-                Err(Stop::Failed { message: "COMPOSITION sources cannot be processed yet".into(), outcome: None })
-            }
         }
     }
 
@@ -469,7 +647,7 @@ impl Pipeline {
         Ok(previous.is_some_and(|p| p.status == RunStatus::Completed))
     }
 
-    async fn delete_revision_blobs(&self, source_id: crate::ids::SourceId, number: u32) {
+    async fn delete_revision_blobs(&self, source_id: SourceId, number: u32) {
         for key in [Revision::raw_key(source_id, number), Revision::markdown_key(source_id, number)] {
             // Best effort: an orphaned blob wastes space but breaks nothing.
             let _ = self.ports.blobs.delete(&key).await;

@@ -1,4 +1,6 @@
-//! The refresh scheduler: turns due INTERVAL policies into SCHEDULED_REFRESH runs.
+//! The refresh scheduler: turns due INTERVAL policies into SCHEDULED_REFRESH runs,
+//! and compositions whose members changed into rebuild runs (also
+//! SCHEDULED_REFRESH: the system, not the user, asked for them).
 //!
 //! Safe with many scheduler processes at once: each source is enqueued through the
 //! same compare-and-set save as a user's refresh, so when two schedulers see the
@@ -22,6 +24,8 @@ pub struct Tick {
     pub n_postponed: usize,
     /// Due sources another scheduler (or a request) changed first.
     pub n_lost_races: usize,
+    /// Composition rebuilds queued.
+    pub n_rebuilds: usize,
 }
 
 #[derive(Clone)]
@@ -89,7 +93,43 @@ impl Scheduler {
                 false => tick.n_lost_races += 1,
             }
         }
+        self.rebuild(now, limit, &mut tick).await?;
         Ok(tick)
+    }
+
+    /// Queues a run for each composition whose members changed. A composition
+    /// already PENDING will read the new member content when its run starts, so its
+    /// request is done; one that is PROCESSING may have read the old content, so its
+    /// request waits for the next pass.
+    async fn rebuild(&self, now: chrono::DateTime<chrono::Utc>, limit: u64, tick: &mut Tick) -> Result<()> {
+        for mut source in self.sources.due_for_rebuild(limit).await? {
+            let expected = source.status;
+            match source.status.apply(Event::Refresh).map(|t| t.effect) {
+                Ok(Effect::StartRun) => {
+                    let run = Run::queued(
+                        source.id,
+                        source.user_id,
+                        RunKind::ScheduledRefresh,
+                        default_flags(&source),
+                        None,
+                        now,
+                    );
+                    source.status = crate::state::SourceStatus::Pending;
+                    source.message = None;
+                    source.last_run = Some(run.clone());
+                    source.updated_at = now;
+                    if self.sources.save(&source, expected, RunWrite::Insert(run), None).await? {
+                        tick.n_rebuilds += 1;
+                        self.sources.rebuild_queued(source.id).await?;
+                    } else {
+                        tick.n_lost_races += 1;
+                    }
+                }
+                Ok(Effect::CoalesceIntoQueuedRun) => self.sources.rebuild_queued(source.id).await?,
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     async fn consecutive_failures(&self, source: &Source) -> Result<u32> {
@@ -175,6 +215,7 @@ mod tests {
         let sink = saved.clone();
         let mut sources = MockSourceRepository::new();
         sources.expect_due_for_refresh().return_once(move |_, _| Ok(due));
+        sources.expect_due_for_rebuild().returning(|_| Ok(Vec::new()));
         sources.expect_save().returning(move |source, expected, run, _| {
             sink.lock().unwrap().push((source.clone(), expected, run));
             Ok(save_result)
@@ -218,5 +259,46 @@ mod tests {
         let (sources, _) = repository(vec![due_source(SourceStatus::Completed)], false);
         let tick = scheduler(sources, 0).tick(100).await.unwrap();
         assert_eq!(tick, Tick { n_lost_races: 1, ..Tick::default() });
+    }
+
+    #[tokio::test]
+    async fn compositions_with_changed_members_get_a_rebuild_run_unless_busy() {
+        let composition = |status| {
+            let mut source = due_source(status);
+            source.input = SourceInput::Composition { source_ids: vec![crate::ids::SourceId::new()] };
+            source.refresh_policy = RefreshPolicy::default();
+            source
+        };
+        let at_rest = composition(SourceStatus::Completed);
+        let queued = composition(SourceStatus::Pending);
+        let busy = composition(SourceStatus::Processing);
+        let (at_rest_id, queued_id) = (at_rest.id, queued.id);
+        let mut sources = MockSourceRepository::new();
+        sources.expect_due_for_refresh().returning(|_, _| Ok(Vec::new()));
+        let rebuilds = vec![at_rest, queued, busy];
+        sources.expect_due_for_rebuild().return_once(move |_| Ok(rebuilds));
+        let saved: Saved = Arc::default();
+        let sink = saved.clone();
+        sources.expect_save().returning(move |source, expected, run, _| {
+            sink.lock().unwrap().push((source.clone(), expected, run));
+            Ok(true)
+        });
+        let handled = Arc::new(Mutex::new(Vec::new()));
+        let record = handled.clone();
+        sources.expect_rebuild_queued().returning(move |id| {
+            record.lock().unwrap().push(id);
+            Ok(())
+        });
+        let tick = scheduler(sources, 0).tick(100).await.unwrap();
+        assert_eq!(tick, Tick { n_rebuilds: 1, ..Tick::default() });
+        let (source, _, write) = saved.lock().unwrap().pop().unwrap();
+        assert_eq!((source.id, source.status), (at_rest_id, SourceStatus::Pending));
+        let RunWrite::Insert(run) = write else { panic!("a rebuild run") };
+        assert_eq!(run.kind, RunKind::ScheduledRefresh);
+        assert_eq!(
+            *handled.lock().unwrap(),
+            [at_rest_id, queued_id],
+            "the busy composition keeps its request for the next pass"
+        );
     }
 }

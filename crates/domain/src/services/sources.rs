@@ -446,10 +446,23 @@ impl SourceService {
         };
         match &input {
             SourceInput::File { file_key } => {
-                if self.ports.uploads.get(user.id, file_key).await?.is_none() {
-                    violations
-                        .add(format!("{field}.data"), "must be a fileKey returned by the upload endpoint to this user");
-                    return Ok(None);
+                // Someone else's key is as unknown as a made-up one.
+                let upload = self.ports.uploads.get(user.id, file_key).await?.ok_or(Error::NotFound("file"))?;
+                // With S3 the client PUT straight to the bucket: this is the first
+                // point where ctxd sees what arrived.
+                match self.ports.blobs.head(&upload.object_key()).await? {
+                    None => {
+                        violations.add(format!("{field}.data"), "the file has not been uploaded yet");
+                        return Ok(None);
+                    }
+                    Some(meta) if meta.size != upload.size => {
+                        violations.add(
+                            format!("{field}.data"),
+                            format!("the uploaded file is {} bytes, not the declared {}", meta.size, upload.size),
+                        );
+                        return Ok(None);
+                    }
+                    Some(_) => {}
                 }
             }
             SourceInput::Composition { source_ids } => {

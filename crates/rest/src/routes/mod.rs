@@ -8,3 +8,4 @@ pub mod outputs;
 pub mod postbacks;
 pub mod sources;
 pub mod spaces;
+pub mod uploads;

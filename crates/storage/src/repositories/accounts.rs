@@ -107,6 +107,11 @@ impl UploadRepository for SeaStore {
         Ok(model.map(upload_from))
     }
 
+    async fn find(&self, file_key: &str) -> Result<Option<Upload>> {
+        let model = uploads::Entity::find_by_id(file_key.to_owned()).one(&self.db).await.map_err(map_db_err)?;
+        Ok(model.map(upload_from))
+    }
+
     async fn insert(&self, upload: &Upload) -> Result<()> {
         upload_to(upload).into_active_model().reset_all().insert(&self.db).await.map_err(map_db_err)?;
         Ok(())

@@ -187,6 +187,7 @@ impl RunQueue for SeaStore {
                 let current = super::artifacts::write(&txn, run.source_id.into(), run.user_id.into(), write).await?;
                 update = update.col_expr(sources::Column::ArtifactCount, Expr::value(to_i64(current)));
             }
+            super::sources::request_rebuilds(&txn, run.source_id, millis(now)).await?;
             update = update
                 .col_expr(sources::Column::Revision, Expr::value(i32::try_from(revision.number).unwrap_or(i32::MAX)))
                 .col_expr(sources::Column::ContentHash, Expr::value(revision.content_hash.clone()))

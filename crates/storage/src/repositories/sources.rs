@@ -7,20 +7,22 @@ use async_trait::async_trait;
 use ctxd_domain::{
     Result,
     ids::{SourceId, SpaceId, UserId},
-    model::{Page, PageRequest, Postback, Run, Source},
+    model::{Page, PageRequest, Postback, Run, Source, SourceInput},
     ports::{RunWrite, SourceFilter, SourceRepository},
     state::SourceStatus,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{OnConflict, Query},
 };
 use uuid::Uuid;
 
 use super::SeaStore;
 use crate::{
     convert::{run_from, run_to, source_from, source_to},
-    entities::{runs, sources},
+    entities::{composition_members, pending_rebuilds, runs, sources},
     map_db_err,
 };
 
@@ -73,6 +75,14 @@ impl SourceRepository for SeaStore {
             .await
             .map_err(map_db_err)?;
         write_run(&txn, RunWrite::Insert(first_run.clone())).await?;
+        if let SourceInput::Composition { source_ids } = &source.input {
+            let members = source_ids.iter().enumerate().map(|(position, member)| composition_members::ActiveModel {
+                composition_id: Set(source.id.0),
+                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+                member_id: Set(member.0),
+            });
+            composition_members::Entity::insert_many(members).exec(&txn).await.map_err(map_db_err)?;
+        }
         txn.commit().await.map_err(map_db_err)?;
         self.source_changed(source.id.0).await;
         Ok(())
@@ -163,4 +173,51 @@ impl SourceRepository for SeaStore {
             .map_err(map_db_err)?;
         self.with_last_runs(models).await
     }
+
+    async fn due_for_rebuild(&self, limit: u64) -> Result<Vec<Source>> {
+        let requests = pending_rebuilds::Entity::find()
+            .order_by_asc(pending_rebuilds::Column::RequestedAtMs)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let order: Vec<Uuid> = requests.iter().map(|r| r.source_id).collect();
+        let mut models = sources::Entity::find()
+            .filter(sources::Column::Id.is_in(order.clone()))
+            .filter(sources::Column::DeletedAt.is_null())
+            .all(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        models.sort_by_key(|m| order.iter().position(|id| *id == m.id));
+        self.with_last_runs(models).await
+    }
+
+    async fn rebuild_queued(&self, id: SourceId) -> Result<()> {
+        pending_rebuilds::Entity::delete_by_id(id.0).exec(&self.db).await.map_err(map_db_err)?;
+        Ok(())
+    }
+}
+
+/// Records a rebuild request for every composition that contains `member`: part of
+/// the transaction that gives the member a new revision.
+pub(super) async fn request_rebuilds(db: &impl ConnectionTrait, member: Uuid, now_ms: i64) -> Result<()> {
+    let containing = Query::select()
+        .column(composition_members::Column::CompositionId)
+        .expr(sea_orm::sea_query::Expr::val(now_ms))
+        .from(composition_members::Entity)
+        .and_where(composition_members::Column::MemberId.eq(member))
+        .distinct()
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(pending_rebuilds::Entity)
+        .columns([pending_rebuilds::Column::SourceId, pending_rebuilds::Column::RequestedAtMs])
+        .select_from(containing)
+        .map_err(ctxd_domain::Error::internal)?
+        .on_conflict(OnConflict::column(pending_rebuilds::Column::SourceId).do_nothing().to_owned())
+        .to_owned();
+    db.execute(&insert).await.map_err(map_db_err)?;
+    Ok(())
 }

@@ -9,7 +9,10 @@ use super::*;
 use crate::{
     ids::{SpaceId, UserId},
     model::{ArtifactDraft, ContextDraft, Document, DocumentFormat, RunFlags},
-    ports::{MockBlobStore, MockRevisionRepository, MockRunQueue, MockSourceRepository, MockUriFetcher},
+    ports::{
+        BlobMeta, MockArtifactRepository, MockBlobStore, MockRevisionRepository, MockRunQueue, MockSourceRepository,
+        MockUploadRepository, MockUriFetcher,
+    },
     state::SourceStatus,
 };
 
@@ -30,6 +33,9 @@ impl ContextExtractor for CountingExtractor {
             context_tokens: 1,
             ..ContextDraft::default()
         }
+    }
+    fn count_tokens(&self, text: &str) -> u64 {
+        text.split_whitespace().count() as u64
     }
 }
 
@@ -91,6 +97,8 @@ struct Harness {
     revisions: MockRevisionRepository,
     blobs: MockBlobStore,
     fetcher: MockUriFetcher,
+    uploads: MockUploadRepository,
+    artifacts: MockArtifactRepository,
     extractor: Arc<CountingExtractor>,
 }
 
@@ -107,6 +115,8 @@ impl Harness {
             revisions,
             blobs: MockBlobStore::new(),
             fetcher: MockUriFetcher::new(),
+            uploads: MockUploadRepository::new(),
+            artifacts: MockArtifactRepository::new(),
             extractor: Arc::new(CountingExtractor::default()),
         }
     }
@@ -138,6 +148,8 @@ impl Harness {
             runs: Arc::new(self.runs),
             revisions: Arc::new(self.revisions),
             blobs: Arc::new(self.blobs),
+            uploads: Arc::new(self.uploads),
+            artifacts: Arc::new(self.artifacts),
             uri_fetcher: Arc::new(self.fetcher),
             normalizer: Arc::new(Utf8),
             context_extractor: self.extractor,
@@ -299,4 +311,184 @@ fn retry_delays_double_until_attempts_run_out() {
         delays,
         [Some(Duration::from_secs(5)), Some(Duration::from_secs(10)), Some(Duration::from_secs(20)), None]
     );
+}
+
+fn file_source(revision: Option<u32>) -> Source {
+    let input = SourceInput::File { file_key: "1-notes.md".into() };
+    let (mut source, _) = Source::submitted(UserId::new(), SpaceId::new(), input, RunFlags::default(), Utc::now());
+    source.status = SourceStatus::Processing;
+    source.revision = revision;
+    source.last_run = None;
+    source
+}
+
+fn upload_of(source: &Source) -> crate::model::Upload {
+    crate::model::Upload {
+        file_key: "1-notes.md".into(),
+        user_id: source.user_id,
+        filename: "notes.md".into(),
+        content_type: "text/markdown".into(),
+        size: 5,
+        created_at: Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn a_file_whose_etag_still_matches_is_not_read_again() {
+    let source = file_source(Some(1));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
+    let upload = upload_of(&source);
+    h.uploads.expect_find().returning(move |_| Ok(Some(upload.clone())));
+    h.blobs
+        .expect_read()
+        .withf(|key, etag| key == "uploads/1-notes.md" && etag.as_deref() == Some("\"v1\""))
+        .returning(|_, _| Ok(BlobRead::NotModified));
+    h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
+    h.blobs.expect_put().never();
+    h.previous_run(RunStatus::Completed);
+    let _finished = h.capture_finish();
+    let (pipeline, extractor) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) });
+    assert_eq!(*extractor.0.lock().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn an_overwritten_file_becomes_a_new_revision_with_the_uploads_type() {
+    let source = file_source(Some(1));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
+    let upload = upload_of(&source);
+    h.uploads.expect_find().returning(move |_| Ok(Some(upload.clone())));
+    h.blobs.expect_read().returning(|_, _| {
+        let meta = BlobMeta { size: 5, etag: Some("v2".into()), last_modified: Utc::now() };
+        Ok(BlobRead::Found { bytes: b"world".to_vec(), meta })
+    });
+    h.blobs.expect_put().times(2).returning(|_, _| Ok(()));
+    h.previous_run(RunStatus::Completed);
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) });
+    let revision = finished.lock().unwrap().clone().unwrap().revision.unwrap();
+    assert_eq!(revision.number, 2);
+    assert_eq!(revision.http.etag.as_deref(), Some("v2"));
+    assert_eq!(revision.http.content_type.as_deref(), Some("text/markdown"));
+}
+
+#[tokio::test]
+async fn a_file_missing_from_storage_fails_as_gone() {
+    let source = file_source(None);
+    let mut h = Harness::new(&source, None);
+    let upload = upload_of(&source);
+    h.uploads.expect_find().returning(move |_| Ok(Some(upload.clone())));
+    h.blobs.expect_read().returning(|_, _| Ok(BlobRead::Missing));
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: Some(RunOutcome::Gone) });
+    let error = finished.lock().unwrap().clone().unwrap().error.unwrap();
+    assert_eq!(error, "the uploaded file notes.md is no longer in storage");
+}
+
+/// A composition of `members` (each with a revision 1 unless `None`), whose
+/// members' markdown is "text of NAME".
+fn composition_harness(members: &[(&str, Option<u32>)], current: Option<Revision>) -> (Harness, Source) {
+    let user_id = UserId::new();
+    let space_id = SpaceId::new();
+    let member_sources: Vec<Source> = members
+        .iter()
+        .map(|(name, revision)| {
+            let input = SourceInput::Content { data: "x".into() };
+            let (mut member, _) = Source::submitted(user_id, space_id, input, RunFlags::default(), Utc::now());
+            member.name = Some((*name).to_owned());
+            member.revision = *revision;
+            member
+        })
+        .collect();
+    let input = SourceInput::Composition { source_ids: member_sources.iter().map(|m| m.id).collect() };
+    let (mut source, _) = Source::submitted(user_id, space_id, input, RunFlags::default(), Utc::now());
+    source.name = Some("Pack".into());
+    source.status = SourceStatus::Processing;
+    source.last_run = None;
+    let current = current.map(|mut revision| {
+        revision.source_id = source.id;
+        source.revision = Some(revision.number);
+        revision
+    });
+    let mut h = Harness::new(&source, current);
+    let names: Vec<(SourceId, String)> = member_sources.iter().map(|m| (m.id, m.name.clone().unwrap())).collect();
+    h.sources.expect_get_many().returning(move |_, _| Ok(member_sources.clone()));
+    h.blobs.expect_get().returning(move |key| {
+        Ok(names
+            .iter()
+            .find(|(id, _)| key.contains(&id.to_string()))
+            .map(|(_, name)| format!("text of {name}\n").into_bytes()))
+    });
+    h.revisions.expect_context().returning(|_, _| Ok(None));
+    h.artifacts.expect_for_revision().returning(|_, _| Ok(Vec::new()));
+    (h, source)
+}
+
+#[tokio::test]
+async fn a_composition_joins_its_members_in_order_without_re_extracting() {
+    let (mut h, source) = composition_harness(&[("b", Some(1)), ("later", None), ("a", Some(2))], None);
+    let stored = Arc::new(Mutex::new(Vec::new()));
+    let sink = stored.clone();
+    h.blobs.expect_put().returning(move |key, bytes| {
+        sink.lock().unwrap().push((key.to_owned(), String::from_utf8(bytes).unwrap()));
+        Ok(())
+    });
+    let finished = h.capture_finish();
+    let (pipeline, extractor) = h.pipeline();
+    let mut run = refresh_run(&source, false);
+    run.kind = RunKind::Initial;
+    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) });
+    assert_eq!(*extractor.0.lock().unwrap(), 0, "members' outputs are reused, not re-extracted");
+    let finish = finished.lock().unwrap().clone().unwrap();
+    let context = finish.context.unwrap().draft;
+    assert_eq!(context.outline, ["b", "a"]);
+    assert!(context.content.contains("not yet available: later"), "{}", context.content);
+    assert_eq!(
+        context.context_tokens,
+        context.content.split_whitespace().count() as u64,
+        "counted by the extractor's tokenizer"
+    );
+    let stored = stored.lock().unwrap();
+    assert_eq!(stored[1].1, "text of b\n\n---\n\ntext of a\n", "normalized markdown in member order");
+}
+
+#[tokio::test]
+async fn a_composition_rebuilt_from_unchanged_members_is_unchanged() {
+    // First build, to learn the content hash the composition gets.
+    let (mut h, source) = composition_harness(&[("a", Some(1))], None);
+    h.blobs.expect_put().returning(|_, _| Ok(()));
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    let first = finished.lock().unwrap().clone().unwrap().revision.unwrap();
+
+    let (mut h, source) = composition_harness(&[("a", Some(1))], Some(first));
+    h.blobs.expect_put().never();
+    h.previous_run(RunStatus::Completed);
+    let _finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let mut run = refresh_run(&source, false);
+    run.kind = RunKind::ScheduledRefresh;
+    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) });
+}
+
+#[tokio::test]
+async fn a_composition_with_no_member_content_fails_until_a_member_has_some() {
+    let (h, source) = composition_harness(&[("a", None)], None);
+    let finished = {
+        let mut h = h;
+        let finished = h.capture_finish();
+        let (pipeline, _) = h.pipeline();
+        let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+        assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
+        finished
+    };
+    assert!(finished.lock().unwrap().clone().unwrap().error.unwrap().starts_with("none of the composition's sources"));
 }

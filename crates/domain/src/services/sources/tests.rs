@@ -126,8 +126,25 @@ async fn create_reports_every_bad_field_at_once() {
     assert_eq!(fields, ["name", "instructions.postback_url", "instructions.refresh_policy"]);
 }
 
+fn uploaded(size: u64) -> impl Fn(UserId, &str) -> Result<Option<Upload>> {
+    move |user_id, key| {
+        Ok(Some(Upload {
+            file_key: key.into(),
+            user_id,
+            filename: "a.pdf".into(),
+            content_type: "application/pdf".into(),
+            size,
+            created_at: fixed_now(),
+        }))
+    }
+}
+
+fn stored_object(size: Option<u64>) -> impl Fn(&str) -> Result<Option<crate::ports::BlobMeta>> {
+    move |_| Ok(size.map(|size| crate::ports::BlobMeta { size, etag: Some("e1".into()), last_modified: fixed_now() }))
+}
+
 #[tokio::test]
-async fn file_sources_need_the_callers_own_upload() {
+async fn a_file_key_that_is_not_the_callers_is_not_found() {
     let user = user();
     let space = space_of(&user);
     let mut mocks = Mocks::default();
@@ -136,21 +153,32 @@ async fn file_sources_need_the_callers_own_upload() {
     mocks.sources.expect_create().never();
     let error =
         service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.unwrap_err();
-    assert_eq!(error.details()[0].field, "initial_data.data");
+    assert_eq!(error.kind(), crate::ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn a_file_source_needs_the_upload_to_have_arrived_with_its_declared_size() {
+    let user = user();
+    let space = space_of(&user);
+    for (object, problem) in [(None, "not been uploaded"), (Some(4), "4 bytes, not the declared 3")] {
+        let mut mocks = Mocks::default();
+        with_space(&mut mocks, space.clone());
+        mocks.uploads.expect_get().returning(uploaded(3));
+        mocks.blobs.expect_head().returning(stored_object(object));
+        mocks.sources.expect_create().never();
+        let error = service(mocks)
+            .create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"})))
+            .await
+            .unwrap_err();
+        assert_eq!(error.details()[0].field, "initial_data.data");
+        assert!(error.details()[0].message.contains(problem), "{:?}", error.details());
+    }
 
     let mut mocks = Mocks::default();
     with_space(&mut mocks, space.clone());
     let owner = user.id;
-    mocks.uploads.expect_get().returning(move |user_id, key| {
-        Ok(Some(Upload {
-            file_key: key.into(),
-            user_id,
-            filename: "a.pdf".into(),
-            content_type: "application/pdf".into(),
-            size: 3,
-            created_at: fixed_now(),
-        }))
-    });
+    mocks.uploads.expect_get().returning(uploaded(3));
+    mocks.blobs.expect_head().returning(stored_object(Some(3)));
     mocks.sources.expect_create().withf(move |s, _| s.user_id == owner).returning(|_, _| Ok(()));
     assert!(service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.is_ok());
 }
