@@ -72,6 +72,7 @@ macro_rules! with_workers {
 mod api_keys;
 mod artifacts;
 mod collections;
+mod compositions;
 mod errors;
 mod grpc;
 mod operations;

@@ -60,13 +60,22 @@ async fn serve(State(origin): State<Origin>, headers: HeaderMap) -> impl IntoRes
 }
 
 pub(crate) async fn app_with_workers(backend: Backend, max_attempts: u32) -> Option<TestApp> {
+    app_with_workers_and(backend, move |config| config.worker.max_attempts = max_attempts).await
+}
+
+/// In-process workers tuned for tests, then the test's own settings.
+pub(crate) async fn app_with_workers_and(
+    backend: Backend,
+    configure: impl FnOnce(&mut ctxd_server::config::Config),
+) -> Option<TestApp> {
     spawn_app_with(backend, |config| {
         config.revisions.retain = 2;
         config.worker.enabled = true;
         config.worker.poll_interval_ms = 20;
         config.worker.lease_seconds = 1;
-        config.worker.max_attempts = max_attempts;
+        config.worker.max_attempts = 3;
         config.worker.retry_base_seconds = 0;
+        configure(config);
     })
     .await
 }

@@ -189,3 +189,64 @@ async fn expired_upload_urls_are_forbidden() {
     assert_eq!(status, 403, "{body}");
     assert_eq!(body["message"], "the upload URL has expired");
 }
+
+/// The S3 path against a real S3-compatible server (moto in CI): a presigned PUT
+/// with plain HTTP, a FILE source from it, refreshes that read the bucket
+/// conditionally.
+async fn s3_uploads_presign_put_create_and_refresh(backend: Backend) {
+    let Some((endpoint, bucket)) = ctxd_test_support::s3_bucket().await else { return };
+    let app = crate::pipeline::app_with_workers_and(backend, move |config| {
+        config.blobs.backend = ctxd_server::config::BlobBackend::S3;
+        config.blobs.s3.endpoint = Some(endpoint);
+        config.blobs.s3.bucket = bucket;
+        config.blobs.s3.path_style = true;
+        config.blobs.s3.access_key_id = Some("testing".into());
+        config.blobs.s3.secret_access_key = Some("testing".into());
+    })
+    .await;
+    let Some(app) = app else { return };
+    let space = app.create_space("s").await;
+    let first = b"# Report\n\nQ3 revenue grew.\n";
+    let presigned = presign(&app, "report.md", "text/markdown", first.len()).await;
+    let url = presigned["uploadUrl"].as_str().unwrap();
+    let query: std::collections::HashMap<String, String> =
+        url::Url::parse(url).unwrap().query_pairs().into_owned().collect();
+    assert!(query.contains_key("X-Amz-Signature"), "a real presigned S3 URL: {url}");
+    assert!(!url.starts_with(&app.address), "the client talks to the bucket, not ctxd");
+    assert!(
+        presigned["publicUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/uploads/{}", presigned["fileKey"].as_str().unwrap()))
+    );
+    let (status, body) = put_bytes(url, "text/markdown", first).await;
+    assert_eq!(status, 200, "{body}");
+
+    let source =
+        app.create_source(&space, json!({"type": "FILE", "initial_data": {"data": presigned["fileKey"]}})).await;
+    let id = source["id"].as_str().unwrap();
+    let done = wait_for_run(&app, id, &source["last_run"]["id"]).await;
+    assert_eq!((done["status"].as_str(), done["revision"].as_u64()), (Some("COMPLETED"), Some(1)), "{done}");
+    let context = app.get(&format!("/v1/sources/{id}/context")).await.body;
+    assert_eq!(context["title"], "Report");
+
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let done = wait_for_run(&app, id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["last_run"]["outcome"], "UNCHANGED", "{done}");
+
+    let second = b"# Report\n\nQ3 revenue fell.\n";
+    assert_eq!(put_bytes(url, "text/markdown", second).await.0, 200);
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    let done = wait_for_run(&app, id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!((done["last_run"]["outcome"].as_str(), done["revision"].as_u64()), (Some("CHANGED"), Some(2)), "{done}");
+}
+
+#[tokio::test]
+async fn s3_uploads_on_sqlite() {
+    s3_uploads_presign_put_create_and_refresh(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn s3_uploads_on_postgres() {
+    s3_uploads_presign_put_create_and_refresh(Backend::Postgres).await;
+}

@@ -281,3 +281,31 @@ impl TestApp {
         response.body
     }
 }
+
+/// A fresh bucket on the S3-compatible server the tests use
+/// (`CTXD_TEST_S3_ENDPOINT`; `cargo xtask ci` starts moto's server and sets it).
+/// Returns `(endpoint, bucket)`, or `None` to skip the test when no server is
+/// configured and `CI` is not set.
+///
+/// # Panics
+/// When `CI` is set and no server is configured, or the bucket cannot be created.
+pub async fn s3_bucket() -> Option<(String, String)> {
+    let Ok(endpoint) = std::env::var("CTXD_TEST_S3_ENDPOINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but CTXD_TEST_S3_ENDPOINT is not: the S3 tests must run (cargo xtask ci starts moto)"
+        );
+        eprintln!("SKIPPED: no S3-compatible server (set CTXD_TEST_S3_ENDPOINT, e.g. to a moto server)");
+        return None;
+    };
+    let endpoint = endpoint.trim_end_matches('/').to_owned();
+    let bucket = format!("ctxd-test-{}", uuid::Uuid::new_v4().simple());
+    // moto and MinIO's anonymous-friendly setups accept an unsigned CreateBucket.
+    let response = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the S3 server at {endpoint} does not answer: {e}"));
+    assert!(response.status().is_success(), "cannot create bucket {bucket}: {}", response.status());
+    Some((endpoint, bucket))
+}

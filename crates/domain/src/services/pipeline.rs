@@ -333,6 +333,9 @@ impl Pipeline {
                     message: "origin answered 304 but no content was stored".into(),
                     outcome: None,
                 })?;
+                // The usual unchanged refresh ends here, without reading the stored
+                // bytes back.
+                self.stop_if_unchanged(run, Some(current), &current.content_hash, &extractor_version).await?;
                 let bytes = self.stored_raw(current).await?;
                 (bytes, current.http.clone())
             }
