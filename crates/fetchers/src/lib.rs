@@ -1,9 +1,10 @@
 //! Origin fetchers. Today: an HTTP(S) client on reqwest that sends the conditional
 //! headers of the last revision, refuses private addresses (the [`guard`]), bounds
 //! time, redirects and size, and classifies failures as transient or permanent.
-//! robots.txt, charset decoding and per-host limits arrive with the fetcher issue,
-//! behind the same port.
+//! Politeness (robots.txt, per-host limits, a contactable User-Agent) lives here too;
+//! charset decoding is the normalizer's.
 
+mod body;
 pub mod guard;
 mod robots;
 
@@ -18,7 +19,6 @@ use ctxd_domain::{
     model::HttpMeta,
     ports::{Conditional, FetchError, FetchOutcome, UriFetcher, WebhookSender},
 };
-use futures_util::StreamExt;
 use reqwest::{StatusCode, header};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
@@ -30,6 +30,8 @@ pub struct HttpFetchConfig {
     pub total_timeout: Duration,
     /// Largest body accepted, after decompression.
     pub max_body_bytes: u64,
+    /// A compressed body may expand at most this many times (past its first MiB).
+    pub max_decompression_ratio: u64,
     pub user_agent: String,
     pub max_redirects: usize,
     /// Allow loopback and private addresses (development and tests only).
@@ -55,6 +57,7 @@ impl Default for HttpFetchConfig {
             connect_timeout: Duration::from_secs(10),
             total_timeout: Duration::from_secs(30),
             max_body_bytes: 50 * 1024 * 1024,
+            max_decompression_ratio: 100,
             user_agent: Self::user_agent_with_contact("https://github.com/ctxd/ctxd"),
             max_redirects: 5,
             allow_private_networks: false,
@@ -82,6 +85,9 @@ impl PlainHttpFetcher {
             .connect_timeout(config.connect_timeout)
             .timeout(config.total_timeout)
             .user_agent(config.user_agent.clone())
+            // Bodies are decoded by `body::read`, which counts both sides.
+            .no_gzip()
+            .no_brotli()
             .redirect(redirect_policy(config.max_redirects, !config.allow_private_networks));
         let client = guarded(builder, config.allow_private_networks).build()?;
         Ok(Self { client, config, hosts: Arc::default(), robots: Arc::default() })
@@ -177,7 +183,7 @@ impl UriFetcher for PlainHttpFetcher {
         if conditional.honour_robots && self.config.honour_robots {
             self.robots.check(&self.client, url).await?;
         }
-        let mut request = self.client.get(url.clone());
+        let mut request = self.client.get(url.clone()).header(header::ACCEPT_ENCODING, body::ACCEPT_ENCODING);
         // The ETag is the stronger validator: when there is one, send only it.
         if let Some(etag) = &conditional.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
@@ -197,19 +203,12 @@ impl UriFetcher for PlainHttpFetcher {
         }
         let headers = response.headers().clone();
         let limit = self.config.max_body_bytes;
-        if response.content_length().is_some_and(|n| n > limit) {
+        let encoded = headers.contains_key(header::CONTENT_ENCODING);
+        if !encoded && response.content_length().is_some_and(|n| n > limit) {
             return Err(permanent(format!("body exceeds {} MiB", limit / (1024 * 1024))));
         }
         // Streamed with a running cap, so an endless or lying body cannot exhaust memory.
-        let mut body = Vec::new();
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| describe(&e, &self.config))?;
-            if body.len() as u64 + chunk.len() as u64 > limit {
-                return Err(permanent(format!("body exceeds {} MiB", limit / (1024 * 1024))));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = body::read(response, &self.config).await?;
         let http = HttpMeta {
             status: Some(status.as_u16()),
             etag: header_text(&headers, header::ETAG),
@@ -380,6 +379,8 @@ mod tests {
     }
 
     /// The tests' origins listen on 127.0.0.1, which the default guard refuses.
+    const GZIPPED_TEXT: &str = "Readable prose compresses a few times, nowhere near a bomb's ratio. ";
+
     fn local() -> HttpFetchConfig {
         HttpFetchConfig { allow_private_networks: true, ..HttpFetchConfig::default() }
     }
@@ -438,7 +439,28 @@ mod tests {
                     encoder.write_all(&vec![0u8; 60 * 1024 * 1024]).unwrap();
                     ([("content-encoding", "gzip")], encoder.finish().unwrap())
                 }),
-            );
+            )
+            .route(
+                "/brotli-bomb",
+                get(|| async {
+                    use tokio::io::AsyncReadExt;
+                    let zeros = vec![0u8; 20 * 1024 * 1024];
+                    let mut encoder = async_compression::tokio::bufread::BrotliEncoder::new(&zeros[..]);
+                    let mut compressed = Vec::new();
+                    encoder.read_to_end(&mut compressed).await.unwrap();
+                    ([("content-encoding", "br")], compressed)
+                }),
+            )
+            .route(
+                "/gzipped",
+                get(|| async {
+                    use std::io::Write;
+                    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    encoder.write_all(GZIPPED_TEXT.repeat(3).as_bytes()).unwrap();
+                    ([("content-encoding", "gzip"), ("content-type", "text/plain")], encoder.finish().unwrap())
+                }),
+            )
+            .route("/corrupt", get(|| async { ([("content-encoding", "gzip")], b"not gzip at all".to_vec()) }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -491,9 +513,30 @@ mod tests {
         let fetcher = PlainHttpFetcher::new(local()).unwrap();
         let huge = fetcher.fetch(&base.join("huge").unwrap(), &none).await.unwrap_err();
         assert_eq!(huge, permanent("body exceeds 50 MiB"));
-        // The cap counts decompressed bytes, so a gzip bomb stops at 50 MiB too.
+        // Bombs are stopped by their expansion ratio long before the cap.
         let bomb = fetcher.fetch(&base.join("bomb").unwrap(), &none).await.unwrap_err();
+        assert_eq!(bomb, permanent("compressed body expands more than 100x (a decompression bomb?)"));
+        let bomb = fetcher.fetch(&base.join("brotli-bomb").unwrap(), &none).await.unwrap_err();
+        assert_eq!(bomb, permanent("compressed body expands more than 100x (a decompression bomb?)"));
+        // Without the ratio guard, the cap still counts decompressed bytes.
+        let lenient = PlainHttpFetcher::new(HttpFetchConfig { max_decompression_ratio: u64::MAX, ..local() }).unwrap();
+        let bomb = lenient.fetch(&base.join("bomb").unwrap(), &none).await.unwrap_err();
         assert_eq!(bomb, permanent("body exceeds 50 MiB"));
+    }
+
+    #[tokio::test]
+    async fn compressed_bodies_are_decoded_and_corrupt_ones_refused() {
+        let (base, _) = origin().await;
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
+        let none = Conditional::default();
+        let FetchOutcome::Fetched { bytes, http } = fetcher.fetch(&base.join("gzipped").unwrap(), &none).await.unwrap()
+        else {
+            panic!("expected content")
+        };
+        assert_eq!(String::from_utf8(bytes).unwrap(), GZIPPED_TEXT.repeat(3));
+        assert_eq!(http.content_type.as_deref(), Some("text/plain"));
+        let corrupt = fetcher.fetch(&base.join("corrupt").unwrap(), &none).await.unwrap_err();
+        assert!(!corrupt.transient && corrupt.message.starts_with("the compressed body is corrupt"), "{corrupt:?}");
     }
 
     #[tokio::test]

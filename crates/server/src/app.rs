@@ -95,6 +95,10 @@ impl Adapters {
             user_agent: HttpFetchConfig::user_agent_with_contact(&config.fetch.contact_url),
             max_per_host: config.fetch.max_per_host,
             honour_robots: config.fetch.honour_robots,
+            connect_timeout: std::time::Duration::from_secs(config.fetch.connect_timeout_seconds),
+            total_timeout: std::time::Duration::from_secs(config.fetch.total_timeout_seconds),
+            max_body_bytes: config.fetch.max_body_bytes,
+            max_decompression_ratio: config.fetch.max_decompression_ratio,
             ..HttpFetchConfig::default()
         };
         let fetcher = PlainHttpFetcher::new(fetch_config).context("cannot build the HTTP client")?;

@@ -199,6 +199,14 @@ pub struct FetchConfig {
     pub max_per_host: usize,
     /// Honour robots.txt (agent `ctxd`) on scheduled refreshes.
     pub honour_robots: bool,
+    pub connect_timeout_seconds: u64,
+    /// The whole fetch, body included.
+    pub total_timeout_seconds: u64,
+    /// Largest body, counted after decompression.
+    pub max_body_bytes: u64,
+    /// How many times a compressed body may expand (past its first MiB) before it is
+    /// refused as a decompression bomb.
+    pub max_decompression_ratio: u64,
 }
 
 impl Default for FetchConfig {
@@ -208,6 +216,10 @@ impl Default for FetchConfig {
             contact_url: "https://github.com/ctxd/ctxd".into(),
             max_per_host: 4,
             honour_robots: true,
+            connect_timeout_seconds: 10,
+            total_timeout_seconds: 30,
+            max_body_bytes: 50 * 1024 * 1024,
+            max_decompression_ratio: 100,
         }
     }
 }
@@ -447,6 +459,21 @@ impl Config {
         }
         if self.llm.timeout_seconds == 0 || self.llm.max_input_chars == 0 {
             problems.push("llm.timeout_seconds and llm.max_input_chars: must be greater than 0".into());
+        }
+        let fetch = &self.fetch;
+        if [
+            fetch.connect_timeout_seconds,
+            fetch.total_timeout_seconds,
+            fetch.max_body_bytes,
+            fetch.max_decompression_ratio,
+        ]
+        .contains(&0)
+        {
+            problems.push(
+                "fetch.connect_timeout_seconds, total_timeout_seconds, max_body_bytes and max_decompression_ratio: \
+                 must be greater than 0"
+                    .into(),
+            );
         }
         if self.fetch.max_per_host == 0 {
             problems.push("fetch.max_per_host: must be at least 1".into());
