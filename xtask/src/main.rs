@@ -19,9 +19,13 @@ commands:
   bench queue [--runs N] [--workers W]
                       durable-queue throughput with a no-op pipeline on Postgres, next to
                       the raw SKIP LOCKED claim+complete rate of the same server
-  bench refresh [--sources N]
+  bench upload [--mib N]
+                      peak RSS of a ctxd serve process while an N MiB file (default 100)
+                      is PUT to its signed upload URL (release build of ctxd)
+  bench fetch [--sources N]   (also: bench refresh)
                       unchanged refreshes per second end to end against a local origin
-                      answering 304 (Postgres)
+                      answering 304 (Postgres), with the origin requests and body bytes
+                      per refresh
   bench grpc [--calls N] [--concurrency C] [--rate R]
                       unary GetSource over gRPC next to REST (Postgres): throughput,
                       p50/p99 at a fixed concurrency, and p50/p99 at a fixed rate
@@ -40,6 +44,16 @@ fn main() -> anyhow::Result<()> {
         Some("ci") => ci(),
         Some("grpc-client-check") => grpc_client_check(),
         Some("bench") if args.get(1).is_some_and(|a| a == "extract") => bench_extract(&args[1..]),
+        Some("bench") if args.get(1).is_some_and(|a| a == "upload") => {
+            // The benchmark measures a real `ctxd serve` process.
+            cargo(&["build", "--release", "--quiet", "-p", "ctxd-server", "--bin", "ctxd"])?;
+            let ctxd = target_dir()?.join("release/ctxd");
+            let mut command = vec!["run", "--release", "--quiet", "-p", "ctxd-bench", "--", "upload", "--ctxd"];
+            let ctxd = ctxd.to_string_lossy().into_owned();
+            command.push(&ctxd);
+            command.extend(args[2..].iter().map(String::as_str));
+            cargo(&command)
+        }
         Some("bench") if args.len() >= 2 => {
             let mut command = vec!["run", "--release", "--quiet", "-p", "ctxd-bench", "--"];
             command.extend(args[1..].iter().map(String::as_str));
@@ -51,6 +65,15 @@ fn main() -> anyhow::Result<()> {
         }
         Some(other) => bail!("unknown command {other:?}\n\n{USAGE}"),
     }
+}
+
+fn workspace_root() -> anyhow::Result<std::path::PathBuf> {
+    Ok(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?.to_owned())
+}
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR`, else `target/` in the workspace.
+fn target_dir() -> anyhow::Result<std::path::PathBuf> {
+    Ok(std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or(workspace_root()?.join("target")))
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
@@ -198,9 +221,8 @@ fn grpc_client_check() -> anyhow::Result<()> {
         return Ok(());
     }
     cargo(&["build", "--workspace", "--bin", "ctxd"])?;
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("workspace root")?.to_owned();
-    let target =
-        std::env::var("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join("target"));
+    let root = workspace_root()?;
+    let target = target_dir()?;
     let scratch = std::env::temp_dir().join(format!("ctxd-grpc-check-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(scratch.join("stubs"))?;

@@ -4,16 +4,22 @@
 //! - `queue [--runs N] [--workers W]`: N runs through the durable queue with W
 //!   concurrent workers and a no-op pipeline (claim, then finish) on Postgres, next
 //!   to the raw `SKIP LOCKED` claim+complete transaction rate of the same server.
-//! - `refresh [--sources N]`: N URI sources against a local origin answering 304;
-//!   unchanged refreshes per second end to end (REST request → worker → UNCHANGED).
+//! - `refresh [--sources N]` (also `fetch`): N URI sources against a local origin
+//!   answering 304; unchanged refreshes per second end to end (REST request → worker
+//!   → UNCHANGED), with the requests and body bytes the origin served per refresh
+//!   (see `fetch.rs`).
+//! - `upload [--ctxd PATH] [--mib N]`: peak RSS of a `ctxd serve` process while a
+//!   client PUTs an N MiB file to its signed upload URL (see `upload.rs`).
 //! - `grpc [--calls N] [--concurrency C] [--rate R]`: unary GetSource over gRPC next
 //!   to the same call over REST (see `grpc.rs`).
 //! - `extract [--data DIR] [--python PY] [--limit N] [--gate]`: extraction quality and
 //!   speed on `../shared/data` (see `extract.rs`).
 
 mod extract;
+mod fetch;
 mod grpc;
 mod metrics;
+mod upload;
 
 use std::{
     path::{Path, PathBuf},
@@ -28,9 +34,8 @@ use ctxd_domain::{
     ports::{RunFinish, RunQueue, SourceRepository},
 };
 use ctxd_storage::{Database, SeaStore};
-use ctxd_test_support::{Backend, TestDatabase, seed_account, spawn_app_with};
+use ctxd_test_support::{Backend, TestDatabase, seed_account};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
-use serde_json::json;
 
 fn arg(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     match args.iter().position(|a| a == name) {
@@ -44,7 +49,12 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("queue") => queue(arg(&args, "--runs", 5000)?, arg(&args, "--workers", 4)?).await,
-        Some("refresh") => refresh(arg(&args, "--sources", 1000)?).await,
+        Some("refresh" | "fetch") => fetch::run(arg(&args, "--sources", 1000)?).await,
+        Some("upload") => {
+            let ctxd = args.iter().position(|a| a == "--ctxd").and_then(|i| args.get(i + 1)).map(PathBuf::from);
+            upload::run(ctxd.context("--ctxd PATH (cargo xtask bench upload passes it)")?, arg(&args, "--mib", 100)?)
+                .await
+        }
         Some("grpc") => {
             let rate = u32::try_from(arg(&args, "--rate", 2000)?).context("--rate is too large")?;
             grpc::run(arg(&args, "--calls", 20_000)?, arg(&args, "--concurrency", 32)?, rate).await
@@ -63,7 +73,8 @@ async fn main() -> anyhow::Result<()> {
             extract::run(&options)
         }
         _ => bail!(
-            "usage: ctxd-bench queue [--runs N] [--workers W] | refresh [--sources N] | \
+            "usage: ctxd-bench queue [--runs N] [--workers W] | refresh|fetch [--sources N] | \
+             upload --ctxd PATH [--mib N] | \
              grpc [--calls N] [--concurrency C] [--rate R] | \
              extract [--data DIR] [--python PY] [--limit N] [--gate] [--dump DIR]"
         ),
@@ -163,74 +174,8 @@ async fn raw_skip_locked(connection: &DatabaseConnection, n_jobs: usize, n_worke
     Ok(n_jobs as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn refresh(n_sources: usize) -> anyhow::Result<()> {
-    let origin = axum::Router::new().route(
-        "/page/{n}",
-        axum::routing::get(|headers: axum::http::HeaderMap| async move {
-            if headers.get("if-none-match").is_some_and(|v| v == "\"stable\"") {
-                (axum::http::StatusCode::NOT_MODIFIED, [("etag", "\"stable\"")], "")
-            } else {
-                (axum::http::StatusCode::OK, [("etag", "\"stable\"")], "a page that never changes")
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, origin).await });
-
-    let app = spawn_app_with(Backend::Postgres, |config| {
-        config.worker.enabled = true;
-        config.worker.count = 8;
-        config.worker.poll_interval_ms = 5;
-        config.scheduler.enabled = false;
-    })
-    .await
-    .context("the benchmarks need PostgreSQL (see README: Test it)")?;
-    let space = app.create_space("bench").await;
-    let mut ids = Vec::with_capacity(n_sources);
-    for n in 0..n_sources {
-        let source = app
-            .create_source(&space, json!({"type": "URI", "initial_data": {"url": format!("{base}/page/{n}")}}))
-            .await;
-        ids.push(source["id"].as_str().context("source id")?.to_owned());
-    }
-    wait_until_settled(&app, &space, n_sources).await?;
-
-    let started = Instant::now();
-    let mut requests = Vec::new();
-    for chunk in ids.chunks(n_sources.div_ceil(16).max(1)) {
-        let chunk = chunk.to_vec();
-        let client = app.client.clone();
-        let (address, key) = (app.address.clone(), app.api_key.clone());
-        requests.push(tokio::spawn(async move {
-            for id in chunk {
-                let response =
-                    client.post(format!("{address}/v1/sources/{id}/refresh")).bearer_auth(&key).send().await?;
-                anyhow::ensure!(response.status() == 202, "refresh answered {}", response.status());
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for request in requests {
-        request.await??;
-    }
-    let accepted = started.elapsed().as_secs_f64();
-    wait_until_settled(&app, &space, n_sources).await?;
-    let total = started.elapsed().as_secs_f64();
-    let runs = app.get(&format!("/v1/sources/{}/runs", ids[0])).await.body;
-    anyhow::ensure!(runs["runs"][0]["outcome"] == "UNCHANGED", "the refresh did not end UNCHANGED: {runs}");
-
-    println!("refresh benchmark (Postgres, {n_sources} URI sources, origin answers 304)");
-    println!("  requests accepted:        {:>10.0} /s ({accepted:.2} s)", n_sources as f64 / accepted);
-    println!(
-        "  unchanged refreshes, end to end (target >= 2000/s): {:>10.0} /s ({total:.2} s)",
-        n_sources as f64 / total
-    );
-    Ok(())
-}
-
 /// Waits until every source of the space is COMPLETED.
-async fn wait_until_settled(app: &ctxd_test_support::TestApp, space: &str, n: usize) -> anyhow::Result<()> {
+pub(crate) async fn wait_until_settled(app: &ctxd_test_support::TestApp, space: &str, n: usize) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let done = app.get(&format!("/v1/spaces/{space}/sources?status=COMPLETED&per_page=1")).await.body;

@@ -1,0 +1,101 @@
+//! Unchanged refreshes end to end: N URI sources against a local origin that
+//! answers 304 to a matching `If-None-Match`, refreshed over REST and processed by
+//! in-process workers on Postgres. The origin counts what it served during the
+//! refresh phase, so "one request and no body bytes per unchanged refresh" is
+//! measured, not assumed.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use anyhow::Context;
+use axum::{extract::State, http::HeaderMap, http::StatusCode, response::IntoResponse};
+use ctxd_test_support::{Backend, spawn_app_with};
+use serde_json::json;
+
+use crate::wait_until_settled;
+
+const PAGE: &str = "a page that never changes";
+
+/// What the origin served.
+#[derive(Debug, Default)]
+struct Served {
+    requests: AtomicU64,
+    body_bytes: AtomicU64,
+}
+
+async fn page(State(served): State<Arc<Served>>, headers: HeaderMap) -> impl IntoResponse {
+    served.requests.fetch_add(1, Ordering::Relaxed);
+    if headers.get("if-none-match").is_some_and(|v| v == "\"stable\"") {
+        return (StatusCode::NOT_MODIFIED, [("etag", "\"stable\"")], "");
+    }
+    served.body_bytes.fetch_add(PAGE.len() as u64, Ordering::Relaxed);
+    (StatusCode::OK, [("etag", "\"stable\"")], PAGE)
+}
+
+pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
+    let served = Arc::new(Served::default());
+    let origin = axum::Router::new().route("/page/{n}", axum::routing::get(page)).with_state(served.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, origin).await });
+
+    let app = spawn_app_with(Backend::Postgres, |config| {
+        config.worker.enabled = true;
+        config.worker.count = 8;
+        config.worker.poll_interval_ms = 5;
+        config.scheduler.enabled = false;
+        // Every source is on the one local origin: let the workers all reach it.
+        config.fetch.max_per_host = 64;
+    })
+    .await
+    .context("the benchmarks need PostgreSQL (see README: Test it)")?;
+    let space = app.create_space("bench").await;
+    let mut ids = Vec::with_capacity(n_sources);
+    for n in 0..n_sources {
+        let source = app
+            .create_source(&space, json!({"type": "URI", "initial_data": {"url": format!("{base}/page/{n}")}}))
+            .await;
+        ids.push(source["id"].as_str().context("source id")?.to_owned());
+    }
+    wait_until_settled(&app, &space, n_sources).await?;
+    let before = (served.requests.load(Ordering::Relaxed), served.body_bytes.load(Ordering::Relaxed));
+
+    let started = Instant::now();
+    let mut requests = Vec::new();
+    for chunk in ids.chunks(n_sources.div_ceil(16).max(1)) {
+        let chunk = chunk.to_vec();
+        let client = app.client.clone();
+        let (address, key) = (app.address.clone(), app.api_key.clone());
+        requests.push(tokio::spawn(async move {
+            for id in chunk {
+                let response =
+                    client.post(format!("{address}/v1/sources/{id}/refresh")).bearer_auth(&key).send().await?;
+                anyhow::ensure!(response.status() == 202, "refresh answered {}", response.status());
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for request in requests {
+        request.await??;
+    }
+    let accepted = started.elapsed().as_secs_f64();
+    wait_until_settled(&app, &space, n_sources).await?;
+    let total = started.elapsed().as_secs_f64();
+    let runs = app.get(&format!("/v1/sources/{}/runs", ids[0])).await.body;
+    anyhow::ensure!(runs["runs"][0]["outcome"] == "UNCHANGED", "the refresh did not end UNCHANGED: {runs}");
+    let requests = served.requests.load(Ordering::Relaxed) - before.0;
+    let body_bytes = served.body_bytes.load(Ordering::Relaxed) - before.1;
+
+    let n = n_sources as f64;
+    println!("unchanged refresh benchmark (Postgres, {n_sources} URI sources, origin answers 304)");
+    println!("  origin requests per refresh (target 1):   {:>10.3}", requests as f64 / n);
+    println!("  origin body bytes per refresh (target 0): {:>10.3}", body_bytes as f64 / n);
+    println!("  requests accepted:                        {:>10.0} /s ({accepted:.2} s)", n / accepted);
+    println!("  unchanged refreshes end to end (target >= 2000/s): {:>10.0} /s ({total:.2} s)", n / total);
+    Ok(())
+}
