@@ -100,7 +100,29 @@ with_workers!(
     refresh_is_conditional_and_skips_unchanged_content => 3,
     failed_fetches_keep_the_previous_revision_readable => 1,
     cancel_while_processing_leaves_outputs_untouched => 3,
+    a_page_with_a_wrong_charset_label_is_decoded_correctly => 1,
 );
+
+async fn a_page_with_a_wrong_charset_label_is_decoded_correctly(app: TestApp) {
+    // A legacy page in windows-1252 that its server labels UTF-8.
+    let page = b"<html><head><title>Caf\xe9</title></head><body><article><h1>Caf\xe9 cr\xe8me</h1>\
+        <p>Le caf\xe9 est servi \xe0 l'\xe9tage, avec une cr\xe8me br\xfbl\xe9e.</p></article></body></html>";
+    let origin = Router::new()
+        .route("/legacy", get(move || async move { ([("content-type", "text/html; charset=utf-8")], page.to_vec()) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/legacy", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, origin).await.unwrap() });
+
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    let id = source["id"].as_str().unwrap();
+    let done = wait_for_run(&app, id, &source["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let content = app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/content")).send().await.unwrap();
+    let markdown = content.text().await.unwrap();
+    assert!(markdown.contains("Le café est servi à l'étage, avec une crème brûlée."), "{markdown}");
+    assert!(!markdown.contains('\u{fffd}'), "no replacement characters: {markdown}");
+}
 
 async fn content_sources_complete_with_a_revision_and_context(app: TestApp) {
     let space = app.create_space("s").await;

@@ -73,7 +73,18 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>, kind: Kind) -> String {
     let encoding = declared
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .unwrap_or_else(|| if std::str::from_utf8(bytes).is_ok() { UTF_8 } else { WINDOWS_1252 });
-    let (text, _, _) = encoding.decode(bytes);
+    let (text, _, had_errors) = encoding.decode(bytes);
+    if had_errors && encoding == UTF_8 {
+        // A wrong label (servers default to UTF-8 for legacy pages): the page's own
+        // <meta charset>, else windows-1252, which decodes any byte.
+        let fallback = (kind == Kind::Html)
+            .then(|| meta_charset(bytes))
+            .flatten()
+            .and_then(|label| Encoding::for_label(label.as_bytes()))
+            .filter(|e| *e != UTF_8)
+            .unwrap_or(WINDOWS_1252);
+        return fallback.decode(bytes).0.into_owned();
+    }
     text.into_owned()
 }
 
@@ -100,6 +111,15 @@ fn meta_charset(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_utf8_label_on_legacy_bytes_falls_back_to_the_page_or_windows_1252() {
+        let latin1 = b"caf\xe9 cr\xe8me";
+        assert_eq!(decode(latin1, Some("text/plain; charset=utf-8"), Kind::Text), "café crème");
+        let cyrillic = b"<meta charset=\"windows-1251\"><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>";
+        assert!(decode(cyrillic, Some("text/html; charset=UTF-8"), Kind::Html).contains("Привет"));
+        assert_eq!(decode("ok ✓".as_bytes(), Some("text/plain; charset=utf-8"), Kind::Text), "ok ✓");
+    }
 
     #[test]
     fn declared_types_are_corrected_by_sniffing() {

@@ -406,6 +406,37 @@ mod tests {
                     }
                 }),
             )
+            .route(
+                "/dated",
+                // Last-Modified only, no ETag: answers 304 to a matching If-Modified-Since.
+                get(|headers: HeaderMap| async move {
+                    let since = headers.get("if-modified-since").map(|v| v.to_str().unwrap().to_owned());
+                    if since.as_deref() == Some(DATED) {
+                        (AxumStatus::NOT_MODIFIED, [("last-modified", DATED)], String::new())
+                    } else {
+                        (AxumStatus::OK, [("last-modified", DATED)], "dated".to_owned())
+                    }
+                }),
+            )
+            .route(
+                "/retagged",
+                // The ETag moved on while Last-Modified did not: the ETag must win.
+                get(|headers: HeaderMap| async move {
+                    let validators = (
+                        headers.get("if-none-match").map(|v| v.to_str().unwrap().to_owned()),
+                        headers.get("if-modified-since").map(|v| v.to_str().unwrap().to_owned()),
+                    );
+                    match validators {
+                        (Some(tag), None) if tag == "\"v2\"" => {
+                            (AxumStatus::NOT_MODIFIED, [("etag", "\"v2\""), ("last-modified", DATED)], String::new())
+                        }
+                        (_, None) => (AxumStatus::OK, [("etag", "\"v2\""), ("last-modified", DATED)], "v2".to_owned()),
+                        (_, Some(_)) => {
+                            (AxumStatus::BAD_REQUEST, [("etag", "\"v2\""), ("last-modified", DATED)], String::new())
+                        }
+                    }
+                }),
+            )
             .route("/gone", get(|| async { AxumStatus::GONE }))
             .route("/boom", get(|| async { AxumStatus::INTERNAL_SERVER_ERROR }))
             .route("/forbidden", get(|| async { AxumStatus::FORBIDDEN }))
@@ -479,6 +510,36 @@ mod tests {
         let conditional = Conditional { etag: http.etag, ..Conditional::default() };
         assert_eq!(fetcher.fetch(&url, &conditional).await.unwrap(), FetchOutcome::NotModified);
         assert_eq!(*seen.lock().unwrap(), [None, Some("\"v1\"".to_owned())]);
+    }
+
+    const DATED: &str = "Wed, 21 Oct 2026 07:28:00 GMT";
+
+    #[tokio::test]
+    async fn last_modified_alone_makes_a_conditional_request() {
+        let (base, _) = origin().await;
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
+        let url = base.join("dated").unwrap();
+        let FetchOutcome::Fetched { http, .. } = fetcher.fetch(&url, &Conditional::default()).await.unwrap() else {
+            panic!("expected content")
+        };
+        assert_eq!((http.etag, http.last_modified.as_deref()), (None, Some(DATED)));
+        let conditional = Conditional { last_modified: http.last_modified, ..Conditional::default() };
+        assert_eq!(fetcher.fetch(&url, &conditional).await.unwrap(), FetchOutcome::NotModified);
+    }
+
+    #[tokio::test]
+    async fn a_changed_etag_wins_over_an_unchanged_last_modified() {
+        let (base, _) = origin().await;
+        let fetcher = PlainHttpFetcher::new(local()).unwrap();
+        let url = base.join("retagged").unwrap();
+        // What the last revision saw: the old tag, the same date.
+        let old = Conditional { etag: Some("\"v1\"".into()), last_modified: Some(DATED.into()), honour_robots: false };
+        let FetchOutcome::Fetched { bytes, http } = fetcher.fetch(&url, &old).await.unwrap() else {
+            panic!("a new ETag means new content, whatever Last-Modified says")
+        };
+        assert_eq!((bytes.as_slice(), http.etag.as_deref()), (&b"v2"[..], Some("\"v2\"")));
+        let current = Conditional { etag: http.etag, last_modified: http.last_modified, honour_robots: false };
+        assert_eq!(fetcher.fetch(&url, &current).await.unwrap(), FetchOutcome::NotModified);
     }
 
     #[tokio::test]
