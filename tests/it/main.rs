@@ -75,6 +75,7 @@ mod collections;
 mod compositions;
 mod errors;
 mod grpc;
+mod grpc_parity;
 mod operations;
 mod pipeline;
 mod postbacks;
