@@ -417,3 +417,50 @@ async fn grpc_and_rest_draw_on_one_rate_limit() {
     assert_eq!(refused.metadata().get("x-ratelimit-remaining").unwrap(), "0");
     assert_eq!(app.get("/v1/spaces").await.status, 429, "REST sees the same budget");
 }
+
+/// Each `Database` handle keeps one `LISTEN` connection for the change feed; it must
+/// go away with the handle, or every short-lived handle (tests, tools) leaks one.
+#[tokio::test]
+async fn the_listen_connection_closes_with_its_database_handle() {
+    use ctxd_test_support::{Backend, TestDatabase};
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else { return };
+    let name = db.url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+    let observer = db.connect().await;
+    let listeners = |observer: &ctxd_storage::Database| {
+        let sql = format!(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{name}' AND query LIKE 'LISTEN %ctxd_sources%'"
+        );
+        let connection = observer.connection().clone();
+        async move {
+            let row = connection
+                .query_one_raw(Statement::from_string(sea_orm::DbBackend::Postgres, sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    let wait_for = |expected: i64| {
+        let observer = &observer;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let n = listeners(observer).await;
+                if n == expected {
+                    return;
+                }
+                assert!(std::time::Instant::now() < deadline, "{n} LISTEN connections, expected {expected}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    // The observer's own listener.
+    wait_for(1).await;
+    let handle = db.connect().await;
+    let store = handle.store();
+    wait_for(2).await;
+    drop(store);
+    drop(handle);
+    wait_for(1).await;
+}

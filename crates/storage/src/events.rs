@@ -10,6 +10,7 @@ use futures_util::{StreamExt, stream::BoxStream};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 const CHANNEL: &str = "ctxd_sources";
@@ -17,16 +18,25 @@ const CHANNEL: &str = "ctxd_sources";
 /// Notices buffered per subscriber before it is told it missed some.
 const CAPACITY: usize = 1024;
 
-/// Publishes and fans out source changes; shared by every store of one [`crate::Database`].
-#[derive(Debug, Clone)]
+/// Publishes and fans out source changes; shared (in an `Arc`) by every store of one
+/// [`crate::Database`]. Dropping the last store stops the `LISTEN` task, which then
+/// gives its pool connection back.
+#[derive(Debug)]
 pub struct Events {
     sender: broadcast::Sender<Uuid>,
     postgres: bool,
+    stop: CancellationToken,
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl Events {
     pub(crate) fn new(postgres: bool) -> Self {
-        Self { sender: broadcast::channel(CAPACITY).0, postgres }
+        Self { sender: broadcast::channel(CAPACITY).0, postgres, stop: CancellationToken::new() }
     }
 
     /// Starts the process's `LISTEN` connection (Postgres only). It reconnects by
@@ -37,43 +47,11 @@ impl Events {
         }
         let pool = connection.get_postgres_connection_pool().clone();
         let sender = self.sender.clone();
+        let stop = self.stop.clone();
         tokio::spawn(async move {
-            loop {
-                let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-                    Ok(listener) => listener,
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot LISTEN for source changes; retrying");
-                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                        continue;
-                    }
-                };
-                if let Err(error) = listener.listen(CHANNEL).await {
-                    tracing::warn!(%error, "LISTEN failed; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                    continue;
-                }
-                loop {
-                    match listener.try_recv().await {
-                        Ok(Some(notice)) => {
-                            if let Ok(id) = notice.payload().parse::<Uuid>() {
-                                let _ = sender.send(id);
-                            }
-                        }
-                        // The connection dropped and was re-established: say so.
-                        Ok(None) => {
-                            let _ = sender.send(Uuid::nil());
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "source change listener failed; reconnecting");
-                            let _ = sender.send(Uuid::nil());
-                            break;
-                        }
-                    }
-                    if pool.is_closed() {
-                        return;
-                    }
-                }
-            }
+            // Whatever the task is waiting on, a stop ends it: the listener (and its
+            // connection) is dropped, never reused, so no wait needs to be cancel-safe.
+            let _ = stop.run_until_cancelled(relay(pool, sender)).await;
         });
     }
 
@@ -107,5 +85,47 @@ impl SourceEvents for crate::SeaStore {
 
     fn sees_other_processes(&self) -> bool {
         self.events.postgres
+    }
+}
+
+/// Relays notices from a `LISTEN` connection to the in-process subscribers,
+/// reconnecting after failures; ends when the pool is closed.
+async fn relay(pool: sqlx::PgPool, sender: broadcast::Sender<Uuid>) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(_) if pool.is_closed() => return,
+            Err(error) => {
+                tracing::warn!(%error, "cannot LISTEN for source changes; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(CHANNEL).await {
+            tracing::warn!(%error, "LISTEN failed; retrying");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notice)) => {
+                    if let Ok(id) = notice.payload().parse::<Uuid>() {
+                        let _ = sender.send(id);
+                    }
+                }
+                // The connection dropped and was re-established: say so.
+                Ok(None) => {
+                    let _ = sender.send(Uuid::nil());
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "source change listener failed; reconnecting");
+                    let _ = sender.send(Uuid::nil());
+                    break;
+                }
+            }
+            if pool.is_closed() {
+                return;
+            }
+        }
     }
 }
