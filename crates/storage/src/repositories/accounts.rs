@@ -9,8 +9,8 @@ use ctxd_domain::{
     ports::{ApiKeyRepository, UploadRepository, UserRepository},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 
 use super::{SeaStore, fetch_page};
@@ -52,18 +52,20 @@ impl ApiKeyRepository for SeaStore {
     }
 
     async fn find_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, User)>> {
-        let Some(key) = api_keys::Entity::find()
+        // One round trip: every authenticated request starts here. Nothing is cached,
+        // so a revocation is effective on the very next request on every replica.
+        let owner =
+            api_keys::Entity::belongs_to(users::Entity).from(api_keys::Column::UserId).to(users::Column::Id).into();
+        let found = api_keys::Entity::find()
             .filter(api_keys::Column::KeyHash.eq(key_hash))
+            .join(JoinType::InnerJoin, owner)
+            .select_also(users::Entity)
             .one(&self.db)
             .await
-            .map_err(map_db_err)?
-        else {
-            return Ok(None);
-        };
-        let user = users::Entity::find_by_id(key.user_id).one(&self.db).await.map_err(map_db_err)?;
-        match user {
-            Some(user) => Ok(Some((api_key_from(key), user_from(user)?))),
-            None => Ok(None),
+            .map_err(map_db_err)?;
+        match found {
+            Some((key, Some(user))) => Ok(Some((api_key_from(key), user_from(user)?))),
+            _ => Ok(None),
         }
     }
 

@@ -14,7 +14,8 @@ use ctxd_domain::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
     sea_query::{OnConflict, Query},
 };
 use uuid::Uuid;
@@ -89,13 +90,18 @@ impl SourceRepository for SeaStore {
     }
 
     async fn get(&self, user_id: UserId, id: SourceId) -> Result<Option<Source>> {
-        let model = sources::Entity::find_by_id(id.0)
+        // One round trip: the hottest read of the API and of every run.
+        let last_run =
+            sources::Entity::belongs_to(runs::Entity).from(sources::Column::LastRunId).to(runs::Column::Id).into();
+        let found = sources::Entity::find_by_id(id.0)
             .filter(sources::Column::UserId.eq(user_id.0))
+            .join(JoinType::LeftJoin, last_run)
+            .select_also(runs::Entity)
             .one(&self.db)
             .await
             .map_err(map_db_err)?;
-        let Some(model) = model else { return Ok(None) };
-        Ok(self.with_last_runs(vec![model]).await?.pop())
+        let Some((model, run)) = found else { return Ok(None) };
+        Ok(Some(source_from(model, run.map(run_from).transpose()?)?))
     }
 
     async fn get_many(&self, user_id: UserId, ids: &[SourceId]) -> Result<Vec<Source>> {
