@@ -9,6 +9,7 @@ mod m20261129_000003_postbacks;
 mod m20261129_000004_idempotency;
 mod m20261129_000005_artifacts;
 mod m20261129_000006_compositions;
+mod m20261129_000007_source_notify;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_idempotency::Migration),
             Box::new(m20261129_000005_artifacts::Migration),
             Box::new(m20261129_000006_compositions::Migration),
+            Box::new(m20261129_000007_source_notify::Migration),
         ]
     }
 }

@@ -1,13 +1,13 @@
 //! The source change feed. On Postgres every change is a `NOTIFY ctxd_sources` (sent
-//! with the write, so it reaches every process) and one `LISTEN` connection per
-//! process fans it out; on SQLite the feed is in-process only.
+//! by a trigger inside the writing transaction, so it reaches every process) and one
+//! `LISTEN` connection per process fans it out; on SQLite the feed is in-process only.
 
 use ctxd_domain::{
     ids::SourceId,
     ports::{SourceChange, SourceEvents},
 };
 use futures_util::{StreamExt, stream::BoxStream};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use tokio_util::sync::CancellationToken;
@@ -55,19 +55,11 @@ impl Events {
         });
     }
 
-    /// Announces that source `id` changed. Best effort: a lost notice only delays a
-    /// watcher, it never changes data.
-    pub(crate) async fn changed(&self, db: &impl ConnectionTrait, id: Uuid) {
-        if self.postgres {
-            let statement = Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), id.to_string().into()],
-            );
-            if let Err(error) = db.execute_raw(statement).await {
-                tracing::warn!(%error, "cannot announce a source change");
-            }
-        } else {
+    /// Announces that source `id` changed, after its write committed. On Postgres the
+    /// `sources_notify` trigger (migration 7) already sent the notice with the write,
+    /// so there is nothing to do; on SQLite the in-process subscribers are told here.
+    pub(crate) fn changed(&self, id: Uuid) {
+        if !self.postgres {
             let _ = self.sender.send(id);
         }
     }

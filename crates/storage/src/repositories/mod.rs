@@ -37,8 +37,8 @@ impl SeaStore {
     }
 
     /// Announces a committed change of source `id` on the feed.
-    pub(crate) async fn source_changed(&self, id: uuid::Uuid) {
-        self.events.changed(&self.db, id).await;
+    pub(crate) fn source_changed(&self, id: uuid::Uuid) {
+        self.events.changed(id);
     }
 }
 

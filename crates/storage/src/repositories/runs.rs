@@ -66,7 +66,7 @@ impl SeaStore {
         );
         let claimed = runs::Entity::find().from_raw_sql(statement).one(&self.db).await.map_err(map_db_err)?;
         if let Some(run) = &claimed {
-            self.source_changed(run.source_id).await;
+            self.source_changed(run.source_id);
         }
         claimed.map(run_from).transpose()
     }
@@ -134,7 +134,7 @@ impl RunQueue for SeaStore {
             .await
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
-        self.source_changed(model.source_id).await;
+        self.source_changed(model.source_id);
         run_from(model).map(Some)
     }
 
@@ -205,7 +205,7 @@ impl RunQueue for SeaStore {
             .await
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
-        self.source_changed(run.source_id).await;
+        self.source_changed(run.source_id);
         let source = match updated.into_iter().next() {
             Some(source) => Some(source),
             None => sources::Entity::find_by_id(run.source_id).one(&self.db).await.map_err(map_db_err)?,
@@ -266,7 +266,7 @@ impl RunQueue for SeaStore {
             .await
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
-        self.source_changed(run.source_id).await;
+        self.source_changed(run.source_id);
         Ok(true)
     }
 

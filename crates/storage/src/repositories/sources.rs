@@ -85,7 +85,7 @@ impl SourceRepository for SeaStore {
             composition_members::Entity::insert_many(members).exec(&txn).await.map_err(map_db_err)?;
         }
         txn.commit().await.map_err(map_db_err)?;
-        self.source_changed(source.id.0).await;
+        self.source_changed(source.id.0);
         Ok(())
     }
 
@@ -163,7 +163,7 @@ impl SourceRepository for SeaStore {
             super::postbacks::enqueue(&txn, postback).await?;
         }
         txn.commit().await.map_err(map_db_err)?;
-        self.source_changed(source.id.0).await;
+        self.source_changed(source.id.0);
         Ok(true)
     }
 
