@@ -17,8 +17,9 @@ use ctxd_domain::{
     state::{Event, SourceStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Statement, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
+    IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 
@@ -52,7 +53,70 @@ WITH next AS (
 SELECT * FROM claimed
 "#;
 
+/// The Postgres finish of a run that writes nothing but its outcome (an UNCHANGED
+/// refresh, a failure, a cancel) as one statement: no BEGIN/COMMIT round trips. The
+/// source moves only if it is still PROCESSING with this run as its last.
+const FINISH_STATUS_ONLY_POSTGRES: &str = r#"
+WITH finished AS (
+    UPDATE runs SET status = $2, outcome = $3, error = $4, finished_at = $5, timings = $6,
+        locked_by = NULL, locked_until_ms = NULL
+    WHERE id = $1 AND status = 'PROCESSING'
+    RETURNING *
+), moved AS (
+    UPDATE sources SET status = $7, message = $4, updated_at = $5
+    FROM finished
+    WHERE sources.id = finished.source_id AND sources.status = 'PROCESSING' AND sources.last_run_id = finished.id
+    RETURNING sources.*
+)
+SELECT {columns} FROM finished LEFT JOIN moved ON true
+"#;
+
+/// `table.column AS "{prefix}column"` for every column of `E`, so one row can carry
+/// two models (read back with `FromQueryResult::from_query_result(row, prefix)`).
+fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
+    E::Column::iter().map(|c| format!("{table}.{0} AS \"{prefix}{0}\"", c.as_str())).collect::<Vec<_>>().join(", ")
+}
+
 impl SeaStore {
+    async fn finish_status_only(
+        &self,
+        run_id: RunId,
+        finish: &RunFinish,
+        source_status: SourceStatus,
+    ) -> Result<Option<Source>> {
+        let now = chrono::Utc::now();
+        let columns = format!(
+            "{}, {}",
+            prefixed_columns::<runs::Entity>("finished", "r_"),
+            prefixed_columns::<sources::Entity>("moved", "s_")
+        );
+        let statement = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            FINISH_STATUS_ONLY_POSTGRES.replace("{columns}", &columns),
+            [
+                run_id.0.into(),
+                finish.status.as_str().into(),
+                finish.outcome.map(|o| o.as_str()).into(),
+                finish.error.clone().into(),
+                now.into(),
+                serde_json::to_value(finish.timings).expect("plain data").into(),
+                source_status.as_str().into(),
+            ],
+        );
+        let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
+        let run = runs::Model::from_query_result(&row, "r_").map_err(map_db_err)?;
+        self.source_changed(run.source_id);
+        let source = match sources::Model::from_query_result_optional(&row, "s_").map_err(map_db_err)? {
+            Some(moved) => Some(moved),
+            // The source had moved on (deleted, or another run is its last): read it.
+            None => sources::Entity::find_by_id(run.source_id).one(&self.db).await.map_err(map_db_err)?,
+        };
+        match source {
+            Some(source) => Ok(Some(source_from(source, Some(run_from(run)?))?)),
+            None => Ok(None),
+        }
+    }
+
     async fn claim_in_one_statement(
         &self,
         worker: &str,
@@ -146,6 +210,10 @@ impl RunQueue for SeaStore {
             other => return Err(Error::internal(format!("a run cannot finish as {other}"))),
         };
         let transition = SourceStatus::Processing.apply(event)?;
+        let status_only = finish.revision.is_none() && finish.postback.is_none();
+        if status_only && self.db.get_database_backend() == DbBackend::Postgres {
+            return self.finish_status_only(run_id, &finish, transition.to).await;
+        }
         let now = chrono::Utc::now();
         let txn = self.db.begin().await.map_err(map_db_err)?;
         let finished = runs::Entity::update_many()
