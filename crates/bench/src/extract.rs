@@ -352,8 +352,8 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
     names.sort();
     println!("# Context extraction on chat transcripts\n");
     println!(
-        "  {:<42} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>6}",
-        "transcript", "tokens", "ratio", "bytes×", "turns", "code", "dec.val", "q.count", "ms"
+        "  {:<42} {:>7} {:>7} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}",
+        "transcript", "tokens", "ratio", "bytes×", "turns", "code", "verbatim", "dec.val", "q.count", "ms"
     );
     for expected_path in names {
         let expected: Value = serde_json::from_slice(&std::fs::read(&expected_path)?)?;
@@ -385,6 +385,22 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
             }
         }
         let code = found.iter().filter(|a| a.kind != ArtifactKind::Table).count();
+        // Every block of the normalized transcript, repeats included, must survive
+        // verbatim in some artifact (the `code` column compares the count with the
+        // annotation; raw files are no reference: cut-off replies leave fences open).
+        let tool_lines: Vec<(u32, u32)> =
+            document.turns.iter().filter(|t| t.role == Role::Tool).map(|t| (t.start_line, t.end_line)).collect();
+        let blocks: Vec<String> = written_code_blocks(&document.markdown)
+            .into_iter()
+            .filter(|(line, _)| !tool_lines.iter().any(|(start, end)| (*start..=*end).contains(line)))
+            .map(|(_, block)| block)
+            .collect();
+        let retained = blocks
+            .iter()
+            .filter(|block| {
+                found.iter().any(|a| a.content.trim_end() == block.trim_end() || a.content.contains(block.trim()))
+            })
+            .count();
         let content = context.content.to_lowercase();
         let values: Vec<String> = expected["decisions"]
             .as_array()
@@ -398,7 +414,7 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         let byte_ratio = bytes.len() as f64 / context.content.len().max(1) as f64;
         let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
         println!(
-            "  {:<42} {:>7} {:>7.2} {:>6.1} {:>3}/{:<2} {:>4}/{:<4} {:>4}/{:<4} {:>4}/{:<4} {:>6.1}",
+            "  {:<42} {:>7} {:>7.2} {:>6.1} {:>3}/{:<2} {:>4}/{:<4} {:>4}/{:<4} {:>4}/{:<4} {:>4}/{:<4} {:>6.1}",
             name,
             context.original_tokens,
             ratio,
@@ -407,6 +423,8 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
             expected["min_turns"].as_u64().unwrap_or(0),
             code,
             expected["code_blocks"].as_u64().unwrap_or(0),
+            retained,
+            blocks.len(),
             kept,
             values.len(),
             context.open_questions.len(),
@@ -422,6 +440,9 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         if (code as u64) < expected["code_blocks"].as_u64().unwrap_or(0) * 9 / 10 {
             failures.push(format!("{name}: {code} code blocks found, {} annotated", expected["code_blocks"]));
         }
+        if retained < blocks.len() {
+            failures.push(format!("{name}: {retained} of {} written code blocks kept verbatim", blocks.len()));
+        }
         if (exchanges as u64) < expected["min_turns"].as_u64().unwrap_or(0) {
             failures.push(format!("{name}: {exchanges} exchanges, at least {} expected", expected["min_turns"]));
         }
@@ -429,8 +450,39 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
     println!(
         "\n  tokens: o200k tokens of the normalized transcript; ratio: original / context tokens; bytes×: file bytes / \
          context bytes;\n  turns: user→assistant exchanges / annotated minimum; code: code artifacts / annotated blocks;\n  \
+         verbatim: written code blocks (repeats counted) found verbatim in an artifact / all of them;\n  \
          dec.val: the annotated decisions' distinctive values (numbers, identifiers, hashes) found in the context;\n  \
          q.count: open questions reported / annotated"
     );
     Ok(failures)
+}
+
+/// The fenced and indented code blocks of normalized markdown with the 1-based line
+/// they start on, repeats included, except those quoted in `> ` blocks.
+fn written_code_blocks(markdown: &str) -> Vec<(u32, String)> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let line_of = |offset: usize| u32::try_from(markdown[..offset].matches('\n').count() + 1).unwrap_or(u32::MAX);
+    let mut blocks = Vec::new();
+    let (mut quoted, mut current): (usize, Option<(u32, String)>) = (0, None);
+    for (event, range) in Parser::new(markdown).into_offset_iter() {
+        match event {
+            Event::Start(Tag::BlockQuote(_)) => quoted += 1,
+            Event::End(TagEnd::BlockQuote(_)) => quoted = quoted.saturating_sub(1),
+            Event::Start(Tag::CodeBlock(_)) if quoted == 0 => current = Some((line_of(range.start), String::new())),
+            Event::Text(text) => {
+                if let Some((_, block)) = current.as_mut() {
+                    block.push_str(&text);
+                }
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some((line, block)) = current.take()
+                    && !block.trim().is_empty()
+                {
+                    blocks.push((line, block));
+                }
+            }
+            _ => {}
+        }
+    }
+    blocks
 }
