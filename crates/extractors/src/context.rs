@@ -20,7 +20,7 @@ pub struct ExtractiveContextExtractor;
 #[async_trait::async_trait]
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
-        "extractive-1"
+        "extractive-2"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
@@ -404,7 +404,14 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             .filter(|(_, a)| a.provenance.turn.is_some_and(|t| (exchange.first_turn..=exchange.last_turn).contains(&t)))
             .map(|(i, _)| ArtifactDraft::reference(i))
             .collect();
-        let gist = exchange.replies.iter().find_map(|r| reply_gist(r)).unwrap_or_default();
+        let mut gist = exchange.replies.iter().find_map(|r| reply_gist(r)).unwrap_or_default();
+        // Results tend to come last ("so the answer is 1/3", "219 errors remain"):
+        // keep the exchange's concluding sentence when it carries a value.
+        if let Some(conclusion) = exchange.replies.last().and_then(|r| reply_conclusion(r))
+            && !gist.contains(conclusion.trim_end_matches(['.', '!']))
+        {
+            let _ = write!(gist, " … {conclusion}");
+        }
 
         let mut line = format!("**User:** {}", shorten(user, 400).replace('\n', " "));
         if exchange.sent > 1 {
@@ -519,6 +526,30 @@ fn reply_gist(reply: &str) -> Option<String> {
     (!gist.is_empty()).then(|| shorten(&gist, 240))
 }
 
+/// The last sentence of a reply that states something concrete: a number, a file
+/// or identifier (`a_b`, `x.ts`, `a/b`), or an explicit conclusion ("So …",
+/// "Therefore …"). Questions and offers are not conclusions.
+fn reply_conclusion(reply: &str) -> Option<String> {
+    const CUES: [&str; 7] = ["so ", "therefore", "thus", "in summary", "overall", "the result", "this gives"];
+    let sentences = textrank::sentences(&prose_of(reply));
+    sentences
+        .iter()
+        .rev()
+        .take(6)
+        .find(|sentence| {
+            let lower = sentence.to_lowercase();
+            let concrete = sentence.split_whitespace().any(|word| {
+                let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+                word.chars().any(|c| c.is_ascii_digit())
+                    || (word.len() > 2 && (word.contains('_') || word.contains('.') || word.contains('/')))
+            });
+            !sentence.ends_with('?')
+                && !POLITE_CLOSERS.iter().any(|p| lower.contains(p))
+                && (concrete || CUES.iter().any(|cue| lower.starts_with(cue)))
+        })
+        .map(|sentence| shorten(sentence, 200))
+}
+
 /// `Commit 1a2b3c4 message` lines in aider's output.
 fn commits_in(tool: &str) -> Vec<(String, String)> {
     tool.lines()
@@ -601,6 +632,27 @@ mod tests {
         assert_eq!(draft.open_questions, ["Which approach do you prefer?"], "the polite closer is not a question");
         assert!(draft.content.contains("(sent 2 times)"), "{}", draft.content);
         assert!(draft.decisions.is_empty(), "a question is not a decision");
+    }
+
+    #[test]
+    fn an_exchange_keeps_the_replys_concrete_conclusion() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "What is the average distance between two uniform variables?"),
+            (
+                Assistant,
+                "Take the expectation of the absolute difference over the unit square, which is the natural way in. \
+                 Split the integral at the diagonal, where the absolute value changes its sign. \
+                 Both halves are equal by symmetry, so computing one of them and doubling it is enough. \
+                 The inner integral is a simple polynomial in the outer variable. \
+                 So the expected distance is 1/3. Would you like a simulation?",
+            ),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+        let line = draft.content.lines().find(|l| l.contains("**User:** What is the average")).unwrap();
+        assert!(line.contains("Take the expectation"), "the reply's opening: {line}");
+        assert!(line.ends_with("… So the expected distance is 1/3."), "and its conclusion: {line}");
+        assert!(!line.contains("Would you like"), "offers are not conclusions");
     }
 
     #[test]
