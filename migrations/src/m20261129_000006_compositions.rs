@@ -68,13 +68,15 @@ impl MigrationTrait for Migration {
                         ForeignKey::create()
                             .name("fk_composition_members_composition")
                             .from(CompositionMembers::Table, CompositionMembers::CompositionId)
-                            .to(Sources::Table, Sources::Id),
+                            .to(Sources::Table, Sources::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
                     )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_composition_members_member")
                             .from(CompositionMembers::Table, CompositionMembers::MemberId)
-                            .to(Sources::Table, Sources::Id),
+                            .to(Sources::Table, Sources::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
                     )
                     .take(),
             )
@@ -100,7 +102,8 @@ impl MigrationTrait for Migration {
                         ForeignKey::create()
                             .name("fk_pending_rebuilds_source")
                             .from(PendingRebuilds::Table, PendingRebuilds::SourceId)
-                            .to(Sources::Table, Sources::Id),
+                            .to(Sources::Table, Sources::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
                     )
                     .take(),
             )

@@ -101,6 +101,10 @@ async fn compositions_join_their_members_and_follow_their_changes(app: TestApp) 
     // Like any composition, it cannot be refreshed from its origin.
     let refresh = app.post(&format!("/v1/sources/{pack_id}/refresh"), json!({})).await;
     assert_eq!((refresh.status, refresh.detail_fields()), (400, vec!["type".to_owned()]));
+
+    // Deleting the space takes compositions, memberships and rebuild requests along.
+    assert_eq!(app.delete(&format!("/v1/spaces/{space}")).await.status, 204);
+    assert_eq!(app.get(&format!("/v1/sources/{pack_id}")).await.status, 404);
 }
 
 async fn a_member_that_finishes_later_triggers_a_rebuild(app: TestApp) {
