@@ -300,6 +300,27 @@ fn is_question(text: &str) -> bool {
     last.ends_with('?') || INTERROGATIVES.contains(&first_word.trim_matches(|c: char| !c.is_alphanumeric()))
 }
 
+/// The reply's closing question when it asks the user to choose (it starts with
+/// which/what/how/where/when/who): not a yes/no offer, however politely put.
+fn trailing_choice_question(reply: &str) -> Option<String> {
+    let last = textrank::sentences(&prose_of(reply)).pop()?;
+    let first = last.split_whitespace().next()?.to_lowercase();
+    let choice = ["which", "what", "how", "where", "when", "who"].contains(&first.as_str());
+    (last.ends_with('?') && choice).then_some(last)
+}
+
+/// Whether a user message reads as an answer to a question just asked: short, or
+/// opening with a pick ("1", "the first", "yes", "go with", "option B", ...).
+fn answers(message: &str) -> bool {
+    const PICKS: [&str; 16] = [
+        "yes", "no", "ok", "okay", "sure", "go", "let's", "lets", "option", "the", "first", "second", "both", "either",
+        "start", "begin",
+    ];
+    let first = message.split_whitespace().next().unwrap_or_default().to_lowercase();
+    let first = first.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
+    message.split_whitespace().count() <= 12 || PICKS.contains(&first) || first.chars().all(|c| c.is_ascii_digit())
+}
+
 const POLITE_CLOSERS: &[&str] = &[
     "would you like",
     "do you want",
@@ -451,6 +472,14 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
                     open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
                 }
             }
+        }
+        // A choice the assistant asked for ("Which area should I tackle first?") that
+        // the user's next message passed over for something else stays open.
+        if let (Some(last), Some(next)) = (exchange.replies.last(), exchanges.get(index + 1))
+            && let Some(choice) = trailing_choice_question(last)
+            && !answers(&next.user)
+        {
+            open_questions.push(format!("{} (not answered)", shorten(&choice, MAX_ITEM_CHARS)));
         }
     }
     let decisions = dedup(decisions.into_iter());
@@ -632,6 +661,32 @@ mod tests {
         assert_eq!(draft.open_questions, ["Which approach do you prefer?"], "the polite closer is not a question");
         assert!(draft.content.contains("(sent 2 times)"), "{}", draft.content);
         assert!(draft.decisions.is_empty(), "a question is not a decision");
+    }
+
+    #[test]
+    fn a_choice_the_user_passed_over_stays_open_and_an_answered_one_does_not() {
+        use Role::*;
+        let asked = "There are 219 type errors left in 31 files. Which area would you like me to tackle first?";
+        let passed_over = chat(&[
+            (User, "Run the type check."),
+            (Assistant, asked),
+            (
+                User,
+                "Write a chronological log of every change made in this conversation and save it to a new markdown file in the workspace.",
+            ),
+            (Assistant, "Saved the log to profile-updates.md."),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&passed_over, &[]);
+        assert_eq!(draft.open_questions, ["Which area would you like me to tackle first? (not answered)"]);
+
+        let answered = chat(&[
+            (User, "Run the type check."),
+            (Assistant, asked),
+            (User, "Start with the model definitions."),
+            (Assistant, "Fixed the model definitions."),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&answered, &[]);
+        assert!(draft.open_questions.is_empty(), "{:?}", draft.open_questions);
     }
 
     #[test]
