@@ -199,12 +199,11 @@ impl BlobStore for ObjectBlobStore {
         }
     }
 
-    async fn presign_put(&self, key: &str, content_type: &str, size: u64, ttl: Duration) -> Result<Option<Url>> {
+    async fn presign_put(&self, key: &str, content_type: &str, _size: u64, ttl: Duration) -> Result<Option<Url>> {
         let Some(signer) = &self.signer else { return Ok(None) };
         // The type is part of the signature, so the bucket itself refuses a PUT of
         // another type. The length cannot be signed (the signer owns that header):
-        // it is checked against `size` when a FILE source is created from the key.
-        let _ = size;
+        // it is checked against the declared size when a FILE source is created.
         let content_type = HeaderValue::from_str(content_type)
             .map_err(|_| Error::invalid("contentType", "is not a valid MIME type"))?;
         let options = SignedUrlOptions::default().with_signed_header(http::header::CONTENT_TYPE, content_type);

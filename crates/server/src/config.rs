@@ -552,20 +552,31 @@ impl Config {
         let path = self.data_dir.join("upload-signing.key");
         match std::fs::read_to_string(&path) {
             Ok(text) if text.trim().len() >= 32 => return Ok(text.trim().as_bytes().to_vec()),
-            Ok(_) | Err(_) if path.exists() && std::fs::metadata(&path)?.len() > 0 => {
-                return Err(std::io::Error::other(format!("{} is not a usable key", path.display())));
+            Ok(_) => {
+                return Err(std::io::Error::other(format!(
+                    "{} is not a usable key (expected 32 or more characters); delete it to get a new one",
+                    path.display()
+                )));
             }
-            _ => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
         }
         std::fs::create_dir_all(&self.data_dir)?;
         let key = hex::encode(rand::random::<[u8; 32]>());
-        // create_new: two processes starting together keep whichever key won.
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut file) => std::io::Write::write_all(&mut file, key.as_bytes())?,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return self.upload_signing_key(),
-            Err(e) => return Err(e),
+        // Written whole under a private name, then linked into place: the key file
+        // never exists half-written, and when two processes start together the
+        // second link fails and that process reads the first one's key.
+        let staging = self.data_dir.join(format!(".upload-signing.key.{}", std::process::id()));
+        std::fs::write(&staging, &key)?;
+        let linked = std::fs::hard_link(&staging, &path);
+        let _ = std::fs::remove_file(&staging);
+        match linked {
+            Ok(()) => Ok(key.into_bytes()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
+            }
+            Err(e) => Err(e),
         }
-        Ok(key.into_bytes())
     }
 
     pub fn worker_settings(&self) -> crate::worker::WorkerSettings {
@@ -631,6 +642,27 @@ mod tests {
             jail.directory().join("ctxd.toml")
         });
         Config::load(path.as_deref(), overrides)
+    }
+
+    #[test]
+    fn the_upload_signing_key_is_made_once_and_kept_in_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { data_dir: dir.path().join("data"), ..Config::default() };
+        let first = config.upload_signing_key().unwrap();
+        assert_eq!(first.len(), 64, "32 random bytes, hex");
+        assert_eq!(config.upload_signing_key().unwrap(), first, "a restart signs with the same key");
+        let names: Vec<_> = std::fs::read_dir(&config.data_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["upload-signing.key"], "no staging file is left behind");
+
+        std::fs::write(config.data_dir.join("upload-signing.key"), "").unwrap();
+        let error = config.upload_signing_key().unwrap_err();
+        assert!(error.to_string().contains("not a usable key"), "{error}");
+
+        let configured = Config {
+            uploads: UploadsConfig { signing_key: Some("k".repeat(20)), ..UploadsConfig::default() },
+            ..config
+        };
+        assert_eq!(configured.upload_signing_key().unwrap(), b"k".repeat(20), "the configured key wins");
     }
 
     #[test]
