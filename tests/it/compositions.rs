@@ -94,6 +94,16 @@ async fn compositions_join_their_members_and_follow_their_changes(app: TestApp) 
     wait_for_revision(&app, &outer_id, 2).await;
     assert!(markdown(&app, &outer_id).await.contains("keep 20 revisions"));
 
+    // Deleting a member rebuilds its compositions without it; restoring brings it back.
+    assert_eq!(app.delete(&format!("/v1/sources/{b}")).await.status, 204);
+    wait_for_revision(&app, &pack_id, 3).await;
+    assert!(!markdown(&app, &pack_id).await.contains("# Beta"), "the deleted member is left out");
+    let context = app.get(&format!("/v1/sources/{pack_id}/context")).await.body;
+    assert_eq!(context["outline"], json!(["alpha"]));
+    assert_eq!(app.post(&format!("/v1/sources/{b}/restore"), json!({})).await.status, 200);
+    wait_for_revision(&app, &pack_id, 4).await;
+    assert!(markdown(&app, &pack_id).await.starts_with("# Beta"), "restored, in its place");
+
     // Only compositions that contain the changed member were rebuilt.
     let runs = app.get(&format!("/v1/sources/{unrelated}/runs")).await.body;
     assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");

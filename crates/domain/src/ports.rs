@@ -142,6 +142,9 @@ pub trait SourceRepository: Send + Sync {
     async fn due_for_rebuild(&self, limit: u64) -> Result<Vec<Source>>;
     /// Drops the rebuild request of `id`: its run is queued.
     async fn rebuild_queued(&self, id: SourceId) -> Result<()>;
+    /// Requests a rebuild of every composition that contains `member` (it was
+    /// deleted or restored, so what the compositions hold changed).
+    async fn request_rebuilds_of(&self, member: SourceId) -> Result<()>;
 }
 
 /// What a worker reports when a run ends.

@@ -399,14 +399,15 @@ impl Pipeline {
         let found = self.ports.sources.get_many(source.user_id, source_ids).await?;
         let mut gathered = Vec::with_capacity(source_ids.len());
         for id in source_ids {
-            let member = found.iter().find(|m| m.id == *id && !m.is_deleted());
-            gathered.push(self.gather(*id, member).await?);
+            // A deleted member is left out until it is restored (both rebuild).
+            let Some(member) = found.iter().find(|m| m.id == *id && !m.is_deleted()) else { continue };
+            gathered.push(self.gather(member).await?);
             checkpoint(stop)?;
         }
         timings.fetch = Some(elapsed_ms(started));
         if gathered.iter().all(|g| g.markdown.is_none()) {
             return Err(Stop::Failed {
-                message: "none of the composition's sources has content yet; it is rebuilt when one has".into(),
+                message: "none of the composition's live sources has content yet; it is rebuilt when one has".into(),
                 outcome: None,
             });
         }
@@ -447,15 +448,15 @@ impl Pipeline {
     }
 
     /// What a composition needs of one member: its current markdown, context and
-    /// artifacts, or nothing when it has no content (or was deleted).
-    async fn gather(&self, id: SourceId, member: Option<&Source>) -> Result<Gathered, Stop> {
+    /// artifacts, or nothing when it has no content yet.
+    async fn gather(&self, member: &Source) -> Result<Gathered, Stop> {
         let mut gathered = Gathered {
-            label: member.and_then(|m| m.name.clone()).unwrap_or_else(|| format!("source {id}")),
+            label: member.name.clone().unwrap_or_else(|| format!("source {}", member.id)),
             markdown: None,
             context: None,
             artifacts: Vec::new(),
         };
-        let Some((member, number)) = member.and_then(|m| m.revision.map(|n| (m, n))) else { return Ok(gathered) };
+        let Some(number) = member.revision else { return Ok(gathered) };
         let Some(markdown) = self.ports.blobs.get(&Revision::markdown_key(member.id, number)).await? else {
             return Ok(gathered);
         };

@@ -260,8 +260,9 @@ impl SourceService {
             source.deleted_at = Some(now);
             if source.status.is_final() { Ok(RunWrite::None) } else { cancel(source, now) }
         })
-        .await
-        .map(drop)
+        .await?;
+        // Compositions holding it drop it on their rebuild.
+        self.ports.sources.request_rebuilds_of(id).await
     }
 
     /// Undoes a soft delete.
@@ -269,14 +270,17 @@ impl SourceService {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Conflict`] when the source is not deleted.
     pub async fn restore(&self, user: &User, id: SourceId) -> Result<Source> {
-        self.mutate(user, id, Visibility::Any, |source, _| {
-            if !source.is_deleted() {
-                return Err(Error::Conflict("source is not deleted".into()));
-            }
-            source.deleted_at = None;
-            Ok(RunWrite::None)
-        })
-        .await
+        let restored = self
+            .mutate(user, id, Visibility::Any, |source, _| {
+                if !source.is_deleted() {
+                    return Err(Error::Conflict("source is not deleted".into()));
+                }
+                source.deleted_at = None;
+                Ok(RunWrite::None)
+            })
+            .await?;
+        self.ports.sources.request_rebuilds_of(id).await?;
+        Ok(restored)
     }
 
     /// # Errors

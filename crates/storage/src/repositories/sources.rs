@@ -201,6 +201,10 @@ impl SourceRepository for SeaStore {
         self.with_last_runs(models).await
     }
 
+    async fn request_rebuilds_of(&self, member: SourceId) -> Result<()> {
+        request_rebuilds(&self.db, member.0, crate::convert::millis(chrono::Utc::now())).await
+    }
+
     async fn rebuild_queued(&self, id: SourceId) -> Result<()> {
         pending_rebuilds::Entity::delete_by_id(id.0).exec(&self.db).await.map_err(map_db_err)?;
         Ok(())

@@ -490,5 +490,7 @@ async fn a_composition_with_no_member_content_fails_until_a_member_has_some() {
         assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
         finished
     };
-    assert!(finished.lock().unwrap().clone().unwrap().error.unwrap().starts_with("none of the composition's sources"));
+    assert!(
+        finished.lock().unwrap().clone().unwrap().error.unwrap().starts_with("none of the composition's live sources")
+    );
 }

@@ -301,7 +301,8 @@ async fn deleted_sources_are_hidden_except_from_restore() {
     let user = user();
     let mut stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
     stored.deleted_at = Some(fixed_now());
-    let (mocks, _) = mocks_with(stored.clone(), true);
+    let (mut mocks, _) = mocks_with(stored.clone(), true);
+    mocks.sources.expect_request_rebuilds_of().times(1).returning(|_| Ok(()));
     let service = service(mocks);
     assert!(matches!(service.get(&user, stored.id).await, Err(Error::NotFound(_))));
     assert!(matches!(service.delete(&user, stored.id).await, Err(Error::NotFound(_))));
@@ -319,7 +320,10 @@ async fn deleted_sources_are_hidden_except_from_restore() {
 async fn soft_delete_cancels_queued_work() {
     let user = user();
     let pending = source(&user, SpaceId::new(), uri(), SourceStatus::Pending);
-    let (mocks, saved) = mocks_with(pending.clone(), true);
+    let (mut mocks, saved) = mocks_with(pending.clone(), true);
+    let id = pending.id;
+    // Compositions holding it are asked to rebuild without it.
+    mocks.sources.expect_request_rebuilds_of().withf(move |member| *member == id).times(1).returning(|_| Ok(()));
     service(mocks).delete(&user, pending.id).await.unwrap();
     let saved = saved.lock().unwrap();
     assert!(saved[0].0.deleted_at.is_some());
