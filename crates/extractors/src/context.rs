@@ -512,6 +512,11 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
     section_list(&mut content, "Open questions", &open_questions, false);
     section_list(&mut content, "Key points", &key_points, false);
     section_list(&mut content, "Conversation", &conversation, true);
+    let files =
+        files_mentioned(document.turns.iter().zip(&texts).filter(|(t, _)| t.role != Role::Tool).map(|(_, x)| x));
+    if !files.is_empty() {
+        let _ = writeln!(content, "## Files mentioned\n\n{}\n", files.join(", "));
+    }
     artifact_list(&mut content, artifacts);
     ContextDraft {
         content: content.trim_end().to_owned() + "\n",
@@ -526,6 +531,34 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
 }
 
 /// The prose of a message: its blocks outside code, one per line.
+/// File names the participants wrote in prose (`src/app.ts`, `README.md`), in order
+/// of first mention: a coding chat's context should say which files it was about.
+fn files_mentioned<'a>(texts: impl Iterator<Item = &'a String>) -> Vec<String> {
+    const EXTENSIONS: &[&str] = &[
+        "rs", "py", "ts", "tsx", "js", "jsx", "mjs", "md", "json", "toml", "yaml", "yml", "go", "java", "kt", "rb",
+        "php", "c", "h", "cc", "cpp", "hpp", "cs", "swift", "sql", "sh", "css", "scss", "html", "vue", "svelte", "txt",
+        "proto", "lock", "cfg", "ini", "env",
+    ];
+    const MAX_FILES: usize = 40;
+    let mut seen = Vec::new();
+    for text in texts {
+        for word in
+            prose_of(text).split(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | ')' | ',' | '"' | '\'' | '*'))
+        {
+            let word = word.trim_end_matches([':', ';', '.', '!', '?']);
+            let Some((stem, extension)) = word.rsplit_once('.') else { continue };
+            let plausible = !stem.is_empty()
+                && EXTENSIONS.contains(&extension)
+                && !word.contains("://")
+                && word.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '/' | '_' | '-' | '<' | '>'));
+            if plausible && !seen.iter().any(|s: &String| s == word) && seen.len() < MAX_FILES {
+                seen.push(word.to_owned());
+            }
+        }
+    }
+    seen
+}
+
 fn prose_of(text: &str) -> String {
     blocks(text).into_iter().filter(|b| b.heading.is_none()).map(|b| b.text).collect::<Vec<_>>().join("\n")
 }
@@ -687,6 +720,21 @@ mod tests {
         ]);
         let draft = ExtractiveContextExtractor.draft(&answered, &[]);
         assert!(draft.open_questions.is_empty(), "{:?}", draft.open_questions);
+    }
+
+    #[test]
+    fn chat_contexts_list_the_files_mentioned_in_prose_once_each() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "Fix the bug in `src/core/Cline.ts` and update README.md, see https://example.com/a.html."),
+            (
+                Assistant,
+                "I changed src/core/Cline.ts (and its test). Version 1.2 is fine.\n\n```sh\ncat hidden.ts\n```",
+            ),
+            (Tool, "wrote output.log.txt"),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+        assert!(draft.content.contains("## Files mentioned\n\nsrc/core/Cline.ts, README.md\n"), "{}", draft.content);
     }
 
     #[test]
