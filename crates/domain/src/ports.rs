@@ -302,11 +302,12 @@ pub enum FetchOutcome {
     Fetched {
         bytes: Vec<u8>,
         http: HttpMeta,
+        /// `sha256:<hex>` of `bytes` when the fetcher hashed them while streaming;
+        /// `None` lets the pipeline hash them.
+        content_hash: Option<String>,
     },
     /// 404 or 410.
-    Gone {
-        status: u16,
-    },
+    Gone { status: u16 },
 }
 
 /// A failed fetch. Transient failures (timeouts, 5xx, connection errors) are retried;

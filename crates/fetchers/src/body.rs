@@ -14,6 +14,7 @@ use std::{
 use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder};
 use ctxd_domain::ports::FetchError;
 use futures_util::TryStreamExt;
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 use tokio_util::io::StreamReader;
 
@@ -26,8 +27,12 @@ const RATIO_FLOOR: u64 = 1024 * 1024;
 /// The `Accept-Encoding` ctxd sends: what [`read`] can decode.
 pub(crate) const ACCEPT_ENCODING: &str = "gzip, br";
 
-/// Reads `response`'s body, decoding its `Content-Encoding`.
-pub(crate) async fn read(response: reqwest::Response, config: &HttpFetchConfig) -> Result<Vec<u8>, FetchError> {
+/// Reads `response`'s body, decoding its `Content-Encoding`, and its `sha256:` hash,
+/// computed as the bytes arrive (one buffer, one pass).
+pub(crate) async fn read(
+    response: reqwest::Response,
+    config: &HttpFetchConfig,
+) -> Result<(Vec<u8>, String), FetchError> {
     let encoding = response
         .headers()
         .get(reqwest::header::CONTENT_ENCODING)
@@ -52,6 +57,7 @@ pub(crate) async fn read(response: reqwest::Response, config: &HttpFetchConfig) 
 
     let limit = config.max_body_bytes;
     let mut body = Vec::new();
+    let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         let n = match reader.read(&mut buffer).await {
@@ -63,6 +69,7 @@ pub(crate) async fn read(response: reqwest::Response, config: &HttpFetchConfig) 
             return Err(permanent(format!("body exceeds {} MiB", limit / (1024 * 1024))));
         }
         body.extend_from_slice(&buffer[..n]);
+        hasher.update(&buffer[..n]);
         let inflated = body.len() as u64;
         let on_wire = wire.load(Ordering::Relaxed).max(1);
         if compressed && inflated > RATIO_FLOOR && inflated > on_wire.saturating_mul(config.max_decompression_ratio) {
@@ -72,7 +79,7 @@ pub(crate) async fn read(response: reqwest::Response, config: &HttpFetchConfig) 
             )));
         }
     }
-    Ok(body)
+    Ok((body, format!("sha256:{}", hex::encode(hasher.finalize()))))
 }
 
 /// A failed read: the transport's own error when there is one (timeouts, resets),

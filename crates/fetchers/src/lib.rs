@@ -208,14 +208,14 @@ impl UriFetcher for PlainHttpFetcher {
             return Err(permanent(format!("body exceeds {} MiB", limit / (1024 * 1024))));
         }
         // Streamed with a running cap, so an endless or lying body cannot exhaust memory.
-        let body = body::read(response, &self.config).await?;
+        let (body, content_hash) = body::read(response, &self.config).await?;
         let http = HttpMeta {
             status: Some(status.as_u16()),
             etag: header_text(&headers, header::ETAG),
             last_modified: header_text(&headers, header::LAST_MODIFIED),
             content_type: header_text(&headers, header::CONTENT_TYPE),
         };
-        Ok(FetchOutcome::Fetched { bytes: body, http })
+        Ok(FetchOutcome::Fetched { bytes: body, http, content_hash: Some(content_hash) })
     }
 }
 
@@ -504,7 +504,12 @@ mod tests {
         let fetcher = PlainHttpFetcher::new(local()).unwrap();
         let url = base.join("doc").unwrap();
         let first = fetcher.fetch(&url, &Conditional::default()).await.unwrap();
-        let FetchOutcome::Fetched { bytes, http } = first else { panic!("expected content") };
+        let FetchOutcome::Fetched { bytes, http, content_hash } = first else { panic!("expected content") };
+        assert_eq!(
+            content_hash.as_deref(),
+            Some("sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"),
+            "hashed while read"
+        );
         assert_eq!(bytes, b"hello");
         assert_eq!(http.etag.as_deref(), Some("\"v1\""));
         let conditional = Conditional { etag: http.etag, ..Conditional::default() };
@@ -534,7 +539,7 @@ mod tests {
         let url = base.join("retagged").unwrap();
         // What the last revision saw: the old tag, the same date.
         let old = Conditional { etag: Some("\"v1\"".into()), last_modified: Some(DATED.into()), honour_robots: false };
-        let FetchOutcome::Fetched { bytes, http } = fetcher.fetch(&url, &old).await.unwrap() else {
+        let FetchOutcome::Fetched { bytes, http, .. } = fetcher.fetch(&url, &old).await.unwrap() else {
             panic!("a new ETag means new content, whatever Last-Modified says")
         };
         assert_eq!((bytes.as_slice(), http.etag.as_deref()), (&b"v2"[..], Some("\"v2\"")));
@@ -590,7 +595,8 @@ mod tests {
         let (base, _) = origin().await;
         let fetcher = PlainHttpFetcher::new(local()).unwrap();
         let none = Conditional::default();
-        let FetchOutcome::Fetched { bytes, http } = fetcher.fetch(&base.join("gzipped").unwrap(), &none).await.unwrap()
+        let FetchOutcome::Fetched { bytes, http, .. } =
+            fetcher.fetch(&base.join("gzipped").unwrap(), &none).await.unwrap()
         else {
             panic!("expected content")
         };

@@ -200,6 +200,8 @@ fn sha256(parts: &[&[u8]]) -> String {
 struct Material {
     bytes: Vec<u8>,
     http: HttpMeta,
+    /// Set when the fetcher hashed the bytes as they streamed in.
+    content_hash: Option<String>,
 }
 
 impl Pipeline {
@@ -325,8 +327,8 @@ impl Pipeline {
         timings.fetch = Some(elapsed_ms(started));
         checkpoint(stop)?;
 
-        let (bytes, http) = match material {
-            Some(material) => (material.bytes, material.http),
+        let (bytes, http, hashed) = match material {
+            Some(material) => (material.bytes, material.http, material.content_hash),
             // 304: the origin says we already have it.
             None => {
                 let current = current.as_ref().ok_or_else(|| Stop::Failed {
@@ -337,10 +339,10 @@ impl Pipeline {
                 // bytes back.
                 self.stop_if_unchanged(run, Some(current), &current.content_hash, &extractor_version).await?;
                 let bytes = self.stored_raw(current).await?;
-                (bytes, current.http.clone())
+                (bytes, current.http.clone(), Some(current.content_hash.clone()))
             }
         };
-        let content_hash = sha256(&[&bytes]);
+        let content_hash = hashed.unwrap_or_else(|| sha256(&[&bytes]));
         self.stop_if_unchanged(run, current.as_ref(), &content_hash, &extractor_version).await?;
 
         let started = Instant::now();
@@ -564,7 +566,11 @@ impl Pipeline {
                     outcome: None,
                 })?;
                 let bytes = self.stored_raw(current).await?;
-                return Ok(Some(Material { bytes, http: current.http.clone() }));
+                return Ok(Some(Material {
+                    bytes,
+                    http: current.http.clone(),
+                    content_hash: Some(current.content_hash.clone()),
+                }));
             }
             RunKind::FastForward => run.input.as_ref().unwrap_or(&source.input),
             RunKind::Initial | RunKind::Refresh | RunKind::ScheduledRefresh => &source.input,
@@ -573,6 +579,7 @@ impl Pipeline {
             SourceInput::Content { data } => Ok(Some(Material {
                 bytes: data.clone().into_bytes(),
                 http: HttpMeta { content_type: Some("text/plain; charset=utf-8".into()), ..HttpMeta::default() },
+                content_hash: None,
             })),
             SourceInput::Uri { url } => {
                 // A fast-forward brings new material: never let a validator skip it.
@@ -592,7 +599,9 @@ impl Pipeline {
                     Either::Right(((), _)) => return Err(Stop::Canceled),
                 };
                 match fetched {
-                    Ok(FetchOutcome::Fetched { bytes, http }) => Ok(Some(Material { bytes, http })),
+                    Ok(FetchOutcome::Fetched { bytes, http, content_hash }) => {
+                        Ok(Some(Material { bytes, http, content_hash }))
+                    }
                     Ok(FetchOutcome::NotModified) => Ok(None),
                     Ok(FetchOutcome::Gone { status }) => Err(Stop::Failed {
                         message: format!("origin answered {status}"),
@@ -621,6 +630,7 @@ impl Pipeline {
                     }),
                     BlobRead::Found { bytes, meta } => Ok(Some(Material {
                         bytes,
+                        content_hash: None,
                         http: HttpMeta {
                             status: None,
                             etag: meta.etag,

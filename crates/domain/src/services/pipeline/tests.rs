@@ -233,9 +233,9 @@ async fn force_and_a_new_extractor_version_re_extract_unchanged_content() {
     for (force, stored_version) in [(true, "utf8-1+count-1+none-1"), (false, "utf8-0+count-0+none-0")] {
         let source = uri_source(Some(1));
         let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", stored_version)));
-        h.fetcher
-            .expect_fetch()
-            .returning(|_, _| Ok(FetchOutcome::Fetched { bytes: b"hello".to_vec(), http: HttpMeta::default() }));
+        h.fetcher.expect_fetch().returning(|_, _| {
+            Ok(FetchOutcome::Fetched { bytes: b"hello".to_vec(), content_hash: None, http: HttpMeta::default() })
+        });
         h.blobs.expect_put().returning(|_, _| Ok(()));
         h.previous_run(RunStatus::Completed);
         let _finished = h.capture_finish();
@@ -243,6 +243,39 @@ async fn force_and_a_new_extractor_version_re_extract_unchanged_content() {
         pipeline.process(refresh_run(&source, force), "w", &StopSignal::default()).await.unwrap();
         assert_eq!(*extractor.0.lock().unwrap(), 1, "force={force}, stored version {stored_version}");
     }
+}
+
+#[tokio::test]
+async fn a_hash_computed_while_fetching_is_the_revisions_hash() {
+    let source = uri_source(Some(1));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
+    h.fetcher.expect_fetch().returning(|_, _| {
+        let content_hash = Some(format!("sha256:{}", hex::encode(Sha256::digest(b"hello"))));
+        Ok(FetchOutcome::Fetched { bytes: b"hello".to_vec(), content_hash, http: HttpMeta::default() })
+    });
+    h.blobs.expect_put().never();
+    h.previous_run(RunStatus::Completed);
+    let _finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(
+        processed,
+        Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) },
+        "the fetcher's hash of the same bytes matches the stored revision"
+    );
+
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
+    h.fetcher.expect_fetch().returning(|_, _| {
+        let content_hash = Some("sha256:computed-by-the-fetcher".to_owned());
+        Ok(FetchOutcome::Fetched { bytes: b"hello".to_vec(), content_hash, http: HttpMeta::default() })
+    });
+    h.blobs.expect_put().returning(|_, _| Ok(()));
+    h.previous_run(RunStatus::Completed);
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    let revision = finished.lock().unwrap().clone().unwrap().revision.unwrap();
+    assert_eq!(revision.content_hash, "sha256:computed-by-the-fetcher", "not hashed a second time");
 }
 
 #[tokio::test]
@@ -277,9 +310,9 @@ async fn transient_failures_go_back_to_the_queue_with_back_off_then_fail() {
 async fn a_stop_request_cancels_before_anything_is_stored() {
     let source = uri_source(None);
     let mut h = Harness::new(&source, None);
-    h.fetcher
-        .expect_fetch()
-        .returning(|_, _| Ok(FetchOutcome::Fetched { bytes: b"x".to_vec(), http: HttpMeta::default() }));
+    h.fetcher.expect_fetch().returning(|_, _| {
+        Ok(FetchOutcome::Fetched { bytes: b"x".to_vec(), content_hash: None, http: HttpMeta::default() })
+    });
     h.blobs.expect_put().never();
     let finished = h.capture_finish();
     let (pipeline, extractor) = h.pipeline();
