@@ -68,7 +68,7 @@ pub async fn presign_upload(
 /// expired; a refused body never replaces an earlier upload.
 #[utoipa::path(put, path = "/v1/files/{fileKey}", tag = "uploads",
     params(("fileKey" = String, Path), SignedUploadParams),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file, with the declared type"),
+    request_body(content = String, content_type = "*/*", description = "The file's bytes, sent with the declared Content-Type"),
     responses((status = 200, description = "Stored", body = UploadedOut), (status = 400, description = "Type or size differs from what was declared", body = ErrorBody), (status = 403, description = "Missing, wrong or expired signature", body = ErrorBody), (status = 404, description = "Unknown upload", body = ErrorBody)))]
 pub async fn put_file(
     State(state): State<AppState>,
