@@ -69,22 +69,9 @@ impl Scheduler {
             source.refresh_policy.next_refresh_at = source.refresh_policy.next_due(now, failures, (self.jitter)());
             source.updated_at = now;
             // Only a source at rest gets a new run: never two queued or running runs.
-            let run = match source.status.apply(Event::Refresh).map(|t| t.effect) {
-                Ok(Effect::StartRun) => {
-                    let run = Run::queued(
-                        source.id,
-                        source.user_id,
-                        RunKind::ScheduledRefresh,
-                        default_flags(&source),
-                        None,
-                        now,
-                    );
-                    source.status = crate::state::SourceStatus::Pending;
-                    source.message = None;
-                    source.last_run = Some(run.clone());
-                    RunWrite::Insert(run)
-                }
-                _ => RunWrite::None,
+            let run = match schedule(&mut source, now) {
+                Scheduled::Queued(run) => RunWrite::Insert(*run),
+                Scheduled::Coalesced | Scheduled::Busy => RunWrite::None,
             };
             let enqueued = matches!(run, RunWrite::Insert(_));
             match self.sources.save(&source, expected, run, None).await? {
@@ -104,29 +91,18 @@ impl Scheduler {
     async fn rebuild(&self, now: chrono::DateTime<chrono::Utc>, limit: u64, tick: &mut Tick) -> Result<()> {
         for mut source in self.sources.due_for_rebuild(limit).await? {
             let expected = source.status;
-            match source.status.apply(Event::Refresh).map(|t| t.effect) {
-                Ok(Effect::StartRun) => {
-                    let run = Run::queued(
-                        source.id,
-                        source.user_id,
-                        RunKind::ScheduledRefresh,
-                        default_flags(&source),
-                        None,
-                        now,
-                    );
-                    source.status = crate::state::SourceStatus::Pending;
-                    source.message = None;
-                    source.last_run = Some(run.clone());
+            match schedule(&mut source, now) {
+                Scheduled::Queued(run) => {
                     source.updated_at = now;
-                    if self.sources.save(&source, expected, RunWrite::Insert(run), None).await? {
+                    if self.sources.save(&source, expected, RunWrite::Insert(*run), None).await? {
                         tick.n_rebuilds += 1;
                         self.sources.rebuild_queued(source.id).await?;
                     } else {
                         tick.n_lost_races += 1;
                     }
                 }
-                Ok(Effect::CoalesceIntoQueuedRun) => self.sources.rebuild_queued(source.id).await?,
-                _ => {}
+                Scheduled::Coalesced => self.sources.rebuild_queued(source.id).await?,
+                Scheduled::Busy => {}
             }
         }
         Ok(())
@@ -141,6 +117,33 @@ impl Scheduler {
             .take_while(|run| run.status == RunStatus::Failed)
             .count();
         Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+    }
+}
+
+/// What a refresh the system asked for did to a source.
+enum Scheduled {
+    /// The source was at rest: it is PENDING now, with this run.
+    Queued(Box<Run>),
+    /// A run is already queued; it will do.
+    Coalesced,
+    /// A run is in progress (or the source cannot be refreshed now).
+    Busy,
+}
+
+/// Applies a system-initiated refresh (refresh policy or composition rebuild) to
+/// `source` through the state machine, queuing a SCHEDULED_REFRESH when it is at rest.
+fn schedule(source: &mut Source, now: chrono::DateTime<chrono::Utc>) -> Scheduled {
+    match source.status.apply(Event::Refresh).map(|t| t.effect) {
+        Ok(Effect::StartRun) => {
+            let run =
+                Run::queued(source.id, source.user_id, RunKind::ScheduledRefresh, default_flags(source), None, now);
+            source.status = crate::state::SourceStatus::Pending;
+            source.message = None;
+            source.last_run = Some(run.clone());
+            Scheduled::Queued(Box::new(run))
+        }
+        Ok(Effect::CoalesceIntoQueuedRun) => Scheduled::Coalesced,
+        _ => Scheduled::Busy,
     }
 }
 
