@@ -327,23 +327,22 @@ impl Pipeline {
         timings.fetch = Some(elapsed_ms(started));
         checkpoint(stop)?;
 
-        let (bytes, http, hashed) = match material {
-            Some(material) => (material.bytes, material.http, material.content_hash),
-            // 304: the origin says we already have it.
+        // 304: the origin says the content is the current revision's. The UNCHANGED
+        // decision is made once, before anything is read back.
+        let no_content =
+            || Stop::Failed { message: "origin answered 304 but no content was stored".into(), outcome: None };
+        let content_hash = match &material {
+            Some(material) => material.content_hash.clone().unwrap_or_else(|| sha256(&[&material.bytes])),
+            None => current.as_ref().ok_or_else(no_content)?.content_hash.clone(),
+        };
+        self.stop_if_unchanged(run, current.as_ref(), &content_hash, &extractor_version).await?;
+        let (bytes, http) = match material {
+            Some(material) => (material.bytes, material.http),
             None => {
-                let current = current.as_ref().ok_or_else(|| Stop::Failed {
-                    message: "origin answered 304 but no content was stored".into(),
-                    outcome: None,
-                })?;
-                // The usual unchanged refresh ends here, without reading the stored
-                // bytes back.
-                self.stop_if_unchanged(run, Some(current), &current.content_hash, &extractor_version).await?;
-                let bytes = self.stored_raw(current).await?;
-                (bytes, current.http.clone(), Some(current.content_hash.clone()))
+                let current = current.as_ref().ok_or_else(no_content)?;
+                (self.stored_raw(current).await?, current.http.clone())
             }
         };
-        let content_hash = hashed.unwrap_or_else(|| sha256(&[&bytes]));
-        self.stop_if_unchanged(run, current.as_ref(), &content_hash, &extractor_version).await?;
 
         let started = Instant::now();
         let content_type = http.content_type.clone();
