@@ -64,20 +64,16 @@ impl MigrationTrait for Migration {
                     .primary_key(
                         Index::create().col(CompositionMembers::CompositionId).col(CompositionMembers::Position),
                     )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_composition_members_composition")
-                            .from(CompositionMembers::Table, CompositionMembers::CompositionId)
-                            .to(Sources::Table, Sources::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_composition_members_member")
-                            .from(CompositionMembers::Table, CompositionMembers::MemberId)
-                            .to(Sources::Table, Sources::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut to_source(
+                        "fk_composition_members_composition",
+                        CompositionMembers::Table,
+                        CompositionMembers::CompositionId,
+                    ))
+                    .foreign_key(&mut to_source(
+                        "fk_composition_members_member",
+                        CompositionMembers::Table,
+                        CompositionMembers::MemberId,
+                    ))
                     .take(),
             )
             .await?;
@@ -98,13 +94,11 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(uuid(PendingRebuilds::SourceId).primary_key())
                     .col(big_integer(PendingRebuilds::RequestedAtMs))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_pending_rebuilds_source")
-                            .from(PendingRebuilds::Table, PendingRebuilds::SourceId)
-                            .to(Sources::Table, Sources::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut to_source(
+                        "fk_pending_rebuilds_source",
+                        PendingRebuilds::Table,
+                        PendingRebuilds::SourceId,
+                    ))
                     .take(),
             )
             .await?;
@@ -115,6 +109,16 @@ impl MigrationTrait for Migration {
         manager.drop_table(Table::drop().table(PendingRebuilds::Table).if_exists().take()).await?;
         manager.drop_table(Table::drop().table(CompositionMembers::Table).if_exists().take()).await
     }
+}
+
+/// A reference to a source that goes with it: these rows mean nothing without it.
+fn to_source(name: &str, table: impl IntoIden, column: impl IntoIden) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(table, column)
+        .to(Sources::Table, Sources::Id)
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
 }
 
 async fn backfill(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
