@@ -174,6 +174,11 @@ fn refresh_run(source: &Source, force: bool) -> Run {
     run
 }
 
+/// What the scheduler queues (a refresh policy, a composition rebuild).
+fn scheduled_run(source: &Source) -> Run {
+    Run { kind: RunKind::ScheduledRefresh, ..refresh_run(source, false) }
+}
+
 #[tokio::test]
 async fn a_304_after_a_good_run_ends_unchanged_without_extraction() {
     let source = uri_source(Some(1));
@@ -206,9 +211,7 @@ async fn only_scheduled_refreshes_ask_the_fetcher_to_honour_robots_txt() {
     h.previous_run(RunStatus::Completed);
     let _finished = h.capture_finish();
     let (pipeline, _) = h.pipeline();
-    let mut run = refresh_run(&source, false);
-    run.kind = RunKind::ScheduledRefresh;
-    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    let processed = pipeline.process(scheduled_run(&source), "w", &StopSignal::default()).await.unwrap();
     assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) });
 }
 
@@ -506,24 +509,17 @@ async fn a_composition_rebuilt_from_unchanged_members_is_unchanged() {
     h.previous_run(RunStatus::Completed);
     let _finished = h.capture_finish();
     let (pipeline, _) = h.pipeline();
-    let mut run = refresh_run(&source, false);
-    run.kind = RunKind::ScheduledRefresh;
-    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    let processed = pipeline.process(scheduled_run(&source), "w", &StopSignal::default()).await.unwrap();
     assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) });
 }
 
 #[tokio::test]
 async fn a_composition_with_no_member_content_fails_until_a_member_has_some() {
-    let (h, source) = composition_harness(&[("a", None)], None);
-    let finished = {
-        let mut h = h;
-        let finished = h.capture_finish();
-        let (pipeline, _) = h.pipeline();
-        let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
-        assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
-        finished
-    };
-    assert!(
-        finished.lock().unwrap().clone().unwrap().error.unwrap().starts_with("none of the composition's live sources")
-    );
+    let (mut h, source) = composition_harness(&[("a", None)], None);
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
+    let error = finished.lock().unwrap().clone().unwrap().error.unwrap();
+    assert!(error.starts_with("none of the composition's live sources"), "{error}");
 }
