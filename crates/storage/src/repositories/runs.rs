@@ -85,14 +85,18 @@ impl SeaStore {
         source_status: SourceStatus,
     ) -> Result<Option<Source>> {
         let now = chrono::Utc::now();
-        let columns = format!(
-            "{}, {}",
-            prefixed_columns::<runs::Entity>("finished", "r_"),
-            prefixed_columns::<sources::Entity>("moved", "s_")
-        );
+        // Built once: this is the hot path of every unchanged refresh.
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let columns = format!(
+                "{}, {}",
+                prefixed_columns::<runs::Entity>("finished", "r_"),
+                prefixed_columns::<sources::Entity>("moved", "s_")
+            );
+            FINISH_STATUS_ONLY_POSTGRES.replace("{columns}", &columns)
+        });
         let statement = Statement::from_sql_and_values(
             DbBackend::Postgres,
-            FINISH_STATUS_ONLY_POSTGRES.replace("{columns}", &columns),
+            SQL.as_str(),
             [
                 run_id.0.into(),
                 finish.status.as_str().into(),
