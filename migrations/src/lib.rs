@@ -10,6 +10,7 @@ mod m20261129_000004_idempotency;
 mod m20261129_000005_artifacts;
 mod m20261129_000006_compositions;
 mod m20261129_000007_source_notify;
+mod m20261129_000008_queue_indexes;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_artifacts::Migration),
             Box::new(m20261129_000006_compositions::Migration),
             Box::new(m20261129_000007_source_notify::Migration),
+            Box::new(m20261129_000008_queue_indexes::Migration),
         ]
     }
 }

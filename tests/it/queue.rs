@@ -14,6 +14,7 @@ use ctxd_test_support::{TestDatabase, seed_account};
 
 on_both_databases!(
     claims_are_exclusive_under_concurrency,
+    simultaneous_claims_and_finishes_each_get_their_own_answer,
     expired_leases_are_reclaimed,
     finishing_is_once_only,
     deleting_a_space_removes_everything_in_it
@@ -78,6 +79,75 @@ async fn claims_are_exclusive_under_concurrency(db: TestDatabase) {
     let unique: HashSet<_> = claimed.iter().collect();
     assert_eq!(claimed.len(), 40, "every run claimed");
     assert_eq!(unique.len(), 40, "no run claimed twice");
+}
+
+/// Claims and finishes that arrive together share statements on Postgres: each caller
+/// must still get its own run, leased to itself, and its own outcome.
+async fn simultaneous_claims_and_finishes_each_get_their_own_answer(db: TestDatabase) {
+    let f = fixture(&db).await;
+    for _ in 0..12 {
+        enqueue(&f).await;
+    }
+    let store = Arc::new(f.store.clone());
+    let claims: Vec<_> = (0..16)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let worker = format!("w{n}");
+                let run = RunQueue::claim(store.as_ref(), &worker, Duration::from_secs(60)).await.unwrap();
+                (worker, run)
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claim in claims {
+        let (worker, run) = claim.await.unwrap();
+        if let Some(run) = run {
+            claimed.push((worker, run));
+        }
+    }
+    assert_eq!(claimed.len(), 12, "12 runs for 16 claimers: four get nothing");
+    let unique: HashSet<_> = claimed.iter().map(|(_, run)| run.id).collect();
+    assert_eq!(unique.len(), 12, "no run handed to two claimers");
+    for (worker, run) in &claimed {
+        let lease = RunQueue::heartbeat(store.as_ref(), run.id, worker, Duration::from_secs(60)).await.unwrap();
+        assert!(lease.held, "{worker} holds the run it was given");
+        let other = RunQueue::heartbeat(store.as_ref(), run.id, "someone-else", Duration::from_secs(60)).await.unwrap();
+        assert!(!other.held, "nobody else does");
+    }
+
+    // Half finish COMPLETED, half FAILED, at once, plus a run that is not held.
+    let (done, _) = claimed.split_at(6);
+    let done: HashSet<_> = done.iter().map(|(_, run)| run.id).collect();
+    let stray = enqueue(&f).await;
+    let mut finishes = Vec::new();
+    for run_id in claimed.iter().map(|(_, run)| run.id).chain([stray.id]) {
+        let store = store.clone();
+        let finish = if done.contains(&run_id) {
+            completed()
+        } else {
+            RunFinish { error: Some("origin answered 500".into()), ..RunFinish::status_only(RunStatus::Failed) }
+        };
+        finishes.push(tokio::spawn(async move { (run_id, RunQueue::finish(store.as_ref(), run_id, finish).await) }));
+    }
+    for finish in finishes {
+        let (run_id, source) = finish.await.unwrap();
+        let source = source.unwrap();
+        if run_id == stray.id {
+            assert!(source.is_none(), "a run nobody claimed cannot finish");
+            continue;
+        }
+        let source = source.expect("a held run finishes");
+        let run = source.last_run.as_ref().unwrap();
+        assert_eq!(run.id, run_id, "the answer is about the caller's own run");
+        if done.contains(&run_id) {
+            assert_eq!((source.status, run.status), (SourceStatus::Completed, RunStatus::Completed));
+            assert_eq!(source.message, None);
+        } else {
+            assert_eq!((source.status, run.status), (SourceStatus::Failed, RunStatus::Failed));
+            assert_eq!(source.message.as_deref(), Some("origin answered 500"));
+        }
+    }
 }
 
 async fn expired_leases_are_reclaimed(db: TestDatabase) {

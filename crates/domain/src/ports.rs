@@ -100,6 +100,17 @@ pub struct SourceFilter {
     pub include_deleted: bool,
 }
 
+/// What [`RunQueue::subject`] reads for a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSubject {
+    pub source: Source,
+    /// The revision the source's outputs come from, if it has one.
+    pub current: Option<Revision>,
+    /// The status of the source's run queued just before this one, if any: an
+    /// UNCHANGED refresh needs that run to have succeeded.
+    pub previous: Option<RunStatus>,
+}
+
 /// How a [`SourceRepository::save`] touches the source's run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunWrite {
@@ -209,8 +220,10 @@ pub trait RunQueue: Send + Sync {
     /// Puts a PROCESSING run back in the queue, claimable from `retry_at`, recording
     /// `error`; the source goes back to PENDING. Returns whether the run was held.
     async fn release(&self, run_id: RunId, worker: &str, error: &str, retry_at: DateTime<Utc>) -> Result<bool>;
-    /// The run of `source_id` queued just before `run_id`, if any.
-    async fn previous(&self, source_id: SourceId, run_id: RunId) -> Result<Option<Run>>;
+    /// What a claimed run works on, read in one round trip as it starts: its source
+    /// (with the run as its last), the source's current revision, and how the run
+    /// queued before it ended. `None` when the source is gone.
+    async fn subject(&self, run: &Run) -> Result<Option<RunSubject>>;
     /// A source's runs, newest first.
     async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Run>>;
     /// How many runs are queued (PENDING), for the metrics.

@@ -2,6 +2,7 @@
 //! default) and Postgres (production) from one code base, including the durable run
 //! queue with its `FOR UPDATE SKIP LOCKED` claim.
 
+mod batch;
 mod convert;
 mod entities;
 mod events;
@@ -29,6 +30,7 @@ pub struct Database {
     connection: DatabaseConnection,
     backend: Backend,
     events: std::sync::Arc<events::Events>,
+    queue: Option<std::sync::Arc<repositories::QueueBatches>>,
 }
 
 impl Database {
@@ -46,6 +48,12 @@ impl Database {
         };
         let mut options = ConnectOptions::new(url.to_owned());
         options.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
+        // The pool's default pings every connection it hands out: a round trip before
+        // each statement, about half of a refresh's round trips. Only a connection that
+        // sat idle long enough for a proxy or the server to have dropped it is checked;
+        // a hot one that died anyway fails its statement, which is reported as
+        // `Unavailable` and retried like any other transient storage error.
+        options.test_before_acquire_if_idle_for(Duration::from_secs(10));
         if backend == Backend::Sqlite {
             // SQLite has one writer at a time. A single pooled connection turns that
             // into plain queueing in the pool instead of SQLITE_BUSY errors when two
@@ -62,7 +70,9 @@ impl Database {
         }
         let events = std::sync::Arc::new(events::Events::new(backend == Backend::Postgres));
         events.listen(&connection);
-        Ok(Self { connection, backend, events })
+        let queue =
+            (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::QueueBatches::spawn(&connection)));
+        Ok(Self { connection, backend, events, queue })
     }
 
     /// Applies pending migrations.
@@ -83,7 +93,7 @@ impl Database {
 
     /// The repositories over this pool.
     pub fn store(&self) -> SeaStore {
-        SeaStore::new(self.connection.clone(), self.events.clone())
+        SeaStore::new(self.connection.clone(), self.events.clone(), self.queue.clone())
     }
 }
 

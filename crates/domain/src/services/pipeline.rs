@@ -35,8 +35,8 @@ use crate::{
     },
     ports::{
         ArtifactExtractor, ArtifactRepository, BlobRead, BlobStore, Clock, Conditional, ContextExtractor, FetchError,
-        FetchOutcome, Normalizer, RevisionRepository, RunFinish, RunQueue, SourceRepository, UploadRepository,
-        UriFetcher,
+        FetchOutcome, Normalizer, RevisionRepository, RunFinish, RunQueue, RunSubject, SourceRepository,
+        UploadRepository, UriFetcher,
     },
     state::{Event, SourceStatus},
 };
@@ -222,14 +222,12 @@ impl Pipeline {
     /// run (FAILED, CANCELED, or back in the queue) and is reported in [`Processed`].
     pub async fn process(&self, run: Run, worker: &str, stop: &StopSignal) -> Result<Processed> {
         let mut timings = StageTimings::default();
-        let source = match self.ports.sources.get(run.user_id, run.source_id).await? {
-            Some(source) if !source.is_deleted() => Some(source),
-            _ => None,
-        };
-        let result = match &source {
-            Some(source) => self.run_stages(&run, source, stop, &mut timings).await,
+        let subject = self.ports.runs.subject(&run).await?.filter(|subject| !subject.source.is_deleted());
+        let result = match &subject {
+            Some(subject) => self.run_stages(&run, subject, stop, &mut timings).await,
             None => Err(Stop::Canceled),
         };
+        let source = subject.map(|subject| subject.source);
         let finish = |status, outcome, error: Option<String>, produced: Option<Produced>| {
             let (revision, context, artifacts) = match produced {
                 Some(p) => (Some(p.revision), p.context, p.artifacts),
@@ -309,21 +307,18 @@ impl Pipeline {
     async fn run_stages(
         &self,
         run: &Run,
-        source: &Source,
+        subject: &RunSubject,
         stop: &StopSignal,
         timings: &mut StageTimings,
     ) -> Result<Produced, Stop> {
-        let current = match source.revision {
-            Some(number) => self.ports.revisions.get(source.id, number).await?,
-            None => None,
-        };
+        let (source, current) = (&subject.source, subject.current.as_ref());
         if let SourceInput::Composition { source_ids } = &source.input {
-            return self.compose(run, source, source_ids, current.as_ref(), stop, timings).await;
+            return self.compose(run, subject, source_ids, stop, timings).await;
         }
         let extractor_version = self.extractor_version();
 
         let started = Instant::now();
-        let material = self.material(run, source, current.as_ref(), stop).await?;
+        let material = self.material(run, source, current, stop).await?;
         timings.fetch = Some(elapsed_ms(started));
         checkpoint(stop)?;
 
@@ -333,13 +328,13 @@ impl Pipeline {
             || Stop::Failed { message: "origin answered 304 but no content was stored".into(), outcome: None };
         let content_hash = match &material {
             Some(material) => material.content_hash.clone().unwrap_or_else(|| sha256(&[&material.bytes])),
-            None => current.as_ref().ok_or_else(no_content)?.content_hash.clone(),
+            None => current.ok_or_else(no_content)?.content_hash.clone(),
         };
-        self.stop_if_unchanged(run, current.as_ref(), &content_hash, &extractor_version).await?;
+        Self::stop_if_unchanged(run, subject, &content_hash, &extractor_version)?;
         let (bytes, http) = match material {
             Some(material) => (material.bytes, material.http),
             None => {
-                let current = current.as_ref().ok_or_else(no_content)?;
+                let current = current.ok_or_else(no_content)?;
                 (self.stored_raw(current).await?, current.http.clone())
             }
         };
@@ -389,12 +384,12 @@ impl Pipeline {
     async fn compose(
         &self,
         run: &Run,
-        source: &Source,
+        subject: &RunSubject,
         source_ids: &[SourceId],
-        current: Option<&Revision>,
         stop: &StopSignal,
         timings: &mut StageTimings,
     ) -> Result<Produced, Stop> {
+        let source = &subject.source;
         let extractor_version = self.extractor_version();
         let started = Instant::now();
         let found = self.ports.sources.get_many(source.user_id, source_ids).await?;
@@ -429,7 +424,7 @@ impl Pipeline {
         // The members' contexts are part of what the composition is: a member
         // re-extracted with the same markdown still changes the composition.
         let content_hash = sha256(&[composed.markdown.as_bytes(), b"\0", composed.context.content.as_bytes()]);
-        self.stop_if_unchanged(run, current, &content_hash, &extractor_version).await?;
+        Self::stop_if_unchanged(run, subject, &content_hash, &extractor_version)?;
 
         let number = source.revision.unwrap_or(0) + 1;
         let markdown = composed.markdown.into_bytes();
@@ -478,16 +473,18 @@ impl Pipeline {
     /// Ends the run as UNCHANGED when nothing it would produce differs: same content,
     /// same extractor, the last run succeeded, and nobody forced it. A reprocess is
     /// always asked for its outputs.
-    async fn stop_if_unchanged(
-        &self,
+    /// The UNCHANGED rule: same content, same extractor version, the run before this
+    /// one succeeded, and nobody asked to force or reprocess.
+    fn stop_if_unchanged(
         run: &Run,
-        current: Option<&Revision>,
+        subject: &RunSubject,
         content_hash: &str,
         extractor_version: &str,
     ) -> Result<(), Stop> {
-        let Some(current) = current else { return Ok(()) };
+        let Some(current) = &subject.current else { return Ok(()) };
         let same = current.content_hash == content_hash && current.extractor_version == extractor_version;
-        if same && run.kind != RunKind::Reprocess && !run.flags.force && self.last_run_succeeded(run).await? {
+        let last_succeeded = subject.previous == Some(RunStatus::Completed);
+        if same && run.kind != RunKind::Reprocess && !run.flags.force && last_succeeded {
             return Err(Stop::Unchanged);
         }
         Ok(())
@@ -653,11 +650,6 @@ impl Pipeline {
                 outcome: None,
             }
         })
-    }
-
-    async fn last_run_succeeded(&self, run: &Run) -> Result<bool, Stop> {
-        let previous = self.ports.runs.previous(run.source_id, run.id).await?;
-        Ok(previous.is_some_and(|p| p.status == RunStatus::Completed))
     }
 
     async fn delete_revision_blobs(&self, source_id: SourceId, number: u32) {

@@ -7,6 +7,7 @@ mod idempotency;
 mod postbacks;
 mod revisions;
 mod runs;
+pub(crate) use runs::QueueBatches;
 mod sources;
 mod spaces;
 
@@ -29,11 +30,13 @@ pub struct SeaStore {
     db: DatabaseConnection,
     /// The change feed, shared by every store of one database handle.
     pub(crate) events: Arc<Events>,
+    /// Grouped queue statements (Postgres only), shared like `events`.
+    queue: Option<Arc<QueueBatches>>,
 }
 
 impl SeaStore {
-    pub(crate) fn new(db: DatabaseConnection, events: Arc<Events>) -> Self {
-        Self { db, events }
+    pub(crate) fn new(db: DatabaseConnection, events: Arc<Events>, queue: Option<Arc<QueueBatches>>) -> Self {
+        Self { db, events, queue }
     }
 
     /// Announces a committed change of source `id` on the feed.

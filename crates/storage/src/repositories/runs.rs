@@ -1,49 +1,63 @@
 //! The durable run queue: claim with a lease, finish with the source's new status.
 //!
-//! The claim is one `UPDATE ... WHERE id IN (SELECT ... LIMIT 1 FOR UPDATE SKIP
-//! LOCKED) RETURNING *`. On Postgres, `SKIP LOCKED` lets many workers in many
-//! processes claim concurrently without blocking on each other or taking the same
-//! row. sea-query leaves the lock clause out for SQLite, where the single statement
-//! is atomic because SQLite has one writer at a time.
+//! The claim is one `UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)
+//! RETURNING *`. On Postgres, `SKIP LOCKED` lets many workers in many processes claim
+//! concurrently without blocking on each other or taking the same row, and the
+//! workers of one process claim together: concurrent claims (and concurrent
+//! outcome-only finishes) are grouped into one statement each (see
+//! [`crate::batch`]). sea-query leaves the lock clause out for SQLite, where the single
+//! statement is atomic because SQLite has one writer at a time.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
 use ctxd_domain::{
     Error, Result,
     ids::{RunId, SourceId, UserId},
-    model::{Page, PageRequest, Run, RunStatus, Source},
-    ports::{LeaseState, RunFinish, RunQueue},
+    model::{Page, PageRequest, Run, RunOutcome, RunStatus, Source, StageTimings},
+    ports::{LeaseState, RunFinish, RunQueue, RunSubject},
     state::{Event, SourceStatus},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic,
-    IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Statement, TransactionTrait,
+    sea_query::{Alias, Expr, ExprTrait, JoinType, LockBehavior, LockType, Order, Query},
 };
 
 use super::SeaStore;
+use crate::batch::Batcher;
 use crate::convert::to_i64;
 use crate::{
-    convert::{context_to, millis, revision_to, run_from, source_from},
+    convert::{context_to, millis, revision_from, revision_to, run_from, source_from},
     entities::{contexts, revisions, runs, sources},
     map_db_err,
 };
 
-/// The Postgres claim as one statement: lock the oldest claimable run (skipping rows
-/// other claimers hold), lease it, and move its source to PROCESSING. One round trip
-/// instead of four, which is most of a no-op run's cost.
+/// The Postgres claim for a batch of workers as one statement: lock up to one run per
+/// worker (expired leases first, then the oldest queued runs, skipping rows other
+/// claimers hold), lease each to its worker, and move their sources to PROCESSING.
+/// `$2` lists the workers as `[{n, worker, locked_until_ms}]`.
 const CLAIM_POSTGRES: &str = r#"
-WITH next AS (
-    SELECT id FROM runs
-    WHERE (status = 'PENDING' AND available_at_ms <= $1) OR (status = 'PROCESSING' AND locked_until_ms < $1)
-    ORDER BY id LIMIT 1
+WITH wanted AS (
+    SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(n bigint, worker text, locked_until_ms bigint)
+), expired AS (
+    SELECT id FROM runs WHERE status = 'PROCESSING' AND locked_until_ms < $1
+    ORDER BY locked_until_ms LIMIT $4
     FOR UPDATE SKIP LOCKED
+), pending AS (
+    SELECT id FROM runs WHERE status = 'PENDING' AND available_at_ms <= $1
+    ORDER BY id LIMIT $4
+    FOR UPDATE SKIP LOCKED
+), picked AS (
+    SELECT id, row_number() OVER () AS n
+    FROM ((SELECT id FROM expired) UNION ALL (SELECT id FROM pending) LIMIT $4) AS next
 ), claimed AS (
-    UPDATE runs SET status = 'PROCESSING', attempt = attempt + 1, locked_by = $2, locked_until_ms = $3, started_at = $4
-    WHERE id IN (SELECT id FROM next)
-    RETURNING *
+    UPDATE runs SET status = 'PROCESSING', attempt = attempt + 1, locked_by = wanted.worker,
+        locked_until_ms = wanted.locked_until_ms, started_at = $3
+    FROM picked JOIN wanted USING (n)
+    WHERE runs.id = picked.id
+    RETURNING runs.*
 ), moved AS (
     UPDATE sources SET status = 'PROCESSING'
     FROM claimed
@@ -53,22 +67,27 @@ WITH next AS (
 SELECT * FROM claimed
 "#;
 
-/// The Postgres finish of a run that writes nothing but its outcome (an UNCHANGED
-/// refresh, a failure, a cancel) as one statement: no BEGIN/COMMIT round trips. The
-/// source moves only if it is still PROCESSING with this run as its last.
+/// The Postgres finish of a batch of runs that write nothing but their outcome (an
+/// UNCHANGED refresh, a failure, a cancel) as one statement. A source moves only if
+/// it is still PROCESSING with that run as its last. `$1` lists the runs as
+/// `[{id, status, outcome, error, timings, source_status}]`.
 const FINISH_STATUS_ONLY_POSTGRES: &str = r#"
-WITH finished AS (
-    UPDATE runs SET status = $2, outcome = $3, error = $4, finished_at = $5, timings = $6,
-        locked_by = NULL, locked_until_ms = NULL
-    WHERE id = $1 AND status = 'PROCESSING'
-    RETURNING *
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+        AS i(id uuid, status text, outcome text, error text, timings jsonb, source_status text)
+), finished AS (
+    UPDATE runs SET status = input.status, outcome = input.outcome, error = input.error, finished_at = $2,
+        timings = input.timings, locked_by = NULL, locked_until_ms = NULL
+    FROM input
+    WHERE runs.id = input.id AND runs.status = 'PROCESSING'
+    RETURNING runs.*, input.source_status
 ), moved AS (
-    UPDATE sources SET status = $7, message = $4, updated_at = $5
+    UPDATE sources SET status = finished.source_status, message = finished.error, updated_at = $2
     FROM finished
     WHERE sources.id = finished.source_id AND sources.status = 'PROCESSING' AND sources.last_run_id = finished.id
     RETURNING sources.*
 )
-SELECT {columns} FROM finished LEFT JOIN moved ON true
+SELECT {columns} FROM finished LEFT JOIN moved ON moved.id = finished.source_id
 "#;
 
 /// `table.column AS "{prefix}column"` for every column of `E`, so one row can carry
@@ -77,40 +96,188 @@ fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
     E::Column::iter().map(|c| format!("{table}.{0} AS \"{prefix}{0}\"", c.as_str())).collect::<Vec<_>>().join(", ")
 }
 
+/// One worker asking for a run.
+#[derive(Debug)]
+pub(crate) struct ClaimRequest {
+    worker: String,
+    locked_until_ms: i64,
+}
+
+/// One run finishing with its outcome only.
+#[derive(Debug)]
+pub(crate) struct FinishRequest {
+    run_id: RunId,
+    status: RunStatus,
+    outcome: Option<RunOutcome>,
+    error: Option<String>,
+    timings: StageTimings,
+    source_status: SourceStatus,
+}
+
+/// The finished run, and its source when the finish moved it.
+type Finished = Option<(runs::Model, Option<sources::Model>)>;
+
+/// The Postgres queue's grouped statements (see [`crate::batch`]); one set per
+/// database handle.
+#[derive(Debug)]
+pub(crate) struct QueueBatches {
+    claims: Batcher<ClaimRequest, Option<runs::Model>>,
+    finishes: Batcher<FinishRequest, Finished>,
+}
+
+/// At most this many claims or finishes share a statement.
+const MAX_BATCH: usize = 64;
+
+impl QueueBatches {
+    pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
+        let (claim_db, release_db, finish_db) = (db.clone(), db.clone(), db.clone());
+        let claims = Batcher::spawn(
+            MAX_BATCH,
+            move |requests| {
+                let db = claim_db.clone();
+                async move { claim_batch(&db, requests).await }
+            },
+            // A claimed run whose worker stopped waiting goes straight back to the queue.
+            move |claimed: Option<runs::Model>| {
+                let (Some(run), db) = (claimed, release_db.clone()) else { return };
+                tokio::spawn(async move {
+                    let worker = run.locked_by.unwrap_or_default();
+                    let released =
+                        release_run(&db, run.id, &worker, "the claiming worker stopped", chrono::Utc::now()).await;
+                    if let Err(error) = released {
+                        tracing::warn!(run = %run.id, %error, "releasing an undelivered claim failed; its lease will expire");
+                    }
+                });
+            },
+        );
+        let finishes = Batcher::spawn(
+            MAX_BATCH,
+            move |requests| {
+                let db = finish_db.clone();
+                async move { finish_batch(&db, requests).await }
+            },
+            |_| {},
+        );
+        Self { claims, finishes }
+    }
+}
+
+async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Result<Vec<Option<runs::Model>>> {
+    let now = chrono::Utc::now();
+    let wanted: Vec<serde_json::Value> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| serde_json::json!({"n": i + 1, "worker": r.worker, "locked_until_ms": r.locked_until_ms}))
+        .collect();
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        CLAIM_POSTGRES,
+        [millis(now).into(), serde_json::Value::Array(wanted).into(), now.into(), to_i64(requests.len() as u64).into()],
+    );
+    let claimed = runs::Entity::find().from_raw_sql(statement).all(db).await.map_err(map_db_err)?;
+    // Every worker of a process has its own id, so the lease holder names the caller.
+    let mut by_worker: HashMap<String, runs::Model> =
+        claimed.into_iter().filter_map(|run| Some((run.locked_by.clone()?, run))).collect();
+    Ok(requests.iter().map(|request| by_worker.remove(&request.worker)).collect())
+}
+
+async fn finish_batch(db: &DatabaseConnection, requests: Vec<FinishRequest>) -> Result<Vec<Finished>> {
+    // Built once: this is the hot path of every unchanged refresh.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns = format!(
+            "{}, {}",
+            prefixed_columns::<runs::Entity>("finished", "r_"),
+            prefixed_columns::<sources::Entity>("moved", "s_")
+        );
+        FINISH_STATUS_ONLY_POSTGRES.replace("{columns}", &columns)
+    });
+    let input: Vec<serde_json::Value> = requests
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.run_id.0,
+                "status": r.status.as_str(),
+                "outcome": r.outcome.map(|o| o.as_str()),
+                "error": r.error,
+                "timings": r.timings,
+                "source_status": r.source_status.as_str(),
+            })
+        })
+        .collect();
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        SQL.as_str(),
+        [serde_json::Value::Array(input).into(), chrono::Utc::now().into()],
+    );
+    let rows = db.query_all_raw(statement).await.map_err(map_db_err)?;
+    let mut finished = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let run = runs::Model::from_query_result(&row, "r_").map_err(map_db_err)?;
+        let source = sources::Model::from_query_result_optional(&row, "s_").map_err(map_db_err)?;
+        finished.insert(run.id, (run, source));
+    }
+    Ok(requests.iter().map(|request| finished.remove(&request.run_id.0)).collect())
+}
+
+/// Puts a run this worker holds back in the queue, available at `retry_at`, and its
+/// source back to PENDING. Returns the source's id, or `None` when the run was no
+/// longer this worker's.
+async fn release_run(
+    db: &DatabaseConnection,
+    run_id: uuid::Uuid,
+    worker: &str,
+    error: &str,
+    retry_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<uuid::Uuid>> {
+    let txn = db.begin().await.map_err(map_db_err)?;
+    let released = runs::Entity::update_many()
+        .col_expr(runs::Column::Status, Expr::value(RunStatus::Pending.as_str()))
+        .col_expr(runs::Column::Error, Expr::value(error))
+        .col_expr(runs::Column::AvailableAtMs, Expr::value(millis(retry_at)))
+        .col_expr(runs::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(runs::Column::LockedUntilMs, Expr::value(Option::<i64>::None))
+        .filter(runs::Column::Id.eq(run_id))
+        .filter(runs::Column::Status.eq(RunStatus::Processing.as_str()))
+        .filter(runs::Column::LockedBy.eq(worker))
+        .exec_with_returning(&txn)
+        .await
+        .map_err(map_db_err)?;
+    let Some(run) = released.into_iter().next() else {
+        txn.rollback().await.map_err(map_db_err)?;
+        return Ok(None);
+    };
+    // The status machine's PROCESSING --retry--> PENDING.
+    let to = SourceStatus::Processing.apply(Event::Retry)?.to;
+    sources::Entity::update_many()
+        .col_expr(sources::Column::Status, Expr::value(to.as_str()))
+        .filter(sources::Column::Id.eq(run.source_id))
+        .filter(sources::Column::Status.eq(SourceStatus::Processing.as_str()))
+        .exec(&txn)
+        .await
+        .map_err(map_db_err)?;
+    txn.commit().await.map_err(map_db_err)?;
+    Ok(Some(run.source_id))
+}
+
 impl SeaStore {
     async fn finish_status_only(
         &self,
+        batches: &QueueBatches,
         run_id: RunId,
         finish: &RunFinish,
         source_status: SourceStatus,
     ) -> Result<Option<Source>> {
-        let now = chrono::Utc::now();
-        // Built once: this is the hot path of every unchanged refresh.
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            let columns = format!(
-                "{}, {}",
-                prefixed_columns::<runs::Entity>("finished", "r_"),
-                prefixed_columns::<sources::Entity>("moved", "s_")
-            );
-            FINISH_STATUS_ONLY_POSTGRES.replace("{columns}", &columns)
-        });
-        let statement = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            SQL.as_str(),
-            [
-                run_id.0.into(),
-                finish.status.as_str().into(),
-                finish.outcome.map(|o| o.as_str()).into(),
-                finish.error.clone().into(),
-                now.into(),
-                serde_json::to_value(finish.timings).expect("plain data").into(),
-                source_status.as_str().into(),
-            ],
-        );
-        let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
-        let run = runs::Model::from_query_result(&row, "r_").map_err(map_db_err)?;
+        let request = FinishRequest {
+            run_id,
+            status: finish.status,
+            outcome: finish.outcome,
+            error: finish.error.clone(),
+            timings: finish.timings,
+            source_status,
+        };
+        let Some((run, moved)) = batches.finishes.call(request).await? else { return Ok(None) };
         self.source_changed(run.source_id);
-        let source = match sources::Model::from_query_result_optional(&row, "s_").map_err(map_db_err)? {
+        let source = match moved {
             Some(moved) => Some(moved),
             // The source had moved on (deleted, or another run is its last): read it.
             None => sources::Entity::find_by_id(run.source_id).one(&self.db).await.map_err(map_db_err)?,
@@ -119,24 +286,6 @@ impl SeaStore {
             Some(source) => Ok(Some(source_from(source, Some(run_from(run)?))?)),
             None => Ok(None),
         }
-    }
-
-    async fn claim_in_one_statement(
-        &self,
-        worker: &str,
-        now: chrono::DateTime<chrono::Utc>,
-        locked_until_ms: i64,
-    ) -> Result<Option<Run>> {
-        let statement = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            CLAIM_POSTGRES,
-            [millis(now).into(), worker.into(), locked_until_ms.into(), now.into()],
-        );
-        let claimed = runs::Entity::find().from_raw_sql(statement).one(&self.db).await.map_err(map_db_err)?;
-        if let Some(run) = &claimed {
-            self.source_changed(run.source_id);
-        }
-        claimed.map(run_from).transpose()
     }
 }
 
@@ -155,8 +304,13 @@ impl RunQueue for SeaStore {
         let now = chrono::Utc::now();
         let now_ms = millis(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        if self.db.get_database_backend() == DbBackend::Postgres {
-            return self.claim_in_one_statement(worker, now, now_ms.saturating_add(lease_ms)).await;
+        if let Some(batches) = &self.queue {
+            let request = ClaimRequest { worker: worker.to_owned(), locked_until_ms: now_ms.saturating_add(lease_ms) };
+            let claimed = batches.claims.call(request).await?;
+            if let Some(run) = &claimed {
+                self.source_changed(run.source_id);
+            }
+            return claimed.map(run_from).transpose();
         }
         let claimable = Condition::any()
             .add(
@@ -215,8 +369,8 @@ impl RunQueue for SeaStore {
         };
         let transition = SourceStatus::Processing.apply(event)?;
         let status_only = finish.revision.is_none() && finish.postback.is_none();
-        if status_only && self.db.get_database_backend() == DbBackend::Postgres {
-            return self.finish_status_only(run_id, &finish, transition.to).await;
+        if status_only && let Some(batches) = &self.queue {
+            return self.finish_status_only(batches, run_id, &finish, transition.to).await;
         }
         let now = chrono::Utc::now();
         let txn = self.db.begin().await.map_err(map_db_err)?;
@@ -311,46 +465,70 @@ impl RunQueue for SeaStore {
         error: &str,
         retry_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool> {
-        let txn = self.db.begin().await.map_err(map_db_err)?;
-        let released = runs::Entity::update_many()
-            .col_expr(runs::Column::Status, Expr::value(RunStatus::Pending.as_str()))
-            .col_expr(runs::Column::Error, Expr::value(error))
-            .col_expr(runs::Column::AvailableAtMs, Expr::value(millis(retry_at)))
-            .col_expr(runs::Column::LockedBy, Expr::value(Option::<String>::None))
-            .col_expr(runs::Column::LockedUntilMs, Expr::value(Option::<i64>::None))
-            .filter(runs::Column::Id.eq(run_id.0))
-            .filter(runs::Column::Status.eq(RunStatus::Processing.as_str()))
-            .filter(runs::Column::LockedBy.eq(worker))
-            .exec_with_returning(&txn)
-            .await
-            .map_err(map_db_err)?;
-        let Some(run) = released.into_iter().next() else {
-            txn.rollback().await.map_err(map_db_err)?;
+        let Some(source_id) = release_run(&self.db, run_id.0, worker, error, retry_at).await? else {
             return Ok(false);
         };
-        // The status machine's PROCESSING --retry--> PENDING.
-        let to = SourceStatus::Processing.apply(Event::Retry)?.to;
-        sources::Entity::update_many()
-            .col_expr(sources::Column::Status, Expr::value(to.as_str()))
-            .filter(sources::Column::Id.eq(run.source_id))
-            .filter(sources::Column::Status.eq(SourceStatus::Processing.as_str()))
-            .exec(&txn)
-            .await
-            .map_err(map_db_err)?;
-        txn.commit().await.map_err(map_db_err)?;
-        self.source_changed(run.source_id);
+        self.source_changed(source_id);
         Ok(true)
     }
 
-    async fn previous(&self, source_id: SourceId, run_id: RunId) -> Result<Option<Run>> {
-        let model = runs::Entity::find()
-            .filter(runs::Column::SourceId.eq(source_id.0))
-            .filter(runs::Column::Id.lt(run_id.0))
-            .order_by_desc(runs::Column::Id)
-            .one(&self.db)
-            .await
-            .map_err(map_db_err)?;
-        model.map(run_from).transpose()
+    async fn subject(&self, run: &Run) -> Result<Option<RunSubject>> {
+        // One query for three reads every run starts with: the source, its last run
+        // (this one), its current revision, and the status of the run before this one.
+        let (source, last, revision, previous) = (Alias::new("s"), Alias::new("l"), Alias::new("v"), Alias::new("p"));
+        let mut select = Query::select();
+        for column in sources::Column::iter() {
+            select.expr_as(Expr::col((source.clone(), column)), Alias::new(format!("s_{}", column.as_str())));
+        }
+        for column in runs::Column::iter() {
+            select.expr_as(Expr::col((last.clone(), column)), Alias::new(format!("l_{}", column.as_str())));
+        }
+        for column in revisions::Column::iter() {
+            select.expr_as(Expr::col((revision.clone(), column)), Alias::new(format!("v_{}", column.as_str())));
+        }
+        let before = Query::select()
+            .column((previous.clone(), runs::Column::Status))
+            .from_as(runs::Entity, previous.clone())
+            .and_where(
+                Expr::col((previous.clone(), runs::Column::SourceId)).equals((source.clone(), sources::Column::Id)),
+            )
+            .and_where(Expr::col((previous.clone(), runs::Column::Id)).lt(run.id.0))
+            .order_by((previous.clone(), runs::Column::Id), Order::Desc)
+            .limit(1)
+            .to_owned();
+        select
+            .expr_as(Expr::SubQuery(None, Box::new(before.into())), Alias::new("previous_status"))
+            .from_as(sources::Entity, source.clone())
+            .join_as(
+                JoinType::LeftJoin,
+                runs::Entity,
+                last.clone(),
+                Expr::col((last.clone(), runs::Column::Id)).equals((source.clone(), sources::Column::LastRunId)),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                revisions::Entity,
+                revision.clone(),
+                Expr::col((revision.clone(), revisions::Column::SourceId))
+                    .equals((source.clone(), sources::Column::Id))
+                    .and(
+                        Expr::col((revision.clone(), revisions::Column::Number))
+                            .equals((source.clone(), sources::Column::Revision)),
+                    ),
+            )
+            .and_where(Expr::col((source.clone(), sources::Column::Id)).eq(run.source_id.0))
+            .and_where(Expr::col((source, sources::Column::UserId)).eq(run.user_id.0));
+        let statement = self.db.get_database_backend().build(&select);
+        let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
+        let model = sources::Model::from_query_result(&row, "s_").map_err(map_db_err)?;
+        let last = runs::Model::from_query_result_optional(&row, "l_").map_err(map_db_err)?;
+        let current = revisions::Model::from_query_result_optional(&row, "v_").map_err(map_db_err)?;
+        let previous: Option<String> = row.try_get("", "previous_status").map_err(map_db_err)?;
+        Ok(Some(RunSubject {
+            source: source_from(model, last.map(run_from).transpose()?)?,
+            current: current.map(revision_from).transpose()?,
+            previous: previous.map(|status| status.parse()).transpose().map_err(Error::internal)?,
+        }))
     }
 
     async fn depth(&self) -> Result<u64> {

@@ -92,6 +92,8 @@ fn revision_of(source: &Source, bytes: &[u8], extractor_version: &str) -> Revisi
 }
 
 struct Harness {
+    /// What `RunQueue::subject` answers for the run.
+    subject: RunSubject,
     sources: MockSourceRepository,
     runs: MockRunQueue,
     revisions: MockRevisionRepository,
@@ -104,15 +106,11 @@ struct Harness {
 
 impl Harness {
     fn new(source: &Source, current: Option<Revision>) -> Self {
-        let mut sources = MockSourceRepository::new();
-        let stored = source.clone();
-        sources.expect_get().returning(move |_, _| Ok(Some(stored.clone())));
-        let mut revisions = MockRevisionRepository::new();
-        revisions.expect_get().returning(move |_, _| Ok(current.clone()));
         Self {
-            sources,
+            subject: RunSubject { source: source.clone(), current, previous: None },
+            sources: MockSourceRepository::new(),
             runs: MockRunQueue::new(),
-            revisions,
+            revisions: MockRevisionRepository::new(),
             blobs: MockBlobStore::new(),
             fetcher: MockUriFetcher::new(),
             uploads: MockUploadRepository::new(),
@@ -122,12 +120,7 @@ impl Harness {
     }
 
     fn previous_run(&mut self, status: RunStatus) {
-        self.runs.expect_previous().returning(move |source_id, _| {
-            let mut run =
-                Run::queued(source_id, UserId::new(), RunKind::Initial, RunFlags::default(), None, Utc::now());
-            run.status = status;
-            Ok(Some(run))
-        });
+        self.subject.previous = Some(status);
     }
 
     /// Records what `finish` was called with.
@@ -141,8 +134,10 @@ impl Harness {
         captured
     }
 
-    fn pipeline(self) -> (Pipeline, Arc<CountingExtractor>) {
+    fn pipeline(mut self) -> (Pipeline, Arc<CountingExtractor>) {
         let extractor = self.extractor.clone();
+        let subject = self.subject.clone();
+        self.runs.expect_subject().returning(move |_| Ok(Some(subject.clone())));
         let ports = PipelinePorts {
             sources: Arc::new(self.sources),
             runs: Arc::new(self.runs),
