@@ -14,9 +14,9 @@ use ctxd_domain::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, JoinType, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-    sea_query::{OnConflict, Query},
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Iterable, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement, TransactionTrait,
+    sea_query::{Alias, CommonTableExpression, Expr, OnConflict, PostgresQueryBuilder, Query, WithClause},
 };
 use uuid::Uuid;
 
@@ -28,6 +28,62 @@ use crate::{
 };
 
 impl SeaStore {
+    /// [`SourceRepository::save`] on Postgres, without a postback, as one statement:
+    /// the guarded source update and the run write are data-modifying CTEs, and the
+    /// run is written only when the update matched. Every accepted refresh, reprocess
+    /// and cancel goes through here; one round trip and no BEGIN/COMMIT pair is about a
+    /// third of an accept's database traffic.
+    async fn save_in_one_statement(
+        &self,
+        source: &Source,
+        expected_status: SourceStatus,
+        run: RunWrite,
+    ) -> Result<bool> {
+        const UPDATED: &str = "updated";
+        let mut update = sources::Entity::update_many()
+            .set(source_to(source).into_active_model().reset_all())
+            .filter(sources::Column::Id.eq(source.id.0))
+            .filter(sources::Column::Status.eq(expected_status.as_str()))
+            .into_query();
+        update.returning_col(sources::Column::Id);
+        let mut with = WithClause::new();
+        with.cte(CommonTableExpression::new().query(update).table_name(Alias::new(UPDATED)).to_owned());
+        let only_if_updated = || Expr::cust(format!("EXISTS (SELECT 1 FROM {UPDATED})"));
+        match run {
+            RunWrite::None => {}
+            RunWrite::Insert(run) => {
+                let model = run_to(&run).into_active_model();
+                let (columns, values): (Vec<runs::Column>, Vec<Expr>) = runs::Column::iter()
+                    .filter_map(|column| model.get(column).into_value().map(|value| (column, Expr::val(value))))
+                    .unzip();
+                let guarded = Query::select().exprs(values).and_where(only_if_updated()).to_owned();
+                let mut insert = Query::insert();
+                insert.into_table(runs::Entity).columns(columns).select_from(guarded).map_err(map_query_err)?;
+                with.cte(CommonTableExpression::new().query(insert).table_name(Alias::new("run_inserted")).to_owned());
+            }
+            RunWrite::Update(run) => {
+                let mut update = runs::Entity::update_many()
+                    .set(run_update(&run))
+                    .filter(runs::Column::Id.eq(run.id.0))
+                    .into_query();
+                update.and_where(only_if_updated());
+                with.cte(CommonTableExpression::new().query(update).table_name(Alias::new("run_updated")).to_owned());
+            }
+        }
+        let saved = Query::select().expr(Expr::cust(format!("(SELECT count(*) FROM {UPDATED})"))).to_owned().with(with);
+        let (sql, values) = saved.build(PostgresQueryBuilder);
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+        let row = self.db.query_one_raw(statement).await.map_err(map_db_err)?;
+        let updated: i64 = match row {
+            Some(row) => row.try_get_by_index(0).map_err(map_db_err)?,
+            None => 0,
+        };
+        if updated > 0 {
+            self.source_changed(source.id.0);
+        }
+        Ok(updated > 0)
+    }
+
     /// Loads the last runs of `models` in one query and builds the domain sources.
     async fn with_last_runs(&self, models: Vec<sources::Model>) -> Result<Vec<Source>> {
         let run_ids: Vec<Uuid> = models.iter().filter_map(|m| m.last_run_id).collect();
@@ -49,6 +105,20 @@ impl SeaStore {
     }
 }
 
+/// A use case's rewrite of a run: every column but the lease, which belongs to the
+/// queue.
+fn run_update(run: &Run) -> runs::ActiveModel {
+    let mut model = run_to(run).into_active_model().reset_all();
+    model.locked_by = sea_orm::ActiveValue::NotSet;
+    model.locked_until_ms = sea_orm::ActiveValue::NotSet;
+    model.available_at_ms = sea_orm::ActiveValue::NotSet;
+    model
+}
+
+fn map_query_err(error: sea_orm::sea_query::error::Error) -> ctxd_domain::Error {
+    ctxd_domain::Error::internal(error)
+}
+
 pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Result<()> {
     match run {
         RunWrite::None => {}
@@ -56,12 +126,7 @@ pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Resul
             runs::Entity::insert(run_to(&run).into_active_model().reset_all()).exec(db).await.map_err(map_db_err)?;
         }
         RunWrite::Update(run) => {
-            let mut model = run_to(&run).into_active_model().reset_all();
-            // The lease belongs to the queue; a use case never rewrites it.
-            model.locked_by = sea_orm::ActiveValue::NotSet;
-            model.locked_until_ms = sea_orm::ActiveValue::NotSet;
-            model.available_at_ms = sea_orm::ActiveValue::NotSet;
-            runs::Entity::update(model).exec(db).await.map_err(map_db_err)?;
+            runs::Entity::update(run_update(&run)).exec(db).await.map_err(map_db_err)?;
         }
     }
     Ok(())
@@ -144,6 +209,9 @@ impl SourceRepository for SeaStore {
         run: RunWrite,
         postback: Option<Postback>,
     ) -> Result<bool> {
+        if postback.is_none() && self.db.get_database_backend() == DbBackend::Postgres {
+            return self.save_in_one_statement(source, expected_status, run).await;
+        }
         let txn = self.db.begin().await.map_err(map_db_err)?;
         // The guarded UPDATE comes first: on SQLite the transaction starts as a
         // writer, and on Postgres the row lock orders concurrent savers.
@@ -216,7 +284,7 @@ impl SourceRepository for SeaStore {
 pub(super) async fn request_rebuilds(db: &impl ConnectionTrait, member: Uuid, now_ms: i64) -> Result<()> {
     let containing = Query::select()
         .column(composition_members::Column::CompositionId)
-        .expr(sea_orm::sea_query::Expr::val(now_ms))
+        .expr(Expr::val(now_ms))
         .from(composition_members::Entity)
         .and_where(composition_members::Column::MemberId.eq(member))
         .distinct()
