@@ -17,7 +17,7 @@ use axum::{extract::State, http::HeaderMap, http::StatusCode, response::IntoResp
 use ctxd_test_support::{Backend, spawn_app_with};
 use serde_json::json;
 
-use crate::wait_until_settled;
+use crate::{cpu::CpuTime, wait_until_settled};
 
 const PAGE: &str = "a page that never changes";
 
@@ -46,7 +46,7 @@ pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
 
     let app = spawn_app_with(Backend::Postgres, |config| {
         config.worker.enabled = true;
-        config.worker.count = 8;
+        config.worker.count = 32;
         config.worker.poll_interval_ms = 5;
         config.scheduler.enabled = false;
         // Every source is on the one local origin: let the workers all reach it.
@@ -65,6 +65,8 @@ pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
     wait_until_settled(&app, &space, n_sources).await?;
     let before = (served.requests.load(Ordering::Relaxed), served.body_bytes.load(Ordering::Relaxed));
 
+    eprintln!("{n_sources} sources settled; refreshing them");
+    let cpu_before = CpuTime::now();
     let started = Instant::now();
     let mut requests = Vec::new();
     for chunk in ids.chunks(n_sources.div_ceil(16).max(1)) {
@@ -86,6 +88,7 @@ pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
     let accepted = started.elapsed().as_secs_f64();
     wait_until_settled(&app, &space, n_sources).await?;
     let total = started.elapsed().as_secs_f64();
+    let cpu = CpuTime::now().since(cpu_before);
     let runs = app.get(&format!("/v1/sources/{}/runs", ids[0])).await.body;
     anyhow::ensure!(runs["runs"][0]["outcome"] == "UNCHANGED", "the refresh did not end UNCHANGED: {runs}");
     let requests = served.requests.load(Ordering::Relaxed) - before.0;
@@ -97,5 +100,11 @@ pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
     println!("  origin body bytes per refresh (target 0): {:>10.3}", body_bytes as f64 / n);
     println!("  requests accepted:                        {:>10.0} /s ({accepted:.2} s)", n / accepted);
     println!("  unchanged refreshes end to end (target >= 2000/s): {:>10.0} /s ({total:.2} s)", n / total);
+    let per_refresh = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n;
+    println!(
+        "  CPU per refresh: bench process (client, ctxd, origin) {:.0} us, Postgres {:.0} us",
+        per_refresh(cpu.this_process),
+        per_refresh(cpu.postgres)
+    );
     Ok(())
 }
