@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("queue") => queue(arg(&args, "--runs", 5000)?, arg(&args, "--workers", 4)?).await,
-        Some("refresh" | "fetch") => fetch::run(arg(&args, "--sources", 1000)?).await,
+        Some("refresh" | "fetch") => fetch::run(arg(&args, "--sources", 4000)?).await,
         Some("upload") => {
             let ctxd = args.iter().position(|a| a == "--ctxd").and_then(|i| args.get(i + 1)).map(PathBuf::from);
             upload::run(ctxd.context("--ctxd PATH (cargo xtask bench upload passes it)")?, arg(&args, "--mib", 100)?)
