@@ -15,6 +15,7 @@ use ctxd_test_support::{TestDatabase, seed_account};
 on_both_databases!(
     claims_are_exclusive_under_concurrency,
     simultaneous_claims_and_finishes_each_get_their_own_answer,
+    simultaneous_claims_under_one_worker_name_each_get_a_run,
     expired_leases_are_reclaimed,
     finishing_is_once_only,
     deleting_a_space_removes_everything_in_it
@@ -148,6 +149,27 @@ async fn simultaneous_claims_and_finishes_each_get_their_own_answer(db: TestData
             assert_eq!(source.message.as_deref(), Some("origin answered 500"));
         }
     }
+}
+
+/// The grouped claim answers callers by position, not by worker name: a caller that
+/// reuses a name still gets its own run (none is leased and then left undelivered).
+async fn simultaneous_claims_under_one_worker_name_each_get_a_run(db: TestDatabase) {
+    let f = fixture(&db).await;
+    for _ in 0..8 {
+        enqueue(&f).await;
+    }
+    let store = Arc::new(f.store.clone());
+    let claims: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { RunQueue::claim(store.as_ref(), "same", Duration::from_secs(60)).await.unwrap() })
+        })
+        .collect();
+    let mut claimed = HashSet::new();
+    for claim in claims {
+        claimed.insert(claim.await.unwrap().expect("a run for every caller").id);
+    }
+    assert_eq!(claimed.len(), 8, "eight callers, eight different runs");
 }
 
 async fn expired_leases_are_reclaimed(db: TestDatabase) {

@@ -57,7 +57,7 @@ WITH wanted AS (
         locked_until_ms = wanted.locked_until_ms, started_at = $3
     FROM picked JOIN wanted USING (n)
     WHERE runs.id = picked.id
-    RETURNING runs.*
+    RETURNING runs.*, wanted.n AS claim_n
 ), moved AS (
     UPDATE sources SET status = 'PROCESSING'
     FROM claimed
@@ -174,11 +174,14 @@ async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Re
         CLAIM_POSTGRES,
         [millis(now).into(), serde_json::Value::Array(wanted).into(), now.into(), to_i64(requests.len() as u64).into()],
     );
-    let claimed = runs::Entity::find().from_raw_sql(statement).all(db).await.map_err(map_db_err)?;
-    // Every worker of a process has its own id, so the lease holder names the caller.
-    let mut by_worker: HashMap<String, runs::Model> =
-        claimed.into_iter().filter_map(|run| Some((run.locked_by.clone()?, run))).collect();
-    Ok(requests.iter().map(|request| by_worker.remove(&request.worker)).collect())
+    let mut claimed = HashMap::new();
+    for row in db.query_all_raw(statement).await.map_err(map_db_err)? {
+        // `claim_n` is the caller's position in `wanted`, so two calls under one worker
+        // name still each get their own run.
+        let n: i64 = row.try_get("", "claim_n").map_err(map_db_err)?;
+        claimed.insert(n, runs::Model::from_query_result(&row, "").map_err(map_db_err)?);
+    }
+    Ok((1..=to_i64(requests.len() as u64)).map(|n| claimed.remove(&n)).collect())
 }
 
 async fn finish_batch(db: &DatabaseConnection, requests: Vec<FinishRequest>) -> Result<Vec<Finished>> {
