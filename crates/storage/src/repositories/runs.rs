@@ -22,7 +22,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     FromQueryResult, IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Statement, TransactionTrait,
-    sea_query::{Alias, Expr, ExprTrait, JoinType, LockBehavior, LockType, Order, Query},
+    sea_query::{Alias, Expr, ExprTrait, JoinType, LockBehavior, LockType, Order, Query, SelectStatement},
 };
 
 use super::SeaStore;
@@ -94,6 +94,14 @@ SELECT {columns} FROM finished LEFT JOIN moved ON moved.id = finished.source_id
 /// two models (read back with `FromQueryResult::from_query_result(row, prefix)`).
 fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
     E::Column::iter().map(|c| format!("{table}.{0} AS \"{prefix}{0}\"", c.as_str())).collect::<Vec<_>>().join(", ")
+}
+
+/// Selects every column of `E` from `table` as `{prefix}column`: the sea-query twin of
+/// [`prefixed_columns`], for queries built rather than written.
+fn select_prefixed<E: EntityTrait>(select: &mut SelectStatement, table: &Alias, prefix: &str) {
+    for column in E::Column::iter() {
+        select.expr_as(Expr::col((table.clone(), column)), Alias::new(format!("{prefix}{}", column.as_str())));
+    }
 }
 
 /// One worker asking for a run.
@@ -480,15 +488,9 @@ impl RunQueue for SeaStore {
         // (this one), its current revision, and the status of the run before this one.
         let (source, last, revision, previous) = (Alias::new("s"), Alias::new("l"), Alias::new("v"), Alias::new("p"));
         let mut select = Query::select();
-        for column in sources::Column::iter() {
-            select.expr_as(Expr::col((source.clone(), column)), Alias::new(format!("s_{}", column.as_str())));
-        }
-        for column in runs::Column::iter() {
-            select.expr_as(Expr::col((last.clone(), column)), Alias::new(format!("l_{}", column.as_str())));
-        }
-        for column in revisions::Column::iter() {
-            select.expr_as(Expr::col((revision.clone(), column)), Alias::new(format!("v_{}", column.as_str())));
-        }
+        select_prefixed::<sources::Entity>(&mut select, &source, "s_");
+        select_prefixed::<runs::Entity>(&mut select, &last, "l_");
+        select_prefixed::<revisions::Entity>(&mut select, &revision, "v_");
         let before = Query::select()
             .column((previous.clone(), runs::Column::Status))
             .from_as(runs::Entity, previous.clone())
