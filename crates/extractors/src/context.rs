@@ -20,7 +20,7 @@ pub struct ExtractiveContextExtractor;
 #[async_trait::async_trait]
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
-        "extractive-2"
+        "extractive-3"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
@@ -77,7 +77,7 @@ fn blocks(markdown: &str) -> Vec<Block> {
             }
             Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::Heading(_)) => {
                 if let Some((text, line, heading)) = stack.pop() {
-                    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let text = crate::math::plain(&text).split_whitespace().collect::<Vec<_>>().join(" ");
                     if !text.is_empty() {
                         out.push(Block { text, line, heading });
                     }
@@ -85,6 +85,12 @@ fn blocks(markdown: &str) -> Vec<Block> {
             }
             Event::Text(text) | Event::Code(text) if !in_code => {
                 if let Some((current, _, _)) = stack.last_mut() {
+                    // Markdown reads `\(` as an escaped `(` (the text starts after the
+                    // backslash); put the backslash back so LaTeX math delimiters survive
+                    // to `math::plain`.
+                    if markdown[..range.start].ends_with('\\') && text.starts_with(['(', ')', '[', ']']) {
+                        current.push('\\');
+                    }
                     current.push_str(&text);
                 }
             }
@@ -735,6 +741,18 @@ mod tests {
         ]);
         let draft = ExtractiveContextExtractor.draft(&doc, &[]);
         assert!(draft.content.contains("## Files mentioned\n\nsrc/core/Cline.ts, README.md\n"), "{}", draft.content);
+    }
+
+    #[test]
+    fn latex_math_in_replies_reads_as_plain_text_in_the_context() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "What is the average distance between x and y?"),
+            (Assistant, "The average distance between \\( x \\) and \\( y \\) is \\( \\frac{1}{3} \\)."),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+        assert!(draft.content.contains("between x and y is 1/3."), "{}", draft.content);
+        assert!(!draft.content.contains("frac"), "{}", draft.content);
     }
 
     #[test]

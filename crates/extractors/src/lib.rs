@@ -8,6 +8,7 @@ pub mod chat;
 pub mod context;
 pub mod html;
 pub mod markdown;
+mod math;
 pub mod pdf;
 pub mod text;
 pub mod textrank;
