@@ -425,12 +425,12 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
         }
         let user = exchange.user.trim_start_matches("/ask").trim_start_matches("/code").trim();
         let question = is_question(user);
-        let refs: Vec<String> = artifacts
+        let in_exchange: Vec<(usize, &ArtifactDraft)> = artifacts
             .iter()
             .enumerate()
             .filter(|(_, a)| a.provenance.turn.is_some_and(|t| (exchange.first_turn..=exchange.last_turn).contains(&t)))
-            .map(|(i, _)| ArtifactDraft::reference(i))
             .collect();
+        let refs: Vec<String> = in_exchange.iter().map(|(i, _)| ArtifactDraft::reference(*i)).collect();
         let mut gist = exchange.replies.iter().find_map(|r| reply_gist(r)).unwrap_or_default();
         // Results tend to come last ("so the answer is 1/3", "219 errors remain"):
         // keep the exchange's concluding sentence when it carries a value.
@@ -465,6 +465,20 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             if !commits.is_empty() {
                 let list: Vec<String> = commits.iter().map(|(id, message)| format!("{id} {message}")).collect();
                 let _ = write!(decision, " (commit {})", list.join("; "));
+            }
+            // The values a style or configuration edit set (a colour, a size, a flag)
+            // are what a reader of the decision needs, and they live in the edit, not
+            // in the prose. A code edit's added lines are logic, not values: left out.
+            let mut changed: Vec<&str> = Vec::new();
+            let sets_values = |a: &ArtifactDraft| a.language.as_deref().is_some_and(|l| VALUE_LANGUAGES.contains(&l));
+            for line in in_exchange.iter().filter(|(_, a)| sets_values(a)).flat_map(|(_, a)| added_lines(&a.content)) {
+                if changed.len() < MAX_CHANGED_LINES && !changed.contains(&line) {
+                    changed.push(line);
+                }
+            }
+            if !changed.is_empty() {
+                let list: Vec<String> = changed.iter().map(|l| format!("`{}`", shorten(l, 80))).collect();
+                let _ = write!(decision, " — sets {}", list.join(", "));
             }
             decisions.push(decision);
         }
@@ -619,6 +633,65 @@ fn reply_conclusion(reply: &str) -> Option<String> {
 }
 
 /// `Commit 1a2b3c4 message` lines in aider's output.
+/// At most this many changed lines are quoted per decision.
+const MAX_CHANGED_LINES: usize = 3;
+
+/// Languages whose edits set values rather than logic: styles, markup, configuration.
+const VALUE_LANGUAGES: &[&str] = &[
+    "css",
+    "scss",
+    "sass",
+    "less",
+    "html",
+    "xml",
+    "json",
+    "yaml",
+    "yml",
+    "toml",
+    "ini",
+    "properties",
+    "env",
+    "dotenv",
+];
+
+/// The lines an edit adds: the new side of `<<<<<<< SEARCH|ORIGINAL … =======
+/// … >>>>>>> REPLACE|UPDATED` hunks or the `+` lines of a unified diff, leaving out
+/// lines the same edit removes (moved or re-indented lines are not changes) and
+/// lines without a letter or digit (braces). A block that is not an edit adds none.
+fn added_lines(code: &str) -> Vec<&str> {
+    #[derive(PartialEq)]
+    enum Side {
+        Outside,
+        Old,
+        New,
+    }
+    let mut side = Side::Outside;
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    for line in code.lines() {
+        if line.starts_with("<<<<<<<") {
+            side = Side::Old;
+        } else if line.starts_with("=======") && side == Side::Old {
+            side = Side::New;
+        } else if line.starts_with(">>>>>>>") {
+            side = Side::Outside;
+        } else {
+            match side {
+                Side::Old => removed.push(line.trim()),
+                Side::New => added.push(line.trim()),
+                Side::Outside => {
+                    if let Some(rest) = line.strip_prefix('+').filter(|_| !line.starts_with("+++")) {
+                        added.push(rest.trim());
+                    } else if let Some(rest) = line.strip_prefix('-').filter(|_| !line.starts_with("---")) {
+                        removed.push(rest.trim());
+                    }
+                }
+            }
+        }
+    }
+    added.retain(|line| line.chars().any(char::is_alphanumeric) && !removed.contains(line));
+    added
+}
+
 fn commits_in(tool: &str) -> Vec<(String, String)> {
     tool.lines()
         .filter_map(|line| {
@@ -741,6 +814,25 @@ mod tests {
         ]);
         let draft = ExtractiveContextExtractor.draft(&doc, &[]);
         assert!(draft.content.contains("## Files mentioned\n\nsrc/core/Cline.ts, README.md\n"), "{}", draft.content);
+    }
+
+    #[test]
+    fn an_edit_adds_the_lines_of_its_new_side_that_it_does_not_also_remove() {
+        let search_replace = "index.html\n<<<<<<< SEARCH\n  p {\n    color: #159957;\n  }\n=======\n  p {\n    color: #155799;\n    padding: 1rem;\n  }\n>>>>>>> REPLACE\n";
+        assert_eq!(added_lines(search_replace), ["color: #155799;", "padding: 1rem;"]);
+        let diff = "--- a/x.toml\n+++ b/x.toml\n@@ -1,2 +1,2 @@\n-port = 80\n+port = 8080\n name = \"x\"\n";
+        assert_eq!(added_lines(diff), ["port = 8080"]);
+        assert!(added_lines("fn main() {\n    println!(\"hi\");\n}\n").is_empty(), "a plain block is not an edit");
+    }
+
+    #[test]
+    fn a_decision_carried_out_by_a_style_edit_quotes_the_values_it_set() {
+        use Role::*;
+        let edit = "```css\n<<<<<<< SEARCH\nblockquote { color: #159957; }\n=======\nblockquote { color: #155799; }\n>>>>>>> REPLACE\n```";
+        let doc = chat(&[(User, "make the blockquote blue"), (Assistant, edit)]);
+        let artifacts = crate::artifacts::extract(&doc);
+        let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
+        assert_eq!(draft.decisions, ["make the blockquote blue — sets `blockquote { color: #155799; }`"]);
     }
 
     #[test]
