@@ -327,6 +327,29 @@ fn answers(message: &str) -> bool {
     message.split_whitespace().count() <= 12 || PICKS.contains(&first) || first.chars().all(|c| c.is_ascii_digit())
 }
 
+/// A user wondering why something happens, without necessarily asking.
+const PUZZLEMENT_CUES: &[&str] = &[
+    "seems weird",
+    "is weird",
+    "weird that",
+    "strange that",
+    "seems odd",
+    "odd that",
+    "i wonder why",
+    "not sure why",
+    "surprising that",
+    "don't understand why",
+    "do not understand why",
+];
+
+/// Whether a reply's prose gives a reason.
+fn explains(reply: &str) -> bool {
+    const REASONS: [&str; 8] =
+        ["because", "due to", "the reason", "this happens", "caused by", "is expected", "explains", "this is why"];
+    let prose = prose_of(reply).to_lowercase();
+    REASONS.iter().any(|reason| prose.contains(reason))
+}
+
 const POLITE_CLOSERS: &[&str] = &[
     "would you like",
     "do you want",
@@ -491,6 +514,16 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
                 if sentence.ends_with('?') && !POLITE_CLOSERS.iter().any(|p| lower.contains(p)) {
                     open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
                 }
+            }
+        }
+        // Puzzlement the user voiced ("it seems weird that it always converges from
+        // below") is a question, open until some later reply explains something.
+        for sentence in textrank::sentences(&prose_of(user)) {
+            let lower = sentence.to_lowercase();
+            if PUZZLEMENT_CUES.iter().any(|cue| lower.contains(cue))
+                && !exchanges[index..].iter().flat_map(|e| &e.replies).any(|reply| explains(reply))
+            {
+                open_questions.push(format!("{} (not explained)", shorten(&sentence, MAX_ITEM_CHARS)));
             }
         }
         // A choice the assistant asked for ("Which area should I tackle first?") that
@@ -833,6 +866,27 @@ mod tests {
         let artifacts = crate::artifacts::extract(&doc);
         let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
         assert_eq!(draft.decisions, ["make the blockquote blue — sets `blockquote { color: #155799; }`"]);
+    }
+
+    #[test]
+    fn puzzlement_stays_open_until_a_reply_explains_it() {
+        use Role::*;
+        let puzzled = "Plot a few runs. It seems weird that it always converges from the bottom.";
+        let unexplained = chat(&[
+            (User, puzzled),
+            (Assistant, "Here is the graph. All lines seem to converge from below."),
+            (User, "add the mean"),
+            (Assistant, "Here is the mean."),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&unexplained, &[]);
+        assert_eq!(draft.open_questions, ["It seems weird that it always converges from the bottom. (not explained)"]);
+        let explained = chat(&[
+            (User, puzzled),
+            (Assistant, "Here is the graph."),
+            (User, "add the mean"),
+            (Assistant, "The early average is low because small samples rarely include large distances."),
+        ]);
+        assert!(ExtractiveContextExtractor.draft(&explained, &[]).open_questions.is_empty());
     }
 
     #[test]
