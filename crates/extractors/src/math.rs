@@ -14,7 +14,7 @@ pub(crate) fn plain(text: &str) -> String {
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(open) = rest.find(['\\']) {
+    while let Some(open) = rest.find('\\') {
         let (before, from) = rest.split_at(open);
         out.push_str(before);
         let close = match from.get(..2) {
@@ -44,9 +44,9 @@ pub(crate) fn plain(text: &str) -> String {
 
 /// One span's LaTeX as plain text.
 fn render(latex: &str) -> String {
-    let mut out = String::new();
-    let mut chars = latex.trim().char_indices().peekable();
     let latex = latex.trim();
+    let mut out = String::new();
+    let mut chars = latex.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         match c {
             '\\' => {
