@@ -45,6 +45,10 @@ fn arg(args: &[String], name: &str, default: usize) -> anyhow::Result<usize> {
     }
 }
 
+/// The allocator `ctxd` itself uses, so the in-process server measures as shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
