@@ -165,7 +165,8 @@ fn draft(kind: ArtifactKind, content: &str, line: u32) -> ArtifactDraft {
 /// Plays the worker: claims the queued run and finishes it with revision `number`
 /// holding `drafts`, replacing the current set or not.
 async fn finish_with(app: &TestApp, source: &Value, number: u32, drafts: &[ArtifactDraft], replace: bool) {
-    let run = RunQueue::claim(&app.store, "test-worker", std::time::Duration::from_secs(60)).await.unwrap().unwrap();
+    let run =
+        RunQueue::claim(&app.store, "test-worker", std::time::Duration::from_secs(60)).await.unwrap().unwrap().run;
     let source_id = source["id"].as_str().unwrap().parse().unwrap();
     let space_id = source["spaceId"].as_str().unwrap().parse().unwrap();
     let artifacts = drafts

@@ -23,7 +23,8 @@ on_both_backends!(
 
 /// Plays the worker: claims the oldest queued run and checks it is `run_id`.
 async fn claim(app: &TestApp, run_id: &Value) {
-    let run = RunQueue::claim(&app.store, "test-worker", Duration::from_secs(60)).await.unwrap().expect("a queued run");
+    let claimed = RunQueue::claim(&app.store, "test-worker", Duration::from_secs(60)).await.unwrap();
+    let run = claimed.expect("a queued run").run;
     assert_eq!(run.id.to_string(), run_id.as_str().unwrap());
 }
 

@@ -3,10 +3,10 @@
 
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use ctxd_domain::{
-    model::{Run, RunFlags, RunStatus, Source, SourceInput, Space, User},
-    ports::{RunFinish, RunQueue, SourceRepository, SpaceRepository},
+    model::{Revision, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, Space, User},
+    ports::{RunFinish, RunQueue, RunWrite, SourceRepository, SpaceRepository},
     state::SourceStatus,
 };
 use ctxd_storage::SeaStore;
@@ -17,6 +17,7 @@ on_both_databases!(
     simultaneous_claims_and_finishes_each_get_their_own_answer,
     simultaneous_claims_under_one_worker_name_each_get_a_run,
     expired_leases_are_reclaimed,
+    a_claim_carries_what_the_run_starts_from,
     finishing_is_once_only,
     deleting_a_space_removes_everything_in_it
 );
@@ -52,7 +53,7 @@ async fn claims_are_exclusive_under_concurrency(db: TestDatabase) {
         queued.push(enqueue(&f).await.id);
     }
     // The oldest run is claimed first.
-    let first = RunQueue::claim(&f.store, "w0", Duration::from_secs(60)).await.unwrap().unwrap();
+    let first = RunQueue::claim(&f.store, "w0", Duration::from_secs(60)).await.unwrap().unwrap().run;
     assert_eq!(first.id, queued[0]);
     assert_eq!(first.status, RunStatus::Processing);
     assert_eq!(first.attempt, 1);
@@ -65,8 +66,10 @@ async fn claims_are_exclusive_under_concurrency(db: TestDatabase) {
         let store = store.clone();
         workers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
-            while let Some(run) =
-                RunQueue::claim(store.as_ref(), &format!("w{worker}"), Duration::from_secs(60)).await.unwrap()
+            while let Some(run) = RunQueue::claim(store.as_ref(), &format!("w{worker}"), Duration::from_secs(60))
+                .await
+                .unwrap()
+                .map(|c| c.run)
             {
                 mine.push(run.id);
             }
@@ -95,7 +98,8 @@ async fn simultaneous_claims_and_finishes_each_get_their_own_answer(db: TestData
             let store = store.clone();
             tokio::spawn(async move {
                 let worker = format!("w{n}");
-                let run = RunQueue::claim(store.as_ref(), &worker, Duration::from_secs(60)).await.unwrap();
+                let run =
+                    RunQueue::claim(store.as_ref(), &worker, Duration::from_secs(60)).await.unwrap().map(|c| c.run);
                 (worker, run)
             })
         })
@@ -162,7 +166,9 @@ async fn simultaneous_claims_under_one_worker_name_each_get_a_run(db: TestDataba
     let claims: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { RunQueue::claim(store.as_ref(), "same", Duration::from_secs(60)).await.unwrap() })
+            tokio::spawn(async move {
+                RunQueue::claim(store.as_ref(), "same", Duration::from_secs(60)).await.unwrap().map(|c| c.run)
+            })
         })
         .collect();
     let mut claimed = HashSet::new();
@@ -175,16 +181,58 @@ async fn simultaneous_claims_under_one_worker_name_each_get_a_run(db: TestDataba
 async fn expired_leases_are_reclaimed(db: TestDatabase) {
     let f = fixture(&db).await;
     let run = enqueue(&f).await;
-    let first = RunQueue::claim(&f.store, "dead-worker", Duration::from_millis(1)).await.unwrap().unwrap();
+    let first = RunQueue::claim(&f.store, "dead-worker", Duration::from_millis(1)).await.unwrap().unwrap().run;
     assert_eq!(first.id, run.id);
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let again = RunQueue::claim(&f.store, "live-worker", Duration::from_secs(60)).await.unwrap().unwrap();
+    let again = RunQueue::claim(&f.store, "live-worker", Duration::from_secs(60)).await.unwrap().unwrap().run;
     assert_eq!(again.id, run.id, "a run whose lease expired is claimed again");
     assert_eq!(again.attempt, 2);
     assert!(
         RunQueue::claim(&f.store, "third", Duration::from_secs(60)).await.unwrap().is_none(),
         "a live lease is respected"
     );
+}
+
+/// The claim reads the run's subject in the same statement on Postgres, in the
+/// snapshot from before its own writes: it must still show the source as the claim
+/// left it, the previous run's outcome and the current revision.
+async fn a_claim_carries_what_the_run_starts_from(db: TestDatabase) {
+    let f = fixture(&db).await;
+    let first = enqueue(&f).await;
+    let claimed = RunQueue::claim(&f.store, "w", Duration::from_secs(60)).await.unwrap().unwrap();
+    let subject = claimed.subject.expect("the source exists");
+    assert_eq!(subject.source.status, SourceStatus::Processing, "the source as the claim left it");
+    assert_eq!(subject.source.last_run.as_ref(), Some(&claimed.run), "the claimed run, leased, is the last run");
+    assert_eq!((subject.current, subject.previous), (None, None), "a first run has nothing before it");
+
+    let revision = Revision {
+        source_id: first.source_id,
+        number: 1,
+        content_hash: format!("sha256:{:064}", 1),
+        // What both databases store exactly.
+        fetched_at: Utc::now().trunc_subsecs(3),
+        http: Default::default(),
+        bytes: 1,
+        extractor_version: "test".into(),
+    };
+    let finish = RunFinish { revision: Some(revision.clone()), ..completed() };
+    let mut source = RunQueue::finish(&f.store, first.id, finish).await.unwrap().expect("finished");
+    let second = Run::queued(source.id, f.user.id, RunKind::Refresh, RunFlags::default(), None, Utc::now());
+    source.status = SourceStatus::Pending;
+    source.last_run = Some(second.clone());
+    assert!(
+        SourceRepository::save(&f.store, &source, SourceStatus::Completed, RunWrite::Insert(second.clone()), None)
+            .await
+            .unwrap()
+    );
+
+    let claimed = RunQueue::claim(&f.store, "w2", Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(claimed.run.id, second.id);
+    let subject = claimed.subject.expect("the source exists");
+    assert_eq!(subject.source.status, SourceStatus::Processing);
+    assert_eq!(subject.source.last_run.map(|run| run.id), Some(second.id));
+    assert_eq!(subject.current, Some(revision), "the revision the outputs come from");
+    assert_eq!(subject.previous, Some(RunStatus::Completed), "how the run before this one ended");
 }
 
 async fn finishing_is_once_only(db: TestDatabase) {

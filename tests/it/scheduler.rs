@@ -46,8 +46,8 @@ async fn concurrent_schedulers_enqueue_each_due_source_once(db: TestDatabase) {
     }
     assert_eq!(n_enqueued, n_sources, "each due source enqueued exactly once");
     let mut claimed = 0;
-    while let Some(run) = RunQueue::claim(store.as_ref(), "w", Duration::from_secs(60)).await.unwrap() {
-        assert_eq!(run.kind, RunKind::ScheduledRefresh);
+    while let Some(next) = RunQueue::claim(store.as_ref(), "w", Duration::from_secs(60)).await.unwrap() {
+        assert_eq!(next.run.kind, RunKind::ScheduledRefresh);
         claimed += 1;
     }
     assert_eq!(claimed, n_sources);

@@ -114,11 +114,11 @@ async fn queue(n_runs: usize, n_workers: usize) -> anyhow::Result<()> {
         let store = store.clone();
         workers.push(tokio::spawn(async move {
             let mut n = 0usize;
-            while let Some(run) =
+            while let Some(claimed) =
                 RunQueue::claim(store.as_ref(), &format!("bench-{w}"), Duration::from_secs(60)).await?
             {
                 let finish = RunFinish::status_only(RunStatus::Completed);
-                RunQueue::finish(store.as_ref(), run.id, finish).await?;
+                RunQueue::finish(store.as_ref(), claimed.run.id, finish).await?;
                 n += 1;
             }
             anyhow::Ok(n)

@@ -100,9 +100,18 @@ pub struct SourceFilter {
     pub include_deleted: bool,
 }
 
-/// What [`RunQueue::subject`] reads for a run.
+/// A run [`RunQueue::claim`] handed to a worker, with what it works on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedRun {
+    pub run: Run,
+    /// `None` when the source is gone.
+    pub subject: Option<RunSubject>,
+}
+
+/// What a claimed run works on, as the claim left it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSubject {
+    /// PROCESSING, with the claimed run as its last (unless the source had moved on).
     pub source: Source,
     /// The revision the source's outputs come from, if it has one.
     pub current: Option<Revision>,
@@ -205,8 +214,9 @@ pub trait RunQueue: Send + Sync {
     async fn get(&self, user_id: UserId, id: RunId) -> Result<Option<Run>>;
     /// Takes the oldest queued run (or one whose lease expired), marks it and its
     /// source PROCESSING, and leases it to `worker` for `lease`. Safe to call from
-    /// many processes at once: each run is handed to one claimer.
-    async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<Run>>;
+    /// many processes at once: each run is handed to one claimer. The run comes with
+    /// its [`RunSubject`], read with the claim because every run starts from it.
+    async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<ClaimedRun>>;
     /// Ends a PROCESSING run: stores its result, its revision (if any) and the
     /// source's new status in one transaction. Returns the updated source, or `None`
     /// when the run is no longer held (canceled, reclaimed, deleted).
@@ -220,10 +230,6 @@ pub trait RunQueue: Send + Sync {
     /// Puts a PROCESSING run back in the queue, claimable from `retry_at`, recording
     /// `error`; the source goes back to PENDING. Returns whether the run was held.
     async fn release(&self, run_id: RunId, worker: &str, error: &str, retry_at: DateTime<Utc>) -> Result<bool>;
-    /// What a claimed run works on, read in one round trip as it starts: its source
-    /// (with the run as its last), the source's current revision, and how the run
-    /// queued before it ended. `None` when the source is gone.
-    async fn subject(&self, run: &Run) -> Result<Option<RunSubject>>;
     /// A source's runs, newest first.
     async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Run>>;
     /// How many runs are queued (PENDING), for the metrics.

@@ -4,8 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use ctxd_domain::{
-    model::Run,
-    ports::RunQueue,
+    ports::{ClaimedRun, RunQueue},
     services::pipeline::{Pipeline, Processed, StopSignal},
 };
 use tokio_util::sync::CancellationToken;
@@ -81,7 +80,7 @@ impl Worker {
         tracing::debug!(worker = %self.id, "worker started");
         while !self.shutdown.is_cancelled() {
             match self.runs.claim(&self.id, self.settings.lease).await {
-                Ok(Some(run)) => self.process(run).await,
+                Ok(Some(claimed)) => self.process(claimed).await,
                 Ok(None) => self.pause().await,
                 Err(error) => {
                     tracing::warn!(worker = %self.id, %error, "claiming a run failed");
@@ -99,9 +98,9 @@ impl Worker {
         }
     }
 
-    async fn process(&self, run: Run) {
-        let run_id = run.id;
-        let kind = run.kind;
+    async fn process(&self, claimed: ClaimedRun) {
+        let run_id = claimed.run.id;
+        let kind = claimed.run.kind;
         let stop = Arc::new(StopSignal::default());
         let heartbeat =
             tokio::spawn(heartbeat(self.runs.clone(), self.id.clone(), run_id, self.settings.lease, stop.clone()));
@@ -110,7 +109,7 @@ impl Worker {
             tokio::time::sleep(self.settings.shutdown_grace).await;
         };
         tokio::select! {
-            result = self.pipeline.process(run, &self.id, &stop) => match result {
+            result = self.pipeline.process(claimed, &self.id, &stop) => match result {
                 Ok(Processed::Finished { status, outcome }) => {
                     tracing::info!(worker = %self.id, run = %run_id, %status, outcome = ?outcome, "run finished");
                     if let Some(metrics) = &self.settings.metrics {

@@ -34,8 +34,8 @@ use crate::{
         composition::{self, Member},
     },
     ports::{
-        ArtifactExtractor, ArtifactRepository, BlobRead, BlobStore, Clock, Conditional, ContextExtractor, FetchError,
-        FetchOutcome, Normalizer, RevisionRepository, RunFinish, RunQueue, RunSubject, SourceRepository,
+        ArtifactExtractor, ArtifactRepository, BlobRead, BlobStore, ClaimedRun, Clock, Conditional, ContextExtractor,
+        FetchError, FetchOutcome, Normalizer, RevisionRepository, RunFinish, RunQueue, RunSubject, SourceRepository,
         UploadRepository, UriFetcher,
     },
     state::{Event, SourceStatus},
@@ -220,9 +220,10 @@ impl Pipeline {
     /// # Errors
     /// Only storage failures while committing the outcome; everything else ends the
     /// run (FAILED, CANCELED, or back in the queue) and is reported in [`Processed`].
-    pub async fn process(&self, run: Run, worker: &str, stop: &StopSignal) -> Result<Processed> {
+    pub async fn process(&self, claimed: ClaimedRun, worker: &str, stop: &StopSignal) -> Result<Processed> {
         let mut timings = StageTimings::default();
-        let subject = self.ports.runs.subject(&run).await?.filter(|subject| !subject.source.is_deleted());
+        let ClaimedRun { run, subject } = claimed;
+        let subject = subject.filter(|subject| !subject.source.is_deleted());
         let result = match &subject {
             Some(subject) => self.run_stages(&run, subject, stop, &mut timings).await,
             None => Err(Stop::Canceled),

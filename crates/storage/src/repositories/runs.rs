@@ -15,13 +15,13 @@ use ctxd_domain::{
     Error, Result,
     ids::{RunId, SourceId, UserId},
     model::{Page, PageRequest, Run, RunOutcome, RunStatus, Source, StageTimings},
-    ports::{LeaseState, RunFinish, RunQueue, RunSubject},
+    ports::{ClaimedRun, LeaseState, RunFinish, RunQueue, RunSubject},
     state::{Event, SourceStatus},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Statement, TransactionTrait,
+    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, Statement, TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait, JoinType, LockBehavior, LockType, Order, Query, SelectStatement},
 };
 
@@ -37,7 +37,9 @@ use crate::{
 /// The Postgres claim for a batch of workers as one statement: lock up to one run per
 /// worker (expired leases first, then the oldest queued runs, skipping rows other
 /// claimers hold), lease each to its worker, and move their sources to PROCESSING.
-/// `$2` lists the workers as `[{n, worker, locked_until_ms}]`.
+/// `$2` lists the workers as `[{n, worker, locked_until_ms}]`. Each run comes back
+/// with its subject (see [`subject_from_row`]), read in the statement's snapshot, so
+/// a run starts without another round trip.
 const CLAIM_POSTGRES: &str = r#"
 WITH wanted AS (
     SELECT * FROM jsonb_to_recordset($2::jsonb) AS w(n bigint, worker text, locked_until_ms bigint)
@@ -64,7 +66,14 @@ WITH wanted AS (
     WHERE sources.id = claimed.source_id AND sources.status IN ('PENDING', 'PROCESSING')
     RETURNING sources.id
 )
-SELECT * FROM claimed
+SELECT claimed.*, {subject}, moved.id IS NOT NULL AS source_moved,
+    (SELECT p.status FROM runs p WHERE p.source_id = claimed.source_id AND p.id < claimed.id
+     ORDER BY p.id DESC LIMIT 1) AS previous_status
+FROM claimed
+LEFT JOIN sources s ON s.id = claimed.source_id AND s.user_id = claimed.user_id
+LEFT JOIN runs l ON l.id = s.last_run_id
+LEFT JOIN revisions v ON v.source_id = s.id AND v.number = s.revision
+LEFT JOIN moved ON moved.id = claimed.source_id
 "#;
 
 /// The Postgres finish of a batch of runs that write nothing but their outcome (an
@@ -104,6 +113,42 @@ fn select_prefixed<E: EntityTrait>(select: &mut SelectStatement, table: &Alias, 
     }
 }
 
+/// The columns [`subject_from_row`] reads, from a query that names the source `s`, its
+/// last run `l` and its current revision `v`.
+fn subject_columns() -> String {
+    [
+        prefixed_columns::<sources::Entity>("s", "s_"),
+        prefixed_columns::<runs::Entity>("l", "l_"),
+        prefixed_columns::<revisions::Entity>("v", "v_"),
+    ]
+    .join(", ")
+}
+
+/// A claimed run's subject from a row carrying the source (`s_` columns), its last run
+/// (`l_`), its current revision (`v_`) and `previous_status`; `None` when the source is
+/// gone. A row read in the claim's own snapshot still shows the source and the run as
+/// they were before the claim: `moved` says the claim moved the source to PROCESSING,
+/// and the claimed run itself replaces its older image.
+fn subject_from_row(row: &QueryResult, claimed: &runs::Model, moved: bool) -> Result<Option<RunSubject>> {
+    let Some(mut source) = sources::Model::from_query_result_optional(row, "s_").map_err(map_db_err)? else {
+        return Ok(None);
+    };
+    if moved {
+        source.status = SourceStatus::Processing.as_str().to_owned();
+    }
+    let last = match runs::Model::from_query_result_optional(row, "l_").map_err(map_db_err)? {
+        Some(last) if last.id == claimed.id => Some(claimed.clone()),
+        last => last,
+    };
+    let current = revisions::Model::from_query_result_optional(row, "v_").map_err(map_db_err)?;
+    let previous: Option<String> = row.try_get("", "previous_status").map_err(map_db_err)?;
+    Ok(Some(RunSubject {
+        source: source_from(source, last.map(run_from).transpose()?)?,
+        current: current.map(revision_from).transpose()?,
+        previous: previous.map(|status| status.parse()).transpose().map_err(Error::internal)?,
+    }))
+}
+
 /// One worker asking for a run.
 #[derive(Debug)]
 pub(crate) struct ClaimRequest {
@@ -122,6 +167,9 @@ pub(crate) struct FinishRequest {
     source_status: SourceStatus,
 }
 
+/// A claimed run and its subject.
+type Claimed = Option<(runs::Model, Option<RunSubject>)>;
+
 /// The finished run, and its source when the finish moved it.
 type Finished = Option<(runs::Model, Option<sources::Model>)>;
 
@@ -129,7 +177,7 @@ type Finished = Option<(runs::Model, Option<sources::Model>)>;
 /// database handle.
 #[derive(Debug)]
 pub(crate) struct QueueBatches {
-    claims: Batcher<ClaimRequest, Option<runs::Model>>,
+    claims: Batcher<ClaimRequest, Claimed>,
     finishes: Batcher<FinishRequest, Finished>,
 }
 
@@ -146,8 +194,8 @@ impl QueueBatches {
                 async move { claim_batch(&db, requests).await }
             },
             // A claimed run whose worker stopped waiting goes straight back to the queue.
-            move |claimed: Option<runs::Model>| {
-                let (Some(run), db) = (claimed, release_db.clone()) else { return };
+            move |claimed: Claimed| {
+                let (Some((run, _)), db) = (claimed, release_db.clone()) else { return };
                 tokio::spawn(async move {
                     let worker = run.locked_by.unwrap_or_default();
                     let released =
@@ -170,7 +218,10 @@ impl QueueBatches {
     }
 }
 
-async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Result<Vec<Option<runs::Model>>> {
+async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
+    // Built once: this is the hot path of every run.
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| CLAIM_POSTGRES.replace("{subject}", &subject_columns()));
     let now = chrono::Utc::now();
     let wanted: Vec<serde_json::Value> = requests
         .iter()
@@ -179,7 +230,7 @@ async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Re
         .collect();
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
-        CLAIM_POSTGRES,
+        SQL.as_str(),
         [millis(now).into(), serde_json::Value::Array(wanted).into(), now.into(), to_i64(requests.len() as u64).into()],
     );
     let mut claimed = HashMap::new();
@@ -187,7 +238,10 @@ async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Re
         // `claim_n` is the caller's position in `wanted`, so two calls under one worker
         // name still each get their own run.
         let n: i64 = row.try_get("", "claim_n").map_err(map_db_err)?;
-        claimed.insert(n, runs::Model::from_query_result(&row, "").map_err(map_db_err)?);
+        let run = runs::Model::from_query_result(&row, "").map_err(map_db_err)?;
+        let moved: bool = row.try_get("", "source_moved").map_err(map_db_err)?;
+        let subject = subject_from_row(&row, &run, moved)?;
+        claimed.insert(n, (run, subject));
     }
     Ok((1..=to_i64(requests.len() as u64)).map(|n| claimed.remove(&n)).collect())
 }
@@ -271,6 +325,52 @@ async fn release_run(
 }
 
 impl SeaStore {
+    /// The subject of a run claimed in an earlier statement (see [`subject_from_row`]):
+    /// one query for the source, its last run, its current revision and the status of
+    /// the run before this one.
+    async fn read_subject(&self, run: &runs::Model) -> Result<Option<RunSubject>> {
+        let (source, last, revision, previous) = (Alias::new("s"), Alias::new("l"), Alias::new("v"), Alias::new("p"));
+        let mut select = Query::select();
+        select_prefixed::<sources::Entity>(&mut select, &source, "s_");
+        select_prefixed::<runs::Entity>(&mut select, &last, "l_");
+        select_prefixed::<revisions::Entity>(&mut select, &revision, "v_");
+        let before = Query::select()
+            .column((previous.clone(), runs::Column::Status))
+            .from_as(runs::Entity, previous.clone())
+            .and_where(
+                Expr::col((previous.clone(), runs::Column::SourceId)).equals((source.clone(), sources::Column::Id)),
+            )
+            .and_where(Expr::col((previous.clone(), runs::Column::Id)).lt(run.id))
+            .order_by((previous.clone(), runs::Column::Id), Order::Desc)
+            .limit(1)
+            .to_owned();
+        select
+            .expr_as(Expr::SubQuery(None, Box::new(before.into())), Alias::new("previous_status"))
+            .from_as(sources::Entity, source.clone())
+            .join_as(
+                JoinType::LeftJoin,
+                runs::Entity,
+                last.clone(),
+                Expr::col((last.clone(), runs::Column::Id)).equals((source.clone(), sources::Column::LastRunId)),
+            )
+            .join_as(
+                JoinType::LeftJoin,
+                revisions::Entity,
+                revision.clone(),
+                Expr::col((revision.clone(), revisions::Column::SourceId))
+                    .equals((source.clone(), sources::Column::Id))
+                    .and(
+                        Expr::col((revision.clone(), revisions::Column::Number))
+                            .equals((source.clone(), sources::Column::Revision)),
+                    ),
+            )
+            .and_where(Expr::col((source.clone(), sources::Column::Id)).eq(run.source_id))
+            .and_where(Expr::col((source, sources::Column::UserId)).eq(run.user_id));
+        let statement = self.db.get_database_backend().build(&select);
+        let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
+        subject_from_row(&row, run, false)
+    }
+
     async fn finish_status_only(
         &self,
         batches: &QueueBatches,
@@ -311,17 +411,15 @@ impl RunQueue for SeaStore {
         model.map(run_from).transpose()
     }
 
-    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<Run>> {
+    async fn claim(&self, worker: &str, lease: Duration) -> Result<Option<ClaimedRun>> {
         let now = chrono::Utc::now();
         let now_ms = millis(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         if let Some(batches) = &self.queue {
             let request = ClaimRequest { worker: worker.to_owned(), locked_until_ms: now_ms.saturating_add(lease_ms) };
-            let claimed = batches.claims.call(request).await?;
-            if let Some(run) = &claimed {
-                self.source_changed(run.source_id);
-            }
-            return claimed.map(run_from).transpose();
+            let Some((run, subject)) = batches.claims.call(request).await? else { return Ok(None) };
+            self.source_changed(run.source_id);
+            return Ok(Some(ClaimedRun { run: run_from(run)?, subject }));
         }
         let claimable = Condition::any()
             .add(
@@ -368,7 +466,9 @@ impl RunQueue for SeaStore {
             .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
         self.source_changed(model.source_id);
-        run_from(model).map(Some)
+        // SQLite answers in-process: a second read costs no round trip.
+        let subject = self.read_subject(&model).await?;
+        Ok(Some(ClaimedRun { run: run_from(model)?, subject }))
     }
 
     async fn finish(&self, run_id: RunId, finish: RunFinish) -> Result<Option<Source>> {
@@ -481,59 +581,6 @@ impl RunQueue for SeaStore {
         };
         self.source_changed(source_id);
         Ok(true)
-    }
-
-    async fn subject(&self, run: &Run) -> Result<Option<RunSubject>> {
-        // One query for three reads every run starts with: the source, its last run
-        // (this one), its current revision, and the status of the run before this one.
-        let (source, last, revision, previous) = (Alias::new("s"), Alias::new("l"), Alias::new("v"), Alias::new("p"));
-        let mut select = Query::select();
-        select_prefixed::<sources::Entity>(&mut select, &source, "s_");
-        select_prefixed::<runs::Entity>(&mut select, &last, "l_");
-        select_prefixed::<revisions::Entity>(&mut select, &revision, "v_");
-        let before = Query::select()
-            .column((previous.clone(), runs::Column::Status))
-            .from_as(runs::Entity, previous.clone())
-            .and_where(
-                Expr::col((previous.clone(), runs::Column::SourceId)).equals((source.clone(), sources::Column::Id)),
-            )
-            .and_where(Expr::col((previous.clone(), runs::Column::Id)).lt(run.id.0))
-            .order_by((previous.clone(), runs::Column::Id), Order::Desc)
-            .limit(1)
-            .to_owned();
-        select
-            .expr_as(Expr::SubQuery(None, Box::new(before.into())), Alias::new("previous_status"))
-            .from_as(sources::Entity, source.clone())
-            .join_as(
-                JoinType::LeftJoin,
-                runs::Entity,
-                last.clone(),
-                Expr::col((last.clone(), runs::Column::Id)).equals((source.clone(), sources::Column::LastRunId)),
-            )
-            .join_as(
-                JoinType::LeftJoin,
-                revisions::Entity,
-                revision.clone(),
-                Expr::col((revision.clone(), revisions::Column::SourceId))
-                    .equals((source.clone(), sources::Column::Id))
-                    .and(
-                        Expr::col((revision.clone(), revisions::Column::Number))
-                            .equals((source.clone(), sources::Column::Revision)),
-                    ),
-            )
-            .and_where(Expr::col((source.clone(), sources::Column::Id)).eq(run.source_id.0))
-            .and_where(Expr::col((source, sources::Column::UserId)).eq(run.user_id.0));
-        let statement = self.db.get_database_backend().build(&select);
-        let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
-        let model = sources::Model::from_query_result(&row, "s_").map_err(map_db_err)?;
-        let last = runs::Model::from_query_result_optional(&row, "l_").map_err(map_db_err)?;
-        let current = revisions::Model::from_query_result_optional(&row, "v_").map_err(map_db_err)?;
-        let previous: Option<String> = row.try_get("", "previous_status").map_err(map_db_err)?;
-        Ok(Some(RunSubject {
-            source: source_from(model, last.map(run_from).transpose()?)?,
-            current: current.map(revision_from).transpose()?,
-            previous: previous.map(|status| status.parse()).transpose().map_err(Error::internal)?,
-        }))
     }
 
     async fn depth(&self) -> Result<u64> {

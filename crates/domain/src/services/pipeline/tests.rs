@@ -134,10 +134,8 @@ impl Harness {
         captured
     }
 
-    fn pipeline(mut self) -> (Pipeline, Arc<CountingExtractor>) {
+    fn pipeline(self) -> (Claimer, Arc<CountingExtractor>) {
         let extractor = self.extractor.clone();
-        let subject = self.subject.clone();
-        self.runs.expect_subject().returning(move |_| Ok(Some(subject.clone())));
         let ports = PipelinePorts {
             sources: Arc::new(self.sources),
             runs: Arc::new(self.runs),
@@ -151,7 +149,20 @@ impl Harness {
             artifact_extractor: Arc::new(NoArtifacts),
             clock: Arc::new(SystemClock),
         };
-        (Pipeline::new(ports, RetryPolicy::default(), 20), extractor)
+        let pipeline = Pipeline::new(ports, RetryPolicy::default(), 20);
+        (Claimer { pipeline, subject: self.subject }, extractor)
+    }
+}
+
+/// Hands the pipeline runs the way a claim does: each with the harness's subject.
+struct Claimer {
+    pipeline: Pipeline,
+    subject: RunSubject,
+}
+
+impl Claimer {
+    async fn process(&self, run: Run, worker: &str, stop: &StopSignal) -> Result<Processed> {
+        self.pipeline.process(ClaimedRun { run, subject: Some(self.subject.clone()) }, worker, stop).await
     }
 }
 
