@@ -239,8 +239,13 @@ const BOILERPLATE_WORDS: &[&str] = &[
 
 /// Removes elements whose class or id names them as chrome (`site-footer`,
 /// `main-nav`, `cookie-banner`, ...). Only for the whole-page answer: readability
-/// weighs these names itself.
+/// weighs these names itself. An element holding most of the page's text is a
+/// wrapper, whatever it is called (Steam wraps every page in
+/// `responsive_page_frame with_header`), and stays.
 fn drop_boilerplate_blocks(dom: &Dom) {
+    let page_chars = dom.select("body").text().chars().filter(|c| !c.is_whitespace()).count();
+    let holds_most_of_the_page =
+        |node: &dom_query::NodeRef| node.text().chars().filter(|c| !c.is_whitespace()).count() * 2 > page_chars;
     let named_as_chrome = |value: Option<String>| {
         value.is_some_and(|v| {
             v.split(|c: char| !c.is_ascii_alphanumeric())
@@ -251,8 +256,9 @@ fn drop_boilerplate_blocks(dom: &Dom) {
         if node.node_name().is_some_and(|n| matches!(n.as_ref(), "html" | "body" | "main" | "article")) {
             continue;
         }
-        if named_as_chrome(node.attr("class").map(|v| v.to_string()))
-            || named_as_chrome(node.attr("id").map(|v| v.to_string()))
+        if (named_as_chrome(node.attr("class").map(|v| v.to_string()))
+            || named_as_chrome(node.attr("id").map(|v| v.to_string())))
+            && !holds_most_of_the_page(&node)
         {
             node.remove_from_parent();
         }
