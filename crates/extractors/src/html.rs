@@ -418,6 +418,17 @@ and from a configuration file, and flags beat both of them.</p>
     }
 
     #[test]
+    fn a_frame_named_like_chrome_that_holds_the_page_is_kept_but_real_chrome_goes() {
+        let html = r#"<html><body><div class="page_frame with_header">
+            <div class="site-header"><a href="/">Store</a> <a href="/cart">Cart</a></div>
+            <div class="description"><p>Short blurb.</p><ul><li>Forage wild fruits.</li>
+            <li>Hunt animals for pelts.</li></ul></div></div></body></html>"#;
+        let md = extract(html, None).markdown;
+        assert!(md.contains("Short blurb.") && md.contains("- Hunt animals for pelts."), "{md}");
+        assert!(!md.contains("Cart"), "the header inside the frame is still dropped: {md}");
+    }
+
+    #[test]
     fn a_page_past_its_deadline_gets_its_plain_text() {
         let html = "<html><title>Slow</title><body><p>Every word counts.</p><script>x()</script></body></html>";
         let late = extract_within(html, None, std::time::Duration::ZERO);
