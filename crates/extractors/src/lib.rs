@@ -54,8 +54,10 @@ impl std::str::FromStr for InputType {
 pub struct AutoNormalizer;
 
 impl Normalizer for AutoNormalizer {
+    /// Bumped whenever any normalizer's output changes, so sources refresh into it.
+    /// 2: HTML whole-page answers keep chrome-named wrappers and drop link lists.
     fn version(&self) -> &'static str {
-        "auto-1"
+        "auto-2"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
