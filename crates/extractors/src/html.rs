@@ -258,7 +258,7 @@ fn drop_boilerplate_blocks(dom: &Dom) {
         }
         if (named_as_chrome(node.attr("class").map(|v| v.to_string()))
             || named_as_chrome(node.attr("id").map(|v| v.to_string())))
-            && !holds_most_of_the_page(&node)
+            && !holds_most_of_the_page(node)
         {
             node.remove_from_parent();
         }
