@@ -245,7 +245,6 @@ const BOILERPLATE_WORDS: &[&str] = &[
 /// `responsive_page_frame with_header`), and stays.
 fn drop_boilerplate_blocks(dom: &Dom) {
     let page_chars = dense_chars(&dom.select("body").text());
-    let holds_most_of_the_page = |node: &dom_query::NodeRef| dense_chars(&node.text()) * 2 > page_chars;
     let named_as_chrome = |value: Option<String>| {
         value.is_some_and(|v| {
             v.split(|c: char| !c.is_ascii_alphanumeric())
@@ -258,7 +257,7 @@ fn drop_boilerplate_blocks(dom: &Dom) {
         }
         if (named_as_chrome(node.attr("class").map(|v| v.to_string()))
             || named_as_chrome(node.attr("id").map(|v| v.to_string())))
-            && !holds_most_of_the_page(node)
+            && !holds_most_of(dense_chars(&node.text()), page_chars)
         {
             node.remove_from_parent();
         }
@@ -268,6 +267,12 @@ fn drop_boilerplate_blocks(dom: &Dom) {
 /// Characters other than whitespace: how much text a block holds, however indented.
 fn dense_chars(text: &str) -> usize {
     text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Whether a block with `chars` holds most of a page with `page_chars`: then it is
+/// the page (a wrapper, a listing), never something to drop from it.
+fn holds_most_of(chars: usize, page_chars: usize) -> bool {
+    chars * 2 > page_chars
 }
 
 /// A block with at least this many links...
@@ -285,7 +290,7 @@ fn drop_link_lists(dom: &Dom) {
     let page_chars = dense_chars(&dom.select("body").text());
     for node in dom.select("body div, body section, body ul, body ol").nodes() {
         let chars = dense_chars(&node.text());
-        if chars == 0 || chars * 2 > page_chars {
+        if chars == 0 || holds_most_of(chars, page_chars) {
             continue;
         }
         let links = node.find(&["a"]);
