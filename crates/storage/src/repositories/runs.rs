@@ -22,7 +22,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     FromQueryResult, IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
     QuerySelect, QueryTrait, Statement, TransactionTrait,
-    sea_query::{Alias, Expr, ExprTrait, JoinType, LockBehavior, LockType, Order, Query, SelectStatement},
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 
 use super::SeaStore;
@@ -66,13 +66,7 @@ WITH wanted AS (
     WHERE sources.id = claimed.source_id AND sources.status IN ('PENDING', 'PROCESSING')
     RETURNING sources.id
 )
-SELECT claimed.*, {subject}, moved.id IS NOT NULL AS source_moved,
-    (SELECT p.status FROM runs p WHERE p.source_id = claimed.source_id AND p.id < claimed.id
-     ORDER BY p.id DESC LIMIT 1) AS previous_status
-FROM claimed
-LEFT JOIN sources s ON s.id = claimed.source_id AND s.user_id = claimed.user_id
-LEFT JOIN runs l ON l.id = s.last_run_id
-LEFT JOIN revisions v ON v.source_id = s.id AND v.number = s.revision
+{subjects}
 LEFT JOIN moved ON moved.id = claimed.source_id
 "#;
 
@@ -105,23 +99,26 @@ fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
     E::Column::iter().map(|c| format!("{table}.{0} AS \"{prefix}{0}\"", c.as_str())).collect::<Vec<_>>().join(", ")
 }
 
-/// Selects every column of `E` from `table` as `{prefix}column`: the sea-query twin of
-/// [`prefixed_columns`], for queries built rather than written.
-fn select_prefixed<E: EntityTrait>(select: &mut SelectStatement, table: &Alias, prefix: &str) {
-    for column in E::Column::iter() {
-        select.expr_as(Expr::col((table.clone(), column)), Alias::new(format!("{prefix}{}", column.as_str())));
-    }
-}
-
-/// The columns [`subject_from_row`] reads, from a query that names the source `s`, its
-/// last run `l` and its current revision `v`.
-fn subject_columns() -> String {
-    [
+/// Each run of `runs` (the table, or the claim's CTE) with its subject's parts as
+/// [`subject_from_row`] reads them: the source (`s_` columns), its last run (`l_`), its
+/// current revision (`v_`) and `previous_status`, plus `extra` columns. Both backends'
+/// claims read the subject with it.
+fn with_subjects(runs: &str, extra: &str) -> String {
+    let columns = [
         prefixed_columns::<sources::Entity>("s", "s_"),
         prefixed_columns::<runs::Entity>("l", "l_"),
         prefixed_columns::<revisions::Entity>("v", "v_"),
     ]
-    .join(", ")
+    .join(", ");
+    format!(
+        "SELECT {runs}.*, {columns}{extra},
+    (SELECT p.status FROM runs p WHERE p.source_id = {runs}.source_id AND p.id < {runs}.id
+     ORDER BY p.id DESC LIMIT 1) AS previous_status
+FROM {runs}
+LEFT JOIN sources s ON s.id = {runs}.source_id AND s.user_id = {runs}.user_id
+LEFT JOIN runs l ON l.id = s.last_run_id
+LEFT JOIN revisions v ON v.source_id = s.id AND v.number = s.revision"
+    )
 }
 
 /// A claimed run's subject from a row carrying the source (`s_` columns), its last run
@@ -220,8 +217,9 @@ impl QueueBatches {
 
 async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
     // Built once: this is the hot path of every run.
-    static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| CLAIM_POSTGRES.replace("{subject}", &subject_columns()));
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        CLAIM_POSTGRES.replace("{subjects}", &with_subjects("claimed", ", moved.id IS NOT NULL AS source_moved"))
+    });
     let now = chrono::Utc::now();
     let wanted: Vec<serde_json::Value> = requests
         .iter()
@@ -325,48 +323,12 @@ async fn release_run(
 }
 
 impl SeaStore {
-    /// The subject of a run claimed in an earlier statement (see [`subject_from_row`]):
-    /// one query for the source, its last run, its current revision and the status of
-    /// the run before this one.
+    /// The subject of a run claimed in an earlier statement (SQLite, where the read
+    /// costs no round trip).
     async fn read_subject(&self, run: &runs::Model) -> Result<Option<RunSubject>> {
-        let (source, last, revision, previous) = (Alias::new("s"), Alias::new("l"), Alias::new("v"), Alias::new("p"));
-        let mut select = Query::select();
-        select_prefixed::<sources::Entity>(&mut select, &source, "s_");
-        select_prefixed::<runs::Entity>(&mut select, &last, "l_");
-        select_prefixed::<revisions::Entity>(&mut select, &revision, "v_");
-        let before = Query::select()
-            .column((previous.clone(), runs::Column::Status))
-            .from_as(runs::Entity, previous.clone())
-            .and_where(
-                Expr::col((previous.clone(), runs::Column::SourceId)).equals((source.clone(), sources::Column::Id)),
-            )
-            .and_where(Expr::col((previous.clone(), runs::Column::Id)).lt(run.id))
-            .order_by((previous.clone(), runs::Column::Id), Order::Desc)
-            .limit(1)
-            .to_owned();
-        select
-            .expr_as(Expr::SubQuery(None, Box::new(before.into())), Alias::new("previous_status"))
-            .from_as(sources::Entity, source.clone())
-            .join_as(
-                JoinType::LeftJoin,
-                runs::Entity,
-                last.clone(),
-                Expr::col((last.clone(), runs::Column::Id)).equals((source.clone(), sources::Column::LastRunId)),
-            )
-            .join_as(
-                JoinType::LeftJoin,
-                revisions::Entity,
-                revision.clone(),
-                Expr::col((revision.clone(), revisions::Column::SourceId))
-                    .equals((source.clone(), sources::Column::Id))
-                    .and(
-                        Expr::col((revision.clone(), revisions::Column::Number))
-                            .equals((source.clone(), sources::Column::Revision)),
-                    ),
-            )
-            .and_where(Expr::col((source.clone(), sources::Column::Id)).eq(run.source_id))
-            .and_where(Expr::col((source, sources::Column::UserId)).eq(run.user_id));
-        let statement = self.db.get_database_backend().build(&select);
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{} WHERE runs.id = ?", with_subjects("runs", "")));
+        let statement = Statement::from_sql_and_values(self.db.get_database_backend(), SQL.as_str(), [run.id.into()]);
         let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
         subject_from_row(&row, run, false)
     }
