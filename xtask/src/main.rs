@@ -22,10 +22,10 @@ commands:
   bench upload [--mib N]
                       peak RSS of a ctxd serve process while an N MiB file (default 100)
                       is PUT to its signed upload URL (release build of ctxd)
-  bench fetch [--sources N]   (also: bench refresh)
+  bench fetch [--sources N] [--rounds R]   (also: bench refresh)
                       unchanged refreshes per second end to end against a local origin
-                      answering 304 (Postgres), with the origin requests and body bytes
-                      per refresh
+                      answering 304 (Postgres), each round and the median of R (default
+                      3), with the origin requests and body bytes per refresh
   bench grpc [--calls N] [--concurrency C] [--rate R]
                       unary GetSource over gRPC next to REST (Postgres): throughput,
                       p50/p99 at a fixed concurrency, and p50/p99 at a fixed rate

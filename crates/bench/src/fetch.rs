@@ -14,7 +14,8 @@ use std::{
 
 use anyhow::Context;
 use axum::{extract::State, http::HeaderMap, http::StatusCode, response::IntoResponse};
-use ctxd_test_support::{Backend, spawn_app_with};
+use ctxd_test_support::{Backend, TestApp, spawn_app_with};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{cpu::CpuTime, wait_until_settled};
@@ -37,7 +38,7 @@ async fn page(State(served): State<Arc<Served>>, headers: HeaderMap) -> impl Int
     (StatusCode::OK, [("etag", "\"stable\"")], PAGE)
 }
 
-pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
+pub(crate) async fn run(n_sources: usize, rounds: usize) -> anyhow::Result<()> {
     let served = Arc::new(Served::default());
     let origin = axum::Router::new().route("/page/{n}", axum::routing::get(page)).with_state(served.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -63,9 +64,54 @@ pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
         ids.push(source["id"].as_str().context("source id")?.to_owned());
     }
     wait_until_settled(&app, &space, n_sources).await?;
+    // Measure the steady state a running deployment is in: autovacuum keeps planner
+    // statistics current there, while this database is seconds old and its pooled
+    // connections hold plans made when the tables were empty.
+    app.database.connect().await.connection().execute_unprepared("ANALYZE").await?;
     let before = (served.requests.load(Ordering::Relaxed), served.body_bytes.load(Ordering::Relaxed));
 
+    println!("unchanged refresh benchmark (Postgres, {n_sources} URI sources, origin answers 304, {rounds} rounds)");
     eprintln!("{n_sources} sources settled; refreshing them");
+    let mut results = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        let result = refresh_all(&app, &space, &ids).await?;
+        println!(
+            "  round {round}: accepted {:>6.0} /s, end to end {:>6.0} /s; CPU per refresh: bench process {:>4.0} us, Postgres {:>4.0} us",
+            result.accepted_per_s, result.end_to_end_per_s, result.process_us, result.postgres_us
+        );
+        results.push(result);
+    }
+    let runs = app.get(&format!("/v1/sources/{}/runs", ids[0])).await.body;
+    anyhow::ensure!(runs["runs"][0]["outcome"] == "UNCHANGED", "the refresh did not end UNCHANGED: {runs}");
+    let refreshes = (n_sources * rounds) as f64;
+    let requests = served.requests.load(Ordering::Relaxed) - before.0;
+    let body_bytes = served.body_bytes.load(Ordering::Relaxed) - before.1;
+
+    // The median round: one round can land on a checkpoint or an autovacuum pass.
+    results.sort_by(|a, b| a.end_to_end_per_s.total_cmp(&b.end_to_end_per_s));
+    let median = &results[results.len() / 2];
+    println!("  origin requests per refresh (target 1):   {:>10.3}", requests as f64 / refreshes);
+    println!("  origin body bytes per refresh (target 0): {:>10.3}", body_bytes as f64 / refreshes);
+    println!("  requests accepted (median round):         {:>10.0} /s", median.accepted_per_s);
+    println!("  unchanged refreshes end to end, median round (target >= 2000/s): {:>6.0} /s", median.end_to_end_per_s);
+    println!(
+        "  CPU per refresh in that round: bench process (client, ctxd, origin) {:.0} us, Postgres {:.0} us",
+        median.process_us, median.postgres_us
+    );
+    Ok(())
+}
+
+/// One round's figures.
+struct Round {
+    accepted_per_s: f64,
+    end_to_end_per_s: f64,
+    process_us: f64,
+    postgres_us: f64,
+}
+
+/// Refreshes every source over REST (16 clients) and waits until all are settled again.
+async fn refresh_all(app: &TestApp, space: &str, ids: &[String]) -> anyhow::Result<Round> {
+    let n_sources = ids.len();
     let cpu_before = CpuTime::now();
     let started = Instant::now();
     let mut requests = Vec::new();
@@ -86,25 +132,15 @@ pub(crate) async fn run(n_sources: usize) -> anyhow::Result<()> {
         request.await??;
     }
     let accepted = started.elapsed().as_secs_f64();
-    wait_until_settled(&app, &space, n_sources).await?;
+    wait_until_settled(app, space, n_sources).await?;
     let total = started.elapsed().as_secs_f64();
     let cpu = CpuTime::now().since(cpu_before);
-    let runs = app.get(&format!("/v1/sources/{}/runs", ids[0])).await.body;
-    anyhow::ensure!(runs["runs"][0]["outcome"] == "UNCHANGED", "the refresh did not end UNCHANGED: {runs}");
-    let requests = served.requests.load(Ordering::Relaxed) - before.0;
-    let body_bytes = served.body_bytes.load(Ordering::Relaxed) - before.1;
-
     let n = n_sources as f64;
-    println!("unchanged refresh benchmark (Postgres, {n_sources} URI sources, origin answers 304)");
-    println!("  origin requests per refresh (target 1):   {:>10.3}", requests as f64 / n);
-    println!("  origin body bytes per refresh (target 0): {:>10.3}", body_bytes as f64 / n);
-    println!("  requests accepted:                        {:>10.0} /s ({accepted:.2} s)", n / accepted);
-    println!("  unchanged refreshes end to end (target >= 2000/s): {:>10.0} /s ({total:.2} s)", n / total);
     let per_refresh = |d: std::time::Duration| d.as_secs_f64() * 1e6 / n;
-    println!(
-        "  CPU per refresh: bench process (client, ctxd, origin) {:.0} us, Postgres {:.0} us",
-        per_refresh(cpu.this_process),
-        per_refresh(cpu.postgres)
-    );
-    Ok(())
+    Ok(Round {
+        accepted_per_s: n / accepted,
+        end_to_end_per_s: n / total,
+        process_us: per_refresh(cpu.this_process),
+        postgres_us: per_refresh(cpu.postgres),
+    })
 }

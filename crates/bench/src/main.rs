@@ -4,9 +4,9 @@
 //! - `queue [--runs N] [--workers W]`: N runs through the durable queue with W
 //!   concurrent workers and a no-op pipeline (claim, then finish) on Postgres, next
 //!   to the raw `SKIP LOCKED` claim+complete transaction rate of the same server.
-//! - `refresh [--sources N]` (also `fetch`): N URI sources against a local origin
-//!   answering 304; unchanged refreshes per second end to end (REST request → worker
-//!   → UNCHANGED), with the requests and body bytes the origin served per refresh
+//! - `refresh [--sources N] [--rounds R]` (also `fetch`): N URI sources against a
+//!   local origin answering 304, refreshed R times; unchanged refreshes per second end
+//!   to end (REST request → worker → UNCHANGED) in the median round, with the requests and body bytes the origin served per refresh
 //!   (see `fetch.rs`).
 //! - `upload [--ctxd PATH] [--mib N]`: peak RSS of a `ctxd serve` process while a
 //!   client PUTs an N MiB file to its signed upload URL (see `upload.rs`).
@@ -54,7 +54,9 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("queue") => queue(arg(&args, "--runs", 5000)?, arg(&args, "--workers", 4)?).await,
-        Some("refresh" | "fetch") => fetch::run(arg(&args, "--sources", 4000)?).await,
+        Some("refresh" | "fetch") => {
+            fetch::run(arg(&args, "--sources", 4000)?, arg(&args, "--rounds", 3)?.max(1)).await
+        }
         Some("upload") => {
             let ctxd = args.iter().position(|a| a == "--ctxd").and_then(|i| args.get(i + 1)).map(PathBuf::from);
             upload::run(ctxd.context("--ctxd PATH (cargo xtask bench upload passes it)")?, arg(&args, "--mib", 100)?)
