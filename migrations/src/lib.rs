@@ -11,6 +11,7 @@ mod m20261129_000005_artifacts;
 mod m20261129_000006_compositions;
 mod m20261129_000007_source_notify;
 mod m20261129_000008_queue_indexes;
+mod m20261201_000009_notices_outside_writes;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_compositions::Migration),
             Box::new(m20261129_000007_source_notify::Migration),
             Box::new(m20261129_000008_queue_indexes::Migration),
+            Box::new(m20261201_000009_notices_outside_writes::Migration),
         ]
     }
 }

@@ -1,6 +1,11 @@
-//! The source change feed. On Postgres every change is a `NOTIFY ctxd_sources` (sent
-//! by a trigger inside the writing transaction, so it reaches every process) and one
-//! `LISTEN` connection per process fans it out; on SQLite the feed is in-process only.
+//! The source change feed. On Postgres every change is a `NOTIFY ctxd_sources` that
+//! reaches every process, and one `LISTEN` connection per process fans it out; on
+//! SQLite the feed is in-process only.
+//!
+//! Notices are published after the write committed, in batches, from a transaction
+//! of their own (see [`publish`]), never inside the write: a transaction that
+//! notifies holds a cluster-wide lock until its commit is flushed, which made every
+//! source write of every process commit one at a time (migration 9).
 
 use ctxd_domain::{
     ids::SourceId,
@@ -8,7 +13,7 @@ use ctxd_domain::{
 };
 use futures_util::{StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -18,13 +23,24 @@ const CHANNEL: &str = "ctxd_sources";
 /// Notices buffered per subscriber before it is told it missed some.
 const CAPACITY: usize = 1024;
 
+/// Most notices sent by one publishing statement.
+const PUBLISH_BATCH: usize = 512;
+
+/// One round trip for a batch of notices. The notices' own transaction must not wait
+/// for its commit to be flushed: it holds Postgres's notify lock until then, and
+/// nothing is lost if a crash drops it (listeners reconnect and are told they may
+/// have missed notices).
+const PUBLISH: &str = "SELECT count(pg_notify('ctxd_sources', id))
+    FROM set_config('synchronous_commit', 'off', true) AS unflushed, unnest($1::text[]) AS id";
+
 /// Publishes and fans out source changes; shared (in an `Arc`) by every store of one
 /// [`crate::Database`]. Dropping the last store stops the `LISTEN` task, which then
-/// gives its pool connection back.
+/// gives its pool connection back, and lets the publisher send what it holds and end.
 #[derive(Debug)]
 pub struct Events {
     sender: broadcast::Sender<Uuid>,
-    postgres: bool,
+    /// Postgres: changes waiting for the publisher.
+    outbox: Option<mpsc::UnboundedSender<Uuid>>,
     stop: CancellationToken,
 }
 
@@ -35,32 +51,39 @@ impl Drop for Events {
 }
 
 impl Events {
-    pub(crate) fn new(postgres: bool) -> Self {
-        Self { sender: broadcast::channel(CAPACITY).0, postgres, stop: CancellationToken::new() }
-    }
-
-    /// Starts the process's `LISTEN` connection (Postgres only). It reconnects by
-    /// itself; on a reconnect notices may have been lost, so subscribers are told.
-    pub(crate) fn listen(&self, connection: &DatabaseConnection) {
-        if !self.postgres {
-            return;
+    /// The feed of `connection`'s database. On Postgres this starts the process's
+    /// `LISTEN` connection (it reconnects by itself; on a reconnect notices may have
+    /// been lost, so subscribers are told) and the publisher.
+    pub(crate) fn start(connection: &DatabaseConnection, postgres: bool) -> Self {
+        let sender = broadcast::channel(CAPACITY).0;
+        let stop = CancellationToken::new();
+        if !postgres {
+            return Self { sender, outbox: None, stop };
         }
         let pool = connection.get_postgres_connection_pool().clone();
-        let sender = self.sender.clone();
-        let stop = self.stop.clone();
+        let relayed = sender.clone();
+        let listening = stop.clone();
+        let listen_pool = pool.clone();
         tokio::spawn(async move {
             // Whatever the task is waiting on, a stop ends it: the listener (and its
             // connection) is dropped, never reused, so no wait needs to be cancel-safe.
-            let _ = stop.run_until_cancelled(relay(pool, sender)).await;
+            let _ = listening.run_until_cancelled(relay(listen_pool, relayed)).await;
         });
+        let (outbox, pending) = mpsc::unbounded_channel();
+        tokio::spawn(publish(pool, pending, sender.clone()));
+        Self { sender, outbox: Some(outbox), stop }
     }
 
-    /// Announces that source `id` changed, after its write committed. On Postgres the
-    /// `sources_notify` trigger (migration 7) already sent the notice with the write,
-    /// so there is nothing to do; on SQLite the in-process subscribers are told here.
+    /// Announces that source `id` changed, after its write committed: on Postgres to
+    /// the publisher, on SQLite straight to the in-process subscribers.
     pub(crate) fn changed(&self, id: Uuid) {
-        if !self.postgres {
-            let _ = self.sender.send(id);
+        match &self.outbox {
+            Some(outbox) => {
+                let _ = outbox.send(id);
+            }
+            None => {
+                let _ = self.sender.send(id);
+            }
         }
     }
 }
@@ -76,7 +99,35 @@ impl SourceEvents for crate::SeaStore {
     }
 
     fn sees_other_processes(&self) -> bool {
-        self.events.postgres
+        self.events.outbox.is_some()
+    }
+}
+
+/// Sends the changes announced by this process as notices, a batch per statement:
+/// the changes that arrive while one batch is in flight go out together in the next.
+/// A batch that cannot be sent is retried; if it still fails, this process's
+/// subscribers are told they may have missed notices. Ends when the last store is
+/// dropped and everything announced was sent.
+async fn publish(pool: sqlx::PgPool, mut pending: mpsc::UnboundedReceiver<Uuid>, local: broadcast::Sender<Uuid>) {
+    let mut ids = Vec::with_capacity(PUBLISH_BATCH);
+    while pending.recv_many(&mut ids, PUBLISH_BATCH).await > 0 {
+        ids.sort_unstable();
+        ids.dedup();
+        let payloads: Vec<String> = ids.drain(..).map(|id| id.to_string()).collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let Err(error) = sqlx::query(PUBLISH).bind(&payloads).execute(&pool).await else { break };
+            if pool.is_closed() {
+                return;
+            }
+            if attempt == 3 {
+                tracing::warn!(%error, notices = payloads.len(), "source change notices could not be sent");
+                let _ = local.send(Uuid::nil());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+        }
     }
 }
 

@@ -68,8 +68,7 @@ impl Database {
             connection.execute_unprepared("PRAGMA journal_mode=WAL").await.map_err(unavailable)?;
             connection.execute_unprepared("PRAGMA foreign_keys=ON").await.map_err(unavailable)?;
         }
-        let events = std::sync::Arc::new(events::Events::new(backend == Backend::Postgres));
-        events.listen(&connection);
+        let events = std::sync::Arc::new(events::Events::start(&connection, backend == Backend::Postgres));
         let queue =
             (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::QueueBatches::spawn(&connection)));
         Ok(Self { connection, backend, events, queue })
