@@ -56,8 +56,9 @@ pub struct AutoNormalizer;
 impl Normalizer for AutoNormalizer {
     /// Bumped whenever any normalizer's output changes, so sources refresh into it.
     /// 2: HTML whole-page answers keep chrome-named wrappers and drop link lists.
+    /// 3: aider histories split a slash command from the message typed after it.
     fn version(&self) -> &'static str {
-        "auto-2"
+        "auto-3"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -127,17 +127,43 @@ impl Parser {
         let Some(role) = self.role.take() else { return };
         self.fences = Fences::default();
         let lines = std::mem::take(&mut self.lines);
-        let mut text = lines.join("\n").trim_matches('\n').to_owned();
-        if role == Role::User {
-            text = drop_echoed_command(&text);
-        }
-        if text.trim().is_empty() {
-            return;
-        }
+        let text = lines.join("\n").trim_matches('\n').to_owned();
+        let texts = if role == Role::User {
+            split_at_commands(&text).iter().map(|message| drop_echoed_command(message)).collect()
+        } else {
+            vec![text]
+        };
         // A retry or a second user line after aider's output extends nothing: each
         // user block is its own message.
-        self.messages.push(Message::new(role, text));
+        for text in texts.into_iter().filter(|t| !t.trim().is_empty()) {
+            self.messages.push(Message::new(role, text));
+        }
     }
+}
+
+/// `/clear`, `/add x`: a slash command, not a path such as `/home/me/x`.
+fn is_command(line: &str) -> bool {
+    let word = line.split_whitespace().next().unwrap_or_default();
+    word.len() > 1 && word.starts_with('/') && word[1..].chars().all(|c| c.is_ascii_lowercase() || c == '-')
+}
+
+/// A user block as the separate inputs it holds: a slash command is one line of its
+/// own, so a command that printed nothing (`/clear`) is not the start of the message
+/// typed after it. An echoing command (`/ask x`) keeps the echo line that follows.
+fn split_at_commands(text: &str) -> Vec<String> {
+    let mut messages: Vec<Vec<&str>> = Vec::new();
+    for line in text.lines() {
+        let after_plain_command = messages.last().and_then(|m| m.first()).is_some_and(|first| {
+            is_command(first) && !ECHOING.contains(&first.split_whitespace().next().unwrap_or_default())
+        });
+        match messages.last_mut() {
+            Some(message) if !is_command(line) && (!after_plain_command || line.trim().is_empty()) => {
+                message.push(line);
+            }
+            _ => messages.push(vec![line]),
+        }
+    }
+    messages.into_iter().map(|m| m.join("\n").trim_matches('\n').to_owned()).collect()
 }
 
 /// `/ask question` followed by aider's echo of `question` becomes just the question.
@@ -215,6 +241,24 @@ continued output line
         assert_eq!(chat.messages[1], Message::new(Role::User, "make it blue"));
         assert!(chat.messages[2].text.starts_with("Sure:"));
         assert!(chat.messages.iter().all(|m| !m.text.contains("Intro prose")));
+    }
+
+    #[test]
+    fn a_command_that_printed_nothing_does_not_swallow_the_next_message() {
+        let history = "# aider chat started at 2024-08-12 16:00:14\n\n#### /clear  \n\n#### put the token in analytics  \n\nDone.\n\n#### /ask why?  \n\n####  why?  \n\nBecause.\n";
+        let chat = parse(history).unwrap();
+        let messages: Vec<(Role, &str)> = chat.messages.iter().map(|m| (m.role, m.text.as_str())).collect();
+        assert_eq!(
+            messages,
+            [
+                (Role::User, "/clear"),
+                (Role::User, "put the token in analytics"),
+                (Role::Assistant, "Done."),
+                (Role::User, "why?"),
+                (Role::Assistant, "Because.")
+            ]
+        );
+        assert_eq!(split_at_commands("/home/me/notes.md is wrong\nfix it"), ["/home/me/notes.md is wrong\nfix it"]);
     }
 
     #[test]
