@@ -20,7 +20,7 @@ pub struct ExtractiveContextExtractor;
 #[async_trait::async_trait]
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
-        "extractive-3"
+        "extractive-4"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
@@ -268,6 +268,9 @@ fn artifact_list(out: &mut String, artifacts: &[ArtifactDraft]) {
     out.push_str(&ArtifactDraft::pointers(artifacts));
 }
 
+/// aider's commands that can add their output to the chat for the model to read.
+const OUTPUT_COMMANDS: &[&str] = &["/run", "/test", "/lint", "/web"];
+
 /// aider's slash commands that are not conversation turns.
 const COMMANDS: &[&str] = &[
     "/add",
@@ -443,7 +446,10 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             decisions.push(format!("Switched the model to {model}"));
             continue;
         }
-        if command.starts_with('/') && (COMMANDS.contains(&command) || !exchange.user.contains(' ')) {
+        // `/run`, `/test` and friends put their output in the chat: the reply to it is
+        // a real exchange (it reads the result), though not a decision.
+        let reads_output = OUTPUT_COMMANDS.contains(&command) && !exchange.replies.is_empty();
+        if command.starts_with('/') && !reads_output && (COMMANDS.contains(&command) || !exchange.user.contains(' ')) {
             continue;
         }
         let user = exchange.user.trim_start_matches("/ask").trim_start_matches("/code").trim();
@@ -479,7 +485,9 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
         }
         conversation.push(line);
 
-        if question {
+        if reads_output {
+            // The result is in the conversation line; running something decides nothing.
+        } else if question && commits.is_empty() {
             if exchange.replies.is_empty() {
                 open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
             }
@@ -535,6 +543,7 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             open_questions.push(format!("{} (not answered)", shorten(&choice, MAX_ITEM_CHARS)));
         }
     }
+    open_questions.extend(unfinished_at_the_end(&exchanges, artifacts));
     let decisions = dedup(decisions.into_iter());
     let open_questions = dedup(open_questions.into_iter());
 
@@ -549,7 +558,9 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             }
         }
     }
-    let (summary, key_points) = summary_and_key_points(&sentences, |i| from_assistant[i]);
+    let (summary, mut key_points) = summary_and_key_points(&sentences, |i| from_assistant[i]);
+    // A key point the conversation list already quotes would be said twice.
+    key_points.retain(|point| !conversation.iter().chain(&decisions).any(|line| line.contains(point.as_str())));
     let title = document.title.clone().or_else(|| exchanges.first().map(|e| shorten(&first_paragraph(&e.user), 80)));
 
     let mut content = String::new();
@@ -581,6 +592,72 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
         open_questions,
         ..ContextDraft::default()
     }
+}
+
+/// Work the conversation leaves visibly unfinished: the last problems a reply
+/// reported ("219 errors in 31 files") when no later reply reports them fixed, and a
+/// final request whose replies only announced the work ("Let me create …") without
+/// producing anything.
+fn unfinished_at_the_end(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Vec<String> {
+    let mut open = Vec::new();
+    let replies: Vec<&str> = exchanges.iter().flat_map(|e| e.replies.iter().copied()).collect();
+    let last_problem = replies.iter().enumerate().rev().find_map(|(i, reply)| {
+        textrank::sentences(&prose_of(reply)).into_iter().find(|s| reports_problems(s)).map(|s| (i, s))
+    });
+    if let Some((at, sentence)) = last_problem {
+        let fixed = replies[at + 1..].iter().any(|reply| {
+            let lower = prose_of(reply).to_lowercase();
+            RESOLVED_CUES.iter().any(|cue| lower.contains(cue))
+        });
+        if !fixed {
+            open.push(format!("Still unresolved at the end: {}", shorten(&sentence, MAX_ITEM_CHARS)));
+        }
+    }
+    if let Some(last) = exchanges.last()
+        && !last.user.starts_with('/')
+        && !is_question(&last.user)
+        && let Some(reply) = last.replies.iter().rev().find(|r| !prose_of(r).trim().is_empty())
+    {
+        let closing = textrank::sentences(&prose_of(reply)).pop().unwrap_or_default().to_lowercase();
+        let announces =
+            ["let me ", "i'll ", "i will ", "now i'll ", "next, i'll "].iter().any(|a| closing.starts_with(a))
+                || closing.ends_with(':');
+        let produced = artifacts.iter().any(|a| {
+            a.provenance.turn.is_some_and(|t| (last.first_turn..=last.last_turn).contains(&t))
+                && a.content.trim() != "undefined"
+        });
+        if announces && !produced {
+            open.push(format!(
+                "{} (not done when the conversation ends)",
+                shorten(&first_paragraph(&last.user), MAX_ITEM_CHARS)
+            ));
+        }
+    }
+    open
+}
+
+/// Replies saying a reported problem is gone.
+const RESOLVED_CUES: &[&str] = &[
+    "0 errors",
+    "no errors",
+    "no type errors",
+    "all tests pass",
+    "tests pass",
+    "passes now",
+    "all fixed",
+    "fixed all",
+];
+
+/// A sentence reporting a count of problems: "Found 219 errors in 31 files".
+fn reports_problems(sentence: &str) -> bool {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    words.windows(2).any(|pair| {
+        let count = pair[0].trim_start_matches('(');
+        let noun = pair[1].to_lowercase();
+        count.parse::<u32>().is_ok_and(|n| n > 0)
+            && ["error", "errors", "failure", "failures", "failed", "failing"]
+                .contains(&noun.trim_end_matches([',', '.', ')', ':']))
+    })
 }
 
 /// The prose of a message: its blocks outside code, one per line.
@@ -788,6 +865,58 @@ mod tests {
         assert!(content.contains("Should the queue live in Redis or Postgres? → **Assistant:** Postgres is enough"));
         assert!(draft.context_tokens > 0 && draft.original_tokens > 0);
         assert_eq!(ExtractiveContextExtractor.draft(&doc, &artifacts), draft, "deterministic");
+    }
+
+    #[test]
+    fn a_request_phrased_as_a_question_that_was_committed_is_a_decision_and_a_run_result_is_kept() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "can you add a summary table?"),
+            (Assistant, "Sure:\n\n```python\nprint(df.describe())\n```"),
+            (Tool, "Applied edit to getdata.py\nCommit 2f4fcd4 aider: print a summary table"),
+            (User, "/run python3 getdata.py"),
+            (Tool, "Correlation: 0.16020298445808737\nAdd the output to the chat? y"),
+            (Assistant, "The script works. The correlation between density and prices is 0.1602."),
+            (User, "/add notes.md"),
+        ]);
+        let artifacts = crate::artifacts::extract(&doc);
+        let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
+        assert_eq!(draft.decisions, ["can you add a summary table? (commit 2f4fcd4 aider: print a summary table)"]);
+        assert!(draft.open_questions.is_empty(), "{:?}", draft.open_questions);
+        let content = &draft.content;
+        assert!(content.contains("**User:** /run python3 getdata.py → **Assistant:**"), "{content}");
+        assert!(content.contains("0.1602"), "the result the reply read out is kept: {content}");
+        assert!(!content.contains("/add notes.md"), "a bare command is not an exchange: {content}");
+    }
+
+    #[test]
+    fn problems_left_at_the_end_and_a_final_request_only_announced_stay_open() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "re-run the type check"),
+            (Assistant, "Ran it. Found 219 errors in 31 files."),
+            (User, "write a log of this session to log.md"),
+            (Assistant, "You're right. Let me create a more accurate log:"),
+            (Assistant, "```\nundefined\n```"),
+        ]);
+        let artifacts = crate::artifacts::extract(&doc);
+        let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
+        assert_eq!(
+            draft.open_questions,
+            [
+                "Still unresolved at the end: Found 219 errors in 31 files.",
+                "write a log of this session to log.md (not done when the conversation ends)"
+            ]
+        );
+
+        let done = chat(&[
+            (User, "re-run the type check"),
+            (Assistant, "Found 3 errors in 1 file."),
+            (User, "fix them"),
+            (Assistant, "Fixed. The check now reports 0 errors."),
+        ]);
+        let artifacts = crate::artifacts::extract(&done);
+        assert!(ExtractiveContextExtractor.draft(&done, &artifacts).open_questions.is_empty());
     }
 
     #[test]
