@@ -23,6 +23,11 @@ use crate::{convert, pb};
 /// How often a watcher looks again when the feed misses other processes.
 const FALLBACK_POLL: Duration = Duration::from_secs(2);
 
+/// How often a watcher looks again when the feed covers every process: a writer
+/// publishes its notices just after its commit, so one that died in between took
+/// them with it.
+const SAFETY_POLL: Duration = Duration::from_secs(30);
+
 pub type WatchStream = Pin<Box<dyn Stream<Item = Result<pb::Source, Status>> + Send>>;
 
 /// What a watcher reports a change of.
@@ -49,7 +54,7 @@ pub async fn watch(use_cases: UseCases, user: User, id: SourceId, follow: bool) 
     // Subscribe first, then read: a change between the two is not lost.
     let mut changes = use_cases.sources.changes();
     let first = use_cases.sources.get(&user, id).await.map_err(convert::status)?;
-    let poll = !use_cases.sources.changes_cover_other_processes();
+    let poll = if use_cases.sources.changes_cover_other_processes() { SAFETY_POLL } else { FALLBACK_POLL };
     let (sender, receiver) = mpsc::channel(16);
     tokio::spawn(async move {
         let mut last = fingerprint(&first);
@@ -57,7 +62,7 @@ pub async fn watch(use_cases: UseCases, user: User, id: SourceId, follow: bool) 
         if sender.send(Ok(convert::source(first))).await.is_err() || done {
             return;
         }
-        let mut ticker = tokio::time::interval(FALLBACK_POLL);
+        let mut ticker = tokio::time::interval(poll);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
         loop {
@@ -68,7 +73,7 @@ pub async fn watch(use_cases: UseCases, user: User, id: SourceId, follow: bool) 
                     // The feed is gone (the store shut down): end the watch.
                     None => return,
                 },
-                _ = ticker.tick(), if poll => {}
+                _ = ticker.tick() => {}
                 () = sender.closed() => return,
             }
             let source = match use_cases.sources.get(&user, id).await {
