@@ -99,6 +99,13 @@ fn blocks(markdown: &str) -> Vec<Block> {
                     current.push(' ');
                 }
             }
+            // `profile-<datetime>.md`: markdown reads `<datetime>` as an HTML tag, but in
+            // prose people type it as a placeholder, which a context must keep.
+            Event::InlineHtml(html) if !in_code && is_placeholder(&html) => {
+                if let Some((current, _, _)) = stack.last_mut() {
+                    current.push_str(&html);
+                }
+            }
             _ => {}
         }
     }
@@ -576,8 +583,17 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
     section_list(&mut content, "Open questions", &open_questions, false);
     section_list(&mut content, "Key points", &key_points, false);
     section_list(&mut content, "Conversation", &conversation, true);
-    let files =
+    let mut files =
         files_mentioned(document.turns.iter().zip(&texts).filter(|(t, _)| t.role != Role::Tool).map(|(_, x)| x));
+    for file in
+        document.turns.iter().zip(&texts).filter(|(t, _)| t.role == Role::Tool).flat_map(|(_, x)| files_edited(x))
+    {
+        // aider prints absolute paths for files given outside the repository root;
+        // one already named relative to it is the same file.
+        if !files.iter().any(|known| *known == file || file.ends_with(&format!("/{known}"))) {
+            files.push(file);
+        }
+    }
     if !files.is_empty() {
         let _ = writeln!(content, "## Files mentioned\n\n{}\n", files.join(", "));
     }
@@ -658,6 +674,34 @@ fn reports_problems(sentence: &str) -> bool {
             && ["error", "errors", "failure", "failures", "failed", "failing"]
                 .contains(&noun.trim_end_matches([',', '.', ')', ':']))
     })
+}
+
+/// Files aider's output says it put in the chat or edited ("Added x to the chat",
+/// "Applied edit to x"): the files a coding session worked on, even when nobody named
+/// them in prose.
+fn files_edited(tool: &str) -> Vec<String> {
+    tool.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            line.strip_prefix("Applied edit to ")
+                .or_else(|| line.strip_prefix("Added ").and_then(|rest| rest.strip_suffix(" to the chat")))
+                .filter(|file| !file.contains(char::is_whitespace))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// `<datetime>`, `<your-key>`: an angle-bracketed word that is no HTML element.
+fn is_placeholder(html: &str) -> bool {
+    const ELEMENTS: &[&str] = &[
+        "a", "abbr", "b", "br", "code", "del", "details", "div", "em", "hr", "i", "img", "ins", "kbd", "mark", "p",
+        "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "u", "var", "wbr",
+    ];
+    let Some(name) = html.strip_prefix('<').and_then(|h| h.strip_suffix('>')) else { return false };
+    let name = name.trim_start_matches('/').trim_end_matches('/');
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        && !ELEMENTS.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// The prose of a message: its blocks outside code, one per line.
@@ -976,6 +1020,30 @@ mod tests {
         ]);
         let draft = ExtractiveContextExtractor.draft(&doc, &[]);
         assert!(draft.content.contains("## Files mentioned\n\nsrc/core/Cline.ts, README.md\n"), "{}", draft.content);
+    }
+
+    #[test]
+    fn files_aider_edited_and_placeholder_names_are_listed() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "Save the log to profile-<datetime>.md, keep <b>bold</b> text as is"),
+            (Assistant, "Done."),
+            (
+                Tool,
+                "Added assets/css/style.css to the chat\nApplied edit to index.html\nApplied edit to /home/me/site/index.html",
+            ),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+        assert!(
+            draft.content.contains("## Files mentioned\n\nprofile-<datetime>.md, assets/css/style.css, index.html\n"),
+            "{}",
+            draft.content
+        );
+        assert_eq!(
+            draft.decisions,
+            ["Save the log to profile-<datetime>.md, keep bold text as is"],
+            "a placeholder is kept, real HTML tags are not"
+        );
     }
 
     #[test]
