@@ -768,22 +768,30 @@ fn reply_gist(reply: &str) -> Option<String> {
 fn reply_conclusion(reply: &str) -> Option<String> {
     const CUES: [&str; 7] = ["so ", "therefore", "thus", "in summary", "overall", "the result", "this gives"];
     let sentences = textrank::sentences(&prose_of(reply));
-    sentences
-        .iter()
-        .rev()
-        .take(6)
-        .find(|sentence| {
-            let lower = sentence.to_lowercase();
-            let concrete = sentence.split_whitespace().any(|word| {
-                let word = word.trim_matches(|c: char| !c.is_alphanumeric());
-                word.chars().any(|c| c.is_ascii_digit())
-                    || (word.len() > 2 && (word.contains('_') || word.contains('.') || word.contains('/')))
-            });
-            !sentence.ends_with('?')
-                && !POLITE_CLOSERS.iter().any(|p| lower.contains(p))
-                && (concrete || CUES.iter().any(|cue| lower.starts_with(cue)))
+    let concrete = |sentence: &str| {
+        sentence.split_whitespace().any(|word| {
+            let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+            word.chars().any(|c| c.is_ascii_digit())
+                || (word.len() > 2 && (word.contains('_') || word.contains('.') || word.contains('/')))
         })
-        .map(|sentence| shorten(sentence, 200))
+    };
+    let last = sentences.len().checked_sub(1)?;
+    let at = (last.saturating_sub(5)..=last).rev().find(|&i| {
+        let sentence = &sentences[i];
+        let lower = sentence.to_lowercase();
+        !sentence.ends_with('?')
+            && !POLITE_CLOSERS.iter().any(|p| lower.contains(p))
+            && (concrete(sentence) || CUES.iter().any(|cue| lower.starts_with(cue)))
+    })?;
+    // A reply that ends on a list of values ("B01003_001E: Total population",
+    // "B25077_001E: Median value …") concludes with its last two items, not one.
+    let short_value = |s: &str| concrete(s) && s.contains(':') && s.chars().count() <= 100;
+    match at.checked_sub(1).map(|i| &sentences[i]) {
+        Some(before) if short_value(before) && short_value(&sentences[at]) => {
+            Some(shorten(&format!("{before}; {}", sentences[at]), 200))
+        }
+        _ => Some(shorten(&sentences[at], 200)),
+    }
 }
 
 /// `Commit 1a2b3c4 message` lines in aider's output.
@@ -1117,6 +1125,25 @@ mod tests {
         assert!(line.contains("Take the expectation"), "the reply's opening: {line}");
         assert!(line.ends_with("… So the expected distance is 1/3."), "and its conclusion: {line}");
         assert!(!line.contains("Would you like"), "offers are not conclusions");
+    }
+
+    #[test]
+    fn a_reply_ending_on_a_list_of_values_concludes_with_its_last_two() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "which variables do I need?"),
+            (
+                Assistant,
+                "You need population and home values. Use these ACS variables:\n\n\
+                 - B01003_001E: Total population\n- B25077_001E: Median home value\n",
+            ),
+        ]);
+        let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+        let line = draft.content.lines().find(|l| l.contains("**User:** which variables")).unwrap();
+        assert!(
+            line.ends_with("… B01003_001E: Total population; B25077_001E: Median home value"),
+            "both values of the closing list: {line}"
+        );
     }
 
     #[test]
