@@ -95,7 +95,7 @@ SELECT {columns} FROM finished LEFT JOIN moved ON moved.id = finished.source_id
 
 /// `table.column AS "{prefix}column"` for every column of `E`, so one row can carry
 /// two models (read back with `FromQueryResult::from_query_result(row, prefix)`).
-fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
+pub(super) fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
     E::Column::iter().map(|c| format!("{table}.{0} AS \"{prefix}{0}\"", c.as_str())).collect::<Vec<_>>().join(", ")
 }
 
