@@ -17,7 +17,7 @@ use ctxd_domain::{
     model::{Page, PageRequest},
     ports::HealthCheck,
 };
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, Select};
+use sea_orm::{DatabaseConnection, EntityTrait, IdenStatic, Iterable, PaginatorTrait, Select};
 
 use std::sync::Arc;
 
@@ -68,4 +68,10 @@ impl HealthCheck for SeaStore {
     async fn check(&self) -> Result<()> {
         self.db.ping().await.map_err(|e| ctxd_domain::Error::Unavailable(Box::new(e)))
     }
+}
+
+/// `table.column AS "{prefix}column"` for every column of `E`, so one row can carry
+/// two models (read back with `FromQueryResult::from_query_result(row, prefix)`).
+pub(crate) fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
+    E::Column::iter().map(|c| format!("{table}.{0} AS \"{prefix}{0}\"", c.as_str())).collect::<Vec<_>>().join(", ")
 }

@@ -20,8 +20,8 @@ use ctxd_domain::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
-    FromQueryResult, IdenStatic, IntoActiveModel, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, QueryTrait, Statement, TransactionTrait,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
+    Statement, TransactionTrait,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType},
 };
 
@@ -93,21 +93,15 @@ WITH input AS (
 SELECT {columns} FROM finished LEFT JOIN moved ON moved.id = finished.source_id
 "#;
 
-/// `table.column AS "{prefix}column"` for every column of `E`, so one row can carry
-/// two models (read back with `FromQueryResult::from_query_result(row, prefix)`).
-pub(super) fn prefixed_columns<E: EntityTrait>(table: &str, prefix: &str) -> String {
-    E::Column::iter().map(|c| format!("{table}.{0} AS \"{prefix}{0}\"", c.as_str())).collect::<Vec<_>>().join(", ")
-}
-
 /// Each run of `runs` (the table, or the claim's CTE) with its subject's parts as
 /// [`subject_from_row`] reads them: the source (`s_` columns), its last run (`l_`), its
 /// current revision (`v_`) and `previous_status`, plus `extra` columns. Both backends'
 /// claims read the subject with it.
 fn with_subjects(runs: &str, extra: &str) -> String {
     let columns = [
-        prefixed_columns::<sources::Entity>("s", "s_"),
-        prefixed_columns::<runs::Entity>("l", "l_"),
-        prefixed_columns::<revisions::Entity>("v", "v_"),
+        super::prefixed_columns::<sources::Entity>("s", "s_"),
+        super::prefixed_columns::<runs::Entity>("l", "l_"),
+        super::prefixed_columns::<revisions::Entity>("v", "v_"),
     ]
     .join(", ");
     format!(
@@ -249,8 +243,8 @@ async fn finish_batch(db: &DatabaseConnection, requests: Vec<FinishRequest>) -> 
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let columns = format!(
             "{}, {}",
-            prefixed_columns::<runs::Entity>("finished", "r_"),
-            prefixed_columns::<sources::Entity>("moved", "s_")
+            super::prefixed_columns::<runs::Entity>("finished", "r_"),
+            super::prefixed_columns::<sources::Entity>("moved", "s_")
         );
         FINISH_STATUS_ONLY_POSTGRES.replace("{columns}", &columns)
     });

@@ -162,7 +162,7 @@ impl SourceRepository for SeaStore {
             let select = format!(
                 "SELECT sources.*, {} FROM sources LEFT JOIN runs l ON l.id = sources.last_run_id \
                  WHERE sources.id = {{id}} AND sources.user_id = {{user}}",
-                super::runs::prefixed_columns::<runs::Entity>("l", "l_")
+                super::prefixed_columns::<runs::Entity>("l", "l_")
             );
             [select.replace("{id}", "$1").replace("{user}", "$2"), select.replace("{id}", "?").replace("{user}", "?")]
         });
