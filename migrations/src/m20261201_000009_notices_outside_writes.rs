@@ -24,24 +24,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        // Migration 7's trigger, as it was.
-        let db = manager.get_connection();
-        db.execute_unprepared(
-            "CREATE OR REPLACE FUNCTION ctxd_notify_source_change() RETURNS trigger AS $$
-             BEGIN
-               PERFORM pg_notify('ctxd_sources', NEW.id::text);
-               RETURN NULL;
-             END $$ LANGUAGE plpgsql",
-        )
-        .await?;
-        db.execute_unprepared(
-            "CREATE TRIGGER sources_notify AFTER INSERT OR UPDATE ON sources
-             FOR EACH ROW EXECUTE FUNCTION ctxd_notify_source_change()",
-        )
-        .await?;
-        Ok(())
+        // Back to migration 7's trigger, created by migration 7 itself.
+        super::m20261129_000007_source_notify::Migration.up(manager).await
     }
 }
