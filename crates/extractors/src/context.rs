@@ -885,6 +885,11 @@ mod tests {
         })
     }
 
+    /// The context of `doc` with the artifacts found in it, as the pipeline drafts it.
+    fn drafted(doc: &Document) -> ContextDraft {
+        ExtractiveContextExtractor.draft(doc, &crate::artifacts::extract(doc))
+    }
+
     #[test]
     fn chat_decisions_follow_instructions_commits_and_undos() {
         use Role::*;
@@ -931,8 +936,7 @@ mod tests {
             (Assistant, "The script works. The correlation between density and prices is 0.1602."),
             (User, "/add notes.md"),
         ]);
-        let artifacts = crate::artifacts::extract(&doc);
-        let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
+        let draft = drafted(&doc);
         assert_eq!(draft.decisions, ["can you add a summary table? (commit 2f4fcd4 aider: print a summary table)"]);
         assert!(draft.open_questions.is_empty(), "{:?}", draft.open_questions);
         let content = &draft.content;
@@ -951,8 +955,7 @@ mod tests {
             (Assistant, "You're right. Let me create a more accurate log:"),
             (Assistant, "```\nundefined\n```"),
         ]);
-        let artifacts = crate::artifacts::extract(&doc);
-        let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
+        let draft = drafted(&doc);
         assert_eq!(
             draft.open_questions,
             [
@@ -967,8 +970,7 @@ mod tests {
             (User, "fix them"),
             (Assistant, "Fixed. The check now reports 0 errors."),
         ]);
-        let artifacts = crate::artifacts::extract(&done);
-        assert!(ExtractiveContextExtractor.draft(&done, &artifacts).open_questions.is_empty());
+        assert!(drafted(&done).open_questions.is_empty());
     }
 
     #[test]
@@ -1068,8 +1070,7 @@ mod tests {
         use Role::*;
         let edit = "```css\n<<<<<<< SEARCH\nblockquote { color: #159957; }\n=======\nblockquote { color: #155799; }\n>>>>>>> REPLACE\n```";
         let doc = chat(&[(User, "make the blockquote blue"), (Assistant, edit)]);
-        let artifacts = crate::artifacts::extract(&doc);
-        let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
+        let draft = drafted(&doc);
         assert_eq!(draft.decisions, ["make the blockquote blue — sets `blockquote { color: #155799; }`"]);
     }
 
