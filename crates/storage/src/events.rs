@@ -26,6 +26,12 @@ const CAPACITY: usize = 1024;
 /// Most notices sent by one publishing statement.
 const PUBLISH_BATCH: usize = 512;
 
+/// How long the publisher waits after a change for others to join its batch. Under
+/// load changes arrive in a steady stream, and without the wait nearly every change
+/// was a statement and a transaction of its own (about one per refresh in `bench
+/// fetch`); a watcher hears of a change this much later.
+const PUBLISH_LINGER: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// One round trip for a batch of notices. The notices' own transaction must not wait
 /// for its commit to be flushed: it holds Postgres's notify lock until then, and
 /// nothing is lost if a crash drops it (listeners reconnect and are told they may
@@ -104,13 +110,21 @@ impl SourceEvents for crate::SeaStore {
 }
 
 /// Sends the changes announced by this process as notices, a batch per statement:
-/// the changes that arrive while one batch is in flight go out together in the next.
+/// the changes that arrive within [`PUBLISH_LINGER`] of the first, or while one batch
+/// is in flight, go out together.
 /// A batch that cannot be sent is retried; if it still fails, this process's
 /// subscribers are told they may have missed notices. Ends when the last store is
 /// dropped and everything announced was sent.
 async fn publish(pool: sqlx::PgPool, mut pending: mpsc::UnboundedReceiver<Uuid>, local: broadcast::Sender<Uuid>) {
     let mut ids = Vec::with_capacity(PUBLISH_BATCH);
     while pending.recv_many(&mut ids, PUBLISH_BATCH).await > 0 {
+        if ids.len() < PUBLISH_BATCH {
+            tokio::time::sleep(PUBLISH_LINGER).await;
+            while ids.len() < PUBLISH_BATCH {
+                let Ok(id) = pending.try_recv() else { break };
+                ids.push(id);
+            }
+        }
         ids.sort_unstable();
         ids.dedup();
         let payloads: Vec<String> = ids.drain(..).map(|id| id.to_string()).collect();
