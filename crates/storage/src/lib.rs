@@ -31,6 +31,7 @@ pub struct Database {
     backend: Backend,
     events: std::sync::Arc<events::Events>,
     queue: Option<std::sync::Arc<repositories::QueueBatches>>,
+    reads: Option<std::sync::Arc<repositories::ReadBatches>>,
 }
 
 impl Database {
@@ -71,7 +72,9 @@ impl Database {
         let events = std::sync::Arc::new(events::Events::start(&connection, backend == Backend::Postgres));
         let queue =
             (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::QueueBatches::spawn(&connection)));
-        Ok(Self { connection, backend, events, queue })
+        let reads =
+            (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::ReadBatches::spawn(&connection)));
+        Ok(Self { connection, backend, events, queue, reads })
     }
 
     /// Applies pending migrations.
@@ -92,7 +95,7 @@ impl Database {
 
     /// The repositories over this pool.
     pub fn store(&self) -> SeaStore {
-        SeaStore::new(self.connection.clone(), self.events.clone(), self.queue.clone())
+        SeaStore::new(self.connection.clone(), self.events.clone(), self.queue.clone(), self.reads.clone())
     }
 }
 

@@ -9,8 +9,8 @@ use ctxd_domain::{
     ports::{ApiKeyRepository, UploadRepository, UserRepository},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, Statement, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Statement, sea_query::Expr,
 };
 
 use super::{SeaStore, fetch_page};
@@ -52,24 +52,19 @@ impl ApiKeyRepository for SeaStore {
     }
 
     async fn find_by_hash(&self, key_hash: &str) -> Result<Option<(ApiKey, User)>> {
-        // One round trip: every authenticated request starts here. Nothing is cached,
-        // so a revocation is effective on the very next request on every replica. Like
-        // the source read, the SQL is built once per backend and the key's columns
-        // decode by their own names.
-        static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-            let select = format!(
-                "SELECT api_keys.*, {} FROM api_keys JOIN users u ON u.id = api_keys.user_id \
-                 WHERE api_keys.key_hash = {{hash}}",
-                super::prefixed_columns::<users::Entity>("u", "u_")
-            );
-            [select.replace("{hash}", "$1"), select.replace("{hash}", "?")]
-        });
-        let backend = self.db.get_database_backend();
-        let sql = if backend == DbBackend::Postgres { &SQL[0] } else { &SQL[1] };
-        let statement = Statement::from_sql_and_values(backend, sql.as_str(), [key_hash.into()]);
-        let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
-        let key = api_keys::Model::from_query_result(&row, "").map_err(map_db_err)?;
-        let user = users::Model::from_query_result(&row, "u_").map_err(map_db_err)?;
+        // Every authenticated request starts here. Nothing is cached, so a revocation
+        // is effective on the very next request on every replica; on Postgres
+        // concurrent lookups share a statement instead.
+        let found = match &self.reads {
+            Some(reads) => reads.key(key_hash.to_owned()).await?,
+            None => {
+                static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| super::reads::key_select("?"));
+                let statement = Statement::from_sql_and_values(DbBackend::Sqlite, SQL.as_str(), [key_hash.into()]);
+                let row = self.db.query_one_raw(statement).await.map_err(map_db_err)?;
+                row.as_ref().map(super::reads::key_from_row).transpose()?
+            }
+        };
+        let Some((key, user)) = found else { return Ok(None) };
         Ok(Some((api_key_from(key), user_from(user)?)))
     }
 

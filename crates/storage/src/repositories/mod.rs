@@ -5,7 +5,9 @@ mod artifacts;
 mod collections;
 mod idempotency;
 mod postbacks;
+mod reads;
 mod revisions;
+pub(crate) use reads::ReadBatches;
 mod runs;
 pub(crate) use runs::QueueBatches;
 mod sources;
@@ -32,11 +34,18 @@ pub struct SeaStore {
     pub(crate) events: Arc<Events>,
     /// Grouped queue statements (Postgres only), shared like `events`.
     queue: Option<Arc<QueueBatches>>,
+    /// Grouped hot reads (Postgres only), shared like `events`.
+    reads: Option<Arc<ReadBatches>>,
 }
 
 impl SeaStore {
-    pub(crate) fn new(db: DatabaseConnection, events: Arc<Events>, queue: Option<Arc<QueueBatches>>) -> Self {
-        Self { db, events, queue }
+    pub(crate) fn new(
+        db: DatabaseConnection,
+        events: Arc<Events>,
+        queue: Option<Arc<QueueBatches>>,
+        reads: Option<Arc<ReadBatches>>,
+    ) -> Self {
+        Self { db, events, queue, reads }
     }
 
     /// Announces a committed change of source `id` on the feed.

@@ -14,8 +14,8 @@ use ctxd_domain::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, IdenStatic, IntoActiveModel, Iterable,
-    ModelTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
     sea_query::{Expr, OnConflict, Query},
 };
 use uuid::Uuid;
@@ -215,23 +215,20 @@ impl SourceRepository for SeaStore {
     }
 
     async fn get(&self, user_id: UserId, id: SourceId) -> Result<Option<Source>> {
-        // One round trip, the hottest read of the API: its SQL is built once per
-        // backend, and the source's columns keep their names so they decode without
-        // building a prefixed name per column (both showed in perf on `bench fetch`).
-        static SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
-            let select = format!(
-                "SELECT sources.*, {} FROM sources LEFT JOIN runs l ON l.id = sources.last_run_id \
-                 WHERE sources.id = {{id}} AND sources.user_id = {{user}}",
-                super::prefixed_columns::<runs::Entity>("l", "l_")
-            );
-            [select.replace("{id}", "$1").replace("{user}", "$2"), select.replace("{id}", "?").replace("{user}", "?")]
-        });
-        let backend = self.db.get_database_backend();
-        let sql = if backend == DbBackend::Postgres { &SQL[0] } else { &SQL[1] };
-        let statement = Statement::from_sql_and_values(backend, sql.as_str(), [id.0.into(), user_id.0.into()]);
-        let Some(row) = self.db.query_one_raw(statement).await.map_err(map_db_err)? else { return Ok(None) };
-        let model = sources::Model::from_query_result(&row, "").map_err(map_db_err)?;
-        let run = runs::Model::from_query_result_optional(&row, "l_").map_err(map_db_err)?;
+        // The hottest read of the API: one round trip, shared with concurrent reads on
+        // Postgres (see [`super::reads`]).
+        let found = match &self.reads {
+            Some(reads) => reads.source(user_id.0, id.0).await?,
+            None => {
+                static SQL: std::sync::LazyLock<String> =
+                    std::sync::LazyLock::new(|| super::reads::source_select("?", "?"));
+                let values = [id.0.into(), user_id.0.into()];
+                let statement = Statement::from_sql_and_values(DbBackend::Sqlite, SQL.as_str(), values);
+                let row = self.db.query_one_raw(statement).await.map_err(map_db_err)?;
+                row.as_ref().map(super::reads::source_from_row).transpose()?
+            }
+        };
+        let Some((model, run)) = found else { return Ok(None) };
         Ok(Some(source_from(model, run.map(run_from).transpose()?)?))
     }
 
