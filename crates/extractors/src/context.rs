@@ -20,7 +20,7 @@ pub struct ExtractiveContextExtractor;
 #[async_trait::async_trait]
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
-        "extractive-4"
+        "extractive-5"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
@@ -551,6 +551,7 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
         }
     }
     open_questions.extend(unfinished_at_the_end(&exchanges, artifacts));
+    open_questions.extend(commands_left_unreported(&exchanges));
     let decisions = dedup(decisions.into_iter());
     let open_questions = dedup(open_questions.into_iter());
 
@@ -650,6 +651,89 @@ fn unfinished_at_the_end(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]
         }
     }
     open
+}
+
+/// Shell commands a reply shows as one-line code blocks (`npm run test`), each with
+/// the prose that follows it in the reply, code left out.
+fn command_blocks(reply: &str) -> Vec<(String, String)> {
+    const SHELL_FENCES: &[&str] = &["", "bash", "sh", "shell", "console", "zsh"];
+    let lines: Vec<&str> = reply.lines().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(language) = lines[i].trim_start().strip_prefix("```") else {
+            i += 1;
+            continue;
+        };
+        let Some(close) = (i + 1..lines.len()).find(|&j| lines[j].trim_start().starts_with("```")) else { break };
+        let body: Vec<&str> = lines[i + 1..close].iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+        if let [command] = body.as_slice()
+            && SHELL_FENCES.contains(&language.trim())
+            && command.contains(' ')
+            && command.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            let command = command.trim_start_matches("$ ").to_owned();
+            found.push((command, prose_of(&lines[close + 1..].join("\n"))));
+        }
+        i = close + 1;
+    }
+    found
+}
+
+/// Whether `prose` mentions the outcome of `command`: a part of its last word
+/// ("check-types" → "type", "lint") appears in it.
+fn mentions_result_of(command: &str, prose: &str) -> bool {
+    let prose = prose.to_lowercase();
+    let last = command.split_whitespace().last().unwrap_or_default().to_lowercase();
+    last.split(['-', '_', ':', '/', '.'])
+        .map(|part| part.strip_suffix('s').filter(|p| p.len() >= 4).unwrap_or(part))
+        .filter(|part| part.len() >= 4)
+        .any(|part| prose.contains(part))
+}
+
+/// The commands of the first list of them the assistant gave (a plan such as "run
+/// these checks: …") that the conversation visibly leaves without a result: run
+/// later but with no reply mentioning what came of them the last time they ran, or
+/// never run while others from the list were. Nothing when no command of the list
+/// was run: a list nobody acted on is a suggestion, not unfinished work.
+fn commands_left_unreported(exchanges: &[Exchange<'_>]) -> Option<String> {
+    let blocks: Vec<Vec<(String, String)>> = exchanges.iter().map(|e| command_blocks(&e.replies.join("\n"))).collect();
+    let planned_at = blocks.iter().position(|b| {
+        let mut distinct: Vec<&str> = b.iter().map(|(c, _)| c.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.len() >= 2
+    })?;
+    let mut plan: Vec<&str> = Vec::new();
+    for (command, _) in &blocks[planned_at] {
+        if !plan.contains(&command.as_str()) {
+            plan.push(command);
+        }
+    }
+    let mut unreported = Vec::new();
+    let mut never_run = Vec::new();
+    for command in &plan {
+        // The prose after the command's last run, up to the next user message.
+        let last_run = blocks[planned_at + 1..].iter().flatten().rev().find(|(c, _)| c == command);
+        match last_run {
+            None => never_run.push(format!("`{command}`")),
+            Some((_, after)) if !mentions_result_of(command, after) => unreported.push(format!("`{command}`")),
+            Some(_) => {}
+        }
+    }
+    if never_run.len() == plan.len() || (unreported.is_empty() && never_run.is_empty()) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !unreported.is_empty() {
+        parts.push(format!("run with no result reported: {}", unreported.join(", ")));
+    }
+    if !never_run.is_empty() {
+        parts.push(format!("never run: {}", never_run.join(", ")));
+    }
+    let mut item = format!("Commands from the plan {}", parts.join("; "));
+    item.push('.');
+    Some(item)
 }
 
 /// Replies saying a reported problem is gone.
@@ -1158,5 +1242,39 @@ mod tests {
         assert_eq!(draft.open_questions, ["How long should revisions be retained?", "The purge schedule is TBD."]);
         assert!(draft.summary.as_deref().is_some_and(|s| s.contains("Revisions keep the fetched bytes")));
         assert!(draft.content.starts_with("# Storage design\n\n"));
+    }
+
+    #[test]
+    fn planned_commands_left_without_a_result_are_open() {
+        use Role::*;
+        let plan = "Run these checks:\n\n1. **Types**\n```bash\nnpm run check-types\n```\n\
+                    2. **Tests**\n```bash\nnpm run test\n```\n3. **Package**\n```bash\nnpm run package\n```";
+        let ran = "First the types:\n\n```\nnpm run check-types\n```\n\nNow the tests:\n\n```\nnpm run test\n```\n\n\
+                   The type check found 12 type errors in 3 files.";
+        let doc =
+            chat(&[(User, "Which checks should we run?"), (Assistant, plan), (User, "Go ahead."), (Assistant, ran)]);
+        let open = drafted(&doc).open_questions;
+        assert!(
+            open.contains(
+                &"Commands from the plan run with no result reported: `npm run test`; never run: `npm run package`."
+                    .to_owned()
+            ),
+            "{open:?}"
+        );
+
+        // Every command run and its outcome told: nothing left open.
+        let reported = "```\nnpm run check-types\n```\n\nTypes are clean.\n\n```\nnpm run test\n```\n\nAll tests pass.\n\n\
+                        ```\nnpm run package\n```\n\nThe package is built.";
+        let doc = chat(&[
+            (User, "Which checks should we run?"),
+            (Assistant, plan),
+            (User, "Go ahead."),
+            (Assistant, reported),
+        ]);
+        assert!(!drafted(&doc).open_questions.iter().any(|q| q.starts_with("Commands")));
+
+        // A list of commands nobody ran is a suggestion, not unfinished work.
+        let doc = chat(&[(User, "Which checks should we run?"), (Assistant, plan), (User, "Thanks, that is all.")]);
+        assert!(!drafted(&doc).open_questions.iter().any(|q| q.starts_with("Commands")));
     }
 }
