@@ -20,7 +20,7 @@ pub struct ExtractiveContextExtractor;
 #[async_trait::async_trait]
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
-        "extractive-5"
+        "extractive-6"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
@@ -507,15 +507,21 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             // The values a style or configuration edit set (a colour, a size, a flag)
             // are what a reader of the decision needs, and they live in the edit, not
             // in the prose. A code edit's added lines are logic, not values: left out.
-            let mut changed: Vec<&str> = Vec::new();
+            let mut changed: Vec<(&str, Option<&str>)> = Vec::new();
             let sets_values = |a: &ArtifactDraft| a.language.as_deref().is_some_and(|l| VALUE_LANGUAGES.contains(&l));
             for line in in_exchange.iter().filter(|(_, a)| sets_values(a)).flat_map(|(_, a)| added_lines(&a.content)) {
-                if changed.len() < MAX_CHANGED_LINES && !changed.contains(&line) {
+                if changed.len() < MAX_CHANGED_LINES && !changed.iter().any(|(l, _)| *l == line.0) {
                     changed.push(line);
                 }
             }
             if !changed.is_empty() {
-                let list: Vec<String> = changed.iter().map(|l| format!("`{}`", shorten(l, 80))).collect();
+                let list: Vec<String> = changed
+                    .iter()
+                    .map(|(line, was)| match was {
+                        Some(was) => format!("`{}` (was `{}`)", shorten(line, 80), shorten(was, 60)),
+                        None => format!("`{}`", shorten(line, 80)),
+                    })
+                    .collect();
                 let _ = write!(decision, " — sets {}", list.join(", "));
             }
             decisions.push(decision);
@@ -904,7 +910,7 @@ const VALUE_LANGUAGES: &[&str] = &[
 /// … >>>>>>> REPLACE|UPDATED` hunks or the `+` lines of a unified diff, leaving out
 /// lines the same edit removes (moved or re-indented lines are not changes) and
 /// lines without a letter or digit (braces). A block that is not an edit adds none.
-fn added_lines(code: &str) -> Vec<&str> {
+fn added_lines(code: &str) -> Vec<(&str, Option<&str>)> {
     #[derive(PartialEq)]
     enum Side {
         Outside,
@@ -935,7 +941,23 @@ fn added_lines(code: &str) -> Vec<&str> {
         }
     }
     added.retain(|line| line.chars().any(char::is_alphanumeric) && !removed.contains(line));
-    added
+    added.into_iter().map(|line| (line, replaced_value(line, &removed))).collect()
+}
+
+/// The value an added `key: value` (or `key = value`) line replaced: the value of a
+/// removed line with the same key ("border: 0.1rem solid #159957;" for "border: 0.1rem
+/// solid #155799;"). What a setting was is part of the decision to change it.
+fn replaced_value<'a>(added: &str, removed: &[&'a str]) -> Option<&'a str> {
+    fn key_of(line: &str) -> Option<(&str, &str)> {
+        let at = line.find([':', '='])?;
+        let key = line[..at].trim();
+        (!key.is_empty() && key.len() <= 40).then_some((key, &line[at + 1..]))
+    }
+    let (key, value) = key_of(added)?;
+    removed.iter().find_map(|line| {
+        let (old_key, old_value) = key_of(line)?;
+        (old_key == key && old_value.trim() != value.trim()).then(|| old_value.trim())
+    })
 }
 
 fn commits_in(tool: &str) -> Vec<(String, String)> {
@@ -1143,9 +1165,9 @@ mod tests {
     #[test]
     fn an_edit_adds_the_lines_of_its_new_side_that_it_does_not_also_remove() {
         let search_replace = "index.html\n<<<<<<< SEARCH\n  p {\n    color: #159957;\n  }\n=======\n  p {\n    color: #155799;\n    padding: 1rem;\n  }\n>>>>>>> REPLACE\n";
-        assert_eq!(added_lines(search_replace), ["color: #155799;", "padding: 1rem;"]);
+        assert_eq!(added_lines(search_replace), [("color: #155799;", Some("#159957;")), ("padding: 1rem;", None)]);
         let diff = "--- a/x.toml\n+++ b/x.toml\n@@ -1,2 +1,2 @@\n-port = 80\n+port = 8080\n name = \"x\"\n";
-        assert_eq!(added_lines(diff), ["port = 8080"]);
+        assert_eq!(added_lines(diff), [("port = 8080", Some("80"))]);
         assert!(added_lines("fn main() {\n    println!(\"hi\");\n}\n").is_empty(), "a plain block is not an edit");
     }
 
@@ -1155,7 +1177,10 @@ mod tests {
         let edit = "```css\n<<<<<<< SEARCH\nblockquote { color: #159957; }\n=======\nblockquote { color: #155799; }\n>>>>>>> REPLACE\n```";
         let doc = chat(&[(User, "make the blockquote blue"), (Assistant, edit)]);
         let draft = drafted(&doc);
-        assert_eq!(draft.decisions, ["make the blockquote blue — sets `blockquote { color: #155799; }`"]);
+        assert_eq!(
+            draft.decisions,
+            ["make the blockquote blue — sets `blockquote { color: #155799; }` (was `#159957; }`)"]
+        );
     }
 
     #[test]
