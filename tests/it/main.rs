@@ -76,7 +76,7 @@ mod compositions;
 mod errors;
 mod grpc;
 mod grpc_parity;
-mod hot_reads;
+mod hot_paths;
 mod operations;
 mod pipeline;
 mod postbacks;

@@ -1,0 +1,128 @@
+//! The API's hot paths at the storage level: on Postgres concurrent source reads, key
+//! lookups and saves share statements, and each caller must still get its own answer.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use ctxd_domain::{
+    ids::{ApiKeyId, SourceId},
+    model::{ApiKey, RunFlags, RunKind, Source, SourceInput, User},
+    ports::{ApiKeyRepository, RunWrite, SourceRepository},
+    state::SourceStatus,
+};
+use ctxd_storage::SeaStore;
+use ctxd_test_support::{TestDatabase, seed_account};
+
+on_both_databases!(simultaneous_reads_each_get_their_own_answer, simultaneous_saves_are_each_guarded_on_their_own);
+
+async fn insert_key(store: &SeaStore, user: &User, hash: &str) {
+    let key = ApiKey {
+        id: ApiKeyId::new(),
+        user_id: user.id,
+        name: None,
+        key_prefix: hash[..12].to_owned(),
+        key_hash: hash.to_owned(),
+        expiration_date: None,
+        created_at: Utc::now(),
+        revoked_at: None,
+    };
+    ApiKeyRepository::insert(store, &key).await.unwrap();
+}
+
+async fn simultaneous_reads_each_get_their_own_answer(db: TestDatabase) {
+    let store = Arc::new(db.connect().await.store());
+    let mut owned = Vec::new();
+    let mut users = Vec::new();
+    for n in 0..2 {
+        let (user, space) = seed_account(&store).await;
+        insert_key(&store, &user, &format!("{n:0>64}")).await;
+        for i in 0..5 {
+            let input = SourceInput::Content { data: format!("source {i} of user {n}") };
+            let (source, run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
+            SourceRepository::create(store.as_ref(), &source, &run).await.unwrap();
+            owned.push((user.id, source.id, run.id));
+        }
+        users.push(user);
+    }
+
+    // Every read at once: each source by its owner (found, with its own last run), by
+    // the other user (not found), and an id nobody has (not found); each key and an
+    // unknown hash.
+    let mut reads = Vec::new();
+    for &(owner, id, run) in &owned {
+        let stranger = users.iter().find(|u| u.id != owner).unwrap().id;
+        for (user, expected) in [(owner, Some(run)), (stranger, None), (owner, None)] {
+            let store = store.clone();
+            let asked = if expected.is_none() && user == owner { SourceId::new() } else { id };
+            reads.push(tokio::spawn(async move {
+                let found = SourceRepository::get(store.as_ref(), user, asked).await.unwrap();
+                assert_eq!(found.as_ref().map(|s| s.id), expected.map(|_| asked), "source {asked} read by {user}");
+                assert_eq!(found.and_then(|s| s.last_run).map(|r| r.id), expected);
+            }));
+        }
+    }
+    for n in 0..3 {
+        let store = store.clone();
+        let expected = users.get(n).map(|u| u.id);
+        reads.push(tokio::spawn(async move {
+            let found = store.find_by_hash(&format!("{n:0>64}")).await.unwrap();
+            assert_eq!(found.map(|(_, user)| user.id), expected, "key {n}");
+        }));
+    }
+    for read in reads {
+        read.await.unwrap();
+    }
+}
+
+async fn simultaneous_saves_are_each_guarded_on_their_own(db: TestDatabase) {
+    let store = Arc::new(db.connect().await.store());
+    let (user, space) = seed_account(&store).await;
+    let mut sources = Vec::new();
+    for i in 0..8 {
+        let input = SourceInput::Content { data: format!("source {i}") };
+        let (mut source, run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
+        SourceRepository::create(store.as_ref(), &source, &run).await.unwrap();
+        source.last_run = Some(run);
+        sources.push(source);
+    }
+
+    // Each source is saved twice at once from PENDING to COMPLETED with a new run, and
+    // once more with a guard that no longer holds. Exactly one of the two matching
+    // saves of each source wins, and only the winner's run is written.
+    let mut saves = Vec::new();
+    for source in &sources {
+        for (attempt, expected) in [(0, SourceStatus::Pending), (1, SourceStatus::Pending), (2, SourceStatus::Failed)] {
+            let (store, mut source) = (store.clone(), source.clone());
+            saves.push(tokio::spawn(async move {
+                let (_, mut run) =
+                    Source::submitted(user.id, source.space_id, source.input.clone(), RunFlags::default(), Utc::now());
+                run.source_id = source.id;
+                run.kind = RunKind::Refresh;
+                source.status = SourceStatus::Completed;
+                source.name = Some(format!("saved by attempt {attempt}"));
+                source.last_run = Some(run.clone());
+                let saved = store.save(&source, expected, RunWrite::Insert(run.clone()), None).await.unwrap();
+                (source.id, attempt, run.id, saved)
+            }));
+        }
+    }
+    let mut outcomes = Vec::new();
+    for save in saves {
+        outcomes.push(save.await.unwrap());
+    }
+    for source in &sources {
+        let mine: Vec<_> = outcomes.iter().filter(|(id, ..)| *id == source.id).collect();
+        let winners: Vec<_> = mine.iter().filter(|(.., saved)| *saved).collect();
+        assert_eq!(winners.len(), 1, "source {}: {mine:?}", source.id);
+        let &&&(_, attempt, run_id, _) = winners.first().unwrap();
+        assert_ne!(attempt, 2, "a save whose guard does not hold must not win");
+        let stored = SourceRepository::get(store.as_ref(), user.id, source.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, SourceStatus::Completed);
+        assert_eq!(stored.name.as_deref(), Some(format!("saved by attempt {attempt}").as_str()));
+        assert_eq!(stored.last_run.map(|r| r.id), Some(run_id), "the winner's run is the source's last");
+        for (.., other_run, saved) in &mine {
+            let written = ctxd_domain::ports::RunQueue::get(store.as_ref(), user.id, *other_run).await.unwrap();
+            assert_eq!(written.is_some(), *saved, "run {other_run} written only by the winning save");
+        }
+    }
+}
