@@ -32,6 +32,7 @@ pub struct Database {
     events: std::sync::Arc<events::Events>,
     queue: Option<std::sync::Arc<repositories::QueueBatches>>,
     reads: Option<std::sync::Arc<repositories::ReadBatches>>,
+    saves: Option<std::sync::Arc<repositories::SaveBatches>>,
 }
 
 impl Database {
@@ -74,7 +75,9 @@ impl Database {
             (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::QueueBatches::spawn(&connection)));
         let reads =
             (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::ReadBatches::spawn(&connection)));
-        Ok(Self { connection, backend, events, queue, reads })
+        let saves =
+            (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::SaveBatches::spawn(&connection)));
+        Ok(Self { connection, backend, events, queue, reads, saves })
     }
 
     /// Applies pending migrations.
@@ -95,7 +98,13 @@ impl Database {
 
     /// The repositories over this pool.
     pub fn store(&self) -> SeaStore {
-        SeaStore::new(self.connection.clone(), self.events.clone(), self.queue.clone(), self.reads.clone())
+        SeaStore::new(
+            self.connection.clone(),
+            self.events.clone(),
+            self.queue.clone(),
+            self.reads.clone(),
+            self.saves.clone(),
+        )
     }
 }
 

@@ -10,6 +10,8 @@ mod revisions;
 pub(crate) use reads::ReadBatches;
 mod runs;
 pub(crate) use runs::QueueBatches;
+mod saves;
+pub(crate) use saves::SaveBatches;
 mod sources;
 mod spaces;
 
@@ -36,6 +38,8 @@ pub struct SeaStore {
     queue: Option<Arc<QueueBatches>>,
     /// Grouped hot reads (Postgres only), shared like `events`.
     reads: Option<Arc<ReadBatches>>,
+    /// Grouped saves (Postgres only), shared like `events`.
+    saves: Option<Arc<SaveBatches>>,
 }
 
 impl SeaStore {
@@ -44,8 +48,9 @@ impl SeaStore {
         events: Arc<Events>,
         queue: Option<Arc<QueueBatches>>,
         reads: Option<Arc<ReadBatches>>,
+        saves: Option<Arc<SaveBatches>>,
     ) -> Self {
-        Self { db, events, queue, reads }
+        Self { db, events, queue, reads, saves }
     }
 
     /// Announces a committed change of source `id` on the feed.

@@ -14,13 +14,16 @@ use ctxd_domain::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, IntoActiveModel, Iterable, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, IntoActiveModel, Iterable, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
     sea_query::{Expr, OnConflict, Query},
 };
 use uuid::Uuid;
 
-use super::SeaStore;
+use super::{
+    SeaStore,
+    saves::{RunModel, SaveRequest},
+};
 use crate::{
     convert::{run_from, run_to, source_from, source_to},
     entities::{composition_members, pending_rebuilds, runs, sources},
@@ -28,49 +31,6 @@ use crate::{
 };
 
 impl SeaStore {
-    /// [`SourceRepository::save`] on Postgres, without a postback, as one statement:
-    /// the guarded source update and the run write are data-modifying CTEs, and the
-    /// run is written only when the update matched. Every accepted refresh, reprocess
-    /// and cancel goes through here; one round trip and no BEGIN/COMMIT pair is about a
-    /// third of an accept's database traffic. The SQL text is built once per kind of
-    /// run write (see [`SAVE_POSTGRES`]): building it per call was ~40% of the save's
-    /// client CPU under `bench fetch`.
-    async fn save_in_one_statement(
-        &self,
-        source: &Source,
-        expected_status: SourceStatus,
-        run: RunWrite,
-    ) -> Result<bool> {
-        let source_model = source_to(source);
-        let mut values: Vec<Value> = written_source_columns().map(|column| source_model.get(column)).collect();
-        values.push(source.id.0.into());
-        values.push(expected_status.as_str().into());
-        let sql = match &run {
-            RunWrite::None => &SAVE_POSTGRES.source_only,
-            RunWrite::Insert(run) => {
-                let model = run_to(run);
-                values.extend(runs::Column::iter().map(|column| model.get(column)));
-                &SAVE_POSTGRES.with_run_insert
-            }
-            RunWrite::Update(run) => {
-                let model = run_to(run);
-                values.extend(rewritten_run_columns().map(|column| model.get(column)));
-                values.push(run.id.0.into());
-                &SAVE_POSTGRES.with_run_update
-            }
-        };
-        let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql.as_str(), values);
-        let row = self.db.query_one_raw(statement).await.map_err(map_db_err)?;
-        let updated: i64 = match row {
-            Some(row) => row.try_get_by_index(0).map_err(map_db_err)?,
-            None => 0,
-        };
-        if updated > 0 {
-            self.source_changed(source.id.0);
-        }
-        Ok(updated > 0)
-    }
-
     /// Loads the last runs of `models` in one query and builds the domain sources.
     async fn with_last_runs(&self, models: Vec<sources::Model>) -> Result<Vec<Source>> {
         let run_ids: Vec<Uuid> = models.iter().filter_map(|m| m.last_run_id).collect();
@@ -117,67 +77,15 @@ const CREATED_ONLY: [sources::Column; 6] = [
 const QUEUE_OWNED: [runs::Column; 3] =
     [runs::Column::LockedBy, runs::Column::LockedUntilMs, runs::Column::AvailableAtMs];
 
-/// The source columns a save writes, in the order [`SAVE_POSTGRES`] binds them.
-fn written_source_columns() -> impl Iterator<Item = sources::Column> {
+/// The source columns a save writes.
+pub(super) fn written_source_columns() -> impl Iterator<Item = sources::Column> {
     sources::Column::iter().filter(|column| !CREATED_ONLY.iter().any(|fixed| fixed.as_str() == column.as_str()))
 }
 
 /// The run columns a use case's rewrite of a run writes (see [`run_update`]).
-fn rewritten_run_columns() -> impl Iterator<Item = runs::Column> {
+pub(super) fn rewritten_run_columns() -> impl Iterator<Item = runs::Column> {
     runs::Column::iter().filter(|column| !QUEUE_OWNED.iter().any(|owned| owned.as_str() == column.as_str()))
 }
-
-/// The Postgres save's SQL texts, one per kind of run write. Parameters: the written
-/// source columns, the source id and the expected status, then the run's columns
-/// (insert: every column; update: the rewritten columns, then the run id).
-struct SaveSql {
-    source_only: String,
-    with_run_insert: String,
-    with_run_update: String,
-}
-
-/// Postgres placeholders `$1`, `$2`, ... in the order a statement binds its values.
-#[derive(Clone, Default)]
-struct Placeholders(usize);
-
-impl Placeholders {
-    fn next(&mut self) -> String {
-        self.0 += 1;
-        format!("${}", self.0)
-    }
-
-    /// `"column" = $n, ...` for `columns`.
-    fn assignments(&mut self, columns: impl Iterator<Item = &'static str>) -> String {
-        columns.map(|column| format!("\"{column}\" = {}", self.next())).collect::<Vec<_>>().join(", ")
-    }
-}
-
-static SAVE_POSTGRES: std::sync::LazyLock<SaveSql> = std::sync::LazyLock::new(|| {
-    let mut source_params = Placeholders::default();
-    let set = source_params.assignments(written_source_columns().map(|c| c.as_str()));
-    let (id, status) = (source_params.next(), source_params.next());
-    let update = format!("UPDATE sources SET {set} WHERE id = {id} AND status = {status} RETURNING id");
-    let counted = "SELECT count(*) FROM updated";
-    let guard = "EXISTS (SELECT 1 FROM updated)";
-    // Either run write numbers its parameters after the source update's.
-    let mut insert_params = source_params.clone();
-    let columns = runs::Column::iter().map(|c| format!("\"{}\"", c.as_str())).collect::<Vec<_>>().join(", ");
-    let values = runs::Column::iter().map(|_| insert_params.next()).collect::<Vec<_>>().join(", ");
-    let mut update_params = source_params;
-    let run_set = update_params.assignments(rewritten_run_columns().map(|c| c.as_str()));
-    let run_id = update_params.next();
-    SaveSql {
-        source_only: format!("WITH updated AS ({update}) {counted}"),
-        with_run_insert: format!(
-            "WITH updated AS ({update}), run_inserted AS (INSERT INTO runs ({columns}) SELECT {values} WHERE {guard}) \
-             {counted}"
-        ),
-        with_run_update: format!(
-            "WITH updated AS ({update}), run_updated AS (UPDATE runs SET {run_set} WHERE id = {run_id} AND {guard}) \
-             {counted}"
-        ),
-    }
-});
 
 pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Result<()> {
     match run {
@@ -272,8 +180,21 @@ impl SourceRepository for SeaStore {
         run: RunWrite,
         postback: Option<Postback>,
     ) -> Result<bool> {
-        if postback.is_none() && self.db.get_database_backend() == DbBackend::Postgres {
-            return self.save_in_one_statement(source, expected_status, run).await;
+        // On Postgres a save without a postback is one statement, shared with concurrent
+        // saves: the guarded source update and the run write are data-modifying CTEs, the
+        // run written only when the guard matched (see [`super::saves`]).
+        if let (Some(saves), None) = (&self.saves, &postback) {
+            let run = match run {
+                RunWrite::None => RunModel::None,
+                RunWrite::Insert(run) => RunModel::Insert(run_to(&run)),
+                RunWrite::Update(run) => RunModel::Update(run_to(&run)),
+            };
+            let request = SaveRequest { source: source_to(source), expected: expected_status.as_str(), run };
+            let saved = saves.save(request).await?;
+            if saved {
+                self.source_changed(source.id.0);
+            }
+            return Ok(saved);
         }
         let txn = self.db.begin().await.map_err(map_db_err)?;
         // The guarded UPDATE comes first: on SQLite the transaction starts as a

@@ -1,0 +1,155 @@
+//! Accepted refreshes, reprocesses and cancels, grouped on Postgres: every one saves
+//! its source with the run it queues or rewrites. Concurrent saves share a statement
+//! (see [`crate::batch`]), each still guarded by its own expected status, so under load
+//! a request pays for a fraction of a round trip and of a commit.
+
+use ctxd_domain::Result;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IdenStatic, Iterable, ModelTrait, Statement, Value,
+    sea_query::value::sea_value_to_json_value,
+};
+
+use crate::{
+    batch::Batcher,
+    entities::{runs, sources},
+    map_db_err,
+};
+
+/// The run a save writes with its source.
+#[derive(Debug)]
+pub(crate) enum RunModel {
+    None,
+    Insert(runs::Model),
+    /// A use case's rewrite: every column but the queue's (see `rewritten_run_columns`).
+    Update(runs::Model),
+}
+
+/// One save: write `source` if its stored status is still `expected`, and then `run`.
+#[derive(Debug)]
+pub(crate) struct SaveRequest {
+    pub(crate) source: sources::Model,
+    pub(crate) expected: &'static str,
+    pub(crate) run: RunModel,
+}
+
+/// At most this many saves share a statement.
+const MAX_BATCH: usize = 64;
+
+/// The grouped saves of one Postgres pool; each answers whether its guard matched.
+#[derive(Debug)]
+pub(crate) struct SaveBatches {
+    saves: Batcher<SaveRequest, bool>,
+}
+
+impl SaveBatches {
+    pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
+        let db = db.clone();
+        let saves = Batcher::spawn(
+            MAX_BATCH,
+            move |requests| {
+                let db = db.clone();
+                async move { save_batch(&db, requests).await }
+            },
+            |_| {},
+        );
+        Self { saves }
+    }
+
+    pub(crate) async fn save(&self, request: SaveRequest) -> Result<bool> {
+        self.saves.call(request).await
+    }
+}
+
+/// The batch statement, built once. `$1` lists the saves as `[{n, id, expected, write,
+/// source, run}]` with the models as JSON objects keyed by column name, which
+/// `jsonb_populate_record` turns back into typed rows. The rows to write are also
+/// picked by `id = ANY(ARRAY(...))`, an index condition: the generic plan of a plain
+/// join with the JSON list (estimated at 100 rows) was a hash join over whole tables.
+/// A source saved twice in one batch is updated once (Postgres applies one of the
+/// joined rows): the other save answers false, as it would after losing a race.
+static SAVE_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let assign = |columns: Vec<&'static str>| {
+        columns.iter().map(|c| format!("\"{c}\" = r.\"{c}\"")).collect::<Vec<_>>().join(", ")
+    };
+    let source_set = assign(super::sources::written_source_columns().map(|c| c.as_str()).collect());
+    let run_set = assign(super::sources::rewritten_run_columns().map(|c| c.as_str()).collect());
+    let run_columns: Vec<String> = runs::Column::iter().map(|c| format!("\"{}\"", c.as_str())).collect();
+    let run_values = run_columns.iter().map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
+    let run_columns = run_columns.join(", ");
+    format!(
+        "WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+        AS i(n bigint, id uuid, run_id uuid, expected text, write text, source jsonb, run jsonb)
+), updated AS (
+    UPDATE sources SET {source_set}
+    FROM input CROSS JOIN LATERAL jsonb_populate_record(NULL::sources, input.source) AS r
+    WHERE sources.id = ANY(ARRAY(SELECT id FROM input)) AND sources.id = input.id
+        AND sources.status = input.expected
+    RETURNING input.n
+), run_inserted AS (
+    INSERT INTO runs ({run_columns})
+    SELECT {run_values}
+    FROM input JOIN updated USING (n) CROSS JOIN LATERAL jsonb_populate_record(NULL::runs, input.run) AS r
+    WHERE input.write = 'insert'
+), run_updated AS (
+    UPDATE runs SET {run_set}
+    FROM input JOIN updated USING (n) CROSS JOIN LATERAL jsonb_populate_record(NULL::runs, input.run) AS r
+    WHERE runs.id = ANY(ARRAY(SELECT run_id FROM input WHERE write = 'update')) AND runs.id = input.run_id
+        AND input.write = 'update'
+)
+SELECT n FROM updated"
+    )
+});
+
+async fn save_batch(db: &DatabaseConnection, requests: Vec<SaveRequest>) -> Result<Vec<bool>> {
+    let count = requests.len();
+    let input: Vec<serde_json::Value> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, request)| {
+            let (write, run_id, run) = match &request.run {
+                RunModel::None => ("none", None, serde_json::Value::Null),
+                RunModel::Insert(run) => ("insert", Some(run.id), model_json(run)),
+                RunModel::Update(run) => ("update", Some(run.id), model_json(run)),
+            };
+            serde_json::json!({
+                "n": i + 1,
+                "id": request.source.id,
+                "run_id": run_id,
+                "expected": request.expected,
+                "write": write,
+                "source": model_json(&request.source),
+                "run": run,
+            })
+        })
+        .collect();
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        SAVE_BATCH.as_str(),
+        [serde_json::Value::Array(input).into()],
+    );
+    let mut saved = vec![false; count];
+    for row in db.query_all_raw(statement).await.map_err(map_db_err)? {
+        let n: i64 = row.try_get("", "n").map_err(map_db_err)?;
+        match usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| saved.get_mut(i)) {
+            Some(slot) => *slot = true,
+            None => return Err(ctxd_domain::Error::internal(format!("a save batch answered request {n} of {count}"))),
+        }
+    }
+    Ok(saved)
+}
+
+/// A model as a JSON object keyed by column name, each value in a form Postgres's
+/// input functions read back: timestamps as RFC 3339 (sea-query's own conversion
+/// renders them as quoted SQL literals), JSON columns nested.
+fn model_json<M: ModelTrait>(model: &M) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for column in <M::Entity as EntityTrait>::Column::iter() {
+        let value = match model.get(column) {
+            Value::ChronoDateTimeUtc(Some(at)) => at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
+            other => sea_value_to_json_value(&other),
+        };
+        object.insert(column.as_str().to_owned(), value);
+    }
+    serde_json::Value::Object(object)
+}
