@@ -141,7 +141,8 @@ async fn save_batch(db: &DatabaseConnection, requests: Vec<SaveRequest>) -> Resu
 
 /// A model as a JSON object keyed by column name, each value in a form Postgres's
 /// input functions read back: timestamps as RFC 3339 (sea-query's own conversion
-/// renders them as quoted SQL literals), JSON columns nested.
+/// renders them as quoted SQL literals), JSON columns nested. (sea-query's conversion
+/// would panic on non-UTF-8 bytes; neither model has a bytes column.)
 fn model_json<M: ModelTrait>(model: &M) -> serde_json::Value {
     let mut object = serde_json::Map::new();
     for column in <M::Entity as EntityTrait>::Column::iter() {

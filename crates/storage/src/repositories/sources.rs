@@ -56,9 +56,9 @@ impl SeaStore {
 /// queue.
 fn run_update(run: &Run) -> runs::ActiveModel {
     let mut model = run_to(run).into_active_model().reset_all();
-    model.locked_by = sea_orm::ActiveValue::NotSet;
-    model.locked_until_ms = sea_orm::ActiveValue::NotSet;
-    model.available_at_ms = sea_orm::ActiveValue::NotSet;
+    for column in QUEUE_OWNED {
+        model.not_set(column);
+    }
     model
 }
 
@@ -73,7 +73,8 @@ const CREATED_ONLY: [sources::Column; 6] = [
     sources::Column::CreatedAt,
 ];
 
-/// The run columns that belong to the queue, not to a use case's rewrite of a run.
+/// The run columns that belong to the queue (the lease and when the run may start),
+/// not to a use case's rewrite of a run.
 const QUEUE_OWNED: [runs::Column; 3] =
     [runs::Column::LockedBy, runs::Column::LockedUntilMs, runs::Column::AvailableAtMs];
 
