@@ -737,9 +737,7 @@ fn commands_left_unreported(exchanges: &[Exchange<'_>]) -> Option<String> {
     if !never_run.is_empty() {
         parts.push(format!("never run: {}", never_run.join(", ")));
     }
-    let mut item = format!("Commands from the plan {}", parts.join("; "));
-    item.push('.');
-    Some(item)
+    Some(format!("Commands from the plan {}.", parts.join("; ")))
 }
 
 /// Replies saying a reported problem is gone.
