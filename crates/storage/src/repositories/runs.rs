@@ -94,9 +94,9 @@ SELECT {columns} FROM finished LEFT JOIN moved ON moved.id = finished.source_id
 "#;
 
 /// Each run of `runs` (the table, or the claim's CTE) with its subject's parts as
-/// [`subject_from_row`] reads them: the source (`s_` columns), its last run (`l_`), its
-/// current revision (`v_`) and `previous_status`, plus `extra` columns. Both backends'
-/// claims read the subject with it.
+/// [`subject_from_row`] reads them: the source (`s_` columns), its last run (`l_`, when
+/// it is another run), its current revision (`v_`) and `previous_status`, plus `extra`
+/// columns. Both backends' claims read the subject with it.
 fn with_subjects(runs: &str, extra: &str) -> String {
     let columns = [
         super::prefixed_columns::<sources::Entity>("s", "s_"),
@@ -110,16 +110,16 @@ fn with_subjects(runs: &str, extra: &str) -> String {
      ORDER BY p.id DESC LIMIT 1) AS previous_status
 FROM {runs}
 LEFT JOIN sources s ON s.id = {runs}.source_id AND s.user_id = {runs}.user_id
-LEFT JOIN runs l ON l.id = s.last_run_id
+LEFT JOIN runs l ON l.id = s.last_run_id AND l.id <> {runs}.id
 LEFT JOIN revisions v ON v.source_id = s.id AND v.number = s.revision"
     )
 }
 
 /// A claimed run's subject from a row carrying the source (`s_` columns), its last run
-/// (`l_`), its current revision (`v_`) and `previous_status`; `None` when the source is
-/// gone. A row read in the claim's own snapshot still shows the source and the run as
-/// they were before the claim: `moved` says the claim moved the source to PROCESSING,
-/// and the claimed run itself replaces its older image.
+/// (`l_`, left out when it is the claimed run), its current revision (`v_`) and
+/// `previous_status`; `None` when the source is gone. A row read in the claim's own
+/// snapshot still shows the source as it was before the claim: `moved` says the claim
+/// moved the source to PROCESSING; the claimed run, as claimed, is its last run.
 fn subject_from_row(row: &QueryResult, claimed: &runs::Model, moved: bool) -> Result<Option<RunSubject>> {
     let Some(mut source) = sources::Model::from_query_result_optional(row, "s_").map_err(map_db_err)? else {
         return Ok(None);
@@ -127,8 +127,10 @@ fn subject_from_row(row: &QueryResult, claimed: &runs::Model, moved: bool) -> Re
     if moved {
         source.status = SourceStatus::Processing.as_str().to_owned();
     }
+    // The claimed run is usually the source's last: the join leaves it out rather than
+    // return the run's older image a second time (21 columns per claimed run).
     let last = match runs::Model::from_query_result_optional(row, "l_").map_err(map_db_err)? {
-        Some(last) if last.id == claimed.id => Some(claimed.clone()),
+        None if source.last_run_id == Some(claimed.id) => Some(claimed.clone()),
         last => last,
     };
     let current = revisions::Model::from_query_result_optional(row, "v_").map_err(map_db_err)?;
