@@ -60,6 +60,18 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
         Self { sender }
     }
 
+    /// A batcher whose batches are one statement each on `db`: `statement` gets the
+    /// pool and the batch's requests. Nothing is handed back for callers that stopped
+    /// waiting (reads and writes whose outcome nobody holds on to).
+    pub(crate) fn statements<Statement, Fut>(db: &sea_orm::DatabaseConnection, max: usize, statement: Statement) -> Self
+    where
+        Statement: Fn(sea_orm::DatabaseConnection, Vec<Req>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Vec<Resp>>> + Send,
+    {
+        let db = db.clone();
+        Self::spawn(max, move |requests| statement(db.clone(), requests), |_| {})
+    }
+
     /// Runs `request` in the next batch.
     ///
     /// # Errors
@@ -69,6 +81,28 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
         self.sender.send((request, reply)).map_err(|_| Error::Unavailable("the batch task has stopped".into()))?;
         answer.await.map_err(|_| Error::Unavailable("the batch task has stopped".into()))?
     }
+}
+
+/// Runs a batch statement whose rows carry `batch_n` (the 1-based position of the
+/// request they answer) and returns one answer per request, `None` where no row
+/// answered it.
+pub(crate) async fn answers<T>(
+    db: &sea_orm::DatabaseConnection,
+    statement: sea_orm::Statement,
+    count: usize,
+    decode: impl Fn(&sea_orm::QueryResult) -> Result<T>,
+) -> Result<Vec<Option<T>>> {
+    use sea_orm::ConnectionTrait;
+    let mut found: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
+    for row in db.query_all_raw(statement).await.map_err(crate::map_db_err)? {
+        let n: i64 = row.try_get("", "batch_n").map_err(crate::map_db_err)?;
+        let slot = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| found.get_mut(i));
+        match slot {
+            Some(slot) => *slot = Some(decode(&row)?),
+            None => return Err(Error::internal(format!("a batch row answered request {n} of {count}"))),
+        }
+    }
+    Ok(found)
 }
 
 /// The same failure for every caller of a batch (domain errors are not `Clone`; a

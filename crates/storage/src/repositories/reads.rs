@@ -5,12 +5,12 @@
 //! a revoked key or a changed source is seen by the next statement.
 
 use ctxd_domain::Result;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, QueryResult, Statement};
+use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, QueryResult, Statement};
 use uuid::Uuid;
 
 use super::prefixed_columns;
 use crate::{
-    batch::Batcher,
+    batch::{Batcher, answers},
     entities::{api_keys, runs, sources, users},
     map_db_err,
 };
@@ -32,24 +32,10 @@ pub(crate) struct ReadBatches {
 
 impl ReadBatches {
     pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
-        let (keys_db, sources_db) = (db.clone(), db.clone());
-        let keys = Batcher::spawn(
-            MAX_BATCH,
-            move |hashes| {
-                let db = keys_db.clone();
-                async move { keys_batch(&db, hashes).await }
-            },
-            |_| {},
-        );
-        let sources = Batcher::spawn(
-            MAX_BATCH,
-            move |wanted| {
-                let db = sources_db.clone();
-                async move { sources_batch(&db, wanted).await }
-            },
-            |_| {},
-        );
-        Self { keys, sources }
+        Self {
+            keys: Batcher::statements(db, MAX_BATCH, keys_batch),
+            sources: Batcher::statements(db, MAX_BATCH, sources_batch),
+        }
     }
 
     /// The key whose hash is `key_hash`, with its user.
@@ -106,7 +92,7 @@ pub(crate) fn source_from_row(row: &QueryResult) -> Result<SourceRow> {
     Ok((source, run))
 }
 
-async fn keys_batch(db: &DatabaseConnection, hashes: Vec<String>) -> Result<Vec<Option<KeyRow>>> {
+async fn keys_batch(db: DatabaseConnection, hashes: Vec<String>) -> Result<Vec<Option<KeyRow>>> {
     // Built once. The wanted list is a JSON array: one parameter whatever the batch's
     // size, so the statement stays one prepared statement. Each request is looked up
     // by its own `LIMIT 1` subquery: the limit keeps the planner from flattening it
@@ -123,10 +109,10 @@ async fn keys_batch(db: &DatabaseConnection, hashes: Vec<String>) -> Result<Vec<
     let count = hashes.len();
     let wanted = serde_json::Value::from(hashes);
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), [wanted.into()]);
-    answers(db, statement, count, key_from_row).await
+    answers(&db, statement, count, key_from_row).await
 }
 
-async fn sources_batch(db: &DatabaseConnection, wanted: Vec<(Uuid, Uuid)>) -> Result<Vec<Option<SourceRow>>> {
+async fn sources_batch(db: DatabaseConnection, wanted: Vec<(Uuid, Uuid)>) -> Result<Vec<Option<SourceRow>>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "SELECT found.*, wanted.n AS batch_n \
@@ -143,25 +129,5 @@ async fn sources_batch(db: &DatabaseConnection, wanted: Vec<(Uuid, Uuid)>) -> Re
         .collect();
     let statement =
         Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), [serde_json::Value::Array(wanted).into()]);
-    answers(db, statement, count, source_from_row).await
-}
-
-/// Runs a batch statement whose rows carry `batch_n` (1-based position of the request
-/// they answer) and returns one answer per request, `None` where nothing matched.
-async fn answers<T>(
-    db: &DatabaseConnection,
-    statement: Statement,
-    count: usize,
-    decode: impl Fn(&QueryResult) -> Result<T>,
-) -> Result<Vec<Option<T>>> {
-    let mut found: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
-    for row in db.query_all_raw(statement).await.map_err(map_db_err)? {
-        let n: i64 = row.try_get("", "batch_n").map_err(map_db_err)?;
-        let slot = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| found.get_mut(i));
-        match slot {
-            Some(slot) => *slot = Some(decode(&row)?),
-            None => return Err(ctxd_domain::Error::internal(format!("a batch row answered request {n} of {count}"))),
-        }
-    }
-    Ok(found)
+    answers(&db, statement, count, source_from_row).await
 }

@@ -179,7 +179,7 @@ const MAX_BATCH: usize = 64;
 
 impl QueueBatches {
     pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
-        let (claim_db, release_db, finish_db) = (db.clone(), db.clone(), db.clone());
+        let (claim_db, release_db) = (db.clone(), db.clone());
         let claims = Batcher::spawn(
             MAX_BATCH,
             move |requests| {
@@ -199,14 +199,7 @@ impl QueueBatches {
                 });
             },
         );
-        let finishes = Batcher::spawn(
-            MAX_BATCH,
-            move |requests| {
-                let db = finish_db.clone();
-                async move { finish_batch(&db, requests).await }
-            },
-            |_| {},
-        );
+        let finishes = Batcher::statements(db, MAX_BATCH, finish_batch);
         Self { claims, finishes }
     }
 }
@@ -240,7 +233,7 @@ async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Re
     Ok((1..=to_i64(requests.len() as u64)).map(|n| claimed.remove(&n)).collect())
 }
 
-async fn finish_batch(db: &DatabaseConnection, requests: Vec<FinishRequest>) -> Result<Vec<Finished>> {
+async fn finish_batch(db: DatabaseConnection, requests: Vec<FinishRequest>) -> Result<Vec<Finished>> {
     // Built once: this is the hot path of every unchanged refresh.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let columns = format!(

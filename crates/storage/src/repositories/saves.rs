@@ -5,14 +5,13 @@
 
 use ctxd_domain::Result;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IdenStatic, Iterable, ModelTrait, Statement, Value,
+    DatabaseConnection, DbBackend, EntityTrait, IdenStatic, Iterable, ModelTrait, Statement, Value,
     sea_query::value::sea_value_to_json_value,
 };
 
 use crate::{
-    batch::Batcher,
+    batch::{Batcher, answers},
     entities::{runs, sources},
-    map_db_err,
 };
 
 /// The run a save writes with its source.
@@ -43,16 +42,7 @@ pub(crate) struct SaveBatches {
 
 impl SaveBatches {
     pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
-        let db = db.clone();
-        let saves = Batcher::spawn(
-            MAX_BATCH,
-            move |requests| {
-                let db = db.clone();
-                async move { save_batch(&db, requests).await }
-            },
-            |_| {},
-        );
-        Self { saves }
+        Self { saves: Batcher::statements(db, MAX_BATCH, save_batch) }
     }
 
     pub(crate) async fn save(&self, request: SaveRequest) -> Result<bool> {
@@ -97,11 +87,11 @@ static SAVE_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     WHERE runs.id = ANY(ARRAY(SELECT run_id FROM input WHERE write = 'update')) AND runs.id = input.run_id
         AND input.write = 'update'
 )
-SELECT n FROM updated"
+SELECT n AS batch_n FROM updated"
     )
 });
 
-async fn save_batch(db: &DatabaseConnection, requests: Vec<SaveRequest>) -> Result<Vec<bool>> {
+async fn save_batch(db: DatabaseConnection, requests: Vec<SaveRequest>) -> Result<Vec<bool>> {
     let count = requests.len();
     let input: Vec<serde_json::Value> = requests
         .iter()
@@ -128,15 +118,8 @@ async fn save_batch(db: &DatabaseConnection, requests: Vec<SaveRequest>) -> Resu
         SAVE_BATCH.as_str(),
         [serde_json::Value::Array(input).into()],
     );
-    let mut saved = vec![false; count];
-    for row in db.query_all_raw(statement).await.map_err(map_db_err)? {
-        let n: i64 = row.try_get("", "n").map_err(map_db_err)?;
-        match usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| saved.get_mut(i)) {
-            Some(slot) => *slot = true,
-            None => return Err(ctxd_domain::Error::internal(format!("a save batch answered request {n} of {count}"))),
-        }
-    }
-    Ok(saved)
+    let saved = answers(&db, statement, count, |_| Ok(())).await?;
+    Ok(saved.into_iter().map(|answer| answer.is_some()).collect())
 }
 
 /// A model as a JSON object keyed by column name, each value in a form Postgres's
