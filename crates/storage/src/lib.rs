@@ -30,9 +30,7 @@ pub struct Database {
     connection: DatabaseConnection,
     backend: Backend,
     events: std::sync::Arc<events::Events>,
-    queue: Option<std::sync::Arc<repositories::QueueBatches>>,
-    reads: Option<std::sync::Arc<repositories::ReadBatches>>,
-    saves: Option<std::sync::Arc<repositories::SaveBatches>>,
+    batches: Option<std::sync::Arc<repositories::Batches>>,
 }
 
 impl Database {
@@ -71,13 +69,9 @@ impl Database {
             connection.execute_unprepared("PRAGMA foreign_keys=ON").await.map_err(unavailable)?;
         }
         let events = std::sync::Arc::new(events::Events::start(&connection, backend == Backend::Postgres));
-        let queue =
-            (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::QueueBatches::spawn(&connection)));
-        let reads =
-            (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::ReadBatches::spawn(&connection)));
-        let saves =
-            (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::SaveBatches::spawn(&connection)));
-        Ok(Self { connection, backend, events, queue, reads, saves })
+        let batches =
+            (backend == Backend::Postgres).then(|| std::sync::Arc::new(repositories::Batches::spawn(&connection)));
+        Ok(Self { connection, backend, events, batches })
     }
 
     /// Applies pending migrations.
@@ -98,13 +92,7 @@ impl Database {
 
     /// The repositories over this pool.
     pub fn store(&self) -> SeaStore {
-        SeaStore::new(
-            self.connection.clone(),
-            self.events.clone(),
-            self.queue.clone(),
-            self.reads.clone(),
-            self.saves.clone(),
-        )
+        SeaStore::new(self.connection.clone(), self.events.clone(), self.batches.clone())
     }
 }
 

@@ -55,7 +55,7 @@ impl ApiKeyRepository for SeaStore {
         // Every authenticated request starts here. Nothing is cached, so a revocation
         // is effective on the very next request on every replica; on Postgres
         // concurrent lookups share a statement instead.
-        let found = match &self.reads {
+        let found = match self.batches.as_deref().map(|b| &b.reads) {
             Some(reads) => reads.key(key_hash.to_owned()).await?,
             None => {
                 static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| super::reads::key_select("?"));

@@ -7,11 +7,8 @@ mod idempotency;
 mod postbacks;
 mod reads;
 mod revisions;
-pub(crate) use reads::ReadBatches;
 mod runs;
-pub(crate) use runs::QueueBatches;
 mod saves;
-pub(crate) use saves::SaveBatches;
 mod sources;
 mod spaces;
 
@@ -34,23 +31,32 @@ pub struct SeaStore {
     db: DatabaseConnection,
     /// The change feed, shared by every store of one database handle.
     pub(crate) events: Arc<Events>,
-    /// Grouped queue statements (Postgres only), shared like `events`.
-    queue: Option<Arc<QueueBatches>>,
-    /// Grouped hot reads (Postgres only), shared like `events`.
-    reads: Option<Arc<ReadBatches>>,
-    /// Grouped saves (Postgres only), shared like `events`.
-    saves: Option<Arc<SaveBatches>>,
+    /// The grouped hot statements (Postgres only), shared like `events`.
+    batches: Option<Arc<Batches>>,
+}
+
+/// A Postgres pool's grouped statements (see [`crate::batch`]): the queue's claims and
+/// finishes, the API's key lookups and source reads, and its saves.
+#[derive(Debug)]
+pub(crate) struct Batches {
+    queue: runs::QueueBatches,
+    reads: reads::ReadBatches,
+    saves: saves::SaveBatches,
+}
+
+impl Batches {
+    pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
+        Self {
+            queue: runs::QueueBatches::spawn(db),
+            reads: reads::ReadBatches::spawn(db),
+            saves: saves::SaveBatches::spawn(db),
+        }
+    }
 }
 
 impl SeaStore {
-    pub(crate) fn new(
-        db: DatabaseConnection,
-        events: Arc<Events>,
-        queue: Option<Arc<QueueBatches>>,
-        reads: Option<Arc<ReadBatches>>,
-        saves: Option<Arc<SaveBatches>>,
-    ) -> Self {
-        Self { db, events, queue, reads, saves }
+    pub(crate) fn new(db: DatabaseConnection, events: Arc<Events>, batches: Option<Arc<Batches>>) -> Self {
+        Self { db, events, batches }
     }
 
     /// Announces a committed change of source `id` on the feed.

@@ -366,7 +366,7 @@ impl RunQueue for SeaStore {
         let now = chrono::Utc::now();
         let now_ms = millis(now);
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-        if let Some(batches) = &self.queue {
+        if let Some(batches) = self.batches.as_deref().map(|b| &b.queue) {
             let request = ClaimRequest { worker: worker.to_owned(), locked_until_ms: now_ms.saturating_add(lease_ms) };
             let Some((run, subject)) = batches.claims.call(request).await? else { return Ok(None) };
             self.source_changed(run.source_id);
@@ -431,7 +431,7 @@ impl RunQueue for SeaStore {
         };
         let transition = SourceStatus::Processing.apply(event)?;
         let status_only = finish.revision.is_none() && finish.postback.is_none();
-        if status_only && let Some(batches) = &self.queue {
+        if status_only && let Some(batches) = self.batches.as_deref().map(|b| &b.queue) {
             return self.finish_status_only(batches, run_id, &finish, transition.to).await;
         }
         let now = chrono::Utc::now();

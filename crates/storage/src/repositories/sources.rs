@@ -126,7 +126,7 @@ impl SourceRepository for SeaStore {
     async fn get(&self, user_id: UserId, id: SourceId) -> Result<Option<Source>> {
         // The hottest read of the API: one round trip, shared with concurrent reads on
         // Postgres (see [`super::reads`]).
-        let found = match &self.reads {
+        let found = match self.batches.as_deref().map(|b| &b.reads) {
             Some(reads) => reads.source(user_id.0, id.0).await?,
             None => {
                 static SQL: std::sync::LazyLock<String> =
@@ -184,14 +184,14 @@ impl SourceRepository for SeaStore {
         // On Postgres a save without a postback is one statement, shared with concurrent
         // saves: the guarded source update and the run write are data-modifying CTEs, the
         // run written only when the guard matched (see [`super::saves`]).
-        if let (Some(saves), None) = (&self.saves, &postback) {
+        if let (Some(batches), None) = (self.batches.as_deref(), &postback) {
             let run = match run {
                 RunWrite::None => RunModel::None,
                 RunWrite::Insert(run) => RunModel::Insert(run_to(&run)),
                 RunWrite::Update(run) => RunModel::Update(run_to(&run)),
             };
             let request = SaveRequest { source: source_to(source), expected: expected_status.as_str(), run };
-            let saved = saves.save(request).await?;
+            let saved = batches.saves.save(request).await?;
             if saved {
                 self.source_changed(source.id.0);
             }
