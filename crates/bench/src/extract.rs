@@ -114,6 +114,10 @@ fn dump(options: &Options, set: &str, outputs: &HashMap<String, Output>) -> anyh
     std::fs::create_dir_all(&dir)?;
     for (id, output) in outputs {
         std::fs::write(dir.join(format!("{id}.txt")), &output.text)?;
+        // The markdown too: the structure figures are read off it.
+        if let Some(markdown) = &output.markdown {
+            std::fs::write(dir.join(format!("{id}.md")), markdown)?;
+        }
     }
     Ok(())
 }
