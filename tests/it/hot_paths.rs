@@ -13,7 +13,11 @@ use ctxd_domain::{
 use ctxd_storage::SeaStore;
 use ctxd_test_support::{TestDatabase, seed_account};
 
-on_both_databases!(simultaneous_reads_each_get_their_own_answer, simultaneous_saves_are_each_guarded_on_their_own);
+on_both_databases!(
+    simultaneous_reads_each_get_their_own_answer,
+    simultaneous_saves_are_each_guarded_on_their_own,
+    saves_keep_what_was_fixed_at_creation
+);
 
 async fn insert_key(store: &SeaStore, user: &User, hash: &str) {
     let key = ApiKey {
@@ -124,5 +128,41 @@ async fn simultaneous_saves_are_each_guarded_on_their_own(db: TestDatabase) {
             let written = ctxd_domain::ports::RunQueue::get(store.as_ref(), user.id, *other_run).await.unwrap();
             assert_eq!(written.is_some(), *saved, "run {other_run} written only by the winning save");
         }
+    }
+}
+
+/// A save writes what a use case may change and never the columns fixed when the
+/// source was created (its input, owner, space, type, creation time), whichever way it
+/// is written: the grouped statement (Postgres without a postback) or a transaction.
+async fn saves_keep_what_was_fixed_at_creation(db: TestDatabase) {
+    let store = db.connect().await.store();
+    let (user, space) = seed_account(&store).await;
+    let created_at = Utc::now();
+    let input = SourceInput::Content { data: "as created".into() };
+    let (mut source, run) = Source::submitted(user.id, space.id, input.clone(), RunFlags::default(), created_at);
+    source.postback_url = Some("http://127.0.0.1:9/hook".parse().unwrap());
+    SourceRepository::create(&store, &source, &run).await.unwrap();
+
+    for (expected, status, with_postback) in
+        [(SourceStatus::Pending, SourceStatus::Failed, false), (SourceStatus::Failed, SourceStatus::Completed, true)]
+    {
+        let mut changed = source.clone();
+        changed.status = status;
+        changed.name = Some(format!("now {status}"));
+        changed.input = SourceInput::Content { data: "rewritten".into() };
+        changed.created_at = created_at + chrono::Duration::days(1);
+        let postback =
+            with_postback.then(|| ctxd_domain::model::Postback::for_source(&changed, None, Utc::now()).unwrap());
+        assert!(store.save(&changed, expected, RunWrite::None, postback).await.unwrap());
+
+        let stored = SourceRepository::get(&store, user.id, source.id).await.unwrap().unwrap();
+        assert_eq!(stored.status, status);
+        assert_eq!(stored.name, changed.name, "a changeable column is written");
+        assert_eq!(stored.input, input, "the input stays as created (postback: {with_postback})");
+        assert_eq!(
+            stored.created_at.timestamp_micros(),
+            created_at.timestamp_micros(),
+            "the creation time stays (postback: {with_postback})"
+        );
     }
 }

@@ -52,6 +52,15 @@ impl SeaStore {
     }
 }
 
+/// A use case's rewrite of a source: every column but those fixed at its creation.
+fn source_update(source: &Source) -> sources::ActiveModel {
+    let mut model = source_to(source).into_active_model().reset_all();
+    for column in CREATED_ONLY {
+        model.not_set(column);
+    }
+    model
+}
+
 /// A use case's rewrite of a run: every column but the lease, which belongs to the
 /// queue.
 fn run_update(run: &Run) -> runs::ActiveModel {
@@ -201,7 +210,7 @@ impl SourceRepository for SeaStore {
         // The guarded UPDATE comes first: on SQLite the transaction starts as a
         // writer, and on Postgres the row lock orders concurrent savers.
         let result = sources::Entity::update_many()
-            .set(source_to(source).into_active_model().reset_all())
+            .set(source_update(source))
             .filter(sources::Column::Id.eq(source.id.0))
             .filter(sources::Column::Status.eq(expected_status.as_str()))
             .exec(&txn)
