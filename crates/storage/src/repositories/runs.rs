@@ -73,7 +73,10 @@ LEFT JOIN moved ON moved.id = claimed.source_id
 /// The Postgres finish of a batch of runs that write nothing but their outcome (an
 /// UNCHANGED refresh, a failure, a cancel) as one statement. A source moves only if
 /// it is still PROCESSING with that run as its last. `$1` lists the runs as
-/// `[{id, status, outcome, error, timings, source_status}]`.
+/// `[{id, status, outcome, error, timings, source_status}]`. The runs are picked by
+/// `id = ANY(ARRAY(...))`, which the plan answers from the primary key: with only the
+/// join, the generic plan read every PROCESSING run from the lease index instead, a
+/// cost that grew with the runs in flight across all workers.
 const FINISH_STATUS_ONLY_POSTGRES: &str = r#"
 WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
@@ -82,7 +85,7 @@ WITH input AS (
     UPDATE runs SET status = input.status, outcome = input.outcome, error = input.error, finished_at = $2,
         timings = input.timings, locked_by = NULL, locked_until_ms = NULL
     FROM input
-    WHERE runs.id = input.id AND runs.status = 'PROCESSING'
+    WHERE runs.id = input.id AND runs.id = ANY(ARRAY(SELECT id FROM input)) AND runs.status = 'PROCESSING'
     RETURNING runs.*, input.source_status
 ), moved AS (
     UPDATE sources SET status = finished.source_status, message = finished.error, updated_at = $2
