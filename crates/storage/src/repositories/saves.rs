@@ -99,8 +99,10 @@ async fn save_batch(db: DatabaseConnection, requests: Vec<SaveRequest>) -> Resul
         .map(|(i, request)| {
             let (write, run_id, run) = match &request.run {
                 RunModel::None => ("none", None, serde_json::Value::Null),
-                RunModel::Insert(run) => ("insert", Some(run.id), model_json(run)),
-                RunModel::Update(run) => ("update", Some(run.id), model_json(run)),
+                RunModel::Insert(run) => ("insert", Some(run.id), model_json(run, runs::Column::iter())),
+                RunModel::Update(run) => {
+                    ("update", Some(run.id), model_json(run, super::sources::rewritten_run_columns()))
+                }
             };
             serde_json::json!({
                 "n": i + 1,
@@ -108,7 +110,7 @@ async fn save_batch(db: DatabaseConnection, requests: Vec<SaveRequest>) -> Resul
                 "run_id": run_id,
                 "expected": request.expected,
                 "write": write,
-                "source": model_json(&request.source),
+                "source": model_json(&request.source, super::sources::written_source_columns()),
                 "run": run,
             })
         })
@@ -122,18 +124,25 @@ async fn save_batch(db: DatabaseConnection, requests: Vec<SaveRequest>) -> Resul
     Ok(saved.into_iter().map(|answer| answer.is_some()).collect())
 }
 
-/// A model as a JSON object keyed by column name, each value in a form Postgres's
-/// input functions read back: timestamps as RFC 3339 (sea-query's own conversion
-/// renders them as quoted SQL literals), JSON columns nested. (sea-query's conversion
-/// would panic on non-UTF-8 bytes; neither model has a bytes column.)
-fn model_json<M: ModelTrait>(model: &M) -> serde_json::Value {
+/// The `columns` of a model as a JSON object keyed by column name, each value in a
+/// form Postgres's input functions read back: timestamps as RFC 3339 (sea-query's own
+/// conversion renders them as quoted SQL literals), JSON columns nested. Only what the
+/// statement writes is sent, and no NULLs (`jsonb_populate_record` reads a missing key
+/// as NULL): parsing this parameter is a large part of the statement's cost. (sea-query's
+/// conversion would panic on non-UTF-8 bytes; neither model has a bytes column.)
+fn model_json<M: ModelTrait>(
+    model: &M,
+    columns: impl Iterator<Item = <M::Entity as EntityTrait>::Column>,
+) -> serde_json::Value {
     let mut object = serde_json::Map::new();
-    for column in <M::Entity as EntityTrait>::Column::iter() {
+    for column in columns {
         let value = match model.get(column) {
             Value::ChronoDateTimeUtc(Some(at)) => at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into(),
             other => sea_value_to_json_value(&other),
         };
-        object.insert(column.as_str().to_owned(), value);
+        if !value.is_null() {
+            object.insert(column.as_str().to_owned(), value);
+        }
     }
     serde_json::Value::Object(object)
 }
