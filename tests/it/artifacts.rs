@@ -199,7 +199,7 @@ async fn finish_with(app: &TestApp, source: &Value, number: u32, drafts: &[Artif
         postback: None,
         timings: StageTimings::default(),
     };
-    RunQueue::finish(&app.store, run.id, finish).await.unwrap().expect("the run was held");
+    assert!(RunQueue::finish(&app.store, run.id, finish).await.unwrap(), "the run was held");
 }
 
 async fn reprocessing_without_update_existing_keeps_current_artifacts(app: TestApp) {

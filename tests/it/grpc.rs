@@ -91,7 +91,7 @@ async fn complete(store: &ctxd_storage::SeaStore, run: &ctxd_domain::model::Run)
         model::RunStatus,
         ports::{RunFinish, RunQueue},
     };
-    RunQueue::finish(store, run.id, RunFinish::status_only(RunStatus::Completed)).await.unwrap().expect("held");
+    assert!(RunQueue::finish(store, run.id, RunFinish::status_only(RunStatus::Completed)).await.unwrap(), "held");
 }
 
 async fn watch_reports_each_status_in_order_then_ends(app: TestApp) {

@@ -50,7 +50,7 @@ async fn finish(app: &TestApp, source: &Value, run_id: &Value, status: RunStatus
         postback: None,
         timings: StageTimings::default(),
     };
-    RunQueue::finish(&app.store, run_id, finish).await.unwrap().expect("the run was held");
+    assert!(RunQueue::finish(&app.store, run_id, finish).await.unwrap(), "the run was held");
 }
 
 /// A URI source whose first run completed with revision 1.

@@ -136,14 +136,16 @@ async fn simultaneous_claims_and_finishes_each_get_their_own_answer(db: TestData
         finishes.push(tokio::spawn(async move { (run_id, RunQueue::finish(store.as_ref(), run_id, finish).await) }));
     }
     for finish in finishes {
-        let (run_id, source) = finish.await.unwrap();
-        let source = source.unwrap();
+        let (run_id, finished) = finish.await.unwrap();
+        let finished = finished.unwrap();
         if run_id == stray.id {
-            assert!(source.is_none(), "a run nobody claimed cannot finish");
+            assert!(!finished, "a run nobody claimed cannot finish");
             continue;
         }
-        let source = source.expect("a held run finishes");
-        let run = source.last_run.as_ref().unwrap();
+        assert!(finished, "a held run finishes");
+        let run = RunQueue::get(store.as_ref(), f.user.id, run_id).await.unwrap().unwrap();
+        let source = SourceRepository::get(store.as_ref(), f.user.id, run.source_id).await.unwrap().unwrap();
+        assert_eq!(source.last_run.as_ref().map(|r| r.id), Some(run_id), "the run is its source's last");
         assert_eq!(run.id, run_id, "the answer is about the caller's own run");
         if done.contains(&run_id) {
             assert_eq!((source.status, run.status), (SourceStatus::Completed, RunStatus::Completed));
@@ -216,7 +218,8 @@ async fn a_claim_carries_what_the_run_starts_from(db: TestDatabase) {
         extractor_version: "test".into(),
     };
     let finish = RunFinish { revision: Some(revision.clone()), ..completed() };
-    let mut source = RunQueue::finish(&f.store, first.id, finish).await.unwrap().expect("finished");
+    assert!(RunQueue::finish(&f.store, first.id, finish).await.unwrap(), "finished");
+    let mut source = SourceRepository::get(&f.store, f.user.id, first.source_id).await.unwrap().unwrap();
     let second = Run::queued(source.id, f.user.id, RunKind::Refresh, RunFlags::default(), None, Utc::now());
     source.status = SourceStatus::Pending;
     source.last_run = Some(second.clone());
@@ -238,12 +241,13 @@ async fn a_claim_carries_what_the_run_starts_from(db: TestDatabase) {
 async fn finishing_is_once_only(db: TestDatabase) {
     let f = fixture(&db).await;
     let run = enqueue(&f).await;
-    assert!(RunQueue::finish(&f.store, run.id, completed()).await.unwrap().is_none(), "an unclaimed run cannot finish");
+    assert!(!RunQueue::finish(&f.store, run.id, completed()).await.unwrap(), "an unclaimed run cannot finish");
     RunQueue::claim(&f.store, "w", Duration::from_secs(60)).await.unwrap().unwrap();
-    let source = RunQueue::finish(&f.store, run.id, completed()).await.unwrap().expect("finished");
+    assert!(RunQueue::finish(&f.store, run.id, completed()).await.unwrap(), "finished");
+    let source = SourceRepository::get(&f.store, f.user.id, run.source_id).await.unwrap().unwrap();
     assert_eq!(source.status, SourceStatus::Completed);
     assert_eq!(source.last_run.unwrap().status, RunStatus::Completed);
-    assert!(RunQueue::finish(&f.store, run.id, completed()).await.unwrap().is_none(), "finishing twice is refused");
+    assert!(!RunQueue::finish(&f.store, run.id, completed()).await.unwrap(), "finishing twice is refused");
 }
 
 async fn deleting_a_space_removes_everything_in_it(db: TestDatabase) {

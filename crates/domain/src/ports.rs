@@ -218,12 +218,14 @@ pub trait RunQueue: Send + Sync {
     /// its [`RunSubject`], read with the claim because every run starts from it.
     async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<ClaimedRun>>;
     /// Ends a PROCESSING run: stores its result, its revision (if any) and the
-    /// source's new status in one transaction. Returns the updated source, or `None`
-    /// when the run is no longer held (canceled, reclaimed, deleted).
+    /// source's new status in one transaction. Returns whether it did: `false` when
+    /// the run is no longer held (canceled, reclaimed, deleted). Nothing is read back:
+    /// the worker needs no more, and on the hot path of every refresh decoding the
+    /// source again cost more than the rest of the answer.
     ///
     /// A finish that writes a revision also records, in the same transaction, a
     /// rebuild request for every composition that contains the source.
-    async fn finish(&self, run_id: RunId, finish: RunFinish) -> Result<Option<Source>>;
+    async fn finish(&self, run_id: RunId, finish: RunFinish) -> Result<bool>;
     /// Extends `worker`'s lease on a PROCESSING run and reports whether it is still
     /// held and whether cancellation was requested.
     async fn heartbeat(&self, run_id: RunId, worker: &str, lease: std::time::Duration) -> Result<LeaseState>;

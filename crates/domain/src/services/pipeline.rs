@@ -267,24 +267,20 @@ impl Pipeline {
         };
         finish.postback = source.and_then(|source| self.postback_after(source, &run, &finish));
         let revision = finish.revision.clone();
-        match self.ports.runs.finish(run.id, finish).await? {
-            Some(_) => {
-                // Retention: the revision that just fell out of the window loses its content.
-                if let Some(expired) = revision.as_ref().and_then(|r| r.number.checked_sub(self.retain_revisions))
-                    && expired > 0
-                {
-                    self.delete_revision_blobs(run.source_id, expired).await;
-                }
-                Ok(processed)
+        if !self.ports.runs.finish(run.id, finish).await? {
+            // Someone else owns the run now; the blobs of our revision are orphans.
+            if let Some(revision) = revision {
+                self.delete_revision_blobs(revision.source_id, revision.number).await;
             }
-            None => {
-                // Someone else owns the run now; the blobs of our revision are orphans.
-                if let Some(revision) = revision {
-                    self.delete_revision_blobs(revision.source_id, revision.number).await;
-                }
-                Ok(Processed::Abandoned)
-            }
+            return Ok(Processed::Abandoned);
         }
+        // Retention: the revision that just fell out of the window loses its content.
+        if let Some(expired) = revision.as_ref().and_then(|r| r.number.checked_sub(self.retain_revisions))
+            && expired > 0
+        {
+            self.delete_revision_blobs(run.source_id, expired).await;
+        }
+        Ok(processed)
     }
 
     /// The notification for the state the source will be in once `finish` commits.
