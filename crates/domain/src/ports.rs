@@ -220,8 +220,8 @@ pub trait RunQueue: Send + Sync {
     /// Ends a PROCESSING run: stores its result, its revision (if any) and the
     /// source's new status in one transaction. Returns whether it did: `false` when
     /// the run is no longer held (canceled, reclaimed, deleted). Nothing is read back:
-    /// the worker needs no more, and on the hot path of every refresh decoding the
-    /// source again cost more than the rest of the answer.
+    /// the worker needs no more, and the source's row would be sent and decoded again
+    /// on every refresh.
     ///
     /// A finish that writes a revision also records, in the same transaction, a
     /// rebuild request for every composition that contains the source.
