@@ -57,8 +57,9 @@ impl Normalizer for AutoNormalizer {
     /// Bumped whenever any normalizer's output changes, so sources refresh into it.
     /// 2: HTML whole-page answers keep chrome-named wrappers and drop link lists.
     /// 3: aider histories split a slash command from the message typed after it.
+    /// 4: HTML drops the page's own header, nav and footer before readability.
     fn version(&self) -> &'static str {
-        "auto-3"
+        "auto-4"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
