@@ -146,7 +146,6 @@ async fn simultaneous_claims_and_finishes_each_get_their_own_answer(db: TestData
         let run = RunQueue::get(store.as_ref(), f.user.id, run_id).await.unwrap().unwrap();
         let source = SourceRepository::get(store.as_ref(), f.user.id, run.source_id).await.unwrap().unwrap();
         assert_eq!(source.last_run.as_ref().map(|r| r.id), Some(run_id), "the run is its source's last");
-        assert_eq!(run.id, run_id, "the answer is about the caller's own run");
         if done.contains(&run_id) {
             assert_eq!((source.status, run.status), (SourceStatus::Completed, RunStatus::Completed));
             assert_eq!(source.message, None);
