@@ -8,7 +8,7 @@
 //! [`crate::batch`]). sea-query leaves the lock clause out for SQLite, where the single
 //! statement is atomic because SQLite has one writer at a time.
 
-use std::{collections::HashMap, time::Duration};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use ctxd_domain::{
@@ -26,7 +26,7 @@ use sea_orm::{
 };
 
 use super::SeaStore;
-use crate::batch::Batcher;
+use crate::batch::{Batcher, answers};
 use crate::convert::to_i64;
 use crate::{
     convert::{context_to, millis, revision_from, revision_to, run_from, source_from},
@@ -59,7 +59,7 @@ WITH wanted AS (
         locked_until_ms = wanted.locked_until_ms, started_at = $3
     FROM picked JOIN wanted USING (n)
     WHERE runs.id = picked.id
-    RETURNING runs.*, wanted.n AS claim_n
+    RETURNING runs.*, wanted.n AS batch_n
 ), moved AS (
     UPDATE sources SET status = 'PROCESSING'
     FROM claimed
@@ -73,26 +73,26 @@ LEFT JOIN moved ON moved.id = claimed.source_id
 /// The Postgres finish of a batch of runs that write nothing but their outcome (an
 /// UNCHANGED refresh, a failure, a cancel) as one statement. A source moves only if
 /// it is still PROCESSING with that run as its last. `$1` lists the runs as
-/// `[{id, status, outcome, error, timings, source_status}]`. The runs are picked by
+/// `[{n, id, status, outcome, error, timings, source_status}]`. The runs are picked by
 /// `id = ANY(ARRAY(...))`, which the plan answers from the primary key: with only the
 /// join, the generic plan read every PROCESSING run from the lease index instead, a
 /// cost that grew with the runs in flight across all workers.
 const FINISH_STATUS_ONLY_POSTGRES: &str = r#"
 WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
-        AS i(id uuid, status text, outcome text, error text, timings jsonb, source_status text)
+        AS i(n bigint, id uuid, status text, outcome text, error text, timings jsonb, source_status text)
 ), finished AS (
     UPDATE runs SET status = input.status, outcome = input.outcome, error = input.error, finished_at = $2,
         timings = input.timings, locked_by = NULL, locked_until_ms = NULL
     FROM input
     WHERE runs.id = input.id AND runs.id = ANY(ARRAY(SELECT id FROM input)) AND runs.status = 'PROCESSING'
-    RETURNING runs.id, runs.source_id, runs.error, input.source_status
+    RETURNING runs.id, runs.source_id, runs.error, input.source_status, input.n AS batch_n
 ), moved AS (
     UPDATE sources SET status = finished.source_status, message = finished.error, updated_at = $2
     FROM finished
     WHERE sources.id = finished.source_id AND sources.status = 'PROCESSING' AND sources.last_run_id = finished.id
 )
-SELECT id, source_id FROM finished
+SELECT batch_n, source_id FROM finished
 "#;
 
 /// Each run of `runs` (the table, or the claim's CTE) with its subject's parts as
@@ -222,24 +222,24 @@ async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Re
         SQL.as_str(),
         [millis(now).into(), serde_json::Value::Array(wanted).into(), now.into(), to_i64(requests.len() as u64).into()],
     );
-    let mut claimed = HashMap::new();
-    for row in db.query_all_raw(statement).await.map_err(map_db_err)? {
-        // `claim_n` is the caller's position in `wanted`, so two calls under one worker
-        // name still each get their own run.
-        let n: i64 = row.try_get("", "claim_n").map_err(map_db_err)?;
-        let run = runs::Model::from_query_result(&row, "").map_err(map_db_err)?;
+    // `batch_n` is the caller's position in `wanted`, so two calls under one worker name
+    // still each get their own run.
+    answers(db, statement, requests.len(), |row| {
+        let run = runs::Model::from_query_result(row, "").map_err(map_db_err)?;
         let moved: bool = row.try_get("", "source_moved").map_err(map_db_err)?;
-        let subject = subject_from_row(&row, &run, moved)?;
-        claimed.insert(n, (run, subject));
-    }
-    Ok((1..=to_i64(requests.len() as u64)).map(|n| claimed.remove(&n)).collect())
+        let subject = subject_from_row(row, &run, moved)?;
+        Ok((run, subject))
+    })
+    .await
 }
 
 async fn finish_batch(db: DatabaseConnection, requests: Vec<FinishRequest>) -> Result<Vec<Finished>> {
     let input: Vec<serde_json::Value> = requests
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             serde_json::json!({
+                "n": i + 1,
                 "id": r.run_id.0,
                 "status": r.status.as_str(),
                 "outcome": r.outcome.map(|o| o.as_str()),
@@ -254,14 +254,7 @@ async fn finish_batch(db: DatabaseConnection, requests: Vec<FinishRequest>) -> R
         FINISH_STATUS_ONLY_POSTGRES,
         [serde_json::Value::Array(input).into(), chrono::Utc::now().into()],
     );
-    let rows = db.query_all_raw(statement).await.map_err(map_db_err)?;
-    let mut finished = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let id: uuid::Uuid = row.try_get("", "id").map_err(map_db_err)?;
-        let source_id: uuid::Uuid = row.try_get("", "source_id").map_err(map_db_err)?;
-        finished.insert(id, source_id);
-    }
-    Ok(requests.iter().map(|request| finished.remove(&request.run_id.0)).collect())
+    answers(&db, statement, requests.len(), |row| row.try_get("", "source_id").map_err(map_db_err)).await
 }
 
 /// Puts a run this worker holds back in the queue, available at `retry_at`, and its
