@@ -54,18 +54,19 @@ impl SeaStore {
 
 /// A use case's rewrite of a source: every column but those fixed at its creation.
 fn source_update(source: &Source) -> sources::ActiveModel {
-    let mut model = source_to(source).into_active_model().reset_all();
-    for column in CREATED_ONLY {
-        model.not_set(column);
-    }
-    model
+    all_set_but(source_to(source).into_active_model(), CREATED_ONLY)
 }
 
 /// A use case's rewrite of a run: every column but the lease, which belongs to the
 /// queue.
 fn run_update(run: &Run) -> runs::ActiveModel {
-    let mut model = run_to(run).into_active_model().reset_all();
-    for column in QUEUE_OWNED {
+    all_set_but(run_to(run).into_active_model(), QUEUE_OWNED)
+}
+
+/// `model` with every column to be written except `kept`.
+fn all_set_but<A: ActiveModelTrait>(model: A, kept: impl IntoIterator<Item = <A::Entity as EntityTrait>::Column>) -> A {
+    let mut model = model.reset_all();
+    for column in kept {
         model.not_set(column);
     }
     model
@@ -89,12 +90,17 @@ const QUEUE_OWNED: [runs::Column; 3] =
 
 /// The source columns a save writes.
 pub(super) fn written_source_columns() -> impl Iterator<Item = sources::Column> {
-    sources::Column::iter().filter(|column| !CREATED_ONLY.iter().any(|fixed| fixed.as_str() == column.as_str()))
+    columns_but(&CREATED_ONLY)
 }
 
 /// The run columns a use case's rewrite of a run writes (see [`run_update`]).
 pub(super) fn rewritten_run_columns() -> impl Iterator<Item = runs::Column> {
-    runs::Column::iter().filter(|column| !QUEUE_OWNED.iter().any(|owned| owned.as_str() == column.as_str()))
+    columns_but(&QUEUE_OWNED)
+}
+
+/// An entity's columns except `kept`, in declaration order.
+fn columns_but<C: Iterable + IdenStatic>(kept: &'static [C]) -> impl Iterator<Item = C> {
+    C::iter().filter(move |column| !kept.iter().any(|k| k.as_str() == column.as_str()))
 }
 
 pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Result<()> {
