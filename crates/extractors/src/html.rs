@@ -172,12 +172,13 @@ fn without_title_heading(body: &str, title: &str) -> String {
 const FURNITURE: &str = "figcaption, [class*=\"caption\"], [class*=\"credit\"], [class*=\"gallery\"], [class*=\"slideshow\"], \
      [class*=\"byline\"], [class*=\"dateline\"], [class*=\"timestamp\"]";
 
-/// Also the page's own `<header>`, `<nav>` and `<footer>`: readability scores them like
-/// any block, and when the content is many sibling blocks (a shop's product cards) the
-/// common parent it picks carries the site's menu along (on twelve REI pages, about 900
-/// menu items each). Those inside an `<article>` or `<main>` belong to the content and
-/// stay. Measured: WCXB dev F1 0.820 -> 0.826 (collections 0.546 -> 0.587, listings
-/// 0.630 -> 0.648, services 0.786 -> 0.794), ScrapingHub unchanged at 0.957.
+/// Removes the [`FURNITURE`], and the page's own `<header>`, `<nav>` and `<footer>`:
+/// readability scores those like any block, and when the content is many sibling blocks
+/// (a shop's product cards) the common parent it picks carries the site's menu along
+/// (on twelve REI pages, about 900 menu items each). Those inside an `<article>` or
+/// `<main>` belong to the content and stay. Measured: WCXB dev F1 0.820 -> 0.826
+/// (collections 0.546 -> 0.587, listings 0.630 -> 0.648, services 0.786 -> 0.794),
+/// ScrapingHub unchanged at 0.957.
 fn drop_page_furniture(dom: &Dom) {
     dom.select(FURNITURE).remove();
     for node in dom.select("header, nav, footer").nodes() {
