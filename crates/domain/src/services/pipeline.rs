@@ -268,10 +268,12 @@ impl Pipeline {
         finish.postback = source.and_then(|source| self.postback_after(source, &run, &finish));
         let revision = finish.revision.clone();
         if !self.ports.runs.finish(run.id, finish).await? {
-            // Someone else owns the run now; the blobs of our revision are orphans.
-            if let Some(revision) = revision {
-                self.delete_revision_blobs(revision.source_id, revision.number).await;
-            }
+            // Someone else owns the run now: it was reclaimed after our lease ran out,
+            // and the worker that holds it numbers its revision as we did, so it writes
+            // the same blob keys. Deleting "our" blobs could delete the revision that
+            // worker commits (seen under load as a committed revision without content).
+            // What we wrote is either overwritten by it or unused until a later run
+            // writes that revision number.
             return Ok(Processed::Abandoned);
         }
         // Retention: the revision that just fell out of the window loses its content.

@@ -206,6 +206,23 @@ async fn a_304_after_a_good_run_ends_unchanged_without_extraction() {
 }
 
 #[tokio::test]
+async fn a_run_that_lost_its_lease_leaves_the_blobs_of_the_revision_it_numbered() {
+    let source = uri_source(Some(1));
+    let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
+    h.fetcher.expect_fetch().returning(|_, _| {
+        Ok(FetchOutcome::Fetched { bytes: b"changed".to_vec(), content_hash: None, http: HttpMeta::default() })
+    });
+    h.blobs.expect_put().times(2).returning(|_, _| Ok(()));
+    // The worker that reclaimed the run writes (and commits) revision 2 at these keys.
+    h.blobs.expect_delete().never();
+    h.runs.expect_finish().returning(|_, _| Ok(false));
+    h.previous_run(RunStatus::Completed);
+    let (pipeline, _) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Abandoned);
+}
+
+#[tokio::test]
 async fn only_scheduled_refreshes_ask_the_fetcher_to_honour_robots_txt() {
     let source = uri_source(Some(1));
     let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
