@@ -43,7 +43,7 @@ async fn simultaneous_reads_each_get_their_own_answer(db: TestDatabase) {
         for i in 0..5 {
             let input = SourceInput::Content { data: format!("source {i} of user {n}") };
             let (source, run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
-            SourceRepository::create(store.as_ref(), &source, &run).await.unwrap();
+            SourceRepository::create(store.as_ref(), &source, &run, None).await.unwrap();
             owned.push((user.id, source.id, run.id));
         }
         users.push(user);
@@ -85,7 +85,7 @@ async fn simultaneous_saves_are_each_guarded_on_their_own(db: TestDatabase) {
     for i in 0..8 {
         let input = SourceInput::Content { data: format!("source {i}") };
         let (mut source, run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
-        SourceRepository::create(store.as_ref(), &source, &run).await.unwrap();
+        SourceRepository::create(store.as_ref(), &source, &run, None).await.unwrap();
         source.last_run = Some(run);
         sources.push(source);
     }
@@ -141,7 +141,7 @@ async fn saves_keep_what_was_fixed_at_creation(db: TestDatabase) {
     let input = SourceInput::Content { data: "as created".into() };
     let (mut source, run) = Source::submitted(user.id, space.id, input.clone(), RunFlags::default(), created_at);
     source.postback_url = Some("http://127.0.0.1:9/hook".parse().unwrap());
-    SourceRepository::create(&store, &source, &run).await.unwrap();
+    SourceRepository::create(&store, &source, &run, None).await.unwrap();
 
     for (expected, status, with_postback) in
         [(SourceStatus::Pending, SourceStatus::Failed, false), (SourceStatus::Failed, SourceStatus::Completed, true)]

@@ -72,7 +72,10 @@ pub(crate) async fn app_with_workers_and(
         config.revisions.retain = 2;
         config.worker.enabled = true;
         config.worker.poll_interval_ms = 20;
-        config.worker.lease_seconds = 1;
+        // Long enough that a worker stalled by a loaded machine keeps its run (the
+        // heartbeat still comes every second, so cancels arrive quickly); reclaiming
+        // is tested with real processes in crates/server/tests/workers.rs.
+        config.worker.lease_seconds = 10;
         config.worker.max_attempts = 3;
         config.worker.retry_base_seconds = 0;
         configure(config);
@@ -92,6 +95,62 @@ pub(crate) async fn wait_for_run(app: &TestApp, source_id: &str, run_id: &Value)
         assert!(Instant::now() < deadline, "run {run_id} did not finish: {source}");
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
+}
+
+/// Waits until every worker of the app waits for a handed run.
+async fn until_workers_idle(app: &TestApp, workers: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while app.handoff.idle_workers() < workers {
+        assert!(Instant::now() < deadline, "the workers never went idle");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+mod idle_workers_take_accepted_runs_at_once {
+    use ctxd_test_support::Backend;
+
+    #[tokio::test]
+    async fn sqlite() {
+        super::idle_workers_take_accepted_runs_at_once(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        super::idle_workers_take_accepted_runs_at_once(Backend::Postgres).await;
+    }
+}
+
+/// With a poll interval far longer than the test, runs can only start because the
+/// requests that accepted them handed them to the idle workers; the refresh is still
+/// conditional, so the handed run read the current revision the claim would have.
+async fn idle_workers_take_accepted_runs_at_once(backend: Backend) {
+    const WORKERS: usize = 2;
+    let Some(app) = app_with_workers_and(backend, |config| {
+        config.worker.count = WORKERS;
+        config.worker.poll_interval_ms = 3_600_000;
+        config.worker.lease_seconds = 3_600;
+    })
+    .await
+    else {
+        return;
+    };
+    let (origin, url) = Origin::start().await;
+    let space = app.create_space("s").await;
+    until_workers_idle(&app, WORKERS).await;
+    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    assert_eq!(source["status"], "PENDING", "the answer shows the source as accepted");
+    let id = source["id"].as_str().unwrap().to_owned();
+    let done = wait_for_run(&app, &id, &source["last_run"]["id"]).await;
+    assert_eq!((&done["status"], &done["revision"]), (&json!("COMPLETED"), &json!(1)), "{done}");
+
+    until_workers_idle(&app, WORKERS).await;
+    let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+    assert_eq!((refresh.status, &refresh.body["status"]), (202, &json!("PENDING")));
+    let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
+    assert_eq!(done["last_run"]["outcome"], "UNCHANGED", "{done}");
+    assert_eq!(origin.requests(), [None, Some("\"v1\"".to_owned())], "the handed refresh was conditional");
+    let run = app.get(&format!("/v1/runs/{}", refresh.body["last_run"]["id"].as_str().unwrap())).await.body;
+    assert_eq!((&run["status"], &run["attempt"]), (&json!("COMPLETED"), &json!(1)), "{run}");
 }
 
 with_workers!(

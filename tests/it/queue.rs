@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use chrono::{SubsecRound, Utc};
 use ctxd_domain::{
     model::{Revision, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, Space, User},
-    ports::{RunFinish, RunQueue, RunWrite, SourceRepository, SpaceRepository},
+    ports::{Lease, RunFinish, RunQueue, RunWrite, SourceRepository, SpaceRepository},
     state::SourceStatus,
 };
 use ctxd_storage::SeaStore;
@@ -17,6 +17,7 @@ on_both_databases!(
     simultaneous_claims_and_finishes_each_get_their_own_answer,
     simultaneous_claims_under_one_worker_name_each_get_a_run,
     expired_leases_are_reclaimed,
+    runs_stored_leased_are_held_until_their_lease_expires,
     a_claim_carries_what_the_run_starts_from,
     finishing_is_once_only,
     deleting_a_space_removes_everything_in_it
@@ -38,7 +39,7 @@ async fn fixture(db: &TestDatabase) -> Fixture {
 async fn enqueue(f: &Fixture) -> Run {
     let input = SourceInput::Content { data: "x".into() };
     let (source, run) = Source::submitted(f.user.id, f.space.id, input, RunFlags::default(), Utc::now());
-    SourceRepository::create(&f.store, &source, &run).await.unwrap();
+    SourceRepository::create(&f.store, &source, &run, None).await.unwrap();
     run
 }
 
@@ -192,6 +193,47 @@ async fn expired_leases_are_reclaimed(db: TestDatabase) {
         RunQueue::claim(&f.store, "third", Duration::from_secs(60)).await.unwrap().is_none(),
         "a live lease is respected"
     );
+}
+
+/// A run handed to a worker by the request that accepted it is stored as a claim
+/// leaves it (by `create` and by `save`): the lease keeps other workers off it, the
+/// worker holding it can finish it, and if that worker dies the lease expires and the
+/// run is reclaimed like any other.
+async fn runs_stored_leased_are_held_until_their_lease_expires(db: TestDatabase) {
+    let f = fixture(&db).await;
+    let leased = |run: &mut Run, worker: &str, ms: i64| {
+        run.status = RunStatus::Processing;
+        run.attempt = 1;
+        run.started_at = Some(Utc::now());
+        Lease { worker: worker.into(), until: Utc::now() + chrono::Duration::milliseconds(ms) }
+    };
+    let input = SourceInput::Content { data: "x".into() };
+    let (mut source, mut first) = Source::submitted(f.user.id, f.space.id, input, RunFlags::default(), Utc::now());
+    let lease = leased(&mut first, "handed", 60_000);
+    source.status = SourceStatus::Processing;
+    source.last_run = Some(first.clone());
+    SourceRepository::create(&f.store, &source, &first, Some(lease)).await.unwrap();
+    assert!(RunQueue::claim(&f.store, "other", Duration::from_secs(60)).await.unwrap().is_none(), "held");
+    let stored = SourceRepository::get(&f.store, f.user.id, source.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, SourceStatus::Processing);
+    assert_eq!(stored.last_run.as_ref().map(|run| (run.status, run.attempt)), Some((RunStatus::Processing, 1)));
+    let heartbeat = RunQueue::heartbeat(&f.store, first.id, "handed", Duration::from_secs(60)).await.unwrap();
+    assert!(heartbeat.held, "the worker it was handed to holds it");
+    assert!(RunQueue::finish(&f.store, first.id, completed()).await.unwrap(), "and can finish it");
+
+    // A refresh handed to a worker that then dies.
+    let mut source = SourceRepository::get(&f.store, f.user.id, source.id).await.unwrap().unwrap();
+    let mut second = Run::queued(source.id, f.user.id, RunKind::Refresh, RunFlags::default(), None, Utc::now());
+    let lease = leased(&mut second, "dies", 30);
+    source.status = SourceStatus::Processing;
+    source.last_run = Some(second.clone());
+    let write = RunWrite::InsertLeased(second.clone(), lease);
+    assert!(SourceRepository::save(&f.store, &source, SourceStatus::Completed, write, None).await.unwrap());
+    assert!(RunQueue::claim(&f.store, "other", Duration::from_secs(60)).await.unwrap().is_none(), "held");
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let again = RunQueue::claim(&f.store, "other", Duration::from_secs(60)).await.unwrap().expect("reclaimed");
+    assert_eq!((again.run.id, again.run.attempt), (second.id, 2));
+    assert_eq!(again.subject.map(|s| s.previous), Some(Some(RunStatus::Completed)));
 }
 
 /// The claim reads the run's subject in the same statement on Postgres, in the

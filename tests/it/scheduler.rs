@@ -32,7 +32,7 @@ async fn concurrent_schedulers_enqueue_each_due_source_once(db: TestDatabase) {
             interval_seconds: Some(3600),
             next_refresh_at: Some(Utc::now() - chrono::Duration::seconds(1)),
         };
-        SourceRepository::create(&store, &source, &run).await.unwrap();
+        SourceRepository::create(&store, &source, &run, None).await.unwrap();
     }
     let store = Arc::new(store);
     let mut schedulers = Vec::new();

@@ -98,7 +98,7 @@ async fn enqueue(store: &SeaStore, n: usize) -> anyhow::Result<()> {
     for _ in 0..n {
         let input = SourceInput::Content { data: "x".into() };
         let (source, run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
-        SourceRepository::create(store, &source, &run).await?;
+        SourceRepository::create(store, &source, &run, None).await?;
     }
     Ok(())
 }

@@ -120,12 +120,22 @@ pub struct RunSubject {
     pub previous: Option<RunStatus>,
 }
 
+/// Who holds a run, and until when unless they extend it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub worker: String,
+    pub until: DateTime<Utc>,
+}
+
 /// How a [`SourceRepository::save`] touches the source's run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunWrite {
     None,
     /// Queue a new run.
     Insert(Run),
+    /// Store a new run already claimed: PROCESSING and leased to a worker of this
+    /// process, which the caller hands it to (see `services::handoff`).
+    InsertLeased(Run, Lease),
     /// Rewrite an existing run (coalesced flags, cancellation).
     Update(Run),
 }
@@ -133,8 +143,9 @@ pub enum RunWrite {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait SourceRepository: Send + Sync {
-    /// Stores a new source and its first run in one transaction.
-    async fn create(&self, source: &Source, first_run: &Run) -> Result<()>;
+    /// Stores a new source and its first run in one transaction; with a `lease`, the
+    /// run is stored already claimed (see [`RunWrite::InsertLeased`]).
+    async fn create(&self, source: &Source, first_run: &Run, lease: Option<Lease>) -> Result<()>;
     /// The source, soft-deleted or not, if the user owns it.
     async fn get(&self, user_id: UserId, id: SourceId) -> Result<Option<Source>>;
     /// The user's sources among `ids` (deleted ones included), in no particular order.

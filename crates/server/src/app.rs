@@ -10,6 +10,7 @@ use ctxd_domain::{
     ports::{BlobStore, SystemClock},
     services::{
         Ports, UseCases,
+        handoff::Handoff,
         pipeline::{Pipeline, PipelinePorts},
         postbacks::PostbackService,
         scheduler::Scheduler,
@@ -45,6 +46,8 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
 pub struct Adapters {
     pub store: SeaStore,
     pub blobs: Arc<dyn BlobStore>,
+    /// Shared by the request handlers and this process's workers, if it runs any.
+    pub handoff: Handoff,
 }
 
 impl std::fmt::Debug for Adapters {
@@ -62,7 +65,7 @@ impl Adapters {
             }
             BlobBackend::S3 => ObjectBlobStore::s3(&config.s3_settings()).context("cannot set up the S3 bucket")?,
         };
-        let adapters = Self { store: database.store(), blobs: Arc::new(blobs) };
+        let adapters = Self { store: database.store(), blobs: Arc::new(blobs), handoff: Handoff::new() };
         Ok((database, adapters))
     }
 
@@ -84,6 +87,7 @@ impl Adapters {
             postbacks: store.clone(),
             idempotency: store,
             clock: Arc::new(SystemClock),
+            handoff: self.handoff.clone(),
         }
     }
 
@@ -130,6 +134,7 @@ pub struct Application {
     router: axum::Router,
     use_cases: UseCases,
     database: Database,
+    handoff: Handoff,
     workers: Option<Workers>,
 }
 
@@ -138,6 +143,7 @@ pub struct Application {
 pub struct Workers {
     pipeline: Pipeline,
     runs: Arc<dyn ctxd_domain::ports::RunQueue>,
+    handoff: Handoff,
     settings: worker::WorkerSettings,
     scheduler: Option<(Scheduler, crate::config::SchedulerConfig)>,
     sender: (PostbackService, HttpWebhookSender, std::time::Duration),
@@ -174,6 +180,7 @@ impl Workers {
         Ok(Self {
             pipeline: adapters.pipeline(config)?,
             runs: store,
+            handoff: adapters.handoff.clone(),
             settings: worker::WorkerSettings { metrics: Some(metrics), ..config.worker_settings() },
             scheduler,
             sender,
@@ -186,7 +193,7 @@ impl Workers {
             self.scheduler.map(|(scheduler, config)| tokio::spawn(schedule(scheduler, config, shutdown.clone())));
         let (postbacks, sender, every) = self.sender;
         let sender = tokio::spawn(send_postbacks(postbacks, sender, every, shutdown.clone()));
-        worker::run_pool(self.pipeline, self.runs, self.settings, shutdown).await;
+        worker::run_pool(self.pipeline, self.runs, self.handoff, self.settings, shutdown).await;
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
         }
@@ -224,7 +231,8 @@ impl Application {
         };
         let health = Arc::new(adapters.store.clone());
         let workers = if config.worker.enabled { Some(Workers::new(&adapters, config, metrics)?) } else { None };
-        Ok(Self { listener, grpc_listener, health, limiter, router, use_cases, database, workers })
+        let handoff = adapters.handoff.clone();
+        Ok(Self { listener, grpc_listener, health, limiter, router, use_cases, database, handoff, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -242,6 +250,11 @@ impl Application {
 
     pub fn database(&self) -> &Database {
         &self.database
+    }
+
+    /// Where this process's idle workers wait for the runs its requests accept.
+    pub fn handoff(&self) -> &Handoff {
+        &self.handoff
     }
 
     /// Serves (and runs the workers) until `shutdown` resolves, then finishes in-flight

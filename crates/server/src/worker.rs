@@ -1,11 +1,15 @@
-//! The worker pool: claims runs from the durable queue, keeps their leases alive with
+//! The worker pool: claims runs from the durable queue (or takes them straight from
+//! the request that accepted them, see [`Handoff`]), keeps their leases alive with
 //! heartbeats while the pipeline processes them, and stops gracefully.
 
 use std::{sync::Arc, time::Duration};
 
 use ctxd_domain::{
     ports::{ClaimedRun, RunQueue},
-    services::pipeline::{Pipeline, Processed, StopSignal},
+    services::{
+        handoff::{HandedRun, Handoff},
+        pipeline::{Pipeline, Processed, StopSignal},
+    },
 };
 use tokio_util::sync::CancellationToken;
 
@@ -17,7 +21,9 @@ pub struct WorkerSettings {
     /// How long a claim lasts without a heartbeat; a dead worker's run is reclaimed
     /// after this.
     pub lease: Duration,
-    /// Pause between claim attempts when the queue is empty.
+    /// Pause between claim attempts when the queue is empty. Runs accepted by this
+    /// process reach an idle worker at once; this bounds the wait for the others
+    /// (queued by other processes, the scheduler, or retries).
     pub poll_interval: Duration,
     /// On shutdown, how long in-flight runs may finish before they are put back in
     /// the queue for another worker.
@@ -42,6 +48,7 @@ impl Default for WorkerSettings {
 pub async fn run_pool(
     pipeline: Pipeline,
     runs: Arc<dyn RunQueue>,
+    handoff: Handoff,
     settings: WorkerSettings,
     shutdown: CancellationToken,
 ) {
@@ -53,6 +60,7 @@ pub async fn run_pool(
             id: format!("{process}-{n}"),
             pipeline: pipeline.clone(),
             runs: runs.clone(),
+            handoff: handoff.clone(),
             settings: settings.clone(),
             shutdown: shutdown.clone(),
         };
@@ -71,8 +79,15 @@ struct Worker {
     id: String,
     pipeline: Pipeline,
     runs: Arc<dyn RunQueue>,
+    handoff: Handoff,
     settings: WorkerSettings,
     shutdown: CancellationToken,
+}
+
+/// A run a worker holds, however it got it.
+enum Held {
+    Claimed(ClaimedRun),
+    Handed(HandedRun),
 }
 
 impl Worker {
@@ -80,27 +95,38 @@ impl Worker {
         tracing::debug!(worker = %self.id, "worker started");
         while !self.shutdown.is_cancelled() {
             match self.runs.claim(&self.id, self.settings.lease).await {
-                Ok(Some(claimed)) => self.process(claimed).await,
-                Ok(None) => self.pause().await,
+                Ok(Some(claimed)) => self.process(Held::Claimed(claimed)).await,
+                Ok(None) => self.idle().await,
                 Err(error) => {
                     tracing::warn!(worker = %self.id, %error, "claiming a run failed");
-                    self.pause().await;
+                    self.idle().await;
                 }
             }
         }
         tracing::debug!(worker = %self.id, "worker stopped");
     }
 
-    async fn pause(&self) {
-        tokio::select! {
-            () = tokio::time::sleep(self.settings.poll_interval) => {}
-            () = self.shutdown.cancelled() => {}
+    /// Waits for a run handed over by this process's requests until the next poll of
+    /// the queue (or shutdown).
+    async fn idle(&self) {
+        let mut waiting = self.handoff.wait(&self.id, self.settings.lease);
+        let handed = tokio::select! {
+            handed = &mut waiting => handed,
+            () = tokio::time::sleep(self.settings.poll_interval) => waiting.withdraw().await,
+            () = self.shutdown.cancelled() => waiting.withdraw().await,
+        };
+        // Even at shutdown: the run is already leased to this worker, and processing it
+        // within the grace period beats leaving it to the lease's expiry.
+        if let Some(handed) = handed {
+            self.process(Held::Handed(handed)).await;
         }
     }
 
-    async fn process(&self, claimed: ClaimedRun) {
-        let run_id = claimed.run.id;
-        let kind = claimed.run.kind;
+    async fn process(&self, held: Held) {
+        let (run_id, kind) = match &held {
+            Held::Claimed(claimed) => (claimed.run.id, claimed.run.kind),
+            Held::Handed(handed) => (handed.run.id, handed.run.kind),
+        };
         let stop = Arc::new(StopSignal::default());
         let heartbeat =
             tokio::spawn(heartbeat(self.runs.clone(), self.id.clone(), run_id, self.settings.lease, stop.clone()));
@@ -109,7 +135,7 @@ impl Worker {
             tokio::time::sleep(self.settings.shutdown_grace).await;
         };
         tokio::select! {
-            result = self.pipeline.process(claimed, &self.id, &stop) => match result {
+            result = self.pipeline_process(held, &stop) => match result {
                 Ok(Processed::Finished { status, outcome }) => {
                     tracing::info!(worker = %self.id, run = %run_id, %status, outcome = ?outcome, "run finished");
                     if let Some(metrics) = &self.settings.metrics {
@@ -133,6 +159,15 @@ impl Worker {
             }
         }
         heartbeat.abort();
+    }
+}
+
+impl Worker {
+    async fn pipeline_process(&self, held: Held, stop: &StopSignal) -> ctxd_domain::Result<Processed> {
+        match held {
+            Held::Claimed(claimed) => self.pipeline.process(claimed, &self.id, stop).await,
+            Held::Handed(handed) => self.pipeline.process_handed(handed, &self.id, stop).await,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use ctxd_domain::{
         RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome, Source, SourceInput, SourceStats,
         SourceType, Space, Upload, User,
     },
+    ports::Lease,
     state::SourceStatus,
 };
 use sea_orm::prelude::Json;
@@ -230,6 +231,11 @@ pub(crate) fn run_to(run: &Run) -> runs::Model {
         locked_until_ms: None,
         available_at_ms: 0,
     }
+}
+
+/// A run stored already claimed by `lease`'s worker (see `RunWrite::InsertLeased`).
+pub(crate) fn leased_run_to(run: &Run, lease: &Lease) -> runs::Model {
+    runs::Model { locked_by: Some(lease.worker.clone()), locked_until_ms: Some(millis(lease.until)), ..run_to(run) }
 }
 
 pub(crate) fn source_from(model: sources::Model, last_run: Option<Run>) -> Result<Source> {

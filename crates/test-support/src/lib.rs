@@ -5,7 +5,10 @@ mod postgres;
 
 use std::path::PathBuf;
 
-use ctxd_domain::{model::Plan, services::UseCases};
+use ctxd_domain::{
+    model::Plan,
+    services::{UseCases, handoff::Handoff},
+};
 use ctxd_server::{Application, Config};
 use ctxd_storage::{Database, SeaStore};
 use reqwest::{Method, RequestBuilder};
@@ -125,6 +128,8 @@ pub struct TestApp {
     /// A key of the user `alice`.
     pub api_key: String,
     pub use_cases: UseCases,
+    /// The app's idle workers (none unless workers are enabled).
+    pub handoff: Handoff,
     pub store: SeaStore,
     pub database: TestDatabase,
     pub data_dir: tempfile::TempDir,
@@ -165,6 +170,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let grpc_address = app.grpc_addr().map(|a| format!("http://{a}"));
     let use_cases = app.use_cases().clone();
     let store = app.database().store();
+    let handoff = app.handoff().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = app
@@ -180,6 +186,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         client: reqwest::Client::new(),
         api_key: issued.secret.expose().to_owned(),
         use_cases,
+        handoff,
         store,
         database,
         data_dir,

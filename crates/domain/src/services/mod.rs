@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod collections;
+pub mod handoff;
 pub mod idempotency;
 mod outputs;
 pub mod pipeline;
@@ -77,6 +78,8 @@ pub struct Ports {
     pub postbacks: Arc<dyn PostbackStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
+    /// This process's idle workers, which take accepted runs without a claim.
+    pub handoff: handoff::Handoff,
 }
 
 impl std::fmt::Debug for Ports {
@@ -195,6 +198,7 @@ pub(crate) mod test_ports {
                 postbacks: Arc::new(self.postbacks),
                 idempotency: Arc::new(self.idempotency),
                 clock: Arc::new(clock),
+                handoff: super::handoff::Handoff::new(),
             }
         }
     }

@@ -24,6 +24,7 @@ use futures_util::{
 
 use sha2::{Digest, Sha256};
 
+use super::handoff::HandedRun;
 use crate::{
     Error, Result,
     ids::ArtifactId,
@@ -215,6 +216,31 @@ impl Pipeline {
         extractor_version(&*ports.normalizer, &*ports.context_extractor, &*ports.artifact_extractor)
     }
 
+    /// Processes a run handed over by the request that accepted it (see
+    /// [`super::handoff`]). The claim would have read the source's current revision
+    /// with the run; the request did not, so it is read here.
+    ///
+    /// # Errors
+    /// As [`Pipeline::process`]. When the revision cannot be read the run goes back to
+    /// the queue for a retry.
+    pub async fn process_handed(&self, handed: HandedRun, worker: &str, stop: &StopSignal) -> Result<Processed> {
+        let HandedRun { run, source, previous } = handed;
+        let current = match source.revision {
+            Some(number) => match self.ports.revisions.get(source.id, number).await {
+                Ok(current) => current,
+                Err(error) => {
+                    // Not the run's failure: it has not started. It goes back to the queue.
+                    let after = self.retry.delay_after(run.attempt).unwrap_or(self.retry.base_delay);
+                    let message = format!("reading the current revision failed: {error}");
+                    return self.release_for_retry(&run, worker, &message, after).await;
+                }
+            },
+            None => None,
+        };
+        let subject = RunSubject { source, current, previous };
+        self.process(ClaimedRun { run, subject: Some(subject) }, worker, stop).await
+    }
+
     /// Processes a run the caller has claimed.
     ///
     /// # Errors
@@ -250,11 +276,7 @@ impl Pipeline {
                 Processed::Finished { status: RunStatus::Canceled, outcome: None },
             ),
             Err(Stop::Transient(message)) => match self.retry.delay_after(run.attempt) {
-                Some(after) => {
-                    let retry_at = self.ports.clock.now() + chrono::Duration::from_std(after).unwrap_or_default();
-                    let held = self.ports.runs.release(run.id, worker, &message, retry_at).await?;
-                    return Ok(if held { Processed::Retrying { after } } else { Processed::Abandoned });
-                }
+                Some(after) => return self.release_for_retry(&run, worker, &message, after).await,
                 None => (
                     finish(RunStatus::Failed, None, Some(message), None),
                     Processed::Finished { status: RunStatus::Failed, outcome: None },
@@ -283,6 +305,13 @@ impl Pipeline {
             self.delete_revision_blobs(run.source_id, expired).await;
         }
         Ok(processed)
+    }
+
+    /// Puts the run back in the queue, claimable after `after`.
+    async fn release_for_retry(&self, run: &Run, worker: &str, message: &str, after: Duration) -> Result<Processed> {
+        let retry_at = self.ports.clock.now() + chrono::Duration::from_std(after).unwrap_or_default();
+        let held = self.ports.runs.release(run.id, worker, message, retry_at).await?;
+        Ok(if held { Processed::Retrying { after } } else { Processed::Abandoned })
     }
 
     /// The notification for the state the source will be in once `finish` commits.

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use url::Url;
 
-use super::{Limits, Ports};
+use super::{
+    Limits, Ports,
+    handoff::{HandedRun, Reservation},
+};
 use crate::{
     Error, FieldError, Result,
     error::Violations,
@@ -18,7 +21,7 @@ use crate::{
         Page, PageRequest, Postback, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source,
         SourceInput, SourceType, User, check_text,
     },
-    ports::{RunWrite, SourceFilter},
+    ports::{Lease, RunWrite, SourceFilter},
     state::{Effect, Event, SourceStatus},
 };
 
@@ -164,8 +167,30 @@ impl SourceService {
         source.description = request.description;
         source.postback_url = postback_url;
         source.refresh_policy = refresh_policy.expect("validated");
-        self.ports.sources.create(&source, &run).await?;
-        Ok(source)
+        // As in `mutate`: straight to an idle worker when there is one.
+        let Some(reservation) = self.ports.handoff.reserve() else {
+            self.ports.sources.create(&source, &run, None).await?;
+            return Ok(source);
+        };
+        let accepted = source.clone();
+        // The lease runs from now, not from when validation began.
+        let now = self.ports.clock.now();
+        let (leased, lease) = lease(&mut source, &run, &reservation, now)?;
+        self.ports.sources.create(&source, &leased, Some(lease)).await?;
+        self.hand_over(reservation, HandedRun { run: leased, source, previous: None }, now).await;
+        Ok(accepted)
+    }
+
+    /// Gives a run stored leased to `reservation`'s worker to that worker.
+    async fn hand_over(&self, reservation: Reservation, handed: HandedRun, now: DateTime<Utc>) {
+        let worker = reservation.worker().to_owned();
+        if let Err(handed) = reservation.hand(handed) {
+            // The worker stopped in between: the queue takes the run back. The request
+            // itself was accepted, so a failure here is not its error: the lease's
+            // expiry puts the run back then.
+            let message = "the worker it was handed to stopped";
+            let _ = self.ports.runs.release(handed.run.id, &worker, message, now).await;
+        }
     }
 
     /// The feed of source changes, for live watches. Subscribe before reading the
@@ -410,8 +435,9 @@ impl SourceService {
                 _ => return Err(Error::NotFound("source")),
             };
             let expected_status = source.status;
+            let previous = source.last_run.as_ref().map(|run| run.status);
             let now = self.ports.clock.now();
-            let run = change(&mut source, now)?;
+            let mut run = change(&mut source, now)?;
             source.updated_at = now;
             if let RunWrite::Insert(run) | RunWrite::Update(run) = &run {
                 source.last_run = Some(run.clone());
@@ -421,9 +447,25 @@ impl SourceService {
             let postback = (!expected_status.is_final() && source.status.is_final())
                 .then(|| Postback::for_source(&source, source.last_run.as_ref(), now))
                 .flatten();
-            if self.ports.sources.save(&source, expected_status, run, postback).await? {
-                return Ok(source);
+            // A new run goes straight to an idle worker of this process when there is
+            // one. The caller is answered with the source as accepted (PENDING, as the
+            // contract shows it); what is stored is the same source one step on.
+            let mut handover = None;
+            if let (RunWrite::Insert(queued), None) = (&run, &postback)
+                && let Some(reservation) = self.ports.handoff.reserve()
+            {
+                let accepted = source.clone();
+                let (leased, lease) = lease(&mut source, queued, &reservation, now)?;
+                run = RunWrite::InsertLeased(leased, lease);
+                handover = Some((reservation, accepted));
             }
+            if !self.ports.sources.save(&source, expected_status, run, postback).await? {
+                continue;
+            }
+            let Some((reservation, accepted)) = handover else { return Ok(source) };
+            let run = source.last_run.clone().expect("a leased run was saved with the source");
+            self.hand_over(reservation, HandedRun { run, source, previous }, now).await;
+            return Ok(accepted);
         }
         Err(Error::Conflict("the source changed while this request was handled; retry".into()))
     }
@@ -547,6 +589,20 @@ fn start_run(
     source.status = SourceStatus::Pending;
     source.message = None;
     RunWrite::Insert(run)
+}
+
+/// The status machine's claim, done by the request that queued `queued` for the worker
+/// it reserved: the run PROCESSING and leased as a claim leaves it, the source
+/// PROCESSING with that run as its last.
+fn lease(source: &mut Source, queued: &Run, reservation: &Reservation, now: DateTime<Utc>) -> Result<(Run, Lease)> {
+    source.status = source.status.apply(Event::Claim)?.to;
+    let mut run = queued.clone();
+    run.status = RunStatus::Processing;
+    run.attempt += 1;
+    run.started_at = Some(now);
+    source.last_run = Some(run.clone());
+    let until = now + chrono::Duration::from_std(reservation.lease()).unwrap_or(chrono::Duration::MAX);
+    Ok((run, Lease { worker: reservation.worker().to_owned(), until }))
 }
 
 /// Folds a refresh into the queued run. A queued reprocess becomes a forced refresh,

@@ -8,7 +8,7 @@ use ctxd_domain::{
     Result,
     ids::{SourceId, SpaceId, UserId},
     model::{Page, PageRequest, Postback, Run, Source, SourceInput},
-    ports::{RunWrite, SourceFilter, SourceRepository},
+    ports::{Lease, RunWrite, SourceFilter, SourceRepository},
     state::SourceStatus,
 };
 use sea_orm::{
@@ -25,7 +25,7 @@ use super::{
     saves::{RunModel, SaveRequest},
 };
 use crate::{
-    convert::{run_from, run_to, source_from, source_to},
+    convert::{leased_run_to, run_from, run_to, source_from, source_to},
     entities::{composition_members, pending_rebuilds, runs, sources},
     map_db_err,
 };
@@ -109,6 +109,10 @@ pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Resul
         RunWrite::Insert(run) => {
             runs::Entity::insert(run_to(&run).into_active_model().reset_all()).exec(db).await.map_err(map_db_err)?;
         }
+        RunWrite::InsertLeased(run, lease) => {
+            let model = leased_run_to(&run, &lease);
+            runs::Entity::insert(model.into_active_model().reset_all()).exec(db).await.map_err(map_db_err)?;
+        }
         RunWrite::Update(run) => {
             runs::Entity::update(run_update(&run)).exec(db).await.map_err(map_db_err)?;
         }
@@ -118,13 +122,17 @@ pub(super) async fn write_run(db: &impl ConnectionTrait, run: RunWrite) -> Resul
 
 #[async_trait]
 impl SourceRepository for SeaStore {
-    async fn create(&self, source: &Source, first_run: &Run) -> Result<()> {
+    async fn create(&self, source: &Source, first_run: &Run, lease: Option<Lease>) -> Result<()> {
         let txn = self.db.begin().await.map_err(map_db_err)?;
         sources::Entity::insert(source_to(source).into_active_model().reset_all())
             .exec(&txn)
             .await
             .map_err(map_db_err)?;
-        write_run(&txn, RunWrite::Insert(first_run.clone())).await?;
+        let run = match lease {
+            Some(lease) => RunWrite::InsertLeased(first_run.clone(), lease),
+            None => RunWrite::Insert(first_run.clone()),
+        };
+        write_run(&txn, run).await?;
         if let SourceInput::Composition { source_ids } = &source.input {
             let members = source_ids.iter().enumerate().map(|(position, member)| composition_members::ActiveModel {
                 composition_id: Set(source.id.0),
@@ -203,6 +211,7 @@ impl SourceRepository for SeaStore {
             let run = match run {
                 RunWrite::None => RunModel::None,
                 RunWrite::Insert(run) => RunModel::Insert(run_to(&run)),
+                RunWrite::InsertLeased(run, lease) => RunModel::Insert(leased_run_to(&run, &lease)),
                 RunWrite::Update(run) => RunModel::Update(run_to(&run)),
             };
             let request = SaveRequest { source: source_to(source), expected: expected_status.as_str(), run };

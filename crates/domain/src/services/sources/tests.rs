@@ -82,15 +82,16 @@ async fn create_queues_an_initial_run_and_returns_a_pending_source() {
     mocks
         .sources
         .expect_create()
-        .withf(|source, run| {
+        .withf(|source, run, lease| {
             source.status == SourceStatus::Pending
                 && run.kind == RunKind::Initial
                 && run.status == RunStatus::Pending
                 && run.source_id == source.id
                 && source.last_run.as_ref().map(|r| r.id) == Some(run.id)
+                && lease.is_none()
         })
         .times(1)
-        .returning(|_, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     let created = service(mocks)
         .create(&user, space.id, new_source(SourceType::Uri, json!({"url": "https://example.com/a"})))
         .await
@@ -179,7 +180,7 @@ async fn a_file_source_needs_the_upload_to_have_arrived_with_its_declared_size()
     let owner = user.id;
     mocks.uploads.expect_get().returning(uploaded(3));
     mocks.blobs.expect_head().returning(stored_object(Some(3)));
-    mocks.sources.expect_create().withf(move |s, _| s.user_id == owner).returning(|_, _| Ok(()));
+    mocks.sources.expect_create().withf(move |s, _, _| s.user_id == owner).returning(|_, _, _| Ok(()));
     assert!(service(mocks).create(&user, space.id, new_source(SourceType::File, json!({"data": "k1"}))).await.is_ok());
 }
 
@@ -223,6 +224,45 @@ async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
         run.flags,
         RunFlags { run_context_extraction: false, run_artifact_extraction: true, force: true, update_existing: true }
     );
+}
+
+#[tokio::test]
+async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
+    let user = user();
+    let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let (mocks, saved) = mocks_with(stored.clone(), true);
+    let ports = mocks.into_ports();
+    let waiting = ports.handoff.wait("w1", std::time::Duration::from_secs(30));
+    let service = SourceService::new(ports, Limits::default());
+    let answered = service.refresh(&user, stored.id, RefreshRequest::default()).await.unwrap();
+    assert_eq!(answered.status, SourceStatus::Pending, "the caller sees the source as accepted");
+    assert_eq!(answered.last_run.as_ref().map(|run| run.status), Some(RunStatus::Pending));
+
+    let saved = saved.lock().unwrap();
+    let (source, expected, write, _) = &saved[0];
+    assert_eq!((*expected, source.status), (SourceStatus::Completed, SourceStatus::Processing));
+    let RunWrite::InsertLeased(run, lease) = write else { panic!("expected a leased run, got {write:?}") };
+    assert_eq!((run.status, run.attempt, run.started_at), (RunStatus::Processing, 1, Some(fixed_now())));
+    assert_eq!(run.id, answered.last_run.as_ref().unwrap().id, "the accepted run is the one leased");
+    assert_eq!(lease, &Lease { worker: "w1".into(), until: fixed_now() + chrono::Duration::seconds(30) });
+    assert_eq!(source.last_run.as_ref(), Some(run));
+
+    let handed = waiting.await.expect("the run was handed over");
+    assert_eq!((&handed.run, &handed.source), (run, source));
+    assert_eq!(handed.previous, Some(RunStatus::Completed), "how the source's last run ended");
+}
+
+#[tokio::test]
+async fn a_refresh_that_loses_its_save_hands_nothing_to_the_reserved_worker() {
+    let user = user();
+    let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let (mocks, _) = mocks_with(stored.clone(), false);
+    let ports = mocks.into_ports();
+    let waiting = ports.handoff.wait("w1", std::time::Duration::from_secs(30));
+    let service = SourceService::new(ports, Limits::default());
+    let error = service.refresh(&user, stored.id, RefreshRequest::default()).await.unwrap_err();
+    assert!(matches!(error, Error::Conflict(_)), "{error:?}");
+    assert_eq!(waiting.await, None, "the worker goes back to polling");
 }
 
 #[tokio::test]
