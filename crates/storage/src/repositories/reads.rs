@@ -1,6 +1,7 @@
-//! The API's two hottest reads, grouped on Postgres: every authenticated request
-//! looks its key up, and every source action reads its source. Concurrent lookups of
-//! one kind share a statement (see [`crate::batch`]), so under load a request pays
+//! The hottest reads, grouped on Postgres: every authenticated request looks its key
+//! up, every source action reads its source, and every run handed to a worker by the
+//! request that accepted it reads its source's current revision (see
+//! `ctxd_domain::services::handoff`). Concurrent lookups of one kind share a statement (see [`crate::batch`]), so under load a request pays
 //! for a fraction of a round trip instead of two whole ones. Neither read is cached:
 //! a revoked key or a changed source is seen by the next statement.
 
@@ -11,7 +12,7 @@ use uuid::Uuid;
 use super::prefixed_columns;
 use crate::{
     batch::{Batcher, answers},
-    entities::{api_keys, runs, sources, users},
+    entities::{api_keys, revisions, runs, sources, users},
     map_db_err,
 };
 
@@ -28,6 +29,7 @@ const MAX_BATCH: usize = 64;
 pub(crate) struct ReadBatches {
     keys: Batcher<String, Option<KeyRow>>,
     sources: Batcher<(Uuid, Uuid), Option<SourceRow>>,
+    revisions: Batcher<(Uuid, i32), Option<revisions::Model>>,
 }
 
 impl ReadBatches {
@@ -35,6 +37,7 @@ impl ReadBatches {
         Self {
             keys: Batcher::statements(db, MAX_BATCH, keys_batch),
             sources: Batcher::statements(db, MAX_BATCH, sources_batch),
+            revisions: Batcher::statements(db, MAX_BATCH, revisions_batch),
         }
     }
 
@@ -46,6 +49,11 @@ impl ReadBatches {
     /// Source `id` of `user_id` with its last run.
     pub(crate) async fn source(&self, user_id: Uuid, id: Uuid) -> Result<Option<SourceRow>> {
         self.sources.call((user_id, id)).await
+    }
+
+    /// Revision `number` of source `source_id`.
+    pub(crate) async fn revision(&self, source_id: Uuid, number: i32) -> Result<Option<revisions::Model>> {
+        self.revisions.call((source_id, number)).await
     }
 }
 
@@ -130,4 +138,20 @@ async fn sources_batch(db: DatabaseConnection, wanted: Vec<(Uuid, Uuid)>) -> Res
     let statement =
         Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), [serde_json::Value::Array(wanted).into()]);
     answers(&db, statement, count, source_from_row).await
+}
+
+async fn revisions_batch(db: DatabaseConnection, wanted: Vec<(Uuid, i32)>) -> Result<Vec<Option<revisions::Model>>> {
+    // As the source reads: a `LIMIT 1` lookup by primary key per wanted row.
+    const SQL: &str = "SELECT found.*, wanted.n AS batch_n \
+        FROM jsonb_to_recordset($1::jsonb) AS wanted(n bigint, source_id uuid, number integer) \
+        CROSS JOIN LATERAL (SELECT * FROM revisions \
+            WHERE revisions.source_id = wanted.source_id AND revisions.number = wanted.number LIMIT 1) AS found";
+    let count = wanted.len();
+    let wanted: Vec<serde_json::Value> = wanted
+        .into_iter()
+        .enumerate()
+        .map(|(i, (source_id, number))| serde_json::json!({"n": i + 1, "source_id": source_id, "number": number}))
+        .collect();
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL, [serde_json::Value::Array(wanted).into()]);
+    answers(&db, statement, count, |row| revisions::Model::from_query_result(row, "").map_err(map_db_err)).await
 }

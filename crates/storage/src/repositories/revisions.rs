@@ -19,10 +19,12 @@ use crate::{
 #[async_trait]
 impl RevisionRepository for SeaStore {
     async fn get(&self, source_id: SourceId, number: u32) -> Result<Option<Revision>> {
-        let model = revisions::Entity::find_by_id((source_id.0, i32::try_from(number).unwrap_or(i32::MAX)))
-            .one(&self.db)
-            .await
-            .map_err(map_db_err)?;
+        let number = i32::try_from(number).unwrap_or(i32::MAX);
+        // Every run handed to a worker reads one (see `super::reads`).
+        let model = match self.batches.as_deref().map(|b| &b.reads) {
+            Some(reads) => reads.revision(source_id.0, number).await?,
+            None => revisions::Entity::find_by_id((source_id.0, number)).one(&self.db).await.map_err(map_db_err)?,
+        };
         model.map(revision_from).transpose()
     }
 
