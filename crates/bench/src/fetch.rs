@@ -48,7 +48,6 @@ pub(crate) async fn run(n_sources: usize, rounds: usize) -> anyhow::Result<()> {
     let app = spawn_app_with(Backend::Postgres, |config| {
         config.worker.enabled = true;
         config.worker.count = 32;
-        config.worker.poll_interval_ms = 5;
         config.scheduler.enabled = false;
         // Every source is on the one local origin: let the workers all reach it.
         config.fetch.max_per_host = 64;

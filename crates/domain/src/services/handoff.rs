@@ -17,7 +17,7 @@ use std::{
     pin::Pin,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     task::{Context, Poll},
     time::Duration,
@@ -47,6 +47,9 @@ pub struct Handoff(Arc<Inner>);
 struct Inner {
     idle: Mutex<Vec<Idle>>,
     next_ticket: AtomicU64,
+    /// Set when a run was queued while no worker waited: the next worker to go idle
+    /// claims at once instead (see [`Handoff::queued`]).
+    queued: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -65,11 +68,27 @@ impl Handoff {
     /// Registers `worker` as idle until the returned [`Waiting`] resolves, is
     /// withdrawn, or is dropped. `lease` is how long the worker's claims last; a run
     /// handed to it is stored with the same lease.
+    ///
+    /// When a run was queued in the meantime for want of an idle worker, the wait
+    /// ends at once (with nothing), so the worker claims it.
     pub fn wait(&self, worker: &str, lease: Duration) -> Waiting {
         let (sender, receiver) = oneshot::channel();
         let ticket = self.0.next_ticket.fetch_add(1, Ordering::Relaxed);
-        self.idle().push(Idle { ticket, worker: worker.to_owned(), lease, sender });
+        if !self.0.queued.swap(false, Ordering::AcqRel) {
+            self.idle().push(Idle { ticket, worker: worker.to_owned(), lease, sender });
+        }
         Waiting { handoff: self.clone(), ticket, receiver }
+    }
+
+    /// Tells the workers that a run was queued (committed) without a reservation: a
+    /// worker may have found the queue empty just before, and would otherwise leave
+    /// the run until its next poll. Wakes one waiting worker to claim, or, when none
+    /// waits, makes the next one to go idle claim first.
+    pub fn queued(&self) {
+        // Dropping the reservation unused is what wakes the worker with nothing.
+        if self.reserve().is_none() {
+            self.0.queued.store(true, Ordering::Release);
+        }
     }
 
     /// Takes the most recently idle worker, if any is waiting. The worker waits for
@@ -223,6 +242,19 @@ mod tests {
         tokio::task::yield_now().await;
         reservation.hand(run).expect("the withdrawing worker still listens");
         assert_eq!(withdraw.await.unwrap(), Some(expected));
+    }
+
+    #[tokio::test]
+    async fn a_run_queued_while_no_worker_waited_is_claimed_by_the_next_idle_worker() {
+        let handoff = Handoff::new();
+        handoff.queued();
+        assert_eq!(handoff.wait("w1", Duration::from_secs(30)).await, None, "go and claim");
+        assert_eq!(handoff.idle_workers(), 0, "that worker did not register");
+        let waiting = handoff.wait("w1", Duration::from_secs(30));
+        assert_eq!(handoff.idle_workers(), 1, "the hint is used once");
+        handoff.queued();
+        assert_eq!(waiting.await, None, "a waiting worker is woken to claim");
+        assert_eq!(handoff.idle_workers(), 0);
     }
 
     #[test]

@@ -170,6 +170,7 @@ impl SourceService {
         // As in `mutate`: straight to an idle worker when there is one.
         let Some(reservation) = self.ports.handoff.reserve() else {
             self.ports.sources.create(&source, &run, None).await?;
+            self.ports.handoff.queued();
             return Ok(source);
         };
         let accepted = source.clone();
@@ -459,10 +460,16 @@ impl SourceService {
                 run = RunWrite::InsertLeased(leased, lease);
                 handover = Some((reservation, accepted));
             }
+            let queues_for_a_claim = matches!(run, RunWrite::Insert(_));
             if !self.ports.sources.save(&source, expected_status, run, postback).await? {
                 continue;
             }
-            let Some((reservation, accepted)) = handover else { return Ok(source) };
+            let Some((reservation, accepted)) = handover else {
+                if queues_for_a_claim {
+                    self.ports.handoff.queued();
+                }
+                return Ok(source);
+            };
             let run = source.last_run.clone().expect("a leased run was saved with the source");
             self.hand_over(reservation, HandedRun { run, source, previous }, now).await;
             return Ok(accepted);

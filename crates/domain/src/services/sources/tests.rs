@@ -253,6 +253,20 @@ async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
 }
 
 #[tokio::test]
+async fn a_refresh_queued_while_no_worker_waits_sends_the_next_idle_worker_to_claim() {
+    let user = user();
+    let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let (mocks, saved) = mocks_with(stored.clone(), true);
+    let ports = mocks.into_ports();
+    let handoff = ports.handoff.clone();
+    let service = SourceService::new(ports, Limits::default());
+    service.refresh(&user, stored.id, RefreshRequest::default()).await.unwrap();
+    assert!(matches!(saved.lock().unwrap()[0].2, RunWrite::Insert(_)), "queued for a claim");
+    assert_eq!(handoff.wait("w1", std::time::Duration::from_secs(30)).await, None, "claim now");
+    assert_eq!(handoff.idle_workers(), 0);
+}
+
+#[tokio::test]
 async fn a_refresh_that_loses_its_save_hands_nothing_to_the_reserved_worker() {
     let user = user();
     let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
