@@ -136,6 +136,13 @@ impl Worker {
         }
     }
 
+    async fn pipeline_process(&self, held: Held, stop: &StopSignal) -> ctxd_domain::Result<Processed> {
+        match held {
+            Held::Claimed(claimed) => self.pipeline.process(claimed, &self.id, stop).await,
+            Held::Handed(handed) => self.pipeline.process_handed(handed, &self.id, stop).await,
+        }
+    }
+
     async fn process(&self, held: Held) {
         let (run_id, kind) = match &held {
             Held::Claimed(claimed) => (claimed.run.id, claimed.run.kind),
@@ -173,15 +180,6 @@ impl Worker {
             }
         }
         heartbeat.abort();
-    }
-}
-
-impl Worker {
-    async fn pipeline_process(&self, held: Held, stop: &StopSignal) -> ctxd_domain::Result<Processed> {
-        match held {
-            Held::Claimed(claimed) => self.pipeline.process(claimed, &self.id, stop).await,
-            Held::Handed(handed) => self.pipeline.process_handed(handed, &self.id, stop).await,
-        }
     }
 }
 
