@@ -178,12 +178,16 @@ impl Reservation {
         self.lease
     }
 
-    /// Gives the run to the worker. Fails, returning the run, when the worker is gone
-    /// (its task ended): the caller then puts the run back in the queue.
-    pub fn hand(self, run: HandedRun) -> Result<(), HandedRun> {
-        self.sender.send(run)
+    /// Gives the run to the worker. Fails when the worker is gone (its task ended):
+    /// the caller then puts the run back in the queue.
+    pub fn hand(self, run: HandedRun) -> Result<(), WorkerGone> {
+        self.sender.send(run).map_err(|_| WorkerGone)
     }
 }
+
+/// The reserved worker stopped before a run could be handed to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerGone;
 
 #[cfg(test)]
 mod tests {

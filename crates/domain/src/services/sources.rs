@@ -184,13 +184,13 @@ impl SourceService {
 
     /// Gives a run stored leased to `reservation`'s worker to that worker.
     async fn hand_over(&self, reservation: Reservation, handed: HandedRun, now: DateTime<Utc>) {
-        let worker = reservation.worker().to_owned();
-        if let Err(handed) = reservation.hand(handed) {
+        let (worker, run_id) = (reservation.worker().to_owned(), handed.run.id);
+        if reservation.hand(handed).is_err() {
             // The worker stopped in between: the queue takes the run back. The request
             // itself was accepted, so a failure here is not its error: the lease's
             // expiry puts the run back then.
             let message = "the worker it was handed to stopped";
-            let _ = self.ports.runs.release(handed.run.id, &worker, message, now).await;
+            let _ = self.ports.runs.release(run_id, &worker, message, now).await;
         }
     }
 

@@ -238,6 +238,7 @@ async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
     assert_eq!(answered.status, SourceStatus::Pending, "the caller sees the source as accepted");
     assert_eq!(answered.last_run.as_ref().map(|run| run.status), Some(RunStatus::Pending));
 
+    let handed = waiting.await.expect("the run was handed over");
     let saved = saved.lock().unwrap();
     let (source, expected, write, _) = &saved[0];
     assert_eq!((*expected, source.status), (SourceStatus::Completed, SourceStatus::Processing));
@@ -246,8 +247,6 @@ async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
     assert_eq!(run.id, answered.last_run.as_ref().unwrap().id, "the accepted run is the one leased");
     assert_eq!(lease, &Lease { worker: "w1".into(), until: fixed_now() + chrono::Duration::seconds(30) });
     assert_eq!(source.last_run.as_ref(), Some(run));
-
-    let handed = waiting.await.expect("the run was handed over");
     assert_eq!((&handed.run, &handed.source), (run, source));
     assert_eq!(handed.previous, Some(RunStatus::Completed), "how the source's last run ended");
 }
