@@ -321,6 +321,21 @@ fn report_structure(pages: &[Page], ours: &HashMap<String, Output>) {
             ours_total[i] += o[i];
         }
     }
+    // The count comparison above takes the truth's markup at its word, and WCXB's
+    // markdown often leaves code unfenced (docs.python.org's examples are plain
+    // paragraphs there): so also count our code blocks whose text the truth has.
+    let (mut blocks, mut in_truth) = (0, 0);
+    for page in pages {
+        let (Some(truth), Some(output)) = (&page.truth_markdown, ours[&page.id].markdown.as_deref()) else { continue };
+        let truth = loose_text(truth);
+        for block in code_block_texts(output) {
+            let Some(longest) = block.lines().map(loose_text).max_by_key(String::len).filter(|l| !l.is_empty()) else {
+                continue;
+            };
+            blocks += 1;
+            in_truth += usize::from(truth.contains(&longest));
+        }
+    }
     println!("Structure kept against WCXB markdown truth (ctxd)");
     for (i, name) in ["headings", "list items", "code blocks", "tables"].iter().enumerate() {
         println!(
@@ -331,7 +346,40 @@ fn report_structure(pages: &[Page], ours: &HashMap<String, Output>) {
             matched[i] as f64 / ours_total[i].max(1) as f64
         );
     }
+    println!(
+        "  code blocks whose longest line is in the truth's text: {in_truth} of {blocks} ({:.3})",
+        in_truth as f64 / blocks.max(1) as f64
+    );
     println!();
+}
+
+/// The text of each code block of `md`.
+fn code_block_texts(md: &str) -> Vec<String> {
+    use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+    let (mut blocks, mut current) = (Vec::new(), None::<String>);
+    for event in Parser::new(md) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => current = Some(String::new()),
+            Event::End(TagEnd::CodeBlock) => blocks.extend(current.take()),
+            Event::Text(text) => {
+                if let Some(block) = current.as_mut() {
+                    block.push_str(&text);
+                }
+            }
+            _ => {}
+        }
+    }
+    blocks
+}
+
+/// Text with markdown's inline markers and backslash escapes dropped and whitespace
+/// collapsed, so that code compares equal however the truth's markdown dressed it.
+fn loose_text(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace())
+        .map(|w| w.replace(['`', '*', '\\'], ""))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Distinctive tokens of an annotation item: numbers, identifiers and hashes, which
