@@ -75,7 +75,7 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
     let unwrapped = unwrap_large_noscript(html);
     let html = unwrapped.as_ref();
     let dom = Dom::from(html);
-    mark_code_languages(&dom);
+    prepare_code_blocks(&dom);
     let title = page_title(&dom);
     let marked_article = declares_article(&dom);
     drop_page_furniture(&dom);
@@ -203,6 +203,7 @@ fn page_title(dom: &Dom) -> Option<String> {
 /// Markdown of everything a reader would see, minus scripts, forms and page chrome:
 /// the fallback when no main content stands out.
 fn visible_markdown(dom: &Dom, url: Option<&str>) -> String {
+    prepare_code_blocks(dom);
     dom.select("script, style, noscript, template, nav, header, footer, aside, form, iframe, svg").remove();
     drop_boilerplate_blocks(dom);
     drop_link_lists(dom);
@@ -330,6 +331,53 @@ fn absolutize(dom: &Dom, base: &url::Url) {
     }
 }
 
+/// Readies `<pre>` blocks for markdown: their language (see [`mark_code_languages`])
+/// and their line breaks (see [`flatten_code_lines`]).
+fn prepare_code_blocks(dom: &Dom) {
+    mark_code_languages(dom);
+    flatten_code_lines(dom);
+}
+
+/// Code highlighters that draw each line as its own element (CodeMirror's
+/// `<div class="cm-line">…<br></div>`, as react.dev does) leave no newline characters
+/// in the `<pre>`, and the markdown writer, which keeps a `<pre>`'s text as it is,
+/// joined the lines into one. Such a block's content becomes its text with a newline
+/// per `<br>` and after each line element.
+fn flatten_code_lines(dom: &Dom) {
+    for pre in dom.select("pre").nodes() {
+        if !pre.find(&["br"]).is_empty() || !pre.find(&["div"]).is_empty() || !pre.find(&["p"]).is_empty() {
+            let mut text = String::new();
+            code_text(pre, &mut text);
+            let text = text.trim_end_matches('\n');
+            match pre.first_element_child().filter(|c| c.node_name().as_deref() == Some("code")) {
+                Some(code) if pre.element_children().len() == 1 => code.set_text(text),
+                _ => pre.set_text(text),
+            }
+        }
+    }
+}
+
+/// The text under `node`, with a newline for each `<br>` and after each `<div>` or
+/// `<p>` that does not already end in one.
+fn code_text(node: &dom_query::NodeRef<'_>, out: &mut String) {
+    for child in node.children() {
+        if child.is_text() {
+            out.push_str(&child.text());
+            continue;
+        }
+        match child.node_name().as_deref() {
+            Some("br") => out.push('\n'),
+            Some("div" | "p") => {
+                code_text(&child, out);
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            _ => code_text(&child, out),
+        }
+    }
+}
+
 /// Writes the language of each code block as `data-lang` on its `<pre>`, from the many
 /// conventions highlighters use (`language-x`, `lang-x`, `highlight-source-x`,
 /// `brush: x`, `sourceCode x`, a `data-language` on the `<code>`), so the markdown
@@ -447,6 +495,18 @@ and from a configuration file, and flags beat both of them.</p>
 </article>
 <footer>Copyright 2026 Example Blog. All rights reserved.</footer>
 </body></html>"#;
+
+    #[test]
+    fn code_drawn_one_element_per_line_keeps_its_lines() {
+        let line = |code: &str| format!(r#"<div class="cm-line">{code}<br/></div>"#);
+        let lines = ["<span class=\"k\">function</span> MyButton() {", "  return 1;", "}"].map(line).concat();
+        let page = ARTICLE.replace(
+            r#"<pre><code class="lang-bash">ctxd serve --listen 0.0.0.0:8080</code></pre>"#,
+            &format!(r#"<pre class="sp-javascript"><code class="language-js">{lines}</code></pre>"#),
+        );
+        let md = extract(&page, None).markdown;
+        assert!(md.contains("```js\nfunction MyButton() {\n  return 1;\n}\n```"), "{md}");
+    }
 
     #[test]
     fn the_article_is_kept_and_the_page_chrome_dropped() {

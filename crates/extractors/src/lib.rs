@@ -58,8 +58,9 @@ impl Normalizer for AutoNormalizer {
     /// 2: HTML whole-page answers keep chrome-named wrappers and drop link lists.
     /// 3: aider histories split a slash command from the message typed after it.
     /// 4: HTML drops the page's own header, nav and footer before readability.
+    /// 5: HTML code blocks drawn one element per line keep their line breaks.
     fn version(&self) -> &'static str {
-        "auto-4"
+        "auto-5"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
