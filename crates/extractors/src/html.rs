@@ -358,14 +358,19 @@ fn flatten_code_lines(dom: &Dom) {
 }
 
 /// The text under `node`, with a newline for each `<br>` and after each `<div>` or
-/// `<p>` that does not already end in one.
+/// `<p>` that does not already end in one. Styles and scripts (CSS-in-JS writes
+/// `<style>` into the block) and line-number gutters are not code.
 fn code_text(node: &dom_query::NodeRef<'_>, out: &mut String) {
     for child in node.children() {
         if child.is_text() {
             out.push_str(&child.text());
             continue;
         }
+        if is_gutter(&child) {
+            continue;
+        }
         match child.node_name().as_deref() {
+            Some("style" | "script" | "template" | "noscript") => {}
             Some("br") => out.push('\n'),
             Some("div" | "p") => {
                 code_text(&child, out);
@@ -376,6 +381,15 @@ fn code_text(node: &dom_query::NodeRef<'_>, out: &mut String) {
             _ => code_text(&child, out),
         }
     }
+}
+
+/// A line-number gutter as highlighters mark one: a class naming it, or text the
+/// reader cannot select.
+fn is_gutter(node: &dom_query::NodeRef<'_>) -> bool {
+    let class = node.attr("class").unwrap_or_default().to_ascii_lowercase();
+    let style = node.attr("style").unwrap_or_default().to_ascii_lowercase().replace(' ', "");
+    ["linenumber", "line-number", "lineno", "gutter", "hljs-ln-n"].iter().any(|g| class.contains(g))
+        || style.contains("user-select:none")
 }
 
 /// Writes the language of each code block as `data-lang` on its `<pre>`, from the many
@@ -500,6 +514,10 @@ and from a configuration file, and flags beat both of them.</p>
     fn code_drawn_one_element_per_line_keeps_its_lines() {
         let line = |code: &str| format!(r#"<div class="cm-line">{code}<br/></div>"#);
         let lines = ["<span class=\"k\">function</span> MyButton() {", "  return 1;", "}"].map(line).concat();
+        // CSS-in-JS styles and a gutter of line numbers inside the block are not code.
+        let lines = format!(
+            r#"<style>.x{{color:red}}</style><span class="line-number">1</span><span style="user-select: none">2</span>{lines}"#
+        );
         let page = ARTICLE.replace(
             r#"<pre><code class="lang-bash">ctxd serve --listen 0.0.0.0:8080</code></pre>"#,
             &format!(r#"<pre class="sp-javascript"><code class="language-js">{lines}</code></pre>"#),
