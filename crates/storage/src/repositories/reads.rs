@@ -129,15 +129,8 @@ async fn sources_batch(db: DatabaseConnection, wanted: Vec<(Uuid, Uuid)>) -> Res
             source_select("wanted.id", "wanted.user_id")
         )
     });
-    let count = wanted.len();
-    let wanted: Vec<serde_json::Value> = wanted
-        .into_iter()
-        .enumerate()
-        .map(|(i, (user_id, id))| serde_json::json!({"n": i + 1, "id": id, "user_id": user_id}))
-        .collect();
-    let statement =
-        Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), [serde_json::Value::Array(wanted).into()]);
-    answers(&db, statement, count, source_from_row).await
+    let wanted = wanted.into_iter().map(|(user_id, id)| serde_json::json!({"id": id, "user_id": user_id}));
+    numbered_lookup(&db, SQL.as_str(), wanted, source_from_row).await
 }
 
 async fn revisions_batch(db: DatabaseConnection, wanted: Vec<(Uuid, i32)>) -> Result<Vec<Option<revisions::Model>>> {
@@ -146,12 +139,30 @@ async fn revisions_batch(db: DatabaseConnection, wanted: Vec<(Uuid, i32)>) -> Re
         FROM jsonb_to_recordset($1::jsonb) AS wanted(n bigint, source_id uuid, number integer) \
         CROSS JOIN LATERAL (SELECT * FROM revisions \
             WHERE revisions.source_id = wanted.source_id AND revisions.number = wanted.number LIMIT 1) AS found";
-    let count = wanted.len();
+    let wanted =
+        wanted.into_iter().map(|(source_id, number)| serde_json::json!({"source_id": source_id, "number": number}));
+    numbered_lookup(&db, SQL, wanted, |row| revisions::Model::from_query_result(row, "").map_err(map_db_err)).await
+}
+
+/// Runs a grouped lookup whose `$1` is the JSON list of `wanted` objects, each given
+/// its position as `n`, which the statement returns as `batch_n` (see
+/// [`crate::batch::answers`]).
+async fn numbered_lookup<T>(
+    db: &DatabaseConnection,
+    sql: &str,
+    wanted: impl Iterator<Item = serde_json::Value>,
+    decode: impl Fn(&QueryResult) -> Result<T>,
+) -> Result<Vec<Option<T>>> {
     let wanted: Vec<serde_json::Value> = wanted
-        .into_iter()
-        .enumerate()
-        .map(|(i, (source_id, number))| serde_json::json!({"n": i + 1, "source_id": source_id, "number": number}))
+        .zip(1_i64..)
+        .map(|(mut object, n)| {
+            if let Some(fields) = object.as_object_mut() {
+                fields.insert("n".into(), n.into());
+            }
+            object
+        })
         .collect();
-    let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL, [serde_json::Value::Array(wanted).into()]);
-    answers(&db, statement, count, |row| revisions::Model::from_query_result(row, "").map_err(map_db_err)).await
+    let count = wanted.len();
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, [serde_json::Value::Array(wanted).into()]);
+    answers(db, statement, count, decode).await
 }
