@@ -98,7 +98,7 @@ impl Handoff {
         Some(Reservation { worker: idle.worker, lease: idle.lease, sender: idle.sender })
     }
 
-    /// How many workers are waiting (for tests and metrics).
+    /// How many workers are waiting (tests wait for their workers to go idle).
     pub fn idle_workers(&self) -> usize {
         self.idle().len()
     }

@@ -226,14 +226,29 @@ async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
     );
 }
 
-#[tokio::test]
-async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
+/// A COMPLETED URI source, the service over [`mocks_with`] it, and that service's
+/// handoff, for the tests of runs handed to idle workers.
+struct HandoffCase {
+    user: User,
+    stored: Source,
+    service: SourceService,
+    handoff: crate::services::handoff::Handoff,
+    saved: SaveLog,
+}
+
+fn handoff_case(save_result: bool) -> HandoffCase {
     let user = user();
     let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
-    let (mocks, saved) = mocks_with(stored.clone(), true);
+    let (mocks, saved) = mocks_with(stored.clone(), save_result);
     let ports = mocks.into_ports();
-    let waiting = ports.handoff.wait("w1", std::time::Duration::from_secs(30));
-    let service = SourceService::new(ports, Limits::default());
+    let handoff = ports.handoff.clone();
+    HandoffCase { user, stored, service: SourceService::new(ports, Limits::default()), handoff, saved }
+}
+
+#[tokio::test]
+async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
+    let HandoffCase { user, stored, service, handoff, saved } = handoff_case(true);
+    let waiting = handoff.wait("w1", std::time::Duration::from_secs(30));
     let answered = service.refresh(&user, stored.id, RefreshRequest::default()).await.unwrap();
     assert_eq!(answered.status, SourceStatus::Pending, "the caller sees the source as accepted");
     assert_eq!(answered.last_run.as_ref().map(|run| run.status), Some(RunStatus::Pending));
@@ -253,12 +268,7 @@ async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
 
 #[tokio::test]
 async fn a_refresh_queued_while_no_worker_waits_sends_the_next_idle_worker_to_claim() {
-    let user = user();
-    let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
-    let (mocks, saved) = mocks_with(stored.clone(), true);
-    let ports = mocks.into_ports();
-    let handoff = ports.handoff.clone();
-    let service = SourceService::new(ports, Limits::default());
+    let HandoffCase { user, stored, service, handoff, saved } = handoff_case(true);
     service.refresh(&user, stored.id, RefreshRequest::default()).await.unwrap();
     assert!(matches!(saved.lock().unwrap()[0].2, RunWrite::Insert(_)), "queued for a claim");
     assert_eq!(handoff.wait("w1", std::time::Duration::from_secs(30)).await, None, "claim now");
@@ -267,12 +277,8 @@ async fn a_refresh_queued_while_no_worker_waits_sends_the_next_idle_worker_to_cl
 
 #[tokio::test]
 async fn a_refresh_that_loses_its_save_hands_nothing_to_the_reserved_worker() {
-    let user = user();
-    let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
-    let (mocks, _) = mocks_with(stored.clone(), false);
-    let ports = mocks.into_ports();
-    let waiting = ports.handoff.wait("w1", std::time::Duration::from_secs(30));
-    let service = SourceService::new(ports, Limits::default());
+    let HandoffCase { user, stored, service, handoff, .. } = handoff_case(false);
+    let waiting = handoff.wait("w1", std::time::Duration::from_secs(30));
     let error = service.refresh(&user, stored.id, RefreshRequest::default()).await.unwrap_err();
     assert!(matches!(error, Error::Conflict(_)), "{error:?}");
     assert_eq!(waiting.await, None, "the worker goes back to polling");
