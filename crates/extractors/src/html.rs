@@ -345,7 +345,7 @@ fn prepare_code_blocks(dom: &Dom) {
 /// per `<br>` and after each line element.
 fn flatten_code_lines(dom: &Dom) {
     for pre in dom.select("pre").nodes() {
-        if !pre.find(&["br"]).is_empty() || !pre.find(&["div"]).is_empty() || !pre.find(&["p"]).is_empty() {
+        if dom_query::Selection::from(*pre).select("br, div, p").exists() {
             let mut text = String::new();
             code_text(pre, &mut text);
             let text = text.trim_end_matches('\n');
