@@ -1,17 +1,19 @@
 //! The API's hot paths at the storage level: on Postgres concurrent source reads, key
-//! lookups and saves share statements, and each caller must still get its own answer.
+//! lookups and saves share statements, and each caller must still get its own answer;
+//! the connections those statements keep recover when the server ends them.
 
 use std::sync::Arc;
 
 use chrono::Utc;
 use ctxd_domain::{
+    ErrorKind,
     ids::{ApiKeyId, SourceId},
     model::{ApiKey, RunFlags, RunKind, Source, SourceInput, User},
     ports::{ApiKeyRepository, RunWrite, SourceRepository},
     state::SourceStatus,
 };
 use ctxd_storage::SeaStore;
-use ctxd_test_support::{TestDatabase, seed_account};
+use ctxd_test_support::{Backend, TestDatabase, postgres_admin_url, seed_account};
 
 on_both_databases!(
     simultaneous_reads_each_get_their_own_answer,
@@ -165,4 +167,48 @@ async fn saves_keep_what_was_fixed_at_creation(db: TestDatabase) {
             "the creation time stays (postback: {with_postback})"
         );
     }
+}
+
+/// On Postgres the grouped statements run on connections their batch tasks keep to
+/// themselves: a connection the server ends costs the statement that was using it
+/// (reported as unavailable, which callers retry), and the next statement reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_reads_reconnect_after_the_server_ends_their_connection() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let Some(db) = TestDatabase::create(Backend::Postgres).await else { return };
+    let store = db.connect().await.store();
+    let (user, space) = seed_account(&store).await;
+    let input = SourceInput::Content { data: "kept across reconnects".into() };
+    let (source, run) = Source::submitted(user.id, space.id, input, RunFlags::default(), Utc::now());
+    SourceRepository::create(&store, &source, &run, None).await.unwrap();
+    assert!(SourceRepository::get(&store, user.id, source.id).await.unwrap().is_some());
+
+    let name = db.url.rsplit('/').next().and_then(|tail| tail.split('?').next()).unwrap().to_owned();
+    let admin = sea_orm::Database::connect(postgres_admin_url().await.unwrap()).await.unwrap();
+    let ended = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        // CASE, because AND does not fix the order: the server may otherwise end
+        // sessions of other databases before it checks the name.
+        "SELECT array_agg(pid) AS pids FROM pg_stat_activity \
+         WHERE CASE WHEN datname = $1 THEN pg_terminate_backend(pid) ELSE false END",
+        [name.into()],
+    );
+    let ended = admin.query_one_raw(ended).await.unwrap().unwrap().try_get::<Vec<i32>>("", "pids").unwrap();
+    // Termination is a signal: wait until those sessions are really gone, so the next
+    // read meets a dead connection rather than racing the server. (The change
+    // listener reconnects at once, so the database is not left without sessions.)
+    let alive = "SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1)";
+    for _ in 0..500 {
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, alive, [ended.clone().into()]);
+        if admin.query_one_raw(statement).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let first = SourceRepository::get(&store, user.id, source.id).await;
+    assert_eq!(first.map(|_| ()).unwrap_err().kind(), ErrorKind::Unavailable);
+    let again = SourceRepository::get(&store, user.id, source.id).await.unwrap();
+    assert_eq!(again.map(|s| s.id), Some(source.id));
 }

@@ -6,6 +6,7 @@
 //! grouping adds no waiting, it only shares the waiting that already happens.
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use ctxd_domain::{Error, ErrorKind, Result};
 use tokio::sync::{mpsc, oneshot};
@@ -60,16 +61,16 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
         Self { sender }
     }
 
-    /// A batcher whose batches are one statement each on `db`: `statement` gets the
-    /// pool and the batch's requests. Nothing is handed back for callers that stopped
-    /// waiting (reads and writes whose outcome nobody holds on to).
+    /// A batcher whose batches are one statement each on a [`Lane`] of `db`'s:
+    /// `statement` gets the lane and the batch's requests. Nothing is handed back for
+    /// callers that stopped waiting (reads and writes whose outcome nobody holds on to).
     pub(crate) fn statements<Statement, Fut>(db: &sea_orm::DatabaseConnection, max: usize, statement: Statement) -> Self
     where
-        Statement: Fn(sea_orm::DatabaseConnection, Vec<Req>) -> Fut + Send + 'static,
+        Statement: Fn(Lane, Vec<Req>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<Vec<Resp>>> + Send,
     {
-        let db = db.clone();
-        Self::spawn(max, move |requests| statement(db.clone(), requests), |_| {})
+        let lane = Lane::new(db);
+        Self::spawn(max, move |requests| statement(lane.clone(), requests), |_| {})
     }
 
     /// Runs `request` in the next batch.
@@ -87,14 +88,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
 /// request they answer) and returns one answer per request, `None` where no row
 /// answered it.
 pub(crate) async fn answers<T>(
-    db: &sea_orm::DatabaseConnection,
+    lane: &Lane,
     statement: sea_orm::Statement,
     count: usize,
     decode: impl Fn(&sea_orm::QueryResult) -> Result<T>,
 ) -> Result<Vec<Option<T>>> {
-    use sea_orm::ConnectionTrait;
     let mut found: Vec<Option<T>> = std::iter::repeat_with(|| None).take(count).collect();
-    for row in db.query_all_raw(statement).await.map_err(crate::map_db_err)? {
+    for row in lane.query_all(statement).await? {
         let n: i64 = row.try_get("", "batch_n").map_err(crate::map_db_err)?;
         let slot = usize::try_from(n).ok().and_then(|n| n.checked_sub(1)).and_then(|i| found.get_mut(i));
         match slot {
@@ -116,6 +116,94 @@ fn copy(error: &Error) -> Error {
         ErrorKind::Unavailable => Error::Unavailable(cause.into()),
         _ => Error::internal(cause),
     }
+}
+
+/// A Postgres connection one batch task keeps to itself.
+///
+/// Through the pool, every statement ends with the connection's return, and sqlx
+/// tests each returned connection with a round trip of its own (a `Sync` and its
+/// answer, from a spawned task; no setting turns it off). A batch task runs one
+/// statement at a time, so it can hold one connection instead: no acquire, no
+/// return, no test, and the connection's prepared statements stay warm. The
+/// connection is taken from the pool and detached from it, so the pool's size is
+/// unchanged for everyone else.
+#[derive(Debug, Clone)]
+pub(crate) struct Lane {
+    pool: sea_orm::DatabaseConnection,
+    held: std::sync::Arc<tokio::sync::Mutex<Option<Held>>>,
+}
+
+#[derive(Debug)]
+struct Held {
+    connection: sqlx::PgConnection,
+    used: Instant,
+}
+
+/// A lane idle this long is tested before its next statement, as the pool tests an
+/// idle connection before handing it out (see [`crate::Database::connect`]).
+const IDLE_TEST_AFTER: Duration = Duration::from_secs(10);
+
+impl Lane {
+    /// A lane of `pool`'s; it connects at its first statement.
+    pub(crate) fn new(pool: &sea_orm::DatabaseConnection) -> Self {
+        Self { pool: pool.clone(), held: std::sync::Arc::default() }
+    }
+
+    /// Runs `statement` on the lane's connection and returns its rows.
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when no connection could be had or it broke during the
+    /// statement (the connection is then dropped and the next statement opens
+    /// another); the mapped database error when the server refused the statement.
+    pub(crate) async fn query_all(&self, statement: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>> {
+        let mut held = self.held.lock().await;
+        // Taken out while the statement runs: if this future is dropped mid-statement,
+        // the connection, in an unknown state, is dropped with it.
+        let mut connection = match held.take() {
+            Some(Held { connection, used }) if used.elapsed() < IDLE_TEST_AFTER => connection,
+            Some(Held { mut connection, .. }) => match sqlx::Connection::ping(&mut connection).await {
+                Ok(()) => connection,
+                Err(_) => self.connect().await?,
+            },
+            None => self.connect().await?,
+        };
+        let values = sea_query_sqlx::SqlxValues(statement.values.unwrap_or(sea_orm::Values(Vec::new())));
+        let rows = sqlx::query_with(sqlx::AssertSqlSafe(statement.sql), values).fetch_all(&mut connection).await;
+        match rows {
+            Ok(rows) => {
+                *held = Some(Held { connection, used: Instant::now() });
+                Ok(rows.into_iter().map(sea_orm::QueryResult::from).collect())
+            }
+            // The server refused the statement and the session goes on: the connection
+            // is in a known state and stays.
+            Err(error) if !ends_session(&error) => {
+                *held = Some(Held { connection, used: Instant::now() });
+                Err(crate::map_db_err(sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(error.into()))))
+            }
+            Err(error) => Err(connection_error(error)),
+        }
+    }
+
+    /// A connection taken out of the pool for good (the pool counts it no longer and
+    /// may open another in its place).
+    async fn connect(&self) -> Result<sqlx::PgConnection> {
+        let pooled = self.pool.get_postgres_connection_pool().acquire().await.map_err(connection_error)?;
+        Ok(pooled.detach())
+    }
+}
+
+/// Whether `error` ended the database session: a connection failure, or a FATAL
+/// error from the server (such as `pg_terminate_backend`).
+fn ends_session(error: &sqlx::Error) -> bool {
+    let Some(database) = error.as_database_error() else { return true };
+    database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_none_or(|error| {
+        matches!(error.severity(), sqlx::postgres::PgSeverity::Fatal | sqlx::postgres::PgSeverity::Panic)
+    })
+}
+
+/// A failure of the connection itself (as opposed to the server refusing a statement).
+fn connection_error(error: sqlx::Error) -> Error {
+    crate::map_db_err(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(error.into())))
 }
 
 #[cfg(test)]

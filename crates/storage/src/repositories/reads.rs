@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::prefixed_columns;
 use crate::{
-    batch::{Batcher, answers},
+    batch::{Batcher, Lane, answers},
     entities::{api_keys, revisions, runs, sources, users},
     map_db_err,
 };
@@ -100,7 +100,7 @@ pub(crate) fn source_from_row(row: &QueryResult) -> Result<SourceRow> {
     Ok((source, run))
 }
 
-async fn keys_batch(db: DatabaseConnection, hashes: Vec<String>) -> Result<Vec<Option<KeyRow>>> {
+async fn keys_batch(lane: Lane, hashes: Vec<String>) -> Result<Vec<Option<KeyRow>>> {
     // Built once. The wanted list is a JSON array: one parameter whatever the batch's
     // size, so the statement stays one prepared statement. Each request is looked up
     // by its own `LIMIT 1` subquery: the limit keeps the planner from flattening it
@@ -117,10 +117,10 @@ async fn keys_batch(db: DatabaseConnection, hashes: Vec<String>) -> Result<Vec<O
     let count = hashes.len();
     let wanted = serde_json::Value::from(hashes);
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), [wanted.into()]);
-    answers(&db, statement, count, key_from_row).await
+    answers(&lane, statement, count, key_from_row).await
 }
 
-async fn sources_batch(db: DatabaseConnection, wanted: Vec<(Uuid, Uuid)>) -> Result<Vec<Option<SourceRow>>> {
+async fn sources_batch(lane: Lane, wanted: Vec<(Uuid, Uuid)>) -> Result<Vec<Option<SourceRow>>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
             "SELECT found.*, wanted.n AS batch_n \
@@ -130,10 +130,10 @@ async fn sources_batch(db: DatabaseConnection, wanted: Vec<(Uuid, Uuid)>) -> Res
         )
     });
     let wanted = wanted.into_iter().map(|(user_id, id)| serde_json::json!({"id": id, "user_id": user_id}));
-    numbered_lookup(&db, SQL.as_str(), wanted, source_from_row).await
+    numbered_lookup(&lane, SQL.as_str(), wanted, source_from_row).await
 }
 
-async fn revisions_batch(db: DatabaseConnection, wanted: Vec<(Uuid, i32)>) -> Result<Vec<Option<revisions::Model>>> {
+async fn revisions_batch(lane: Lane, wanted: Vec<(Uuid, i32)>) -> Result<Vec<Option<revisions::Model>>> {
     // As the source reads: a `LIMIT 1` lookup by primary key per wanted row.
     const SQL: &str = "SELECT found.*, wanted.n AS batch_n \
         FROM jsonb_to_recordset($1::jsonb) AS wanted(n bigint, source_id uuid, number integer) \
@@ -141,14 +141,14 @@ async fn revisions_batch(db: DatabaseConnection, wanted: Vec<(Uuid, i32)>) -> Re
             WHERE revisions.source_id = wanted.source_id AND revisions.number = wanted.number LIMIT 1) AS found";
     let wanted =
         wanted.into_iter().map(|(source_id, number)| serde_json::json!({"source_id": source_id, "number": number}));
-    numbered_lookup(&db, SQL, wanted, |row| revisions::Model::from_query_result(row, "").map_err(map_db_err)).await
+    numbered_lookup(&lane, SQL, wanted, |row| revisions::Model::from_query_result(row, "").map_err(map_db_err)).await
 }
 
 /// Runs a grouped lookup whose `$1` is the JSON list of `wanted` objects, each given
 /// its position as `n`, which the statement returns as `batch_n` (see
 /// [`crate::batch::answers`]).
 async fn numbered_lookup<T>(
-    db: &DatabaseConnection,
+    lane: &Lane,
     sql: &str,
     wanted: impl Iterator<Item = serde_json::Value>,
     decode: impl Fn(&QueryResult) -> Result<T>,
@@ -164,5 +164,5 @@ async fn numbered_lookup<T>(
         .collect();
     let count = wanted.len();
     let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, [serde_json::Value::Array(wanted).into()]);
-    answers(db, statement, count, decode).await
+    answers(lane, statement, count, decode).await
 }

@@ -26,7 +26,7 @@ use sea_orm::{
 };
 
 use super::SeaStore;
-use crate::batch::{Batcher, answers};
+use crate::batch::{Batcher, Lane, answers};
 use crate::convert::to_i64;
 use crate::{
     convert::{context_to, millis, revision_from, revision_to, run_from, source_from},
@@ -181,12 +181,12 @@ const MAX_BATCH: usize = 64;
 
 impl QueueBatches {
     pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
-        let (claim_db, release_db) = (db.clone(), db.clone());
+        let (claim_lane, release_db) = (Lane::new(db), db.clone());
         let claims = Batcher::spawn(
             MAX_BATCH,
             move |requests| {
-                let db = claim_db.clone();
-                async move { claim_batch(&db, requests).await }
+                let lane = claim_lane.clone();
+                async move { claim_batch(&lane, requests).await }
             },
             // A claimed run whose worker stopped waiting goes straight back to the queue.
             move |claimed: Claimed| {
@@ -206,7 +206,7 @@ impl QueueBatches {
     }
 }
 
-async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
+async fn claim_batch(lane: &Lane, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
     // Built once: this is the hot path of every run.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         CLAIM_POSTGRES.replace("{subjects}", &with_subjects("claimed", ", moved.id IS NOT NULL AS source_moved"))
@@ -224,7 +224,7 @@ async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Re
     );
     // `batch_n` is the caller's position in `wanted`, so two calls under one worker name
     // still each get their own run.
-    answers(db, statement, requests.len(), |row| {
+    answers(lane, statement, requests.len(), |row| {
         let run = runs::Model::from_query_result(row, "").map_err(map_db_err)?;
         let moved: bool = row.try_get("", "source_moved").map_err(map_db_err)?;
         let subject = subject_from_row(row, &run, moved)?;
@@ -233,7 +233,7 @@ async fn claim_batch(db: &DatabaseConnection, requests: Vec<ClaimRequest>) -> Re
     .await
 }
 
-async fn finish_batch(db: DatabaseConnection, requests: Vec<FinishRequest>) -> Result<Vec<Finished>> {
+async fn finish_batch(lane: Lane, requests: Vec<FinishRequest>) -> Result<Vec<Finished>> {
     let input: Vec<serde_json::Value> = requests
         .iter()
         .enumerate()
@@ -254,7 +254,7 @@ async fn finish_batch(db: DatabaseConnection, requests: Vec<FinishRequest>) -> R
         FINISH_STATUS_ONLY_POSTGRES,
         [serde_json::Value::Array(input).into(), chrono::Utc::now().into()],
     );
-    answers(&db, statement, requests.len(), |row| row.try_get("", "source_id").map_err(map_db_err)).await
+    answers(&lane, statement, requests.len(), |row| row.try_get("", "source_id").map_err(map_db_err)).await
 }
 
 /// Puts a run this worker holds back in the queue, available at `retry_at`, and its

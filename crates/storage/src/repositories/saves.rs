@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::{
-    batch::{Batcher, answers},
+    batch::{Batcher, Lane, answers},
     entities::{runs, sources},
 };
 
@@ -91,7 +91,7 @@ SELECT n AS batch_n FROM updated"
     )
 });
 
-async fn save_batch(db: DatabaseConnection, requests: Vec<SaveRequest>) -> Result<Vec<bool>> {
+async fn save_batch(lane: Lane, requests: Vec<SaveRequest>) -> Result<Vec<bool>> {
     let count = requests.len();
     let input: Vec<serde_json::Value> = requests
         .iter()
@@ -120,7 +120,7 @@ async fn save_batch(db: DatabaseConnection, requests: Vec<SaveRequest>) -> Resul
         SAVE_BATCH.as_str(),
         [serde_json::Value::Array(input).into()],
     );
-    let saved = answers(&db, statement, count, |_| Ok(())).await?;
+    let saved = answers(&lane, statement, count, |_| Ok(())).await?;
     Ok(saved.into_iter().map(|answer| answer.is_some()).collect())
 }
 
