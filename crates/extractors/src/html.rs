@@ -203,6 +203,8 @@ fn page_title(dom: &Dom) -> Option<String> {
 /// Markdown of everything a reader would see, minus scripts, forms and page chrome:
 /// the fallback when no main content stands out.
 fn visible_markdown(dom: &Dom, url: Option<&str>) -> String {
+    // Read before the scripts go: JSON-LD lives in them.
+    let description = product_description(dom);
     prepare_code_blocks(dom);
     dom.select("script, style, noscript, template, nav, header, footer, aside, form, iframe, svg").remove();
     drop_boilerplate_blocks(dom);
@@ -210,9 +212,87 @@ fn visible_markdown(dom: &Dom, url: Option<&str>) -> String {
     if let Some(base) = url.and_then(|u| url::Url::parse(u).ok()) {
         absolutize(dom, &base);
     }
+    if let Some(product) = description.as_deref().and_then(|d| product_block(dom, d)) {
+        return product.md(None).to_string();
+    }
     let body = dom.select("body");
     let root = if body.exists() { body } else { dom.select("html") };
     root.nodes().first().map(|node| node.md(None).to_string()).unwrap_or_default()
+}
+
+/// The description a page gives of the product it declares (JSON-LD `Product`,
+/// microdata `schema.org/Product` or `og:type` product): the JSON-LD or microdata
+/// description, else the page's meta description. `None` on other pages.
+fn product_description(dom: &Dom) -> Option<String> {
+    let ld_scripts = dom.select("script[type=\"application/ld+json\"]");
+    let ld_products: Vec<serde_json::Value> = ld_scripts
+        .iter()
+        .filter_map(|script| serde_json::from_str::<serde_json::Value>(script.text().trim()).ok())
+        .filter_map(|value| ld_product(&value).cloned())
+        .collect();
+    if let Some(text) = ld_products.iter().find_map(|p| p.get("description").and_then(|d| d.as_str())) {
+        return Some(text.to_owned());
+    }
+    let microdata = dom.select("[itemtype*=\"schema.org/Product\"]");
+    let described = microdata.select("[itemprop=\"description\"]").first();
+    if described.exists() {
+        return Some(described.attr("content").map_or_else(|| described.text().to_string(), |c| c.to_string()));
+    }
+    let og_product =
+        dom.select("meta[property=\"og:type\"]").attr("content").is_some_and(|t| t.trim().ends_with("product"));
+    if !(og_product || microdata.exists() || !ld_products.is_empty()) {
+        return None;
+    }
+    dom.select("meta[property=\"og:description\"], meta[name=\"description\"]")
+        .iter()
+        .find_map(|meta| meta.attr("content").map(|c| c.to_string()))
+}
+
+/// The JSON-LD object typed `Product` in `value` (itself, in a list, or in `@graph`).
+fn ld_product(value: &serde_json::Value) -> Option<&serde_json::Value> {
+    match value {
+        serde_json::Value::Array(items) => items.iter().find_map(ld_product),
+        serde_json::Value::Object(object) => {
+            let product = match object.get("@type") {
+                Some(serde_json::Value::String(kind)) => kind == "Product",
+                Some(serde_json::Value::Array(kinds)) => kinds.iter().any(|k| k.as_str() == Some("Product")),
+                _ => false,
+            };
+            if product { Some(value) } else { object.get("@graph").and_then(ld_product) }
+        }
+        _ => None,
+    }
+}
+
+/// Words of the description a block must contain to be taken as the product's own.
+const DESCRIPTION_WORDS: usize = 6;
+
+/// On a product page, the smallest block that holds both the page's first `<h1>` (the
+/// product's name) and the start of its `description`: the product itself, without
+/// the cards of other products, reviews widgets and shop furniture around it.
+/// `None` when the description is not on the page or the block would be the whole
+/// body. Measured on WCXB dev: 8 product pages change, product F1 0.494 -> 0.502
+/// (0.52 -> 0.94 and 0.43 -> 0.65 on two of them; one falls, 0.18 -> 0.04), no other
+/// page type changes.
+fn product_block<'a>(dom: &'a Dom, description: &str) -> Option<dom_query::NodeRef<'a>> {
+    let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let start: Vec<&str> = description.split_whitespace().take(DESCRIPTION_WORDS).collect();
+    if start.len() < DESCRIPTION_WORDS {
+        return None;
+    }
+    let start = squash(&start.join(" "));
+    let name = *dom.select("body h1").nodes().first()?;
+    let described = dom
+        .select("body p, body div, body span, body section, body li, body td")
+        .nodes()
+        .iter()
+        .map(|node| (squash(&node.text()), node))
+        .filter(|(text, _)| text.contains(&start))
+        .min_by_key(|(text, _)| text.len())
+        .map(|(_, node)| *node)?;
+    let name_line: Vec<_> = std::iter::once(name).chain(name.ancestors_it(None)).map(|n| n.id).collect();
+    let block = std::iter::once(described).chain(described.ancestors_it(None)).find(|n| name_line.contains(&n.id))?;
+    (!block.node_name().is_some_and(|n| matches!(n.as_ref(), "body" | "html"))).then_some(block)
 }
 
 /// Class and id words that mark page chrome rather than content.
@@ -613,6 +693,36 @@ and from a configuration file, and flags beat both of them.</p>
         let listing = format!("<html><body><h1>All lamps</h1><ul>{}</ul></body></html>", items(40));
         let md = visible_markdown(&Dom::from(listing.as_str()), None);
         assert!(md.contains("Other item 39"), "a list that is the page stays: {md}");
+    }
+
+    #[test]
+    fn a_product_page_keeps_its_product_and_not_the_cards_of_others() {
+        let card = |i: usize| {
+            format!(
+                "<div class=\"tile\"><h3>Enamel mug no. {i}</h3><span>$12.00</span>\
+                 <span>Free delivery on orders over $50, ships in two days.</span></div>"
+            )
+        };
+        let product = |ld: &str| {
+            format!(
+                "<html><head>{ld}</head><body><div class=\"page\"><div class=\"product\">\
+                 <h1>Stoneware pour-over dripper</h1><span>$34.00</span>\
+                 <div class=\"copy\"><p>A hand-thrown stoneware dripper that fits every mug and \
+                 brews one cup in three minutes.</p><ul><li>Glazed inside, raw clay outside</li>\
+                 <li>Takes size 02 filters</li></ul></div></div>\
+                 <div class=\"others\"><h2>You may also like</h2>{}</div></div></body></html>",
+                (0..6).map(card).collect::<String>()
+            )
+        };
+        let ld = r#"<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+            {"@type":"Product","name":"Stoneware pour-over dripper","description":"A hand-thrown stoneware dripper that fits every mug and brews one cup in three minutes."}]}</script>"#;
+        let md = visible_markdown(&Dom::from(product(ld).as_str()), None);
+        assert!(md.contains("Stoneware pour-over dripper") && md.contains("Takes size 02 filters"), "{md}");
+        assert!(!md.contains("Enamel mug"), "the cards of other products go: {md}");
+
+        // Without a product declaration the page is taken whole, as before.
+        let md = visible_markdown(&Dom::from(product("").as_str()), None);
+        assert!(md.contains("Enamel mug no. 5"), "{md}");
     }
 
     #[test]

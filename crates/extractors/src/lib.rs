@@ -59,8 +59,9 @@ impl Normalizer for AutoNormalizer {
     /// 3: aider histories split a slash command from the message typed after it.
     /// 4: HTML drops the page's own header, nav and footer before readability.
     /// 5: HTML code blocks drawn one element per line keep their line breaks.
+    /// 6: HTML whole-page answers of product pages keep the product's own block.
     fn version(&self) -> &'static str {
-        "auto-5"
+        "auto-6"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
