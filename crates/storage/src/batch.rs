@@ -126,7 +126,7 @@ fn copy(error: &Error) -> Error {
 /// statement at a time, so it can hold one connection instead: no acquire, no
 /// return, no test, and the connection's prepared statements stay warm. The
 /// connection is taken from the pool and detached from it, so the pool's size is
-/// unchanged for everyone else.
+/// unchanged for everyone else. Postgres only, as the batchers are.
 #[derive(Debug, Clone)]
 pub(crate) struct Lane {
     pool: sea_orm::DatabaseConnection,
