@@ -1,9 +1,10 @@
 //! The hottest reads, grouped on Postgres: every authenticated request looks its key
 //! up, every source action reads its source, and every run handed to a worker by the
 //! request that accepted it reads its source's current revision (see
-//! `ctxd_domain::services::handoff`). Concurrent lookups of one kind share a statement (see [`crate::batch`]), so under load a request pays
-//! for a fraction of a round trip instead of two whole ones. Neither read is cached:
-//! a revoked key or a changed source is seen by the next statement.
+//! `ctxd_domain::services::handoff`). Concurrent lookups of one kind share a statement
+//! (see [`crate::batch`]), so under load a request pays for a fraction of a round trip
+//! instead of a whole one per read. None of them is cached: a revoked key or a changed
+//! source is seen by the next statement.
 
 use ctxd_domain::Result;
 use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, QueryResult, Statement};
