@@ -224,14 +224,18 @@ fn visible_markdown(dom: &Dom, url: Option<&str>) -> String {
 /// microdata `schema.org/Product` or `og:type` product): the JSON-LD or microdata
 /// description, else the page's meta description. `None` on other pages.
 fn product_description(dom: &Dom) -> Option<String> {
-    let ld_scripts = dom.select("script[type=\"application/ld+json\"]");
-    let ld_products: Vec<serde_json::Value> = ld_scripts
+    // One entry per JSON-LD product, with its description if it has one.
+    let ld_products: Vec<Option<String>> = dom
+        .select("script[type=\"application/ld+json\"]")
         .iter()
         .filter_map(|script| serde_json::from_str::<serde_json::Value>(script.text().trim()).ok())
-        .filter_map(|value| ld_product(&value).cloned())
+        .filter_map(|value| {
+            let product = ld_product(&value)?;
+            Some(product.get("description").and_then(|d| d.as_str()).map(str::to_owned))
+        })
         .collect();
-    if let Some(text) = ld_products.iter().find_map(|p| p.get("description").and_then(|d| d.as_str())) {
-        return Some(text.to_owned());
+    if let Some(text) = ld_products.iter().flatten().next() {
+        return Some(text.clone());
     }
     let microdata = dom.select("[itemtype*=\"schema.org/Product\"]");
     let described = microdata.select("[itemprop=\"description\"]").first();
