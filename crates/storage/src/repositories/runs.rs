@@ -184,10 +184,7 @@ impl QueueBatches {
         let (claim_lane, release_db) = (Lane::new(db), db.clone());
         let claims = Batcher::spawn(
             MAX_BATCH,
-            move |requests| {
-                let lane = claim_lane.clone();
-                async move { claim_batch(&lane, requests).await }
-            },
+            move |requests| claim_batch(claim_lane.clone(), requests),
             // A claimed run whose worker stopped waiting goes straight back to the queue.
             move |claimed: Claimed| {
                 let (Some((run, _)), db) = (claimed, release_db.clone()) else { return };
@@ -206,7 +203,7 @@ impl QueueBatches {
     }
 }
 
-async fn claim_batch(lane: &Lane, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
+async fn claim_batch(lane: Lane, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
     // Built once: this is the hot path of every run.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         CLAIM_POSTGRES.replace("{subjects}", &with_subjects("claimed", ", moved.id IS NOT NULL AS source_moved"))
@@ -224,7 +221,7 @@ async fn claim_batch(lane: &Lane, requests: Vec<ClaimRequest>) -> Result<Vec<Cla
     );
     // `batch_n` is the caller's position in `wanted`, so two calls under one worker name
     // still each get their own run.
-    answers(lane, statement, requests.len(), |row| {
+    answers(&lane, statement, requests.len(), |row| {
         let run = runs::Model::from_query_result(row, "").map_err(map_db_err)?;
         let moved: bool = row.try_get("", "source_moved").map_err(map_db_err)?;
         let subject = subject_from_row(row, &run, moved)?;
