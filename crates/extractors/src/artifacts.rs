@@ -12,13 +12,15 @@ use ctxd_domain::{
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use serde_json::json;
 
+use crate::symbols;
+
 /// Finds artifacts in markdown; deterministic and offline.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BlockArtifactExtractor;
 
 impl ArtifactExtractor for BlockArtifactExtractor {
     fn version(&self) -> &'static str {
-        "blocks-1"
+        "blocks-2"
     }
 
     fn extract(&self, document: &Document) -> Vec<ArtifactDraft> {
@@ -76,12 +78,13 @@ pub fn extract(document: &Document) -> Vec<ArtifactDraft> {
                 let title = title_for(&source_lines, start_line, heading.as_deref());
                 let language = info.or_else(|| detect_language(&content).map(str::to_owned));
                 let kind = classify(language.as_deref(), &content);
+                let metadata = code_metadata(kind, language.as_deref(), &content);
                 let draft = ArtifactDraft {
                     kind,
                     language,
                     title,
                     content,
-                    metadata: json!({}),
+                    metadata,
                     provenance: Provenance { start_line, end_line, turn },
                 };
                 push_unique(&mut out, &mut seen, draft);
@@ -130,6 +133,23 @@ pub fn extract(document: &Document) -> Vec<ArtifactDraft> {
         }
     }
     out
+}
+
+/// A code or schema block's `metadata`: `symbols`, the names it defines, and
+/// `settings`, the literal values it gives top-level names, each when there are any
+/// (see [`crate::symbols`]).
+fn code_metadata(kind: ArtifactKind, language: Option<&str>, content: &str) -> serde_json::Value {
+    let mut metadata = serde_json::Map::new();
+    if matches!(kind, ArtifactKind::Code | ArtifactKind::Schema) {
+        for (key, values) in
+            [("symbols", symbols::defined(language, content)), ("settings", symbols::settings(language, content))]
+        {
+            if !values.is_empty() {
+                metadata.insert(key.to_owned(), json!(values));
+            }
+        }
+    }
+    serde_json::Value::Object(metadata)
 }
 
 fn is_tool_turn(document: &Document, turn: Option<u32>) -> bool {

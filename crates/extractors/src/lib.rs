@@ -10,6 +10,7 @@ pub mod html;
 pub mod markdown;
 mod math;
 pub mod pdf;
+pub mod symbols;
 pub mod text;
 pub mod textrank;
 

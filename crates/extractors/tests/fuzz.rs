@@ -9,7 +9,7 @@ const TYPES: [InputType; 6] =
     [InputType::Auto, InputType::Html, InputType::Markdown, InputType::Text, InputType::Pdf, InputType::Chat];
 
 /// Text built from the pieces that steer the parsers: fences, speaker markers, aider
-/// and SpecStory lines, tags, JSON, tables.
+/// and SpecStory lines, tags, JSON, tables, definitions in code blocks.
 fn structured() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         Just("```".to_owned()),
@@ -36,6 +36,14 @@ fn structured() -> impl Strategy<Value = String> {
         Just("<<<<<<< SEARCH\n".to_owned()),
         Just("=======\n".to_owned()),
         Just(">>>>>>> REPLACE\n".to_owned()),
+        Just("```python\nclass ".to_owned()),
+        Just("```ts\nexport class ".to_owned()),
+        Just("def ".to_owned()),
+        Just("impl ".to_owned()),
+        Just("func (".to_owned()),
+        Just("{".to_owned()),
+        Just(" = 10".to_owned()),
+        Just("@@ -1 +1 @@\n+".to_owned()),
         Just("  ".to_owned()),
         Just("\n".to_owned()),
         Just("\r\n".to_owned()),

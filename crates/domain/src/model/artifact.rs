@@ -58,14 +58,16 @@ impl ArtifactDraft {
     }
 
     /// The `## Artifacts` section every context ends with: one line per artifact
-    /// with its reference, kind, language, title and where it was found. Empty when
-    /// there are none.
+    /// with its reference, kind, language, title, where it was found, and the names
+    /// it defines and values it sets (`metadata.symbols`, `metadata.settings`) that no
+    /// earlier line listed. Empty when there are none.
     pub fn pointers(artifacts: &[ArtifactDraft]) -> String {
         use std::fmt::Write as _;
         if artifacts.is_empty() {
             return String::new();
         }
         let mut out = String::from("## Artifacts\n\n");
+        let mut listed = std::collections::HashSet::new();
         for (i, artifact) in artifacts.iter().enumerate() {
             let _ = write!(out, "- {} {}", Self::reference(i), artifact.kind);
             if let Some(language) = &artifact.language {
@@ -77,10 +79,24 @@ impl ArtifactDraft {
             }
             let p = artifact.provenance;
             match p.turn {
-                Some(turn) => writeln!(out, " (turn {turn}, lines {}-{})", p.start_line, p.end_line),
-                None => writeln!(out, " (lines {}-{})", p.start_line, p.end_line),
+                Some(turn) => write!(out, " (turn {turn}, lines {}-{})", p.start_line, p.end_line),
+                None => write!(out, " (lines {}-{})", p.start_line, p.end_line),
             }
             .expect("writing to a String");
+            // Edits repeat the names of the code they change: each is said once.
+            for (key, verb) in [("symbols", "defines"), ("settings", "sets")] {
+                let new: Vec<&str> = artifact.metadata[key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(serde_json::Value::as_str)
+                    .filter(|item| listed.insert(*item))
+                    .collect();
+                if !new.is_empty() {
+                    let _ = write!(out, "; {verb} {}", new.join(", "));
+                }
+            }
+            out.push('\n');
         }
         out.push('\n');
         out
@@ -209,6 +225,25 @@ mod tests {
         assert_eq!(changes.added, [new]);
         assert_eq!(changes.removed, [dropped]);
         assert_eq!(changes.changed, [(edited_before, edited_after)]);
+    }
+
+    #[test]
+    fn pointers_name_what_each_block_defines_and_sets_once() {
+        let mut first = artifact(ArtifactKind::Code, "app.py", "...").draft;
+        first.language = Some("python".into());
+        first.metadata = serde_json::json!({ "symbols": ["App", "App.run"], "settings": ["PORT = 8080"] });
+        first.provenance = Provenance { start_line: 3, end_line: 9, turn: Some(2) };
+        let mut edit = artifact(ArtifactKind::Code, "app.py", "....").draft;
+        edit.metadata = serde_json::json!({ "symbols": ["App.run", "App.stop"], "settings": ["PORT = 8080"] });
+        edit.provenance = Provenance { start_line: 12, end_line: 14, turn: None };
+        let table = artifact(ArtifactKind::Table, "sizes", "| a |").draft;
+        assert_eq!(
+            ArtifactDraft::pointers(&[first, edit, table]),
+            "## Artifacts\n\n\
+             - A1 CODE python: app.py (turn 2, lines 3-9); defines App, App.run; sets PORT = 8080\n\
+             - A2 CODE: app.py (lines 12-14); defines App.stop\n\
+             - A3 TABLE: sizes (lines 0-0)\n\n"
+        );
     }
 
     #[test]
