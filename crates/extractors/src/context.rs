@@ -238,7 +238,12 @@ fn document_context(document: &Document, artifacts: &[ArtifactDraft]) -> Context
 fn summary_and_key_points(texts: &[String], eligible: impl Fn(usize) -> bool) -> (Option<String>, Vec<String>) {
     let ranked: Vec<usize> = textrank::rank(texts)
         .into_iter()
-        .filter(|&i| eligible(i) && texts[i].split_whitespace().count() >= 4 && texts[i].chars().count() <= 400)
+        .filter(|&i| {
+            eligible(i)
+                && texts[i].split_whitespace().count() >= 4
+                && texts[i].chars().count() <= 400
+                && !is_filler(&texts[i])
+        })
         .collect();
     let mut summary_ids: Vec<usize> = ranked.iter().copied().take(SUMMARY_SENTENCES).collect();
     summary_ids.sort_unstable();
@@ -247,6 +252,45 @@ fn summary_and_key_points(texts: &[String], eligible: impl Fn(usize) -> bool) ->
     key_ids.sort_unstable();
     let key_points = key_ids.iter().map(|&i| shorten(&texts[i], MAX_ITEM_CHARS)).collect();
     ((!summary.is_empty()).then_some(summary), key_points)
+}
+
+/// Openings of sentences that carry no content of their own: apologies and thanks.
+const FILLER_OPENINGS: &[&str] = &["i apologize", "i apologise", "apologies", "sorry", "thank you", "thanks"];
+
+/// Openings of a sentence ending in a colon that only announce what follows.
+const INTRODUCER_OPENINGS: &[&str] = &[
+    "here",
+    "now",
+    "let's",
+    "let me",
+    "first",
+    "next",
+    "then",
+    "finally",
+    "i'll",
+    "i will",
+    "we'll",
+    "we can",
+    "to do this",
+    "to implement",
+    "you can",
+    "below",
+];
+
+/// A sentence that says nothing by itself: an apology or thanks, or one that only
+/// announces what follows it ("Here are the changes:", "Now, let's update main.py:",
+/// "…the following:"), which a summary or key point would quote without the thing
+/// announced. A colon after a statement of its own ("Start with a TTL of 5 minutes:")
+/// keeps the sentence.
+fn is_filler(sentence: &str) -> bool {
+    let lower = sentence.trim().to_lowercase();
+    // A list number or bold marker before the words ("2. Now, let's ...").
+    let words = lower.trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '.' | ')' | '*' | ' '));
+    let announces = lower.ends_with(':')
+        && (INTRODUCER_OPENINGS.iter().any(|opening| words.starts_with(opening))
+            || lower.contains("the following")
+            || lower.contains("as follows"));
+    announces || FILLER_OPENINGS.iter().any(|opening| words.starts_with(opening))
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -1200,6 +1244,21 @@ mod tests {
             (Assistant, "The early average is low because small samples rarely include large distances."),
         ]);
         assert!(ExtractiveContextExtractor.draft(&explained, &[]).open_questions.is_empty());
+    }
+
+    #[test]
+    fn announcements_and_apologies_are_not_summary_material_but_statements_with_a_colon_are() {
+        for filler in [
+            "Here are the changes:",
+            "2. Now, let's update the main.py file to use this new Analytics object:",
+            "The config needs the following:",
+            "I apologize for the confusion.",
+        ] {
+            assert!(is_filler(filler), "{filler}");
+        }
+        for content in ["Start with a TTL of 5 minutes:", "The fix is to await the response:", "Redis is needed."] {
+            assert!(!is_filler(content), "{content}");
+        }
     }
 
     #[test]
