@@ -3,16 +3,23 @@
 use ctxd_test_support::TestApp;
 
 on_both_backends!(
-    health_checks_the_database,
+    health_checks_the_database_and_the_object_store,
     openapi_and_docs_are_served_without_auth,
     metrics_count_requests_by_route_and_show_the_queue
 );
 
-async fn health_checks_the_database(app: TestApp) {
+async fn health_checks_the_database_and_the_object_store(app: TestApp) {
     let response = app.send(app.client.get(format!("{}/health", app.address))).await;
     assert_eq!(response.status, 200);
     assert_eq!(response.body["status"], "ok");
-    assert_eq!(response.body["checks"]["database"], "ok");
+    assert_eq!(response.body["checks"], serde_json::json!({"database": "ok", "object_store": "ok"}));
+
+    // The local object store's directory is gone: 503, naming the failing check.
+    std::fs::remove_dir_all(app.data_dir.path().join("blobs")).unwrap();
+    let response = app.send(app.client.get(format!("{}/health", app.address))).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(response.body["status"], "unavailable");
+    assert_eq!(response.body["checks"], serde_json::json!({"database": "ok", "object_store": "unavailable"}));
 }
 
 async fn openapi_and_docs_are_served_without_auth(app: TestApp) {

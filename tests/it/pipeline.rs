@@ -250,6 +250,15 @@ async fn refresh_is_conditional_and_skips_unchanged_content(app: TestApp) {
     assert_eq!(done["revision"], 1);
     assert_eq!(origin.requests(), [None, Some("\"v1\"".to_owned())], "the refresh was conditional");
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions")).await.body["pagination"]["total"], 1);
+    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
+    for line in [
+        r#"ctxd_fetches_total{result="fetched"} 1"#,
+        r#"ctxd_fetches_total{result="not_modified"} 1"#,
+        // "first version": the body of the one fetch that brought one.
+        "ctxd_fetch_body_bytes_total 13",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
 
     // Changed at the origin: revision 2, and revision 1 stays readable.
     origin.set("second version", "\"v2\"");

@@ -5,12 +5,16 @@
 //! the bucket directly), while the local directory has no server of its own, so
 //! [`BlobStore::presign_put`] answers `None` and ctxd serves a signed route instead.
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use ctxd_domain::{
     Error, Result,
-    ports::{BlobMeta, BlobRead, BlobStore, ByteStream},
+    ports::{BlobMeta, BlobRead, BlobStore, ByteStream, HealthCheck},
 };
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::{
@@ -47,6 +51,8 @@ pub struct ObjectBlobStore {
     signer: Option<Arc<AmazonS3>>,
     /// Base address objects are readable at, ending in `/`.
     public_base: Option<Url>,
+    /// Set for the local directory, which the health check looks at.
+    root: Option<PathBuf>,
 }
 
 impl ObjectBlobStore {
@@ -57,7 +63,7 @@ impl ObjectBlobStore {
     pub fn local(root: &Path) -> Result<Self> {
         std::fs::create_dir_all(root).map_err(|e| Error::Unavailable(Box::new(e)))?;
         let store = LocalFileSystem::new_with_prefix(root).map_err(|e| Error::Unavailable(Box::new(e)))?;
-        Ok(Self { store: Arc::new(store), signer: None, public_base: None })
+        Ok(Self { store: Arc::new(store), signer: None, public_base: None, root: Some(root.to_path_buf()) })
     }
 
     /// Objects in an S3-compatible bucket. Credentials not given here come from the
@@ -81,7 +87,33 @@ impl ObjectBlobStore {
         }
         let s3 = Arc::new(builder.build().map_err(|e| Error::internal(format!("S3 settings: {e}")))?);
         let public_base = public_base(settings)?;
-        Ok(Self { store: s3.clone(), signer: Some(s3), public_base: Some(public_base) })
+        Ok(Self { store: s3.clone(), signer: Some(s3), public_base: Some(public_base), root: None })
+    }
+}
+
+/// How long the health check waits for the store: object_store retries a refused
+/// connection for minutes, and a probe must answer sooner.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The key the health check asks about; it need not exist.
+const HEALTH_PROBE: &str = "health-probe";
+
+/// Reachable when the store answers a metadata request for a probe key (found or
+/// not found both mean it answered); the local directory must also still exist,
+/// since object_store reads a missing root as an empty store.
+#[async_trait]
+impl HealthCheck for ObjectBlobStore {
+    async fn check(&self) -> Result<()> {
+        if let Some(root) = &self.root {
+            let meta = tokio::fs::metadata(root).await.map_err(|e| Error::Unavailable(Box::new(e)))?;
+            if !meta.is_dir() {
+                return Err(Error::Unavailable(format!("{} is not a directory", root.display()).into()));
+            }
+        }
+        match tokio::time::timeout(HEALTH_TIMEOUT, self.store.head(&ObjectPath::from(HEALTH_PROBE))).await {
+            Ok(Ok(_) | Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(error)) => Err(map_err(error)),
+            Err(_) => Err(Error::Unavailable(format!("no answer within {HEALTH_TIMEOUT:?}").into())),
+        }
     }
 }
 

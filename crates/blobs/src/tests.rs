@@ -121,3 +121,38 @@ fn s3_public_urls_follow_the_addressing_style_or_the_configured_base() {
         "https://cdn.example.com/files/k"
     );
 }
+
+#[tokio::test]
+async fn the_local_store_is_healthy_while_its_directory_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("blobs");
+    let store = ObjectBlobStore::local(&root).unwrap();
+    store.check().await.unwrap();
+    std::fs::remove_dir_all(&root).unwrap();
+    assert!(matches!(store.check().await, Err(Error::Unavailable(_))));
+}
+
+/// An S3 endpoint on 127.0.0.1 that answers every request with `status`.
+async fn s3_answering(status: u16) -> ObjectBlobStore {
+    let status = http::StatusCode::from_u16(status).unwrap();
+    let app = axum::Router::new().fallback(move || async move { status });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    ObjectBlobStore::s3(&S3Settings {
+        endpoint: Some(endpoint),
+        bucket: "ctxd".into(),
+        region: "us-east-1".into(),
+        access_key_id: Some("test".into()),
+        secret_access_key: Some("secret".into()),
+        path_style: true,
+        public_url: None,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_s3_bucket_is_healthy_when_it_answers_and_not_when_it_refuses_the_credentials() {
+    s3_answering(404).await.check().await.expect("a missing probe object is an answer");
+    assert!(matches!(s3_answering(403).await.check().await, Err(Error::Unavailable(_))));
+}

@@ -438,7 +438,8 @@ pub trait SourceEvents: Send + Sync {
     fn sees_other_processes(&self) -> bool;
 }
 
-/// Whether the store is reachable, for `GET /health`.
+/// Whether a dependency (the database, the object store) is reachable, for
+/// `GET /health` and gRPC health (see [`crate::services::health`]).
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
     async fn check(&self) -> Result<()>;

@@ -15,10 +15,7 @@ mod watch;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use ctxd_domain::{
-    ports::HealthCheck,
-    services::{UseCases, rate_limits::RateLimiter},
-};
+use ctxd_domain::services::{UseCases, health::Health, rate_limits::RateLimiter};
 pub use services::Api;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -35,7 +32,7 @@ pub async fn serve(
     listener: TcpListener,
     use_cases: UseCases,
     limiter: Arc<RateLimiter>,
-    health: Arc<dyn HealthCheck>,
+    health: Health,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let api = Api::new(use_cases, limiter);
@@ -44,12 +41,10 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
     let watcher = tokio::spawn(async move {
-        // The overall status ("") follows the database, checked every few seconds.
+        // The overall status ("") follows the dependencies (database, object store),
+        // checked every few seconds.
         loop {
-            let status = match health.check().await {
-                Ok(()) => ServingStatus::Serving,
-                Err(_) => ServingStatus::NotServing,
-            };
+            let status = if health.is_ready().await { ServingStatus::Serving } else { ServingStatus::NotServing };
             reporter.set_service_status("", status).await;
             tokio::time::sleep(Duration::from_secs(5)).await;
         }

@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use ctxd_domain::{ports::HealthCheck, services::UseCases};
+use ctxd_domain::services::{UseCases, health::Health};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::{
     Modify, OpenApi,
@@ -35,7 +35,7 @@ use crate::error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub use_cases: UseCases,
-    pub health: Arc<dyn HealthCheck>,
+    pub health: Health,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
     pub metrics: Arc<metrics::Metrics>,
     pub queue: Arc<dyn ctxd_domain::ports::RunQueue>,

@@ -1,5 +1,6 @@
 //! `GET /metrics`: Prometheus text with HTTP requests by route and status, their
-//! latency, runs finished by kind and outcome, and the queue depth.
+//! latency, runs finished by kind and outcome, URI fetches by result (304s among
+//! them) with their body bytes, and the queue depth.
 
 use std::{sync::Arc, time::Instant};
 
@@ -9,7 +10,7 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 use crate::AppState;
 
@@ -20,7 +21,32 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     runs_finished: IntCounterVec,
+    fetches: IntCounterVec,
+    fetch_body_bytes: IntCounter,
     queue_depth: IntGauge,
+}
+
+/// What a URI fetch came to, as `ctxd_fetches_total` labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchResult {
+    /// The origin sent a body.
+    Fetched,
+    /// 304: the last revision is still current.
+    NotModified,
+    /// 404 or 410.
+    Gone,
+    Failed,
+}
+
+impl FetchResult {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Fetched => "fetched",
+            Self::NotModified => "not_modified",
+            Self::Gone => "gone",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 impl Default for Metrics {
@@ -47,21 +73,37 @@ impl Metrics {
             &["kind", "status", "outcome"],
         )
         .expect("valid metric");
+        let fetches = IntCounterVec::new(
+            Opts::new("ctxd_fetches_total", "URI fetches by result: fetched, not_modified (304), gone, failed"),
+            &["result"],
+        )
+        .expect("valid metric");
+        let fetch_body_bytes =
+            IntCounter::new("ctxd_fetch_body_bytes_total", "Body bytes of fetched URIs, after decompression")
+                .expect("valid metric");
         let queue_depth = IntGauge::new("ctxd_queue_depth", "Runs waiting in the queue").expect("valid metric");
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(runs_finished.clone()),
+            Box::new(fetches.clone()),
+            Box::new(fetch_body_bytes.clone()),
             Box::new(queue_depth.clone()),
         ] {
             registry.register(collector).expect("each metric is registered once");
         }
-        Self { registry, http_requests, http_duration, runs_finished, queue_depth }
+        Self { registry, http_requests, http_duration, runs_finished, fetches, fetch_body_bytes, queue_depth }
     }
 
     /// Counts a finished run.
     pub fn run_finished(&self, kind: &str, status: &str, outcome: Option<&str>) {
         self.runs_finished.with_label_values(&[kind, status, outcome.unwrap_or("none")]).inc();
+    }
+
+    /// Counts a URI fetch and the body bytes it brought.
+    pub fn fetch_finished(&self, result: FetchResult, body_bytes: u64) {
+        self.fetches.with_label_values(&[result.label()]).inc();
+        self.fetch_body_bytes.inc_by(body_bytes);
     }
 
     fn render(&self) -> String {

@@ -7,10 +7,11 @@ use anyhow::Context;
 use ctxd_blobs::ObjectBlobStore;
 use ctxd_domain::{
     model::IssuedApiKey,
-    ports::{BlobStore, SystemClock},
+    ports::{BlobStore, HealthCheck, SystemClock},
     services::{
         Ports, UseCases,
         handoff::Handoff,
+        health::Health,
         pipeline::{Pipeline, PipelinePorts},
         postbacks::PostbackService,
         scheduler::Scheduler,
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::{BlobBackend, Config},
+    metered::MeteredFetcher,
     worker,
 };
 
@@ -46,6 +48,8 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
 pub struct Adapters {
     pub store: SeaStore,
     pub blobs: Arc<dyn BlobStore>,
+    /// The database and the blob store, for `/health` and gRPC health.
+    pub health: Health,
     /// Shared by the request handlers and this process's workers, if it runs any.
     pub handoff: Handoff,
 }
@@ -65,7 +69,13 @@ impl Adapters {
             }
             BlobBackend::S3 => ObjectBlobStore::s3(&config.s3_settings()).context("cannot set up the S3 bucket")?,
         };
-        let adapters = Self { store: database.store(), blobs: Arc::new(blobs), handoff: Handoff::new() };
+        let blobs = Arc::new(blobs);
+        let store = database.store();
+        let health = Health::new(vec![
+            ("database", Arc::new(store.clone()) as Arc<dyn HealthCheck>),
+            ("object_store", blobs.clone()),
+        ]);
+        let adapters = Self { store, blobs, health, handoff: Handoff::new() };
         Ok((database, adapters))
     }
 
@@ -92,7 +102,7 @@ impl Adapters {
     }
 
     /// The processing pipeline with today's adapters.
-    pub fn pipeline(&self, config: &Config) -> anyhow::Result<Pipeline> {
+    pub fn pipeline(&self, config: &Config, metrics: Arc<ctxd_rest::metrics::Metrics>) -> anyhow::Result<Pipeline> {
         let store = Arc::new(self.store.clone());
         let fetch_config = HttpFetchConfig {
             allow_private_networks: config.fetch.allow_private_networks,
@@ -113,7 +123,7 @@ impl Adapters {
             blobs: self.blobs.clone(),
             uploads: store.clone(),
             artifacts: store,
-            uri_fetcher: Arc::new(fetcher),
+            uri_fetcher: Arc::new(MeteredFetcher::new(fetcher, metrics)),
             normalizer: Arc::new(AutoNormalizer),
             context_extractor: context_extractor(config)?,
             artifact_extractor: Arc::new(BlockArtifactExtractor),
@@ -129,7 +139,7 @@ pub struct Application {
     listener: TcpListener,
     /// The gRPC listener, unless `grpc.enabled` is off.
     grpc_listener: Option<TcpListener>,
-    health: Arc<SeaStore>,
+    health: Health,
     limiter: Arc<ctxd_rest::rate_limit::RateLimiter>,
     router: axum::Router,
     use_cases: UseCases,
@@ -156,7 +166,8 @@ impl std::fmt::Debug for Workers {
 }
 
 impl Workers {
-    /// `metrics` counts finished runs; `ctxd worker` has no HTTP endpoint and passes its own.
+    /// `metrics` counts finished runs and fetches; `ctxd worker` has no HTTP endpoint
+    /// and passes its own.
     pub fn new(
         adapters: &Adapters,
         config: &Config,
@@ -178,7 +189,7 @@ impl Workers {
         .context("cannot build the postback HTTP client")?;
         let sender = (postbacks, sender, std::time::Duration::from_millis(config.postback.poll_interval_ms));
         Ok(Self {
-            pipeline: adapters.pipeline(config)?,
+            pipeline: adapters.pipeline(config, metrics.clone())?,
             runs: store,
             handoff: adapters.handoff.clone(),
             settings: worker::WorkerSettings { metrics: Some(metrics), ..config.worker_settings() },
@@ -213,7 +224,7 @@ impl Application {
         let limiter = Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits));
         let state = AppState {
             use_cases: use_cases.clone(),
-            health: Arc::new(adapters.store.clone()),
+            health: adapters.health.clone(),
             rate_limiter: limiter.clone(),
             metrics: metrics.clone(),
             queue: Arc::new(adapters.store.clone()),
@@ -229,7 +240,7 @@ impl Application {
             ),
             false => None,
         };
-        let health = Arc::new(adapters.store.clone());
+        let health = adapters.health.clone();
         let workers = if config.worker.enabled { Some(Workers::new(&adapters, config, metrics)?) } else { None };
         let handoff = adapters.handoff.clone();
         Ok(Self { listener, grpc_listener, health, limiter, router, use_cases, database, handoff, workers })

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod extract;
+pub mod metered;
 pub mod worker;
 
 pub use app::Application;

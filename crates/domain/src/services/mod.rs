@@ -4,6 +4,7 @@
 mod api_keys;
 mod collections;
 pub mod handoff;
+pub mod health;
 pub mod idempotency;
 mod outputs;
 pub mod pipeline;

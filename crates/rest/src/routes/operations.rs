@@ -10,15 +10,14 @@ use crate::{AppState, dto::HealthOut};
     responses((status = 200, description = "OK", body = HealthOut), (status = 503, description = "A dependency is unavailable", body = HealthOut)))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthOut>) {
     let mut checks = Map::new();
-    let database_ok = match state.health.check().await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, "health check: database unavailable");
-            false
+    let mut all_ok = true;
+    for (name, answer) in state.health.check().await {
+        if let Err(error) = &answer {
+            tracing::warn!(%error, "health check: {name} unavailable");
+            all_ok = false;
         }
-    };
-    checks.insert("database".into(), Value::from(if database_ok { "ok" } else { "unavailable" }));
-    let (status, word) =
-        if database_ok { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
+        checks.insert(name.into(), Value::from(if answer.is_ok() { "ok" } else { "unavailable" }));
+    }
+    let (status, word) = if all_ok { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "unavailable") };
     (status, Json(HealthOut { status: word.into(), checks }))
 }
