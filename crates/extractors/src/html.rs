@@ -207,6 +207,12 @@ fn visible_markdown(dom: &Dom, url: Option<&str>) -> String {
     let description = product_description(dom);
     prepare_code_blocks(dom);
     dom.select("script, style, noscript, template, nav, header, footer, aside, form, iframe, svg").remove();
+    // Images of a page taken whole are galleries, product cards and logos; their alt
+    // texts and addresses are not content. Dialogs are overlays a reader closes.
+    dom.select("img, picture, [role=\"dialog\"], [aria-modal=\"true\"]").remove();
+    if description.is_some() {
+        drop_hidden_blocks(dom);
+    }
     drop_boilerplate_blocks(dom);
     drop_link_lists(dom);
     if let Some(base) = url.and_then(|u| url::Url::parse(u).ok()) {
@@ -222,7 +228,7 @@ fn visible_markdown(dom: &Dom, url: Option<&str>) -> String {
 
 /// The description a page gives of the product it declares (JSON-LD `Product`,
 /// microdata `schema.org/Product` or `og:type` product): the JSON-LD or microdata
-/// description, else the page's meta description. `None` on other pages.
+/// description, else the page's meta description, else empty. `None` on other pages.
 fn product_description(dom: &Dom) -> Option<String> {
     // One entry per JSON-LD product, with its description if it has one.
     let ld_products: Vec<Option<String>> = dom
@@ -247,9 +253,8 @@ fn product_description(dom: &Dom) -> Option<String> {
     if !(og_product || microdata.exists() || !ld_products.is_empty()) {
         return None;
     }
-    dom.select("meta[property=\"og:description\"], meta[name=\"description\"]")
-        .iter()
-        .find_map(|meta| meta.attr("content").map(|c| c.to_string()))
+    let meta = dom.select("meta[property=\"og:description\"], meta[name=\"description\"]");
+    Some(meta.iter().find_map(|meta| meta.attr("content").map(|c| c.to_string())).unwrap_or_default())
 }
 
 /// The JSON-LD object typed `Product` in `value` (itself, in a list, or in `@graph`).
@@ -358,6 +363,27 @@ fn drop_boilerplate_blocks(dom: &Dom) {
             || named_as_chrome(node.attr("id").map(|v| v.to_string())))
             && !holds_most_of(dense_chars(&node.text()), page_chars)
         {
+            node.remove_from_parent();
+        }
+    }
+}
+
+/// Elements a shop's product page hides until asked (`hidden`, inline `display: none`):
+/// the mini cart, account menus, mega menus, "sponsored" and "similar items" carousels.
+/// One that holds the product's name (the first `<h1>`) stays: broken markup can leave
+/// a hidden wrapper unclosed around the whole page. Only on product pages: elsewhere
+/// hidden blocks are more often tabs and accordions of the content (measured on WCXB
+/// dev: docs, collections and services lose, products gain).
+fn drop_hidden_blocks(dom: &Dom) {
+    let name_line: Vec<_> = dom
+        .select("body h1")
+        .nodes()
+        .first()
+        .map(|h1| h1.ancestors_it(None).map(|n| n.id).collect())
+        .unwrap_or_default();
+    let hidden = dom.select("body [hidden], body [style*=\"display:none\"], body [style*=\"display: none\"]");
+    for node in hidden.nodes() {
+        if !name_line.contains(&node.id) {
             node.remove_from_parent();
         }
     }
@@ -727,6 +753,30 @@ and from a configuration file, and flags beat both of them.</p>
         // Without a product declaration the page is taken whole, as before.
         let md = visible_markdown(&Dom::from(product("").as_str()), None);
         assert!(md.contains("Enamel mug no. 5"), "{md}");
+    }
+
+    #[test]
+    fn a_whole_page_drops_images_and_dialogs_and_a_product_page_what_the_shop_hides() {
+        let page = |ld: &str| {
+            format!(
+                "<html><head>{ld}</head><body>\
+                 <div role=\"dialog\"><p>Sign up for 10% off your first order today</p></div>\
+                 <div style=\"display: none\"><p>Your cart is empty, find your next favourite</p></div>\
+                 <div class=\"wrap\" hidden><h1>Walnut desk organiser</h1>\
+                 <p><img src=\"/a.jpg\" alt=\"Front view of the organiser on a desk\">Solid walnut, three trays \
+                 and a slot for a phone, oiled by hand in our workshop.</p></div></body></html>"
+            )
+        };
+        let ld = r#"<script type="application/ld+json">{"@type":"Product","name":"Walnut desk organiser"}</script>"#;
+        let md = visible_markdown(&Dom::from(page(ld).as_str()), None);
+        assert!(md.contains("Solid walnut, three trays"), "the hidden block holding the name stays: {md}");
+        assert!(!md.contains("Front view"), "images go: {md}");
+        assert!(!md.contains("Sign up"), "dialogs go: {md}");
+        assert!(!md.contains("cart is empty"), "a product page's hidden blocks go: {md}");
+
+        // Elsewhere hidden blocks stay (tabs and accordions of the content).
+        let md = visible_markdown(&Dom::from(page("").as_str()), None);
+        assert!(md.contains("cart is empty") && !md.contains("Sign up") && !md.contains("Front view"), "{md}");
     }
 
     #[test]

@@ -61,8 +61,10 @@ impl Normalizer for AutoNormalizer {
     /// 4: HTML drops the page's own header, nav and footer before readability.
     /// 5: HTML code blocks drawn one element per line keep their line breaks.
     /// 6: HTML whole-page answers of product pages keep the product's own block.
+    /// 7: HTML whole-page answers drop images and dialogs, and on product pages the
+    ///    blocks the shop hides.
     fn version(&self) -> &'static str {
-        "auto-6"
+        "auto-7"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
