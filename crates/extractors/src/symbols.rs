@@ -308,27 +308,28 @@ fn braced(family: Family, lines: &[&str]) -> Vec<String> {
             let in_container = braces.last().is_some_and(|(c, _)| c.is_some());
             let members = if in_container { member_patterns(family) } else { &[] };
             let found = patterns(family).iter().chain(members).find_map(|p| p.regex.captures(&code).map(|c| (p, c)));
-            if let Some((pattern, captures)) = found {
-                let (name, receiver) = match (captures.get(2), captures.get(1)) {
-                    (Some(method), Some(receiver)) => (method.as_str(), Some(receiver.as_str())),
-                    (_, Some(name)) => (name.as_str(), None),
-                    _ => continue,
-                };
-                if !NOT_MEMBERS.contains(&name) {
-                    let mut path: Vec<&str> = braces.iter().filter_map(|(c, _)| c.as_deref()).collect();
-                    path.extend(receiver);
-                    path.push(name);
-                    // A Rust impl names a type defined elsewhere.
-                    if !(pattern.opens == Opens::Container && family == Family::Rust) {
-                        names.push(path.join(separator));
-                    }
-                    pending = Some(match pattern.opens {
-                        Opens::Container => (Some(name.to_owned()), false),
-                        Opens::Body => (None, true),
-                        Opens::Plain => (None, false),
-                    });
-                    pending_lines = PENDING_LINES;
+            // Every pattern has a group 1; a Go method's group 2 is its name.
+            let definition = found.and_then(|(pattern, captures)| match (captures.get(2), captures.get(1)) {
+                (Some(method), Some(receiver)) => Some((pattern, method.as_str(), Some(receiver.as_str()))),
+                (None, Some(name)) => Some((pattern, name.as_str(), None)),
+                _ => None,
+            });
+            if let Some((pattern, name, receiver)) = definition
+                && !NOT_MEMBERS.contains(&name)
+            {
+                let mut path: Vec<&str> = braces.iter().filter_map(|(c, _)| c.as_deref()).collect();
+                path.extend(receiver);
+                path.push(name);
+                // A Rust impl names a type defined elsewhere.
+                if !(pattern.opens == Opens::Container && family == Family::Rust) {
+                    names.push(path.join(separator));
                 }
+                pending = Some(match pattern.opens {
+                    Opens::Container => (Some(name.to_owned()), false),
+                    Opens::Body => (None, true),
+                    Opens::Plain => (None, false),
+                });
+                pending_lines = PENDING_LINES;
             }
         }
         for c in code.chars() {
