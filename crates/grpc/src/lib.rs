@@ -70,7 +70,11 @@ fn incoming(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::
     use tokio_stream::StreamExt as _;
     TcpListenerStream::new(listener).map(|accepted| {
         let stream = accepted?;
-        stream.set_nodelay(true)?;
+        // Not an accept error: tonic stops serving on some of those, and a connection
+        // that cannot take the option fails on its own soon enough.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "gRPC connection without TCP_NODELAY");
+        }
         Ok(stream)
     })
 }
