@@ -75,11 +75,18 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
     let unwrapped = unwrap_large_noscript(html);
     let html = unwrapped.as_ref();
     let dom = Dom::from(html);
+    let marked_article = declares_article(&dom);
+    // The whole-page answer starts from the page as parsed, and readability changes
+    // its DOM: pages that may need that answer keep a copy of the node arena, which
+    // costs less than parsing the page again.
+    let pristine = (!marked_article).then(|| dom.clone());
     prepare_code_blocks(&dom);
     let title = page_title(&dom);
-    let marked_article = declares_article(&dom);
     drop_page_furniture(&dom);
-    let fallback = || visible_markdown(&Dom::from(html), url);
+    let fallback = || match &pristine {
+        Some(pristine) => visible_markdown(pristine, url),
+        None => visible_markdown(&Dom::from(html), url),
+    };
     let config = Config {
         text_mode: TextMode::Markdown,
         max_elements_to_parse: MAX_ELEMENTS,
