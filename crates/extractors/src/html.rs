@@ -297,7 +297,7 @@ fn product_block<'a>(dom: &'a Dom, description: &str) -> Option<dom_query::NodeR
         return None;
     }
     let start = squash(&start.join(" "));
-    let name = *dom.select("body h1").nodes().first()?;
+    let name_line = product_name_line(dom)?;
     let described = dom
         .select("body p, body div, body span, body section, body li, body td")
         .nodes()
@@ -306,7 +306,6 @@ fn product_block<'a>(dom: &'a Dom, description: &str) -> Option<dom_query::NodeR
         .filter(|(text, _)| text.contains(&start))
         .min_by_key(|(text, _)| text.len())
         .map(|(_, node)| *node)?;
-    let name_line: Vec<_> = std::iter::once(name).chain(name.ancestors_it(None)).map(|n| n.id).collect();
     let block = std::iter::once(described).chain(described.ancestors_it(None)).find(|n| name_line.contains(&n.id))?;
     (!block.node_name().is_some_and(|n| matches!(n.as_ref(), "body" | "html"))).then_some(block)
 }
@@ -375,6 +374,13 @@ fn drop_boilerplate_blocks(dom: &Dom) {
     }
 }
 
+/// The ids of a product page's name (its first `<h1>`) and of every block around it;
+/// `None` when the page has no `<h1>`.
+fn product_name_line(dom: &Dom) -> Option<Vec<dom_query::NodeId>> {
+    let name = *dom.select("body h1").nodes().first()?;
+    Some(std::iter::once(name).chain(name.ancestors_it(None)).map(|n| n.id).collect())
+}
+
 /// Elements a shop's product page hides until asked (`hidden`, inline `display: none`):
 /// the mini cart, account menus, mega menus, "sponsored" and "similar items" carousels.
 /// One that holds the product's name (the first `<h1>`) stays: broken markup can leave
@@ -382,12 +388,7 @@ fn drop_boilerplate_blocks(dom: &Dom) {
 /// hidden blocks are more often tabs and accordions of the content (measured on WCXB
 /// dev: docs, collections and services lose, products gain).
 fn drop_hidden_blocks(dom: &Dom) {
-    let name_line: Vec<_> = dom
-        .select("body h1")
-        .nodes()
-        .first()
-        .map(|h1| h1.ancestors_it(None).map(|n| n.id).collect())
-        .unwrap_or_default();
+    let name_line = product_name_line(dom).unwrap_or_default();
     let hidden = dom.select("body [hidden], body [style*=\"display:none\"], body [style*=\"display: none\"]");
     for node in hidden.nodes() {
         if !name_line.contains(&node.id) {
