@@ -141,9 +141,10 @@ pub fn extract(document: &Document) -> Vec<ArtifactDraft> {
 fn code_metadata(kind: ArtifactKind, language: Option<&str>, content: &str) -> serde_json::Value {
     let mut metadata = serde_json::Map::new();
     if matches!(kind, ArtifactKind::Code | ArtifactKind::Schema) {
-        for (key, values) in
-            [("symbols", symbols::defined(language, content)), ("settings", symbols::settings(language, content))]
-        {
+        for (key, values) in [
+            (ArtifactDraft::SYMBOLS, symbols::defined(language, content)),
+            (ArtifactDraft::SETTINGS, symbols::settings(language, content)),
+        ] {
             if !values.is_empty() {
                 metadata.insert(key.to_owned(), json!(values));
             }

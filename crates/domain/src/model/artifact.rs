@@ -52,6 +52,11 @@ pub struct Artifact {
 }
 
 impl ArtifactDraft {
+    /// `metadata` key of a code block's names (functions, classes, methods) it defines.
+    pub const SYMBOLS: &'static str = "symbols";
+    /// `metadata` key of the literal values a code block gives its top-level names.
+    pub const SETTINGS: &'static str = "settings";
+
     /// How a context names the n-th artifact (0-based): `A1`, `A2`, ...
     pub fn reference(index: usize) -> String {
         format!("A{}", index + 1)
@@ -84,7 +89,7 @@ impl ArtifactDraft {
             }
             .expect("writing to a String");
             // Edits repeat the names of the code they change: each is said once.
-            for (key, verb) in [("symbols", "defines"), ("settings", "sets")] {
+            for (key, verb) in [(Self::SYMBOLS, "defines"), (Self::SETTINGS, "sets")] {
                 let new: Vec<&str> = artifact.metadata[key]
                     .as_array()
                     .into_iter()
