@@ -286,11 +286,15 @@ fn is_filler(sentence: &str) -> bool {
     let lower = sentence.trim().to_lowercase();
     // A list number or bold marker before the words ("2. Now, let's ...").
     let words = lower.trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '.' | ')' | '*' | ' '));
+    // A whole word or words: "now" is not "nowadays", "here" not "hereby".
+    let opens_with = |opening: &&str| {
+        words.strip_prefix(*opening).is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric()))
+    };
     let announces = lower.ends_with(':')
-        && (INTRODUCER_OPENINGS.iter().any(|opening| words.starts_with(opening))
+        && (INTRODUCER_OPENINGS.iter().any(opens_with)
             || lower.contains("the following")
             || lower.contains("as follows"));
-    announces || FILLER_OPENINGS.iter().any(|opening| words.starts_with(opening))
+    announces || FILLER_OPENINGS.iter().any(opens_with)
 }
 
 fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
@@ -1256,7 +1260,12 @@ mod tests {
         ] {
             assert!(is_filler(filler), "{filler}");
         }
-        for content in ["Start with a TTL of 5 minutes:", "The fix is to await the response:", "Redis is needed."] {
+        for content in [
+            "Start with a TTL of 5 minutes:",
+            "The fix is to await the response:",
+            "Redis is needed.",
+            "Nowadays the cache holds:",
+        ] {
             assert!(!is_filler(content), "{content}");
         }
     }
