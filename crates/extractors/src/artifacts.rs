@@ -20,7 +20,7 @@ pub struct BlockArtifactExtractor;
 
 impl ArtifactExtractor for BlockArtifactExtractor {
     fn version(&self) -> &'static str {
-        "blocks-2"
+        "blocks-3"
     }
 
     fn extract(&self, document: &Document) -> Vec<ArtifactDraft> {
@@ -135,15 +135,16 @@ pub fn extract(document: &Document) -> Vec<ArtifactDraft> {
     out
 }
 
-/// A code or schema block's `metadata`: `symbols`, the names it defines, and
-/// `settings`, the literal values it gives top-level names, each when there are any
-/// (see [`crate::symbols`]).
+/// A code or schema block's `metadata`: `symbols`, the names it defines,
+/// `settings`, the literal values it gives top-level names, and `paths`, the files it
+/// names, each when there are any (see [`crate::symbols`]).
 fn code_metadata(kind: ArtifactKind, language: Option<&str>, content: &str) -> serde_json::Value {
     let mut metadata = serde_json::Map::new();
     if matches!(kind, ArtifactKind::Code | ArtifactKind::Schema) {
         for (key, values) in [
             (ArtifactDraft::SYMBOLS, symbols::defined(language, content)),
             (ArtifactDraft::SETTINGS, symbols::settings(language, content)),
+            (ArtifactDraft::PATHS, symbols::paths(content)),
         ] {
             if !values.is_empty() {
                 metadata.insert(key.to_owned(), json!(values));
@@ -438,6 +439,17 @@ mod tests {
         assert_eq!(table.metadata["rows"], json!([["name", "value"], ["body", "50 MiB"]]));
         assert_eq!(table.provenance, Provenance { start_line: 3, end_line: 5, turn: None });
         assert_eq!(artifacts[1].provenance, Provenance { start_line: 7, end_line: 9, turn: None });
+    }
+
+    #[test]
+    fn code_blocks_carry_the_names_values_and_paths_they_define_set_and_use() {
+        let md = "```python\nPORT = 8080\n\nclass App:\n    def run(self):\n        open(\"app.log\", \"a\")\n```\n\n```\nplain text\n```\n";
+        let artifacts = extract(&Document::new(md, DocumentFormat::Markdown));
+        assert_eq!(
+            artifacts[0].metadata,
+            json!({ "symbols": ["App", "App.run"], "settings": ["PORT = 8080"], "paths": ["app.log"] })
+        );
+        assert_eq!(artifacts[1].metadata, json!({}), "a block with nothing to name has no keys");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct ExtractiveContextExtractor;
 #[async_trait::async_trait]
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
-        "extractive-7"
+        "extractive-8"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
@@ -840,15 +840,9 @@ fn is_placeholder(html: &str) -> bool {
         && !ELEMENTS.contains(&name.to_ascii_lowercase().as_str())
 }
 
-/// The prose of a message: its blocks outside code, one per line.
 /// File names the participants wrote in prose (`src/app.ts`, `README.md`), in order
 /// of first mention: a coding chat's context should say which files it was about.
 fn files_mentioned<'a>(texts: impl Iterator<Item = &'a String>) -> Vec<String> {
-    const EXTENSIONS: &[&str] = &[
-        "rs", "py", "ts", "tsx", "js", "jsx", "mjs", "md", "json", "toml", "yaml", "yml", "go", "java", "kt", "rb",
-        "php", "c", "h", "cc", "cpp", "hpp", "cs", "swift", "sql", "sh", "css", "scss", "html", "vue", "svelte", "txt",
-        "proto", "lock", "cfg", "ini", "env",
-    ];
     const MAX_FILES: usize = 40;
     let mut seen = Vec::new();
     for text in texts {
@@ -856,9 +850,7 @@ fn files_mentioned<'a>(texts: impl Iterator<Item = &'a String>) -> Vec<String> {
             prose_of(text).split(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | ')' | ',' | '"' | '\'' | '*'))
         {
             let word = word.trim_end_matches([':', ';', '.', '!', '?']);
-            let Some((stem, extension)) = word.rsplit_once('.') else { continue };
-            let plausible = !stem.is_empty()
-                && EXTENSIONS.contains(&extension)
+            let plausible = crate::symbols::is_file_name(word)
                 && !word.contains("://")
                 && word.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '/' | '_' | '-' | '<' | '>'));
             if plausible && !seen.iter().any(|s: &String| s == word) && seen.len() < MAX_FILES {
@@ -869,6 +861,7 @@ fn files_mentioned<'a>(texts: impl Iterator<Item = &'a String>) -> Vec<String> {
     seen
 }
 
+/// The prose of a message: its blocks outside code, one per line.
 fn prose_of(text: &str) -> String {
     blocks(text).into_iter().filter(|b| b.heading.is_none()).map(|b| b.text).collect::<Vec<_>>().join("\n")
 }

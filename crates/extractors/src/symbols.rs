@@ -87,6 +87,108 @@ pub fn settings(language: Option<&str>, code: &str) -> Vec<String> {
     found
 }
 
+/// At most this many paths per block.
+pub const MAX_PATHS: usize = 4;
+
+/// File extensions that make a word or a string literal read as a file name.
+const FILE_EXTENSIONS: &[&str] = &[
+    "rs", "py", "ts", "tsx", "js", "jsx", "mjs", "md", "json", "toml", "yaml", "yml", "go", "java", "kt", "rb", "php",
+    "c", "h", "cc", "cpp", "hpp", "cs", "swift", "sql", "sh", "css", "scss", "html", "vue", "svelte", "txt", "proto",
+    "lock", "cfg", "ini", "env", "csv", "xml", "log", "db", "sqlite", "conf",
+];
+
+/// Whether `word` (a bare name or a path, no spaces) ends in a known file extension.
+pub(crate) fn is_file_name(word: &str) -> bool {
+    word.rsplit_once('.').is_some_and(|(stem, extension)| !stem.is_empty() && FILE_EXTENSIONS.contains(&extension))
+}
+
+/// The file paths `code` names, in order, each once: path joins of string literals
+/// rendered as one path (`Path.home() / ".aider" / "uuid.json"` →
+/// `Path.home()/.aider/uuid.json`, `os.path.join(base, "out.csv")`, `dir.join("a.toml")`)
+/// and string literals that are file names (`"config.yaml"`, `'./data/x'`). Where a
+/// script keeps its state is part of what it decided, and often said nowhere else.
+/// Import lines are left out: module specifiers are not files the code uses.
+pub fn paths(code: &str) -> Vec<String> {
+    const LITERAL: &str = r#"(?:"[^"\\\n]*"|'[^'\\\n]*')"#;
+    // A base (a name, a call, a literal) divided by literals: Python's pathlib.
+    static DIVIDED: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(&format!(r"((?:[A-Za-z_][\w.]*(?:\([^()]*\))?|{LITERAL}))((?:\s*/\s*{LITERAL})+)"))
+            .expect("valid regex")
+    });
+    // `os.path.join(...)`, `path.join(...)`, `path.resolve(...)`, `filepath.Join(...)`.
+    static JOIN_CALL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(?:os\.path\.join|path\.join|path\.resolve|filepath\.Join)\(([^()]*)\)").expect("valid regex")
+    });
+    // A receiver joined with literals: Rust's `Path::join`, Node's `path` chains.
+    static JOIN_METHOD: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(&format!(r"([A-Za-z_]\w*(?:(?:\.|::)\w+)*?(?:\([^()]*\))?)((?:\.join\(\s*{LITERAL}\s*\))+)"))
+            .expect("valid regex")
+    });
+    static STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new(LITERAL).expect("valid regex"));
+    let unquote = |s: &str| s.trim().trim_matches(['"', '\'']).to_owned();
+    // A literal a path is joined from: one segment or more, no spaces or punctuation only.
+    let segment = |s: &str| {
+        let s = unquote(s);
+        !s.is_empty() && s.chars().any(char::is_alphanumeric) && !s.contains(char::is_whitespace) && !s.contains("://")
+    };
+    // A base written as `Path("dir")` is that directory.
+    let base_of = |base: &str| match base.strip_prefix("Path(").and_then(|b| b.strip_suffix(')')) {
+        Some(inner) if STRING.is_match(inner.trim()) => unquote(inner),
+        _ if STRING.is_match(base) => unquote(base),
+        _ => base.to_owned(),
+    };
+    let mut found: Vec<String> = Vec::new();
+    let mut push = |path: String| {
+        if !found.contains(&path) {
+            found.push(path);
+        }
+    };
+    for line in new_side(code) {
+        let trimmed = line.trim_start();
+        let import = ["import ", "from ", "use ", "#include", "export * from", "export {"]
+            .iter()
+            .any(|p| trimmed.starts_with(p))
+            || trimmed.contains("require(")
+            || trimmed.contains("import(");
+        if import {
+            continue;
+        }
+        let mut rest = line.to_owned();
+        for c in DIVIDED.captures_iter(line) {
+            let parts: Vec<&str> = STRING.find_iter(&c[2]).map(|m| m.as_str()).collect();
+            if parts.iter().all(|p| segment(p)) {
+                let tail: Vec<String> = parts.iter().map(|p| unquote(p)).collect();
+                push(format!("{}/{}", base_of(&c[1]), tail.join("/")));
+                rest = rest.replace(&c[0], " ");
+            }
+        }
+        for c in JOIN_CALL.captures_iter(line) {
+            let args: Vec<&str> = c[1].split(',').map(str::trim).collect();
+            if args.len() > 1 && args.last().is_some_and(|a| STRING.is_match(a) && segment(a)) {
+                push(args.iter().map(|a| base_of(a)).collect::<Vec<_>>().join("/"));
+                rest = rest.replace(&c[0], " ");
+            }
+        }
+        for c in JOIN_METHOD.captures_iter(line) {
+            let parts: Vec<&str> = STRING.find_iter(&c[2]).map(|m| m.as_str()).collect();
+            if parts.iter().all(|p| segment(p)) && parts.last().is_some_and(|p| is_file_name(&unquote(p))) {
+                let tail: Vec<String> = parts.iter().map(|p| unquote(p)).collect();
+                push(format!("{}/{}", base_of(&c[1]), tail.join("/")));
+                rest = rest.replace(&c[0], " ");
+            }
+        }
+        for m in STRING.find_iter(&rest) {
+            let literal = unquote(m.as_str());
+            let relative = ["./", "../", "~/"].iter().any(|p| literal.starts_with(p)) && literal.len() > 3;
+            if segment(m.as_str()) && literal.len() <= 100 && (relative || is_file_name(&literal)) {
+                push(literal);
+            }
+        }
+    }
+    found.truncate(MAX_PATHS);
+    found
+}
+
 /// The lines an edit leaves in place: a SEARCH/REPLACE block's replacements, a unified
 /// diff's context and added lines; any other block whole.
 fn new_side(code: &str) -> Vec<&str> {
@@ -427,6 +529,16 @@ mod tests {
         let rs = "pub const MAX_BATCH: usize = 64;\nstatic NAME: &str = \"ctxd\";\nlet x = compute();\n";
         assert_eq!(super::settings(Some("rust"), rs), ["MAX_BATCH = 64", "NAME = \"ctxd\""]);
         assert!(super::settings(Some("bash"), "N=3\n").is_empty());
+    }
+
+    #[test]
+    fn paths_are_file_literals_and_path_joins_rendered_whole_but_not_imports() {
+        let py = "import json\nfrom pathlib import Path\n\ndef get_or_create_uuid():\n    uuid_file = Path.home() / \".aider\" / \"caches\" / \"mixpanel\" / \"uuid.json\"\n    with open(uuid_file, 'r') as f:\n        return json.load(f)\n    cfg = Path(\"data\") / 'out.csv'\n    log = os.path.join(base, \"run.log\")\n    print(\"done.\")\n";
+        assert_eq!(super::paths(py), ["Path.home()/.aider/caches/mixpanel/uuid.json", "data/out.csv", "base/run.log"]);
+        let ts = "import { x } from './ClineProvider.ts'\nconst y = require('../lib/util.js')\nconst file = path.join(dir, 'settings.json')\nfs.readFileSync(\"./fixtures/page\")\nconst label = names.join(\", \")\n";
+        assert_eq!(super::paths(ts), ["dir/settings.json", "./fixtures/page"]);
+        let rs = "let config = root.join(\"ctxd\").join(\"config.toml\");\nlet mime = \"application/json\";\n";
+        assert_eq!(super::paths(rs), ["root/ctxd/config.toml"]);
     }
 
     #[test]

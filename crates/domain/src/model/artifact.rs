@@ -56,6 +56,8 @@ impl ArtifactDraft {
     pub const SYMBOLS: &'static str = "symbols";
     /// `metadata` key of the literal values a code block gives its top-level names.
     pub const SETTINGS: &'static str = "settings";
+    /// `metadata` key of the file paths a code block names (string literals, path joins).
+    pub const PATHS: &'static str = "paths";
 
     /// How a context names the n-th artifact (0-based): `A1`, `A2`, ...
     pub fn reference(index: usize) -> String {
@@ -64,8 +66,9 @@ impl ArtifactDraft {
 
     /// The `## Artifacts` section every context ends with: one line per artifact
     /// with its reference, kind, language, title, where it was found, and the names
-    /// it defines and values it sets (`metadata.symbols`, `metadata.settings`) that no
-    /// earlier line listed. Empty when there are none.
+    /// it defines, values it sets and paths it uses (`metadata.symbols`,
+    /// `metadata.settings`, `metadata.paths`) that no earlier line listed. Empty when
+    /// there are none.
     pub fn pointers(artifacts: &[ArtifactDraft]) -> String {
         use std::fmt::Write as _;
         if artifacts.is_empty() {
@@ -89,7 +92,7 @@ impl ArtifactDraft {
             }
             .expect("writing to a String");
             // Edits repeat the names of the code they change: each is said once.
-            for (key, verb) in [(Self::SYMBOLS, "defines"), (Self::SETTINGS, "sets")] {
+            for (key, verb) in [(Self::SYMBOLS, "defines"), (Self::SETTINGS, "sets"), (Self::PATHS, "uses")] {
                 let new: Vec<&str> = artifact.metadata[key]
                     .as_array()
                     .into_iter()
@@ -233,20 +236,24 @@ mod tests {
     }
 
     #[test]
-    fn pointers_name_what_each_block_defines_and_sets_once() {
+    fn pointers_name_what_each_block_defines_sets_and_uses_once() {
         let mut first = artifact(ArtifactKind::Code, "app.py", "...").draft;
         first.language = Some("python".into());
-        first.metadata = serde_json::json!({ "symbols": ["App", "App.run"], "settings": ["PORT = 8080"] });
+        first.metadata = serde_json::json!({
+            "symbols": ["App", "App.run"], "settings": ["PORT = 8080"], "paths": ["config.toml"]
+        });
         first.provenance = Provenance { start_line: 3, end_line: 9, turn: Some(2) };
         let mut edit = artifact(ArtifactKind::Code, "app.py", "....").draft;
-        edit.metadata = serde_json::json!({ "symbols": ["App.run", "App.stop"], "settings": ["PORT = 8080"] });
+        edit.metadata = serde_json::json!({
+            "symbols": ["App.run", "App.stop"], "settings": ["PORT = 8080"], "paths": ["config.toml", "app.log"]
+        });
         edit.provenance = Provenance { start_line: 12, end_line: 14, turn: None };
         let table = artifact(ArtifactKind::Table, "sizes", "| a |").draft;
         assert_eq!(
             ArtifactDraft::pointers(&[first, edit, table]),
             "## Artifacts\n\n\
-             - A1 CODE python: app.py (turn 2, lines 3-9); defines App, App.run; sets PORT = 8080\n\
-             - A2 CODE: app.py (lines 12-14); defines App.stop\n\
+             - A1 CODE python: app.py (turn 2, lines 3-9); defines App, App.run; sets PORT = 8080; uses config.toml\n\
+             - A2 CODE: app.py (lines 12-14); defines App.stop; uses app.log\n\
              - A3 TABLE: sizes (lines 0-0)\n\n"
         );
     }
