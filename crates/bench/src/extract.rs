@@ -29,9 +29,6 @@ mod floors {
     /// Measured 0.935 on the gate's 120 pages.
     pub const WCXB_F1: f64 = 0.933;
     pub const TRANSCRIPT_COMPRESSION: f64 = 3.0;
-    /// Annotated decision values found in the contexts, summed over the transcripts:
-    /// measured 104 of 110.
-    pub const DECISION_VALUES_KEPT: usize = 104;
 }
 
 /// Pages of each set the gate uses: the first ones in id order.
@@ -431,12 +428,14 @@ fn keeps(content: &str, value: &str) -> bool {
     content.contains(value) || (value.contains(',') && content.contains(&value.replace(',', "")))
 }
 
-/// The transcript part: per file, compression, turns, code blocks found, and how
-/// many of the annotated decisions' and open questions' distinctive values the
-/// context keeps. Returns gate failures.
+/// The transcript part: per file, compression, turns, code blocks found, how many of
+/// the annotated decisions' distinctive values the context keeps, and open questions
+/// reported. Returns gate failures: every decision value the transcript itself
+/// contains must be kept; values only the annotators' wording has ("5-year" for
+/// `acs5`) cannot be kept verbatim and are listed, not counted.
 fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut failures = Vec::new();
-    let mut decision_values_kept = 0;
+    let (mut decision_values_kept, mut decision_values) = (0, 0);
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.to_string_lossy().ends_with(".expected.json"))
@@ -494,16 +493,18 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
             })
             .count();
         let content = context.content.to_lowercase();
-        let values: Vec<String> = expected["decisions"]
+        let transcript = document.markdown.to_lowercase();
+        let (values, composed): (Vec<String>, Vec<String>) = expected["decisions"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .flat_map(distinctive)
-            .collect();
+            .partition(|value| keeps(&transcript, value));
         let missed: Vec<&str> = values.iter().filter(|v| !keeps(&content, v)).map(String::as_str).collect();
         let kept = values.len() - missed.len();
         decision_values_kept += kept;
+        decision_values += values.len();
         let ratio = context.original_tokens as f64 / context.context_tokens.max(1) as f64;
         let byte_ratio = bytes.len() as f64 / context.content.len().max(1) as f64;
         let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
@@ -527,6 +528,17 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         );
         if !missed.is_empty() {
             println!("  {:<42} decision values missed: {}", "", missed.join(" "));
+            failures.push(format!("{name}: decision values missed: {}", missed.join(" ")));
+        }
+        let (composed_kept, composed_missed): (Vec<&str>, Vec<&str>) =
+            composed.iter().map(String::as_str).partition(|v| keeps(&content, v));
+        if !composed.is_empty() {
+            println!(
+                "  {:<42} only in the annotation: {} (kept all the same: {})",
+                "",
+                composed_missed.join(" "),
+                if composed_kept.is_empty() { "none".to_owned() } else { composed_kept.join(" ") }
+            );
         }
         if context.original_tokens > 4000 && ratio < floors::TRANSCRIPT_COMPRESSION {
             failures.push(format!("{name}: compression {ratio:.2} < {}", floors::TRANSCRIPT_COMPRESSION));
@@ -548,12 +560,11 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         "\n  tokens: o200k tokens of the normalized transcript; ratio: original / context tokens; bytes×: file bytes / \
          context bytes;\n  turns: user→assistant exchanges / annotated minimum; code: code artifacts / annotated blocks;\n  \
          verbatim: written code blocks (repeats counted) found verbatim in an artifact / all of them;\n  \
-         dec.val: the annotated decisions' distinctive values (numbers, identifiers, hashes) found in the context;\n  \
+         dec.val: the annotated decisions' distinctive values (numbers, identifiers, hashes) that the transcript \
+         contains, found in the context;\n  \
          q.count: open questions reported / annotated"
     );
-    if decision_values_kept < floors::DECISION_VALUES_KEPT {
-        failures.push(format!("decision values kept: {decision_values_kept} < floor {}", floors::DECISION_VALUES_KEPT));
-    }
+    println!("\n  decision values kept: {decision_values_kept} of {decision_values}");
     Ok(failures)
 }
 
