@@ -532,13 +532,12 @@ fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         }
         let (composed_kept, composed_missed): (Vec<&str>, Vec<&str>) =
             composed.iter().map(String::as_str).partition(|v| keeps(&content, v));
-        if !composed.is_empty() {
-            println!(
-                "  {:<42} only in the annotation: {} (kept all the same: {})",
-                "",
-                composed_missed.join(" "),
-                if composed_kept.is_empty() { "none".to_owned() } else { composed_kept.join(" ") }
-            );
+        for (list, label) in
+            [(composed_missed, "only in the annotation"), (composed_kept, "only in the annotation, kept")]
+        {
+            if !list.is_empty() {
+                println!("  {:<42} {label}: {}", "", list.join(" "));
+            }
         }
         if context.original_tokens > 4000 && ratio < floors::TRANSCRIPT_COMPRESSION {
             failures.push(format!("{name}: compression {ratio:.2} < {}", floors::TRANSCRIPT_COMPRESSION));
