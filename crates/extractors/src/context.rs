@@ -542,6 +542,12 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
 
         if reads_output {
             // The result is in the conversation line; running something decides nothing.
+        } else if commits.is_empty()
+            && interrupted(exchange)
+            && exchanges.get(index + 1).is_some_and(|next| restates(user, &next.user))
+        {
+            // The user stopped the reply and sent the request again with a change:
+            // the later message is what was decided.
         } else if question && commits.is_empty() {
             if exchange.replies.is_empty() {
                 open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
@@ -663,6 +669,31 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
         open_questions,
         ..ContextDraft::default()
     }
+}
+
+/// Words a message must have for a near copy of it to count as its restatement.
+const RESTATED_MIN_WORDS: usize = 5;
+
+/// Whether `later` restates `message` (at least this many tenths of its words again),
+/// as a user does who interrupts a reply and sends the request with a change.
+const RESTATED_TENTHS: usize = 8;
+
+/// Whether the user stopped the exchange's reply: aider prints `^C` when it is
+/// interrupted, and a reply cut off mid-block leaves its code fence open.
+fn interrupted(exchange: &Exchange<'_>) -> bool {
+    let unclosed = |reply: &str| reply.lines().filter(|l| l.trim_start().starts_with("```")).count() % 2 == 1;
+    exchange.tool.iter().any(|t| t.contains("^C")) || exchange.replies.last().is_some_and(|r| unclosed(r))
+}
+
+fn restates(message: &str, later: &str) -> bool {
+    let words = |text: &str| -> std::collections::HashSet<String> {
+        text.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (mine, theirs) = (words(message), words(later.trim_start_matches("/ask").trim_start_matches("/code")));
+    mine.len() >= RESTATED_MIN_WORDS && mine.intersection(&theirs).count() * 10 >= mine.len() * RESTATED_TENTHS
 }
 
 /// Work the conversation leaves visibly unfinished: the last problems a reply
@@ -1067,6 +1098,35 @@ mod tests {
         assert!(content.contains("Should the queue live in Redis or Postgres? → **Assistant:** Postgres is enough"));
         assert!(draft.context_tokens > 0 && draft.original_tokens > 0);
         assert_eq!(ExtractiveContextExtractor.draft(&doc, &artifacts), draft, "deterministic");
+    }
+
+    #[test]
+    fn an_instruction_sent_again_with_a_change_before_any_commit_is_decided_by_the_later_one() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "add a /map command that runs get_repo_map with `force_refresh`"),
+            (Tool, "^C again to exit"),
+            (Assistant, "Certainly! I'll add a `/map` command.\n\n```python\ndef cmd_map(self, args):\n"),
+            (User, "add a /map-refresh command that runs get_repo_map with `force_refresh`"),
+            (Assistant, "Certainly! I'll add a `/map-refresh` command."),
+            (Tool, "Commit 17335b1 feat: Add /map-refresh command"),
+            (User, "add a test for the command"),
+            (Assistant, "Here is a test."),
+            (User, "add a test for the parser as well"),
+            (Assistant, "Here is another."),
+        ]);
+        let draft = drafted(&doc);
+        assert_eq!(
+            draft.decisions,
+            [
+                "add a /map-refresh command that runs get_repo_map with force_refresh (commit 17335b1 feat: Add \
+                 /map-refresh command)",
+                "add a test for the command",
+                "add a test for the parser as well",
+            ],
+            "the interrupted /map request is superseded; two different requests both stand"
+        );
+        assert!(draft.content.contains("**User:** add a /map command"), "the exchange stays in the conversation");
     }
 
     #[test]
