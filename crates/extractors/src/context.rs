@@ -488,7 +488,8 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
     let mut open_questions = Vec::new();
     let mut conversation = Vec::new();
     for (index, exchange) in exchanges.iter().enumerate() {
-        let commits: Vec<(String, String)> = exchange.tool.iter().flat_map(|t| commits_in(t)).collect();
+        let (own, commits): (Vec<Commit>, Vec<Commit>) =
+            exchange.tool.iter().flat_map(|t| commits_in(t)).partition(|c| c.users_own);
         let command = exchange.user.split_whitespace().next().unwrap_or_default();
         if command == "/undo" {
             let removed: Vec<String> = exchange.tool.iter().flat_map(|t| removed_in(t)).collect();
@@ -535,7 +536,7 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             let _ = write!(line, " [{}]", refs.join(", "));
         }
         if !commits.is_empty() {
-            let ids: Vec<&str> = commits.iter().map(|(id, _)| id.as_str()).collect();
+            let ids: Vec<&str> = commits.iter().map(|c| c.id.as_str()).collect();
             let _ = write!(line, " (commit {})", ids.join(", "));
         }
         conversation.push(line);
@@ -554,10 +555,23 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             }
         } else {
             let mut decision = shorten(&first_paragraph(user), MAX_ITEM_CHARS);
-            if !commits.is_empty() {
-                let list: Vec<String> = commits.iter().map(|(id, message)| format!("{id} {message}")).collect();
-                let _ = write!(decision, " (commit {})", list.join("; "));
+            let listed = |commits: &[Commit]| {
+                commits.iter().map(|c| format!("{} {}", c.id, c.message)).collect::<Vec<_>>().join("; ")
+            };
+            // What the user had changed by hand was committed first: not this
+            // request's work, but a reader needs to know that commit exists.
+            match (commits.is_empty(), own.is_empty()) {
+                (false, true) => write!(decision, " (commit {})", listed(&commits)),
+                (false, false) => write!(
+                    decision,
+                    " (commit {}; the user's own changes committed first as {})",
+                    listed(&commits),
+                    listed(&own)
+                ),
+                (true, false) => write!(decision, " (the user's own changes committed as {})", listed(&own)),
+                (true, true) => Ok(()),
             }
+            .expect("writing to a String");
             // The values a style or configuration edit set (a colour, a size, a flag)
             // are what a reader of the decision needs, and they live in the edit, not
             // in the prose. A code edit's added lines are logic, not values: left out.
@@ -1030,15 +1044,28 @@ fn replaced_value<'a>(added: &str, removed: &[&'a str]) -> Option<&'a str> {
     })
 }
 
-fn commits_in(tool: &str) -> Vec<(String, String)> {
-    tool.lines()
-        .filter_map(|line| {
-            let rest = line.trim().strip_prefix("Commit ")?;
+/// A commit aider reported, and whether it holds the user's own uncommitted changes,
+/// which aider commits ("Committing x before applying edits.") before its edit.
+struct Commit {
+    id: String,
+    message: String,
+    users_own: bool,
+}
+
+fn commits_in(tool: &str) -> Vec<Commit> {
+    let mut commits = Vec::new();
+    let mut after_committing = false;
+    for line in tool.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix("Commit ") {
             let (id, message) = rest.split_once(' ').unwrap_or((rest, ""));
-            let is_hash = id.len() >= 7 && id.len() <= 40 && id.chars().all(|c| c.is_ascii_hexdigit());
-            is_hash.then(|| (id.to_owned(), message.trim().to_owned()))
-        })
-        .collect()
+            if id.len() >= 7 && id.len() <= 40 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+                let (id, message) = (id.to_owned(), message.trim().to_owned());
+                commits.push(Commit { id, message, users_own: after_committing });
+            }
+        }
+        after_committing = line.starts_with("Committing ") && line.ends_with("before applying edits.");
+    }
+    commits
 }
 
 /// Commits an `/undo` removed, from `Removed: 1a2b3c4 message` lines.
@@ -1098,6 +1125,31 @@ mod tests {
         assert!(content.contains("Should the queue live in Redis or Postgres? → **Assistant:** Postgres is enough"));
         assert!(draft.context_tokens > 0 && draft.original_tokens > 0);
         assert_eq!(ExtractiveContextExtractor.draft(&doc, &artifacts), draft, "deterministic");
+    }
+
+    #[test]
+    fn the_users_own_changes_aider_commits_before_its_edit_are_named_as_such() {
+        use Role::*;
+        let doc = chat(&[
+            (User, "add a force_refresh arg to get_repo_map"),
+            (Assistant, "Certainly! Here is the change."),
+            (
+                Tool,
+                "Committing aider/repomap.py before applying edits.\nCommit bcd6257 feat: Add last_map attribute\n\
+                 Applied edit to aider/repomap.py\nCommit 551804c feat: add force_refresh arg",
+            ),
+            (User, "now add a --map-refresh switch"),
+            (Assistant, "The edit did not apply."),
+            (Tool, "Committing aider/main.py before applying edits.\nCommit 1234abc fix: user edits"),
+        ]);
+        assert_eq!(
+            drafted(&doc).decisions,
+            [
+                "add a force_refresh arg to get_repo_map (commit 551804c feat: add force_refresh arg; the user's own \
+                 changes committed first as bcd6257 feat: Add last_map attribute)",
+                "now add a --map-refresh switch (the user's own changes committed as 1234abc fix: user edits)",
+            ]
+        );
     }
 
     #[test]
