@@ -685,20 +685,27 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
     }
 }
 
-/// Words a message must have for a near copy of it to count as its restatement.
-const RESTATED_MIN_WORDS: usize = 5;
-
-/// Whether `later` restates `message` (at least this many tenths of its words again),
-/// as a user does who interrupts a reply and sends the request with a change.
-const RESTATED_TENTHS: usize = 8;
-
 /// Whether the user stopped the exchange's reply: aider prints `^C` when it is
 /// interrupted, and a reply cut off mid-block leaves its code fence open.
 fn interrupted(exchange: &Exchange<'_>) -> bool {
-    let unclosed = |reply: &str| reply.lines().filter(|l| l.trim_start().starts_with("```")).count() % 2 == 1;
+    let unclosed = |reply: &str| {
+        let mut fences = crate::markdown::Fences::default();
+        reply.lines().for_each(|line| {
+            fences.feed(line);
+        });
+        fences.in_code()
+    };
     exchange.tool.iter().any(|t| t.contains("^C")) || exchange.replies.last().is_some_and(|r| unclosed(r))
 }
 
+/// Words a message must have for a near copy of it to count as its restatement.
+const RESTATED_MIN_WORDS: usize = 5;
+
+/// Tenths of a message's words a later one must repeat to restate it.
+const RESTATED_TENTHS: usize = 8;
+
+/// Whether `later` restates `message`, as a user does who interrupts a reply and
+/// sends the request again with a change.
 fn restates(message: &str, later: &str) -> bool {
     let words = |text: &str| -> std::collections::HashSet<String> {
         text.split(|c: char| !c.is_alphanumeric() && c != '_')

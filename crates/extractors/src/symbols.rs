@@ -1,5 +1,6 @@
 //! The names a code block defines — functions, classes, types, and methods qualified
-//! by the class, impl or receiver the block shows them in — so that a context can say
+//! by the class, impl or receiver the block shows them in — the literal values it
+//! gives top-level names, and the file paths it names, so that a context can say
 //! what each code artifact is without quoting it.
 //!
 //! A line scan in the manner of ctags' regex parsers, not a parser: code in
