@@ -64,7 +64,7 @@ impl Normalizer for AutoNormalizer {
     /// 7: HTML whole-page answers drop images and dialogs, and on product pages the
     ///    blocks the shop hides.
     fn version(&self) -> &'static str {
-        "auto-7"
+        "auto-8"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

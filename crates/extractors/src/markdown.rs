@@ -87,12 +87,17 @@ pub fn fence_of(line: &str) -> Option<(char, usize, &str)> {
 }
 
 /// The text a reader sees in `markdown`: markup removed, one line per block, code
-/// kept as it is.
+/// kept as it is. An image's alt text is left out: a reader sees the picture.
 pub fn plain_text(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len());
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    // Images nest (an image inside another's alt text is still alt text).
+    let mut in_image = 0usize;
     for event in Parser::new_ext(markdown, options) {
         match event {
+            Event::Start(Tag::Image { .. }) => in_image += 1,
+            Event::End(TagEnd::Image) => in_image = in_image.saturating_sub(1),
+            Event::Text(_) | Event::Code(_) if in_image > 0 => {}
             Event::Text(text) | Event::Code(text) => out.push_str(&text),
             Event::SoftBreak => out.push(' '),
             Event::HardBreak => out.push('\n'),
@@ -134,7 +139,11 @@ mod tests {
 
     #[test]
     fn plain_text_drops_markup_and_keeps_words_and_code() {
-        let md = "# Head\n\nSome **bold** and [a link](https://x.y).\n\n- one\n- two\n\n```rs\nfn main() {}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n";
-        assert_eq!(plain_text(md), "Head\nSome bold and a link.\none\ntwo\nfn main() {}\na b \n1 2 \n");
+        let md = "# Head\n\nSome **bold** and [a link](https://x.y).\n\n- one\n- two\n\n```rs\nfn main() {}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n![Alt *text*](x.png) after [![logo](l.png) Home](/)\n";
+        assert_eq!(
+            plain_text(md),
+            "Head\nSome bold and a link.\none\ntwo\nfn main() {}\na b \n1 2 \n after  Home\n",
+            "an image's alt text is not text a reader sees"
+        );
     }
 }
