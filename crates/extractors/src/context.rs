@@ -49,6 +49,9 @@ impl ExtractiveContextExtractor {
 const SUMMARY_SENTENCES: usize = 3;
 const KEY_POINTS: usize = 7;
 const MAX_ITEM_CHARS: usize = 300;
+
+/// How much of a request the conversation list repeats when Decisions quotes it whole.
+const RECALLED_CHARS: usize = 100;
 const MAX_OUTLINE: usize = 60;
 
 /// A block of prose (paragraph, list item or heading) outside code.
@@ -525,7 +528,19 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             let _ = write!(gist, " … {conclusion}");
         }
 
-        let mut line = format!("**User:** {}", shorten(user, 400).replace('\n', " "));
+        let superseded = commits.is_empty()
+            && interrupted(exchange)
+            && exchanges.get(index + 1).is_some_and(|next| restates(user, &next.user));
+        let decided = !(reads_output || superseded || (question && commits.is_empty()));
+        // A request the Decisions section quotes whole is only recalled here.
+        let quoted_whole = decided && {
+            let first = first_paragraph(user);
+            let bare = |text: &str| text.replace(['`', '*'], "");
+            first.chars().count() <= MAX_ITEM_CHARS
+                && bare(&first) == bare(&user.split_whitespace().collect::<Vec<_>>().join(" "))
+        };
+        let limit = if quoted_whole { RECALLED_CHARS } else { 400 };
+        let mut line = format!("**User:** {}", shorten(user, limit).replace('\n', " "));
         if exchange.sent > 1 {
             let _ = write!(line, " (sent {} times)", exchange.sent);
         }
@@ -543,10 +558,7 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
 
         if reads_output {
             // The result is in the conversation line; running something decides nothing.
-        } else if commits.is_empty()
-            && interrupted(exchange)
-            && exchanges.get(index + 1).is_some_and(|next| restates(user, &next.user))
-        {
+        } else if superseded {
             // The user stopped the reply and sent the request again with a change:
             // the later message is what was decided.
         } else if question && commits.is_empty() {
@@ -1132,6 +1144,27 @@ mod tests {
         assert!(content.contains("Should the queue live in Redis or Postgres? → **Assistant:** Postgres is enough"));
         assert!(draft.context_tokens > 0 && draft.original_tokens > 0);
         assert_eq!(ExtractiveContextExtractor.draft(&doc, &artifacts), draft, "deterministic");
+    }
+
+    #[test]
+    fn the_conversation_only_recalls_a_request_that_decisions_quote_whole() {
+        use Role::*;
+        let request = "wrap the analytics stuff in an Analytics object and pass that around, then I don't have to \
+                       check whether tracking is on at every call site";
+        let question = "what would it take to make the analytics module usable from the web ui as well as from \
+                        the command line, and is that worth doing now?";
+        let doc = chat(&[(User, request), (Assistant, "Done."), (User, question), (Assistant, "Not much.")]);
+        let draft = drafted(&doc);
+        assert_eq!(draft.decisions, [request]);
+        assert!(
+            draft.content.contains(
+                "1. **User:** wrap the analytics stuff in an Analytics object and pass that around, then I don't \
+                 have to check… → **Assistant:** Done."
+            ),
+            "{}",
+            draft.content
+        );
+        assert!(draft.content.contains(&format!("2. **User:** {question} →")), "{}", draft.content);
     }
 
     #[test]
