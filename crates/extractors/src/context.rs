@@ -528,9 +528,13 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
             let _ = write!(gist, " … {conclusion}");
         }
 
+        // The user stopped the reply and sent the request again with a change: the
+        // later message is what was decided.
         let superseded = commits.is_empty()
             && interrupted(exchange)
             && exchanges.get(index + 1).is_some_and(|next| restates(user, &next.user));
+        // Running something decides nothing (its result is in the conversation line),
+        // and a question nothing was committed for is no decision either.
         let decided = !(reads_output || superseded || (question && commits.is_empty()));
         // A request the Decisions section quotes whole is only recalled here.
         let quoted_whole = decided && {
@@ -556,13 +560,8 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
         }
         conversation.push(line);
 
-        if reads_output {
-            // The result is in the conversation line; running something decides nothing.
-        } else if superseded {
-            // The user stopped the reply and sent the request again with a change:
-            // the later message is what was decided.
-        } else if question && commits.is_empty() {
-            if exchange.replies.is_empty() {
+        if !decided {
+            if question && !reads_output && !superseded && exchange.replies.is_empty() {
                 open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
             }
         } else {
