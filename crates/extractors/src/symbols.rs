@@ -155,26 +155,22 @@ pub fn paths(code: &str) -> Vec<String> {
             continue;
         }
         let mut rest = line.to_owned();
-        for c in DIVIDED.captures_iter(line) {
-            let parts: Vec<&str> = STRING.find_iter(&c[2]).map(|m| m.as_str()).collect();
-            if parts.iter().all(|p| segment(p)) {
-                let tail: Vec<String> = parts.iter().map(|p| unquote(p)).collect();
-                push(format!("{}/{}", base_of(&c[1]), tail.join("/")));
-                rest = rest.replace(&c[0], " ");
+        // A base (group 1) and the literals joined to it (group 2). `.join` also joins
+        // lists of strings, so there the last literal must be a file name.
+        for (joined, needs_file_name) in [(&*DIVIDED, false), (&*JOIN_METHOD, true)] {
+            for c in joined.captures_iter(line) {
+                let parts: Vec<String> = STRING.find_iter(&c[2]).map(|m| m.as_str()).map(unquote).collect();
+                let names_file = !needs_file_name || parts.last().is_some_and(|p| is_file_name(p));
+                if parts.iter().all(|p| segment(p)) && names_file {
+                    push(format!("{}/{}", base_of(&c[1]), parts.join("/")));
+                    rest = rest.replace(&c[0], " ");
+                }
             }
         }
         for c in JOIN_CALL.captures_iter(line) {
             let args: Vec<&str> = c[1].split(',').map(str::trim).collect();
             if args.len() > 1 && args.last().is_some_and(|a| STRING.is_match(a) && segment(a)) {
                 push(args.iter().map(|a| base_of(a)).collect::<Vec<_>>().join("/"));
-                rest = rest.replace(&c[0], " ");
-            }
-        }
-        for c in JOIN_METHOD.captures_iter(line) {
-            let parts: Vec<&str> = STRING.find_iter(&c[2]).map(|m| m.as_str()).collect();
-            if parts.iter().all(|p| segment(p)) && parts.last().is_some_and(|p| is_file_name(&unquote(p))) {
-                let tail: Vec<String> = parts.iter().map(|p| unquote(p)).collect();
-                push(format!("{}/{}", base_of(&c[1]), tail.join("/")));
                 rest = rest.replace(&c[0], " ");
             }
         }
