@@ -511,7 +511,7 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
         if command.starts_with('/') && !reads_output && (COMMANDS.contains(&command) || !exchange.user.contains(' ')) {
             continue;
         }
-        let user = exchange.user.trim_start_matches("/ask").trim_start_matches("/code").trim();
+        let user = request(&exchange.user);
         let question = is_question(user);
         let in_exchange: Vec<(usize, &ArtifactDraft)> = artifacts
             .iter()
@@ -696,6 +696,11 @@ fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraf
     }
 }
 
+/// What a user message asks, without the `/ask` or `/code` that picks aider's mode.
+fn request(message: &str) -> &str {
+    message.trim_start_matches("/ask").trim_start_matches("/code").trim()
+}
+
 /// Whether the user stopped the exchange's reply: aider prints `^C` when it is
 /// interrupted, and a reply cut off mid-block leaves its code fence open.
 fn interrupted(exchange: &Exchange<'_>) -> bool {
@@ -724,7 +729,7 @@ fn restates(message: &str, later: &str) -> bool {
             .map(str::to_lowercase)
             .collect()
     };
-    let (mine, theirs) = (words(message), words(later.trim_start_matches("/ask").trim_start_matches("/code")));
+    let (mine, theirs) = (words(message), words(request(later)));
     mine.len() >= RESTATED_MIN_WORDS && mine.intersection(&theirs).count() * 10 >= mine.len() * RESTATED_TENTHS
 }
 
