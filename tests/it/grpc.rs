@@ -152,13 +152,13 @@ async fn a_watcher_sees_a_change_made_by_another_process(app: TestApp) {
     assert_eq!(next(&mut stream).await.unwrap().status(), pb::SourceStatus::Completed);
 }
 
-async fn channel(app: &TestApp) -> Channel {
+pub(crate) async fn channel(app: &TestApp) -> Channel {
     let address = app.grpc_address.clone().expect("gRPC is served");
     Channel::from_shared(address).unwrap().connect().await.expect("connect to gRPC")
 }
 
 /// `message` with `authorization: Bearer key`.
-fn authed<T>(key: &str, message: T) -> Request<T> {
+pub(crate) fn authed<T>(key: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request.metadata_mut().insert("authorization", format!("Bearer {key}").parse().unwrap());
     request

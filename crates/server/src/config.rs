@@ -294,6 +294,8 @@ pub struct LimitsConfig {
     pub max_content_bytes: usize,
     /// Shortest INTERVAL refresh policy, in seconds.
     pub min_refresh_interval_seconds: u64,
+    /// How deep collections may nest (a top-level collection is at depth 1).
+    pub max_collection_depth: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -356,6 +358,7 @@ impl Default for LimitsConfig {
         Self {
             max_content_bytes: domain.max_content_bytes,
             min_refresh_interval_seconds: domain.min_refresh_interval_seconds,
+            max_collection_depth: domain.max_collection_depth,
         }
     }
 }
@@ -423,6 +426,9 @@ impl Config {
         }
         if self.limits.max_content_bytes == 0 {
             problems.push("limits.max_content_bytes: must be greater than 0".into());
+        }
+        if !(1..=1000).contains(&self.limits.max_collection_depth) {
+            problems.push("limits.max_collection_depth: must be between 1 and 1000".into());
         }
         if self.limits.min_refresh_interval_seconds == 0 {
             problems.push("limits.min_refresh_interval_seconds: must be greater than 0".into());
@@ -525,6 +531,7 @@ impl Config {
                 url_ttl: std::time::Duration::from_secs(self.uploads.url_ttl_seconds),
                 ..ctxd_domain::services::UploadSettings::default()
             },
+            max_collection_depth: self.limits.max_collection_depth,
         }
     }
 

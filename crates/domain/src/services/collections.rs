@@ -7,7 +7,10 @@ use crate::{
     Error, Result,
     error::Violations,
     ids::{CollectionId, SpaceId},
-    model::{Collection, CollectionNode, SpaceName, User, build_tree},
+    model::{
+        Collection, CollectionNode, SpaceName, User, build_tree,
+        collection::{depth_of, height_of},
+    },
 };
 
 /// Body of `POST /v1/spaces/{spaceId}/collections`.
@@ -30,16 +33,23 @@ pub struct CollectionPatch {
 #[derive(Debug, Clone)]
 pub struct CollectionService {
     ports: Ports,
+    /// The deepest a collection may sit (a top-level one is at depth 1).
+    max_depth: usize,
 }
 
 impl CollectionService {
-    pub fn new(ports: Ports) -> Self {
-        Self { ports }
+    pub fn new(ports: Ports, max_depth: usize) -> Self {
+        Self { ports, max_depth: max_depth.max(1) }
+    }
+
+    fn too_deep(&self) -> Error {
+        Error::Conflict(format!("collections nest at most {} levels deep", self.max_depth))
     }
 
     /// # Errors
     /// [`Error::NotFound`] for an unknown space; [`Error::Validation`] for a bad name
-    /// or a `parentId` that is not a collection of the same space.
+    /// or a `parentId` that is not a collection of the same space;
+    /// [`Error::Conflict`] when the new collection would nest deeper than allowed.
     pub async fn create(&self, user: &User, space_id: SpaceId, input: NewCollection) -> Result<Collection> {
         self.ports.spaces.get(user.id, space_id).await?.ok_or(Error::NotFound("space"))?;
         let mut violations = Violations::default();
@@ -52,6 +62,13 @@ impl CollectionService {
             }
         }
         violations.finish()?;
+        if let Some(parent_id) = input.parent_id {
+            let all = self.ports.collections.list_in_space(space_id).await?;
+            let parent_of: HashMap<_, _> = all.iter().map(|c| (c.id, c.parent_id)).collect();
+            if depth_of(parent_id, &parent_of) + 1 > self.max_depth {
+                return Err(self.too_deep());
+            }
+        }
         let now = self.ports.clock.now();
         let collection = Collection {
             id: CollectionId::new(),
@@ -73,7 +90,7 @@ impl CollectionService {
     /// [`Error::NotFound`] for an unknown space.
     pub async fn tree(&self, user: &User, space_id: SpaceId) -> Result<Vec<CollectionNode>> {
         self.ports.spaces.get(user.id, space_id).await?.ok_or(Error::NotFound("space"))?;
-        Ok(build_tree(self.ports.collections.list_in_space(space_id).await?))
+        Ok(build_tree(self.ports.collections.list_in_space(space_id).await?, self.max_depth))
     }
 
     /// # Errors
@@ -87,7 +104,7 @@ impl CollectionService {
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Validation`] for a bad name or a parent outside
     /// the space; [`Error::Conflict`] when the move would put the collection inside
-    /// itself or one of its descendants.
+    /// itself or one of its descendants, or its subtree deeper than allowed.
     pub async fn update(&self, user: &User, id: CollectionId, patch: CollectionPatch) -> Result<Collection> {
         let mut collection = self.get(user, id).await?;
         let mut violations = Violations::default();
@@ -117,6 +134,9 @@ impl CollectionService {
             let parent_of: HashMap<_, _> = all.iter().map(|c| (c.id, c.parent_id)).collect();
             if crate::model::collection::would_cycle(collection.id, new_parent, &parent_of) {
                 return Err(Error::Conflict("cannot move a collection inside itself or one of its descendants".into()));
+            }
+            if depth_of(new_parent, &parent_of) + height_of(collection.id, &parent_of) > self.max_depth {
+                return Err(self.too_deep());
             }
         }
         collection.updated_at = self.ports.clock.now();
@@ -183,7 +203,7 @@ mod tests {
         let returned_space = space.clone();
         mocks.spaces.expect_get().return_once(move |_, _| Ok(Some(returned_space)));
         mocks.collections.expect_get().return_once(move |_, _| Ok(Some(foreign_parent)));
-        let service = CollectionService::new(mocks.into_ports());
+        let service = CollectionService::new(mocks.into_ports(), 32);
         let input = NewCollection { name: "n".into(), description: None, parent_id: Some(foreign_id) };
         let error = service.create(&user, space.id, input).await.unwrap_err();
         assert_eq!(error.details()[0].field, "parentId");
@@ -204,7 +224,7 @@ mod tests {
             .returning(move |_, id| Ok([&parent, &child].into_iter().find(|c| c.id == id).cloned()));
         mocks.collections.expect_list_in_space().return_once(move |_| Ok(all));
         mocks.collections.expect_update().never();
-        let service = CollectionService::new(mocks.into_ports());
+        let service = CollectionService::new(mocks.into_ports(), 32);
         let patch = CollectionPatch { parent_id: Some(Some(child_id)), ..Default::default() };
         let error = service.update(&user, parent_id, patch).await.unwrap_err();
         assert!(matches!(error, Error::Conflict(_)));
@@ -220,7 +240,7 @@ mod tests {
         let mut mocks = Mocks::default();
         mocks.collections.expect_get().return_once(move |_, _| Ok(Some(child)));
         mocks.collections.expect_update().withf(|c| c.parent_id.is_none()).return_once(|_| Ok(()));
-        let service = CollectionService::new(mocks.into_ports());
+        let service = CollectionService::new(mocks.into_ports(), 32);
         let patch = CollectionPatch { parent_id: Some(None), ..Default::default() };
         assert!(service.update(&user, child_id, patch).await.unwrap().parent_id.is_none());
     }

@@ -45,6 +45,8 @@ pub struct Limits {
     /// Waits before each postback retry; after the last one, delivery gives up.
     pub postback_retry_delays: Vec<std::time::Duration>,
     pub uploads: UploadSettings,
+    /// How deep collections may nest (a top-level collection is at depth 1).
+    pub max_collection_depth: usize,
 }
 
 impl Default for Limits {
@@ -58,6 +60,7 @@ impl Default for Limits {
                 .map(|s| std::time::Duration::from_secs(*s))
                 .collect(),
             uploads: UploadSettings::default(),
+            max_collection_depth: crate::model::collection::DEFAULT_MAX_DEPTH,
         }
     }
 }
@@ -121,7 +124,7 @@ impl UseCases {
         Self(Arc::new(UseCaseSet {
             api_keys: ApiKeyService::new(ports.clone()),
             spaces: SpaceService::new(ports.clone()),
-            collections: CollectionService::new(ports.clone()),
+            collections: CollectionService::new(ports.clone(), limits.max_collection_depth),
             outputs: OutputService::new(ports.clone()),
             idempotency: idempotency::IdempotencyService::new(ports.idempotency.clone(), ports.clock.clone()),
             postbacks: postbacks::PostbackService::new(
