@@ -48,7 +48,11 @@ pub const DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 /// [`extract`] with a deadline: a page that takes longer (a pathological DOM) gets its
 /// plain visible text instead, so one page cannot stall a worker. The late
 /// extraction finishes on its own thread and is dropped.
+///
+/// The page's nesting is bounded first ([`crate::nesting`]): parsing is quadratic in
+/// depth, and the plain-text answer parses the page too.
 pub fn extract_within(html: &str, url: Option<&str>, deadline: std::time::Duration) -> Extracted {
+    let html = &*crate::nesting::bounded(html, crate::nesting::MAX_DEPTH);
     let (sender, receiver) = std::sync::mpsc::channel();
     let (owned_html, owned_url) = (html.to_owned(), url.map(str::to_owned));
     let spawned = std::thread::Builder::new().name("html-extract".into()).spawn(move || {
@@ -72,7 +76,8 @@ fn plain_page(html: &str) -> Extracted {
 
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
-    let unwrapped = unwrap_large_noscript(html);
+    let bounded = crate::nesting::bounded(html, crate::nesting::MAX_DEPTH);
+    let unwrapped = unwrap_large_noscript(&bounded);
     let html = unwrapped.as_ref();
     let dom = Dom::from(html);
     let marked_article = declares_article(&dom);

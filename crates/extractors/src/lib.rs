@@ -9,6 +9,7 @@ pub mod context;
 pub mod html;
 pub mod markdown;
 mod math;
+mod nesting;
 pub mod pdf;
 pub mod symbols;
 pub mod text;

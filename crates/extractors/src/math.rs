@@ -5,7 +5,8 @@
 //!
 //! Hand-written rather than a LaTeX crate: what is needed is a few dozen symbol
 //! names and `\frac`/`\sqrt`, with unknown commands kept verbatim; the LaTeX-to-Unicode
-//! crates render to MathML or need a TeX engine.
+//! crates render to MathML or need a TeX engine. Nesting is bounded, so no span can
+//! recurse deeply whatever a document holds.
 
 /// `text` with every delimited math span rendered as plain text.
 pub(crate) fn plain(text: &str) -> String {
@@ -42,9 +43,22 @@ pub(crate) fn plain(text: &str) -> String {
     out
 }
 
+/// How deep `\frac`/`\sqrt`/`\text` groups are rendered; deeper groups stay as
+/// written. Real formulas nest a few levels; the bound keeps a hostile span's
+/// recursion (and the copying of each level) small.
+const MAX_NESTING: usize = 8;
+
 /// One span's LaTeX as plain text.
 fn render(latex: &str) -> String {
+    render_nested(latex, 0)
+}
+
+fn render_nested(latex: &str, nesting: usize) -> String {
     let latex = latex.trim();
+    if nesting >= MAX_NESTING {
+        return latex.split_whitespace().collect::<Vec<_>>().join(" ");
+    }
+    let render = |inner: &str| render_nested(inner, nesting + 1);
     let mut out = String::new();
     let mut chars = latex.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -194,6 +208,17 @@ mod tests {
         assert_eq!(plain(r"\( \frac{x+1}{2} \)"), "(x+1)/2");
         assert_eq!(plain(r"\( z \in U(0,1) \), \( \sqrt{2} \approx 1.41 \)"), "z ∈ U(0,1), √2 ≈ 1.41");
         assert_eq!(plain(r"\( \text{mean} \pm 1\sigma \)"), "mean ± 1σ");
+    }
+
+    #[test]
+    fn deeply_nested_groups_render_without_deep_recursion() {
+        let depth = 200_000;
+        let span = format!("\\( {}x{} \\)", "\\sqrt{".repeat(depth), "}".repeat(depth));
+        let rendered = plain(&span);
+        assert!(rendered.starts_with("√(√("), "{}", &rendered[..40]);
+        assert_eq!(rendered.matches('√').count(), super::MAX_NESTING, "rendered to the bound, then kept as written");
+        assert!(rendered.contains("x"));
+        assert_eq!(plain(r"\( \frac{\frac{1}{2}}{3} \)"), "(1/2)/3", "shallow nesting still renders");
     }
 
     #[test]
