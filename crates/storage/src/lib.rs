@@ -33,12 +33,59 @@ pub struct Database {
     batches: Option<std::sync::Arc<repositories::Batches>>,
 }
 
+/// How long a caller waits for the database before it is reported unavailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectSettings {
+    /// The longest wait for a pooled connection (and for opening one). During an
+    /// outage every request waits this long before its 503, so it is short.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectSettings {
+    fn default() -> Self {
+        Self { acquire_timeout: Duration::from_secs(3) }
+    }
+}
+
+/// How long after a connection failure every pooled connection is tested before use:
+/// after an outage the pool still holds connections to the server that went away, and
+/// each would fail its first statement (a 503 after the database is back).
+const SUSPECT_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+/// When (ms since the Unix epoch) a statement last failed because the database went
+/// away, in this process. Process-wide: a failure seen through one pool is reason to
+/// test the connections of all of them.
+static LAST_CONNECTION_FAILURE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn note_connection_failure() {
+    LAST_CONNECTION_FAILURE_MS.store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether pooled connections are suspect: a connection failure happened recently.
+fn connections_suspect() -> bool {
+    let last = LAST_CONNECTION_FAILURE_MS.load(std::sync::atomic::Ordering::Relaxed);
+    last != 0 && now_ms().saturating_sub(last) < SUSPECT_AFTER_FAILURE.as_millis() as u64
+}
+
 impl Database {
-    /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`).
+    /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`) with the
+    /// default [`ConnectSettings`].
     ///
     /// # Errors
     /// [`Error::Unavailable`] when the database cannot be reached or opened.
     pub async fn connect(url: &str) -> Result<Self, Error> {
+        Self::connect_with(url, ConnectSettings::default()).await
+    }
+
+    /// Connects to `url` (`sqlite://PATH?mode=rwc` or `postgres://...`).
+    ///
+    /// # Errors
+    /// [`Error::Unavailable`] when the database cannot be reached or opened.
+    pub async fn connect_with(url: &str, settings: ConnectSettings) -> Result<Self, Error> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else if url.starts_with("sqlite:") {
@@ -47,7 +94,7 @@ impl Database {
             return Err(Error::invalid("database_url", "must start with postgres:// or sqlite:"));
         };
         let mut options = ConnectOptions::new(url.to_owned());
-        options.sqlx_logging(false).connect_timeout(Duration::from_secs(10)).acquire_timeout(Duration::from_secs(30));
+        options.sqlx_logging(false).connect_timeout(settings.acquire_timeout).acquire_timeout(settings.acquire_timeout);
         // The pool's default pings every connection it hands out: a round trip before
         // each statement, about half of a refresh's round trips. Only a connection that
         // sat idle long enough for a proxy or the server to have dropped it is checked;
@@ -61,6 +108,16 @@ impl Database {
             options.max_connections(1).min_connections(1);
         } else {
             options.max_connections(16);
+            options.map_sqlx_postgres_before_acquire(|connection, _| {
+                Box::pin(async move {
+                    if connections_suspect() {
+                        // A connection to a server that went away fails here and is
+                        // replaced, instead of failing the caller's statement.
+                        sqlx::Connection::ping(connection).await?;
+                    }
+                    Ok(true)
+                })
+            });
         }
         let connection = sea_orm::Database::connect(options).await.map_err(unavailable)?;
         if backend == Backend::Sqlite {
@@ -100,15 +157,66 @@ fn unavailable(error: DbErr) -> Error {
     Error::Unavailable(Box::new(error))
 }
 
-/// Translates driver errors into domain errors: a dead connection is `Unavailable`,
-/// a unique violation a `Conflict`, everything else `Internal`.
+/// Translates driver errors into domain errors, in one place:
+/// - a dead or unreachable server (refused or broken connection, pool time-out, a
+///   server shutting down or out of connections) is `Unavailable`, so callers answer
+///   503 and workers retry;
+/// - text Postgres cannot store (a NUL character, in text or in JSON) is a validation
+///   error: the rules keep NULs out, and this is the backstop that keeps one that got
+///   through from becoming a 500;
+/// - a unique violation is a `Conflict`; everything else `Internal`.
 pub(crate) fn map_db_err(error: DbErr) -> Error {
     if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
         return Error::Conflict("already exists".into());
     }
+    let driver = match &error {
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
+        _ => None,
+    };
+    match driver.map(classify) {
+        Some(Class::Unavailable) => {
+            note_connection_failure();
+            return unavailable(error);
+        }
+        Some(Class::Nul) => return Error::invalid("body", "text must not contain NUL (\\u0000) characters"),
+        Some(Class::Other) | None => {}
+    }
     match error {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => unavailable(error),
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+            note_connection_failure();
+            unavailable(error)
+        }
         other => Error::Internal(Box::new(other)),
+    }
+}
+
+/// What a driver error says about the database, for [`map_db_err`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
+    Unavailable,
+    Nul,
+    Other,
+}
+
+pub(crate) fn classify(error: &sqlx::Error) -> Class {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Protocol(_) => Class::Unavailable,
+        sqlx::Error::Database(database) => match database.code().as_deref() {
+            // connection_exception (class 08), admin/crash shutdown, cannot connect now,
+            // too many connections.
+            Some(code) if code.starts_with("08") => Class::Unavailable,
+            Some("57P01" | "57P02" | "57P03" | "53300") => Class::Unavailable,
+            // invalid byte sequence (0x00 in text), unsupported \u0000 in jsonb.
+            Some("22021" | "22P05") => Class::Nul,
+            _ => Class::Other,
+        },
+        _ => Class::Other,
     }
 }
 

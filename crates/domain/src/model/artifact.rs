@@ -142,8 +142,11 @@ impl ArtifactQuery {
             }
         };
         let text = text.map(str::trim).filter(|t| !t.is_empty());
-        if text.is_some_and(|t| t.chars().count() > 200) {
-            violations.add("q", "must be at most 200 characters");
+        if let Some(text) = text {
+            violations.check(crate::model::check_text("q", text, 0, 200));
+        }
+        if let Some(language) = language {
+            violations.check(crate::model::check_name("language", language, 0, 50));
         }
         violations.finish()?;
         let language = language.map(|l| l.trim().to_ascii_lowercase()).filter(|l| !l.is_empty());

@@ -30,6 +30,18 @@ pub struct Context {
 }
 
 impl ContextDraft {
+    /// Drops NUL characters from every text (see [`super::strip_nul`]): a model
+    /// behind the context port may write `\u0000`.
+    pub fn strip_nul(&mut self) {
+        super::strip_nul(&mut self.content);
+        for text in [&mut self.title, &mut self.summary].into_iter().flatten() {
+            super::strip_nul(text);
+        }
+        for list in [&mut self.outline, &mut self.key_points, &mut self.decisions, &mut self.open_questions] {
+            list.iter_mut().for_each(super::strip_nul);
+        }
+    }
+
     /// original / context tokens to two decimals, as every transport shows it, or
     /// `None` when the context is empty.
     pub fn compression_ratio(&self) -> Option<f64> {

@@ -49,6 +49,15 @@ impl Document {
         Self { markdown: markdown.into(), format, title: None, turns: Vec::new() }
     }
 
+    /// Drops NUL characters from the markdown and title (see [`super::strip_nul`]); a
+    /// NUL is no line break, so turn spans stay right.
+    pub fn strip_nul(&mut self) {
+        super::strip_nul(&mut self.markdown);
+        if let Some(title) = &mut self.title {
+            super::strip_nul(title);
+        }
+    }
+
     /// The turn that holds 1-based `line`, counted from 1.
     pub fn turn_at(&self, line: u32) -> Option<u32> {
         self.turns.iter().position(|t| (t.start_line..=t.end_line).contains(&line)).map(|i| i as u32 + 1)

@@ -25,7 +25,7 @@ pub use postback::{DEFAULT_RETRY_DELAYS_SECONDS, Postback, PostbackStatus, Webho
 pub use refresh_policy::{RefreshMode, RefreshPolicy};
 pub use revision::{HttpMeta, Revision};
 pub use run::{Run, RunFlags, RunKind, RunOutcome, RunStatus, StageTimings};
-pub use source::{Source, SourceInput, SourceStats, SourceType, Upload};
+pub use source::{MAX_URL_BYTES, Source, SourceInput, SourceStats, SourceType, Upload};
 pub use space::{Space, SpaceName};
 pub use user::{Plan, User};
 
@@ -68,8 +68,30 @@ macro_rules! wire_enum {
 }
 pub(crate) use wire_enum;
 
-/// Checks a human-readable text field's length in characters.
+/// Checks a one-line name: [`check_text`], and no control characters (a name is shown
+/// in lists, logs and terminals, where they would break lines or inject escapes).
+pub fn check_name(field: &str, value: &str, min: usize, max: usize) -> Result<(), crate::FieldError> {
+    check_text(field, value, min, max)?;
+    if value.chars().any(char::is_control) {
+        return Err(crate::FieldError::new(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// Removes NUL characters from text a document produced: Postgres stores none, in
+/// text or in JSON, and in a document they carry no meaning (binary debris, padding).
+pub fn strip_nul(text: &mut String) {
+    if text.contains('\0') {
+        text.retain(|c| c != '\0');
+    }
+}
+
+/// Checks a human-readable text field: its length in characters, and no NUL
+/// character (which Postgres cannot store and no person types).
 pub fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<(), crate::FieldError> {
+    if value.contains('\0') {
+        return Err(crate::FieldError::new(field, "must not contain NUL characters"));
+    }
     let n_chars = value.chars().count();
     if value.trim().is_empty() && min > 0 {
         return Err(crate::FieldError::new(field, "must not be empty"));

@@ -2,7 +2,9 @@
 
 use crate::error::Violations;
 
-/// `?page=&per_page=`, validated: page ≥ 1, per_page 1..=100 (default 1 and 20).
+/// `?page=&per_page=`, validated: page 1..=10,000,000, per_page 1..=100 (default 1
+/// and 20). The page bound keeps the offset far inside every database's integer
+/// range: an unbounded page overflowed the query builder's offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
     pub page: u64,
@@ -17,13 +19,15 @@ impl Default for PageRequest {
 
 impl PageRequest {
     pub const MAX_PER_PAGE: u64 = 100;
+    /// The deepest page: a billion items at the largest page size.
+    pub const MAX_PAGE: u64 = 10_000_000;
 
     pub fn new(page: Option<u64>, per_page: Option<u64>) -> crate::Result<Self> {
         let mut violations = Violations::default();
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(20);
-        if page == 0 {
-            violations.add("page", "must be at least 1");
+        if !(1..=Self::MAX_PAGE).contains(&page) {
+            violations.add("page", "must be between 1 and 10000000");
         }
         if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
             violations.add("per_page", "must be between 1 and 100");
@@ -66,6 +70,10 @@ mod tests {
         let error = PageRequest::new(Some(0), Some(101)).unwrap_err();
         let fields: Vec<_> = error.details().iter().map(|d| d.field.as_str()).collect();
         assert_eq!(fields, ["page", "per_page"]);
+        let error = PageRequest::new(Some(u64::MAX), Some(100)).unwrap_err();
+        assert_eq!(error.details()[0].field, "page");
+        let deepest = PageRequest::new(Some(PageRequest::MAX_PAGE), Some(PageRequest::MAX_PER_PAGE)).unwrap();
+        assert!(i64::try_from(deepest.offset()).is_ok());
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub enum SourceInput {
 /// A composition holds at most this many members.
 pub const MAX_COMPOSITION_MEMBERS: usize = 100;
 
+/// The longest URL accepted (a source's address, a postback target), in bytes. Real
+/// addresses stay far below it; without a bound one request could store megabytes
+/// in a field that every listing returns.
+pub const MAX_URL_BYTES: usize = 4096;
+
 impl SourceInput {
     pub fn source_type(&self) -> SourceType {
         match self {
@@ -65,6 +70,16 @@ impl SourceInput {
             return Err(vec![FieldError::new(field, "must be an object")]);
         };
         let mut violations = Violations::default();
+        // Unknown keys are refused as everywhere else in a body, so a typo (`"uri "`,
+        // `"source_id"`) is never silently ignored.
+        let known: &[&str] = match source_type {
+            SourceType::Uri => &["url", "uri"],
+            SourceType::File | SourceType::Content => &["data"],
+            SourceType::Composition => &["source_ids"],
+        };
+        for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
+            violations.add(format!("{field}.{key}"), format!("is not a field of a {source_type} source"));
+        }
         let input = match source_type {
             SourceType::Uri => parse_uri(field, object, &mut violations).map(|url| SourceInput::Uri { url }),
             SourceType::File => string_field(field, object, "data", &mut violations).and_then(|key| {
@@ -75,15 +90,19 @@ impl SourceInput {
                     Some(SourceInput::File { file_key: key.to_owned() })
                 }
             }),
+            // NUL characters are dropped: Postgres cannot store them, and in pasted text
+            // they carry nothing a reader sees.
             SourceType::Content => string_field(field, object, "data", &mut violations).and_then(|data| {
-                if data.trim().is_empty() {
+                if data.trim_matches(|c: char| c.is_whitespace() || c == '\0').is_empty() {
                     violations.add(format!("{field}.data"), "must not be empty");
                     None
                 } else if data.len() > max_content_bytes {
                     violations.add(format!("{field}.data"), format!("must be at most {max_content_bytes} bytes"));
                     None
                 } else {
-                    Some(SourceInput::Content { data: data.to_owned() })
+                    let mut data = data.to_owned();
+                    super::strip_nul(&mut data);
+                    Some(SourceInput::Content { data })
                 }
             }),
             SourceType::Composition => {
@@ -140,6 +159,9 @@ fn parse_uri(field: &str, object: &Map<String, Value>, violations: &mut Violatio
     for key in ["url", "uri"] {
         match object.get(key) {
             None | Some(Value::Null) => {}
+            Some(Value::String(text)) if text.len() > MAX_URL_BYTES => {
+                violations.add(format!("{field}.{key}"), format!("must be at most {MAX_URL_BYTES} bytes"));
+            }
             Some(Value::String(text)) => match Url::parse(text) {
                 Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => parsed.push(url),
                 Ok(_) => violations.add(format!("{field}.{key}"), "must be an http or https URL"),
@@ -370,7 +392,29 @@ mod tests {
         );
         assert_eq!(
             fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"text": "x"}), 5)),
-            ["initial_data.data"]
+            ["initial_data.text", "initial_data.data"],
+            "an unknown key is named, and the missing one"
+        );
+        let with_nul = SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "a\0b"}), 5);
+        assert_eq!(with_nul.unwrap(), SourceInput::Content { data: "ab".into() }, "NULs are dropped");
+        assert!(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "\0 "}), 5).is_err());
+    }
+
+    #[test]
+    fn unknown_keys_and_overlong_urls_are_refused() {
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
+        assert_eq!(
+            fields(SourceInput::parse("initial_data", SourceType::Uri, &json!({"url": long}), 5)),
+            ["initial_data.url"]
+        );
+        assert_eq!(
+            fields(SourceInput::parse(
+                "initial_data",
+                SourceType::Uri,
+                &json!({"url": "https://example.com", "depth": 2}),
+                5
+            )),
+            ["initial_data.depth"]
         );
     }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::check_text;
+use super::{check_name, check_text};
 use crate::{
     FieldError,
     ids::{SpaceId, UserId},
@@ -18,13 +18,13 @@ pub struct Space {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A space (or collection) name: 1..=200 characters, not blank.
+/// A space (or collection) name: 1..=200 characters, not blank, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpaceName(String);
 
 impl SpaceName {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        check_text(field, raw, 1, 200)?;
+        check_name(field, raw, 1, 200)?;
         Ok(Self(raw.to_owned()))
     }
 
@@ -52,5 +52,9 @@ mod tests {
         assert_eq!(SpaceName::parse("name", "").unwrap_err().field, "name");
         assert!(SpaceName::parse("name", "   ").is_err());
         assert!(SpaceName::parse("name", &"a".repeat(201)).is_err());
+        assert_eq!(SpaceName::parse("name", "a\0b").unwrap_err().message, "must not contain NUL characters");
+        assert!(SpaceName::parse("name", "a\u{1b}[31mb").is_err(), "no terminal escapes");
+        assert!(check_description("description", &Some("line\nline\ttab".into())).is_ok());
+        assert!(check_description("description", &Some("a\0".into())).is_err());
     }
 }

@@ -58,7 +58,7 @@ impl ApiKeyService {
         let now = self.ports.clock.now();
         let mut violations = Violations::default();
         if let Some(name) = &request.name {
-            violations.check(crate::model::check_text("name", name, 0, 200));
+            violations.check(crate::model::check_name("name", name, 0, 200));
         }
         if request.expiration_date.is_some_and(|at| at <= now) {
             violations.add("expiration_date", "must be in the future");
@@ -102,7 +102,7 @@ impl ApiKeyService {
     /// # Errors
     /// [`Error::Validation`] for an empty or over-long user name.
     pub async fn create_for_user_name(&self, name: &str, plan: Option<Plan>) -> Result<(User, IssuedApiKey)> {
-        crate::model::check_text("user", name, 1, 200).map_err(|e| Error::invalid_fields(vec![e]))?;
+        crate::model::check_name("user", name, 1, 200).map_err(|e| Error::invalid_fields(vec![e]))?;
         let now = self.ports.clock.now();
         let user = match self.ports.users.find_by_name(name).await? {
             Some(user) => user,

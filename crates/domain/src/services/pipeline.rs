@@ -251,11 +251,27 @@ impl Pipeline {
         let ClaimedRun { run, subject } = claimed;
         let subject = subject.filter(|subject| !subject.source.is_deleted());
         let result = match &subject {
-            Some(subject) => self.run_stages(&run, subject, stop, &mut timings).await,
             None => Err(Stop::Canceled),
+            // Asked to stop before this claim: a run that keeps failing to commit (or
+            // whose workers keep dying) is reclaimed again and again, and must still
+            // obey a cancel.
+            Some(_) if run.cancel_requested => Err(Stop::Canceled),
+            // Claimed more often than allowed: every earlier attempt ended without a
+            // recorded outcome (a worker died, or its commit failed). Do not try again.
+            Some(_) if run.attempt > self.retry.max_attempts => Err(Stop::Failed {
+                message: format!(
+                    "gave up after {} attempts that ended without an outcome{}",
+                    self.retry.max_attempts,
+                    run.error.as_deref().map(|e| format!(" (last: {e})")).unwrap_or_default()
+                ),
+                outcome: None,
+            }),
+            Some(subject) => self.run_stages(&run, subject, stop, &mut timings).await,
         };
         let source = subject.map(|subject| subject.source);
-        let finish = |status, outcome, error: Option<String>, produced: Option<Produced>| {
+        let finish = |status, outcome, mut error: Option<String>, produced: Option<Produced>| {
+            // Messages quote what the world sent (a type, an address): keep them storable.
+            error.iter_mut().for_each(crate::model::strip_nul);
             let (revision, context, artifacts) = match produced {
                 Some(p) => (Some(p.revision), p.context, p.artifacts),
                 None => (None, None, None),
@@ -287,9 +303,32 @@ impl Pipeline {
                 Processed::Finished { status: RunStatus::Failed, outcome },
             ),
         };
-        finish.postback = source.and_then(|source| self.postback_after(source, &run, &finish));
+        finish.postback = source.as_ref().and_then(|source| self.postback_after(source, &run, &finish));
         let revision = finish.revision.clone();
-        if !self.ports.runs.finish(run.id, finish).await? {
+        let status = finish.status;
+        let held = match self.ports.runs.finish(run.id, finish).await {
+            Ok(held) => held,
+            // The database is down: nothing can be recorded now. The lease runs out and
+            // the run is claimed again, at most `max_attempts` times in all.
+            Err(error) if error.kind() == crate::ErrorKind::Unavailable => return Err(error),
+            // The database refused what the run produced. Trying again would produce
+            // the same and be refused the same, forever: the run fails instead, with
+            // nothing but its message, and the previous outputs stay current.
+            Err(error) if status != RunStatus::Failed || revision.is_some() => {
+                let message = format!("the run's outcome could not be stored: {}", error.public_message());
+                let mut failed = RunFinish::status_only(RunStatus::Failed);
+                failed.error = Some(message);
+                failed.timings = timings;
+                failed.postback = source.as_ref().and_then(|source| self.postback_after(source, &run, &failed));
+                return Ok(if self.ports.runs.finish(run.id, failed).await? {
+                    Processed::Finished { status: RunStatus::Failed, outcome: None }
+                } else {
+                    Processed::Abandoned
+                });
+            }
+            Err(error) => return Err(error),
+        };
+        if !held {
             // Someone else owns the run now: it was reclaimed after our lease ran out,
             // and the worker that holds it numbers its revision as we did, so it writes
             // the same blob keys. Deleting "our" blobs could delete the revision that
@@ -315,7 +354,9 @@ impl Pipeline {
     }
 
     /// The notification for the state the source will be in once `finish` commits.
-    fn postback_after(&self, mut source: Source, run: &Run, finish: &RunFinish) -> Option<Postback> {
+    fn postback_after(&self, source: &Source, run: &Run, finish: &RunFinish) -> Option<Postback> {
+        source.postback_url.as_ref()?;
+        let mut source = source.clone();
         let event = match finish.status {
             RunStatus::Completed => Event::Succeed,
             RunStatus::Failed => Event::Fail,
@@ -373,11 +414,14 @@ impl Pipeline {
             SourceInput::Uri { url } => Some(url.as_str()),
             _ => None,
         };
-        let document = self
+        let mut document = self
             .ports
             .normalizer
             .normalize(NormalizeInput { bytes: &bytes, content_type: content_type.as_deref(), url })
             .map_err(|message| Stop::Failed { message, outcome: None })?;
+        // The raw bytes keep whatever they hold; the text every output is made of
+        // holds nothing the database cannot store.
+        document.strip_nul();
         timings.normalize = Some(elapsed_ms(started));
         checkpoint(stop)?;
 
@@ -395,7 +439,8 @@ impl Pipeline {
         let stored_artifacts = self.artifact_write(run, source, number, &artifacts);
         let context = if run.flags.run_context_extraction {
             let started = Instant::now();
-            let draft = self.ports.context_extractor.extract(&document, &artifacts).await;
+            let mut draft = self.ports.context_extractor.extract(&document, &artifacts).await;
+            draft.strip_nul();
             timings.context = Some(elapsed_ms(started));
             Some(self.context(source.id, number, extractor_version, draft))
         } else {

@@ -19,7 +19,7 @@ use crate::{
     ids::{CollectionId, SourceId, SpaceId},
     model::{
         Page, PageRequest, Postback, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source,
-        SourceInput, SourceType, User, check_text,
+        SourceInput, SourceType, User, check_name, check_text,
     },
     ports::{Lease, RunWrite, SourceFilter},
     state::{Effect, Event, SourceStatus},
@@ -136,7 +136,7 @@ impl SourceService {
         let input = self
             .parse_input(user, space_id, "initial_data", request.source_type, &request.initial_data, &mut violations)
             .await?;
-        check_optional_text(&mut violations, "name", &request.name, 200);
+        check_optional_name(&mut violations, "name", &request.name);
         check_optional_text(&mut violations, "description", &request.description, 10_000);
         if let Some(collection_id) = request.collection_id {
             self.check_collection(user, space_id, collection_id, &mut violations).await?;
@@ -236,7 +236,7 @@ impl SourceService {
         let now = self.ports.clock.now();
         let mut violations = Violations::default();
         if let Some(name) = &patch.name {
-            check_optional_text(&mut violations, "name", name, 200);
+            check_optional_name(&mut violations, "name", name);
         }
         if let Some(description) = &patch.description {
             check_optional_text(&mut violations, "description", description, 10_000);
@@ -555,6 +555,9 @@ impl SourceService {
     }
 
     fn parse_postback_url(&self, field: &str, raw: &str) -> Result<Url, FieldError> {
+        if raw.len() > crate::model::MAX_URL_BYTES {
+            return Err(FieldError::new(field, format!("must be at most {} bytes", crate::model::MAX_URL_BYTES)));
+        }
         let url = Url::parse(raw).map_err(|_| FieldError::new(field, "must be an absolute URL"))?;
         match url.scheme() {
             "https" => Ok(url),
@@ -581,6 +584,12 @@ impl SourceService {
 fn check_optional_text(violations: &mut Violations, field: &str, value: &Option<String>, max: usize) {
     if let Some(text) = value {
         violations.check(check_text(field, text, 0, max));
+    }
+}
+
+fn check_optional_name(violations: &mut Violations, field: &str, value: &Option<String>) {
+    if let Some(text) = value {
+        violations.check(check_name(field, text, 0, 200));
     }
 }
 

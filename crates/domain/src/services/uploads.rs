@@ -142,6 +142,10 @@ impl UploadService {
                 violations.add("filename", "must be at most 255 characters");
                 None
             }
+            Some(name) if name.chars().any(char::is_control) => {
+                violations.add("filename", "must not contain control characters");
+                None
+            }
             Some(name) => Some(name.to_owned()),
         };
         let content_type = match request.content_type.as_deref().map(str::trim) {

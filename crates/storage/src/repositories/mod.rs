@@ -85,10 +85,18 @@ where
 
 #[async_trait]
 impl HealthCheck for SeaStore {
+    /// A ping, answered within [`HEALTH_TIMEOUT`]: a health check must say "down"
+    /// quickly, not wait out the pool's acquire timeout.
     async fn check(&self) -> Result<()> {
-        self.db.ping().await.map_err(|e| ctxd_domain::Error::Unavailable(Box::new(e)))
+        match tokio::time::timeout(HEALTH_TIMEOUT, self.db.ping()).await {
+            Ok(answer) => answer.map_err(map_db_err),
+            Err(_) => Err(ctxd_domain::Error::Unavailable(format!("no answer within {HEALTH_TIMEOUT:?}").into())),
+        }
     }
 }
+
+/// How long the database's health check waits for its ping.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// `table.column AS "{prefix}column"` for every column of `E`, so one row can carry
 /// two models (read back with `FromQueryResult::from_query_result(row, prefix)`).

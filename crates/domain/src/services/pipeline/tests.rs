@@ -546,3 +546,101 @@ async fn a_composition_with_no_member_content_fails_until_a_member_has_some() {
     let error = finished.lock().unwrap().clone().unwrap().error.unwrap();
     assert!(error.starts_with("none of the composition's live sources"), "{error}");
 }
+
+#[tokio::test]
+async fn a_commit_the_database_refuses_fails_the_run_with_a_message_instead_of_looping() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher.expect_fetch().returning(|_, _| {
+        Ok(FetchOutcome::Fetched { bytes: b"new content".to_vec(), content_hash: None, http: HttpMeta::default() })
+    });
+    h.blobs.expect_put().returning(|_, _| Ok(()));
+    let finishes = Arc::new(Mutex::new(Vec::new()));
+    let sink = finishes.clone();
+    h.runs.expect_finish().returning(move |_, finish: RunFinish| {
+        let refused = finish.revision.is_some();
+        sink.lock().unwrap().push(finish);
+        if refused { Err(Error::internal("the database refused the row")) } else { Ok(true) }
+    });
+    let (pipeline, _) = h.pipeline();
+    let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
+    let finishes = finishes.lock().unwrap();
+    assert_eq!(finishes.len(), 2, "the outcome, then the failure");
+    let failed = &finishes[1];
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert!(failed.revision.is_none() && failed.context.is_none() && failed.artifacts.is_none());
+    assert!(failed.error.as_deref().unwrap().contains("could not be stored"), "{:?}", failed.error);
+}
+
+#[tokio::test]
+async fn a_database_outage_at_commit_leaves_the_run_to_its_lease() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher.expect_fetch().returning(|_, _| {
+        Ok(FetchOutcome::Fetched { bytes: b"new content".to_vec(), content_hash: None, http: HttpMeta::default() })
+    });
+    h.blobs.expect_put().returning(|_, _| Ok(()));
+    h.runs.expect_finish().times(1).returning(|_, _| Err(Error::Unavailable("connection refused".into())));
+    let (pipeline, _) = h.pipeline();
+    let error = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap_err();
+    assert_eq!(error.kind(), crate::ErrorKind::Unavailable);
+}
+
+#[tokio::test]
+async fn a_run_claimed_more_often_than_allowed_fails_without_running_again() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher.expect_fetch().never();
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let mut run = refresh_run(&source, false);
+    run.attempt = RetryPolicy::default().max_attempts + 1;
+    run.error = Some("worker died".into());
+    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
+    let error = finished.lock().unwrap().clone().unwrap().error.unwrap();
+    assert!(error.contains("gave up after 3 attempts") && error.contains("worker died"), "{error}");
+}
+
+#[tokio::test]
+async fn a_cancel_requested_before_a_reclaim_ends_the_run_canceled() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher.expect_fetch().never();
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    let mut run = refresh_run(&source, false);
+    run.attempt = 2;
+    run.cancel_requested = true;
+    let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
+    assert_eq!(processed, Processed::Finished { status: RunStatus::Canceled, outcome: None });
+    assert_eq!(finished.lock().unwrap().clone().unwrap().status, RunStatus::Canceled);
+}
+
+#[tokio::test]
+async fn nul_characters_never_reach_the_stored_outputs() {
+    let source = uri_source(None);
+    let mut h = Harness::new(&source, None);
+    h.fetcher.expect_fetch().returning(|_, _| {
+        Ok(FetchOutcome::Fetched {
+            bytes: b"binary\0debris\0here".to_vec(),
+            content_hash: None,
+            http: HttpMeta::default(),
+        })
+    });
+    let stored = Arc::new(Mutex::new(Vec::new()));
+    let sink = stored.clone();
+    h.blobs.expect_put().returning(move |key, bytes| {
+        sink.lock().unwrap().push((key.to_owned(), bytes));
+        Ok(())
+    });
+    let finished = h.capture_finish();
+    let (pipeline, _) = h.pipeline();
+    pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
+    let finish = finished.lock().unwrap().clone().unwrap();
+    assert_eq!(finish.context.unwrap().draft.content, "binarydebrishere");
+    let stored = stored.lock().unwrap();
+    let raw = stored.iter().find(|(key, _)| key.ends_with("raw")).map(|(_, bytes)| bytes.clone());
+    assert_eq!(raw.as_deref(), Some(&b"binary\0debris\0here"[..]), "raw bytes stay raw: {stored:?}");
+}
