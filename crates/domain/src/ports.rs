@@ -495,8 +495,9 @@ pub enum IdempotencyClaim {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` for a request whose hash is `request_hash`; a stored key older
-    /// than `expired_before` counts as unused.
+    /// Claims `key` for a request whose hash is `request_hash`. A stored key older
+    /// than `expired_before` counts as unused, and so does one still in progress that
+    /// was claimed before `stale_before` (its request died without finishing).
     async fn claim(
         &self,
         user_id: UserId,
@@ -504,6 +505,7 @@ pub trait IdempotencyStore: Send + Sync {
         request_hash: &str,
         now: DateTime<Utc>,
         expired_before: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyClaim>;
     /// Stores the response of a claimed key.
     async fn complete(&self, user_id: UserId, key: &str, status: u16, body: &str) -> Result<()>;

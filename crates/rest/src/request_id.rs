@@ -20,7 +20,18 @@ pub fn current() -> String {
     REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| "req_unknown".to_owned())
 }
 
-fn generate() -> String {
+/// Runs `work` as a task of its own that finishes even if the request's connection
+/// drops (axum then drops the handler's future), with the request's id and span.
+pub fn spawn_detached<F>(work: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::spawn(REQUEST_ID.scope(current(), tracing::Instrument::instrument(work, span)))
+}
+
+pub(crate) fn generate() -> String {
     const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::rng();
     let suffix: String = (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();

@@ -12,6 +12,11 @@ use crate::{
 /// How long a key is remembered.
 pub const KEY_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 
+/// How long a key may stay "in progress". A create takes milliseconds and runs to its
+/// end even when the client hangs up; a key still in progress after this belongs to
+/// a process that died in between, and a retry may take it.
+pub const IN_PROGRESS_LIFETIME: chrono::Duration = chrono::Duration::seconds(60);
+
 #[derive(Clone)]
 pub struct IdempotencyService {
     store: Arc<dyn IdempotencyStore>,
@@ -55,7 +60,8 @@ impl IdempotencyService {
     pub async fn begin(&self, user: &User, key: &str, request_hash: &str) -> Result<Proceed> {
         Self::validate_key(key)?;
         let now = self.clock.now();
-        match self.store.claim(user.id, key, request_hash, now, now - KEY_LIFETIME).await? {
+        let (expired_before, stale_before) = (now - KEY_LIFETIME, now - IN_PROGRESS_LIFETIME);
+        match self.store.claim(user.id, key, request_hash, now, expired_before, stale_before).await? {
             IdempotencyClaim::New => Ok(Proceed::Handle),
             IdempotencyClaim::Replay { status, body } => Ok(Proceed::Replay { status, body }),
             IdempotencyClaim::Mismatch => {

@@ -51,37 +51,44 @@ pub async fn create_source(
         }
         None => None,
     };
-    if let Some(key) = &key {
+    let Some(key) = key else {
+        let request = body.into_domain()?;
+        let source = state.use_cases.sources.create(&user, space_id, request).await?;
+        return Ok((StatusCode::ACCEPTED, Json(SourceOut::from(source))).into_response());
+    };
+    // A keyed create runs to its end (stored response or released key) even when the
+    // client hangs up midway: cancelled between claiming the key and completing it,
+    // the key would stay "in progress" and every retry would get a 409.
+    let work = async move {
         // The same key on another space's create is another request.
         let request_hash = format!("{space_id}:{body_hash}");
-        if let Proceed::Replay { status, body } = state.use_cases.idempotency.begin(&user, key, &request_hash).await? {
+        if let Proceed::Replay { status, body } = state.use_cases.idempotency.begin(&user, &key, &request_hash).await? {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
             let headers =
                 [(header::CONTENT_TYPE, "application/json"), (HeaderName::from_static("idempotent-replayed"), "true")];
             return Ok((status, headers, body).into_response());
         }
-    }
-    let created = match body.into_domain() {
-        Ok(request) => state.use_cases.sources.create(&user, space_id, request).await,
-        Err(error) => Err(error),
-    };
-    match created {
-        Ok(source) => {
-            let out = SourceOut::from(source);
-            if let Some(key) = &key {
+        let created = match body.into_domain() {
+            Ok(request) => state.use_cases.sources.create(&user, space_id, request).await,
+            Err(error) => Err(error),
+        };
+        match created {
+            Ok(source) => {
+                let out = SourceOut::from(source);
                 let json = serde_json::to_string(&out).expect("DTOs serialize");
-                state.use_cases.idempotency.complete(&user, key, StatusCode::ACCEPTED.as_u16(), &json).await?;
+                state.use_cases.idempotency.complete(&user, &key, StatusCode::ACCEPTED.as_u16(), &json).await?;
+                Ok((StatusCode::ACCEPTED, Json(out)).into_response())
             }
-            Ok((StatusCode::ACCEPTED, Json(out)).into_response())
-        }
-        Err(error) => {
-            // A failed request stores nothing: the client may fix it and retry with the key.
-            if let Some(key) = &key {
-                state.use_cases.idempotency.release(&user, key).await?;
+            Err(error) => {
+                // A failed request stores nothing: the client may fix it and retry with the key.
+                state.use_cases.idempotency.release(&user, &key).await?;
+                Err(error.into())
             }
-            Err(error.into())
         }
-    }
+    };
+    crate::request_id::spawn_detached(work)
+        .await
+        .unwrap_or_else(|_| Err(ApiError::from(ctxd_domain::Error::internal("the keyed create panicked"))))
 }
 
 /// List a space's sources: pinned first, then newest first.
@@ -188,7 +195,7 @@ pub async fn cancel_source(
 
 /// Re-fetch a URI or FILE source (conditional; unchanged content is not re-extracted).
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/refresh", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    request_body(content = RefreshIn, description = "Optional; an empty body means the defaults"),
+    request_body(content = Option<RefreshIn>, description = "Optional; an empty body means the defaults"),
     responses((status = 202, description = "Refresh initiated", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn refresh_source(
@@ -204,7 +211,7 @@ pub async fn refresh_source(
 
 /// Re-run extraction on the stored content of the current revision.
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/reprocess", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    request_body(content = ReprocessIn, description = "Optional; an empty body means the defaults"),
+    request_body(content = Option<ReprocessIn>, description = "Optional; an empty body means the defaults"),
     responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn reprocess_source(

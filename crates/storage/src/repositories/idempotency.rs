@@ -25,13 +25,23 @@ impl IdempotencyStore for SeaStore {
         request_hash: &str,
         now: DateTime<Utc>,
         expired_before: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
     ) -> Result<IdempotencyClaim> {
         let id = (user_id.0, key.to_owned());
         if let Some(existing) =
             idempotency_keys::Entity::find_by_id(id.clone()).one(&self.db).await.map_err(map_db_err)?
-            && existing.created_at < expired_before
+            && (existing.created_at < expired_before
+                || (existing.status_code == 0 && existing.created_at < stale_before))
         {
-            idempotency_keys::Entity::delete_by_id(id.clone()).exec(&self.db).await.map_err(map_db_err)?;
+            // Deleted only as it was read, so two retries cannot both take it over.
+            idempotency_keys::Entity::delete_many()
+                .filter(idempotency_keys::Column::UserId.eq(user_id.0))
+                .filter(idempotency_keys::Column::Key.eq(key))
+                .filter(idempotency_keys::Column::CreatedAt.eq(existing.created_at))
+                .filter(idempotency_keys::Column::StatusCode.eq(existing.status_code))
+                .exec(&self.db)
+                .await
+                .map_err(map_db_err)?;
         }
         let row = idempotency_keys::Model {
             user_id: user_id.0,
