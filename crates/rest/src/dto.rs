@@ -36,9 +36,16 @@ enum_schema!(
     source_status_schema => SourceStatus,
     run_kind_schema => RunKind,
     run_status_schema => RunStatus,
-    run_outcome_schema => RunOutcome,
     refresh_mode_schema => RefreshMode,
 );
+
+/// A run's outcome (from [`RunOutcome::ALL`]) or null.
+pub(crate) fn nullable_run_outcome_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(RunOutcome::ALL.iter().map(|v| Value::from(v.as_str())).chain([Value::Null])))
+        .build()
+}
 
 /// RFC 3339 UTC with `Z`, millisecond precision.
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -69,10 +76,13 @@ fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 10000000)]
     pub page: Option<u64>,
     /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -98,7 +108,9 @@ impl<T> From<&Page<T>> for Pagination {
 #[serde(deny_unknown_fields)]
 pub struct SpaceIn {
     /// 1..=200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
 }
 
@@ -139,7 +151,9 @@ pub struct SpacesPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// A collection of the same space, or null for a top-level collection.
     #[serde(rename = "parentId")]
@@ -152,6 +166,7 @@ pub struct CollectionIn {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionPatchIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
@@ -242,6 +257,7 @@ pub struct InstructionsIn {
     pub run_context_extraction: Option<bool>,
     /// Default true.
     pub run_artifact_extraction: Option<bool>,
+    #[serde(default, deserialize_with = "crate::extract::object")]
     pub refresh_policy: Option<RefreshPolicyIn>,
 }
 
@@ -256,13 +272,17 @@ pub struct SourceCreateIn {
     /// COMPOSITION: `{source_ids: [...]}`.
     #[schema(value_type = Object)]
     pub initial_data: Value,
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     #[serde(rename = "collectionId")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub collection_id: Option<CollectionId>,
+    #[serde(default, deserialize_with = "crate::extract::object")]
     pub instructions: Option<InstructionsIn>,
     /// Same as `instructions.refresh_policy`; give it in one place only.
+    #[serde(default, deserialize_with = "crate::extract::object")]
     pub refresh_policy: Option<RefreshPolicyIn>,
 }
 
@@ -314,7 +334,9 @@ pub struct SourcePatchIn {
     #[serde(default, rename = "collectionId", deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub collection_id: Option<Option<CollectionId>>,
+    #[serde(default, deserialize_with = "crate::extract::object")]
     pub refresh_policy: Option<RefreshPolicyIn>,
+    #[serde(default, deserialize_with = "crate::extract::object")]
     pub instructions: Option<InstructionsPatchIn>,
 }
 
@@ -382,6 +404,7 @@ pub struct FastForwardIn {
     pub source_type: SourceType,
     #[schema(value_type = Object)]
     pub initial_data: Value,
+    #[serde(default, deserialize_with = "crate::extract::object")]
     pub instructions: Option<InstructionsIn>,
 }
 
@@ -439,7 +462,9 @@ pub struct RunOut {
     pub kind: RunKind,
     #[schema(schema_with = run_status_schema)]
     pub status: RunStatus,
-    #[schema(schema_with = run_outcome_schema)]
+    /// Set once the run finished: null while it is queued or running, and for runs
+    /// that failed or were canceled before deciding.
+    #[schema(schema_with = nullable_run_outcome_schema)]
     pub outcome: Option<RunOutcome>,
     pub run_context_extraction: bool,
     pub run_artifact_extraction: bool,
@@ -580,7 +605,9 @@ pub struct SourcesPage {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SourceListParams {
+    #[param(minimum = 1, maximum = 10000000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
     #[param(schema_with = source_status_schema)]
     pub status: Option<SourceStatus>,
@@ -791,10 +818,13 @@ pub struct ArtifactsPage {
 #[serde(deny_unknown_fields)]
 pub struct SourceArtifactsParams {
     /// Artifacts found in this revision; default the source's current set.
+    #[param(minimum = 1)]
     pub revision: Option<u32>,
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 10000000)]
     pub page: Option<u64>,
     /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -810,8 +840,10 @@ pub struct SearchArtifactsParams {
     /// best matches come first.
     pub q: Option<String>,
     /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 10000000)]
     pub page: Option<u64>,
     /// Items per page, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -820,6 +852,7 @@ pub struct SearchArtifactsParams {
 #[serde(deny_unknown_fields)]
 pub struct DiffParams {
     /// The revision to compare with; default the previous one.
+    #[param(minimum = 1)]
     pub against: Option<u32>,
 }
 
@@ -828,6 +861,7 @@ pub struct DiffParams {
 #[serde(deny_unknown_fields)]
 pub struct ContextParams {
     /// A revision number; default the current revision.
+    #[param(minimum = 1)]
     pub revision: Option<u32>,
 }
 
@@ -839,6 +873,7 @@ pub struct ContentParams {
     #[param(inline)]
     pub format: Option<ContentFormatParam>,
     /// A revision number; default the current revision.
+    #[param(minimum = 1)]
     pub revision: Option<u32>,
 }
 
@@ -855,6 +890,7 @@ pub enum ContentFormatParam {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyIn {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
     /// RFC 3339; the key stops working at this instant.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -919,12 +955,15 @@ pub struct HealthOut {
 
 /// `POST /v1/upload/s3` body.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UploadIn {
+    #[schema(min_length = 1, max_length = 255)]
     pub filename: Option<String>,
     /// The MIME type the file will be `PUT` with.
     #[serde(rename = "contentType")]
     pub content_type: Option<String>,
     /// Exact size in bytes.
+    #[schema(minimum = 1)]
     pub size: Option<u64>,
 }
 

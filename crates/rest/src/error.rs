@@ -126,6 +126,34 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Gives every error answer the contract's JSON shape. Handlers and extractors of
+/// this crate already do; this catches the answers written by the framework itself
+/// (a path segment whose percent-escapes are not UTF-8, for one), which come as
+/// plain text. Their text becomes the message; `Allow` and `Retry-After` stay.
+pub async fn ensure_shape(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("Error").to_owned() } else { text };
+    let mut shaped = ApiError::new(status, message).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            shaped.headers_mut().insert(name, value.clone());
+        }
+    }
+    shaped
+}
+
 /// Unknown paths get the contract's 404 body too.
 pub async fn fallback() -> ApiError {
     ApiError::not_found()

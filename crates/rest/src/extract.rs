@@ -104,7 +104,16 @@ async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes
     })
 }
 
+/// Parses a request body. Every body of the API is a JSON object: serde's derived
+/// structs also take an array of their fields in order (`["name", "description"]`),
+/// which no client means to send, so anything but an object is refused here (and in
+/// nested objects by [`object`]).
 fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let valid = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+        let message = if valid { "must be a JSON object" } else { "malformed JSON: expected an object" };
+        return Err(ApiError::invalid("body", message));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -119,6 +128,43 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Trailing garbage after the object is malformed JSON too.
     deserializer.end().map_err(|_| ApiError::invalid("body", "malformed JSON: trailing characters"))?;
     Ok(value)
+}
+
+/// `deserialize_with` for an optional nested object: `null` or absent is `None`, an
+/// object is read as `T`, and anything else (the array form serde's derive accepts
+/// for structs) is refused. Field paths inside keep being reported, since the map is
+/// read through the caller's (path-tracking) deserializer.
+///
+/// # Errors
+/// The deserializer's error for any value but an object or null.
+pub fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+
+    deserializer.deserialize_any(ObjectVisitor(std::marker::PhantomData))
 }
 
 /// serde reports a missing field at the parent's path; name the field itself instead.
@@ -188,6 +234,28 @@ mod tests {
     fn fields_of(json: &str) -> Vec<(String, String)> {
         let error = parse_json::<Body>(json.as_bytes()).unwrap_err();
         error.details.iter().map(|d| (d.field.clone(), d.message.clone())).collect()
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        name: String,
+        #[serde(default, deserialize_with = "object")]
+        inner: Option<Inner>,
+    }
+
+    #[test]
+    fn only_objects_are_read_as_objects() {
+        assert!(parse_json::<Outer>(br#"{"name": "x", "inner": {"count": 1}}"#).is_ok());
+        assert!(parse_json::<Outer>(br#"{"name": "x", "inner": null}"#).is_ok());
+        assert!(parse_json::<Outer>(br#"{"name": "x"}"#).is_ok());
+        let top = parse_json::<Outer>(br#"["x", null]"#).unwrap_err();
+        assert_eq!((top.details[0].field.as_str(), top.details[0].message.as_str()), ("body", "must be a JSON object"));
+        let nested = parse_json::<Outer>(br#"{"name": "x", "inner": [1]}"#).unwrap_err();
+        assert_eq!(nested.details[0].field, "inner");
+        let deep = parse_json::<Outer>(br#"{"name": "x", "inner": {"count": "many"}}"#).unwrap_err();
+        assert_eq!(deep.details[0].field, "inner.count", "paths inside a nested object are kept");
     }
 
     #[test]

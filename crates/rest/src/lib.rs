@@ -5,7 +5,9 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod listener;
 pub mod metrics;
+pub mod query_guard;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
@@ -57,16 +59,27 @@ pub struct RestConfig {
     /// The address clients reach ctxd at, for the upload URLs it hands out; default:
     /// taken from each request's `Host`.
     pub public_url: Option<url::Url>,
+    /// Whether `X-Forwarded-Proto`/`X-Forwarded-Host` come from a proxy ctxd trusts.
+    pub trust_forwarded: bool,
 }
 
-/// [`RestConfig::public_url`], for the handlers that build absolute URLs.
+/// [`RestConfig::public_url`] and [`RestConfig::trust_forwarded`], for the handlers
+/// that build absolute URLs.
 #[derive(Debug, Clone)]
-pub struct PublicUrl(pub Option<url::Url>);
+pub struct PublicUrl {
+    pub configured: Option<url::Url>,
+    pub trust_forwarded: bool,
+}
 
 impl Default for RestConfig {
     fn default() -> Self {
         // Inline CONTENT may be 10 MiB; JSON escaping can grow it, so leave headroom.
-        Self { max_body_bytes: 16 * 1024 * 1024, rate_limits: rate_limit::RateLimits::default(), public_url: None }
+        Self {
+            max_body_bytes: 16 * 1024 * 1024,
+            rate_limits: rate_limit::RateLimits::default(),
+            public_url: None,
+            trust_forwarded: false,
+        }
     }
 }
 
@@ -144,7 +157,9 @@ pub fn router(state: AppState, config: &RestConfig) -> Router {
     let openapi = Arc::new(openapi);
     let spec = openapi.clone();
     let metrics = state.metrics.clone();
-    api.route("/openapi.json", get(move || async move { Json(spec.as_ref().clone()) }))
+    let declared = Arc::new(query_guard::DeclaredQueries::from_openapi(&openapi));
+    api.route_layer(middleware::from_fn_with_state(declared, query_guard::middleware))
+        .route("/openapi.json", get(move || async move { Json(spec.as_ref().clone()) }))
         .route("/metrics", get(metrics::render))
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi.as_ref().clone()))
         .fallback(error::fallback)
@@ -152,9 +167,13 @@ pub fn router(state: AppState, config: &RestConfig) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
         .route_layer(middleware::from_fn_with_state(metrics, metrics::middleware))
         .with_state(state)
-        .layer(axum::Extension(PublicUrl(config.public_url.clone())))
+        .layer(axum::Extension(PublicUrl {
+            configured: config.public_url.clone(),
+            trust_forwarded: config.trust_forwarded,
+        }))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(middleware::from_fn(error::ensure_shape))
         .layer(middleware::from_fn(request_id::middleware))
 }
 

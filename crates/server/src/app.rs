@@ -38,7 +38,9 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     }
-    let database = Database::connect(&config.effective_database_url()).await.context("cannot open the database")?;
+    let database = Database::connect_with(&config.effective_database_url(), config.connect_settings())
+        .await
+        .context("cannot open the database")?;
     database.migrate().await.context("cannot apply database migrations")?;
     Ok(database)
 }
@@ -280,7 +282,7 @@ impl Application {
             }))
         });
         let stop_workers = token.clone();
-        let served = axum::serve(self.listener, self.router)
+        let served = axum::serve(ctxd_rest::listener::ShapedListener(self.listener), self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 stop_workers.cancel();

@@ -22,6 +22,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://...` or `sqlite://...`; default: SQLite in `data_dir`.
     pub database_url: Option<String>,
+    pub database: DatabaseConfig,
     pub limits: LimitsConfig,
     pub postback: PostbackConfig,
     pub http: HttpConfig,
@@ -37,6 +38,22 @@ pub struct Config {
     pub public_url: Option<String>,
     pub blobs: BlobsConfig,
     pub uploads: UploadsConfig,
+}
+
+/// How ctxd waits for its database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// The longest wait for a connection, in milliseconds; past it the request
+    /// answers 503 (gRPC UNAVAILABLE).
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        let default = ctxd_storage::ConnectSettings::default();
+        Self { acquire_timeout_ms: u64::try_from(default.acquire_timeout.as_millis()).unwrap_or(3000) }
+    }
 }
 
 /// Where revision contents and uploads live.
@@ -327,6 +344,9 @@ impl Default for PostbackConfig {
 pub struct HttpConfig {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// Believe `X-Forwarded-Proto`/`X-Forwarded-Host` (set only behind a proxy that
+    /// overwrites them).
+    pub trust_forwarded: bool,
 }
 
 impl Default for Config {
@@ -335,6 +355,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./ctxd-data"),
             database_url: None,
+            database: DatabaseConfig::default(),
             limits: LimitsConfig::default(),
             postback: PostbackConfig::default(),
             http: HttpConfig::default(),
@@ -365,7 +386,7 @@ impl Default for LimitsConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body_bytes: ctxd_rest::RestConfig::default().max_body_bytes }
+        Self { max_body_bytes: ctxd_rest::RestConfig::default().max_body_bytes, trust_forwarded: false }
     }
 }
 
@@ -423,6 +444,9 @@ impl Config {
             if !known {
                 problems.push("database_url: must start with postgres://, postgresql:// or sqlite:".into());
             }
+        }
+        if !(100..=60_000).contains(&self.database.acquire_timeout_ms) {
+            problems.push("database.acquire_timeout_ms: must be between 100 and 60000".into());
         }
         if self.limits.max_content_bytes == 0 {
             problems.push("limits.max_content_bytes: must be greater than 0".into());
@@ -505,6 +529,13 @@ impl Config {
             problems.push("http.max_body_bytes: must be at least 1024".into());
         }
         if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+
+    /// How connections to the database are awaited.
+    pub fn connect_settings(&self) -> ctxd_storage::ConnectSettings {
+        ctxd_storage::ConnectSettings {
+            acquire_timeout: std::time::Duration::from_millis(self.database.acquire_timeout_ms),
+        }
     }
 
     /// The database to use: `database_url`, else SQLite in the data directory.
@@ -631,6 +662,7 @@ impl Config {
                 .public_url
                 .as_deref()
                 .and_then(|u| url::Url::parse(&format!("{}/", u.trim_end_matches('/'))).ok()),
+            trust_forwarded: self.http.trust_forwarded,
         }
     }
 }

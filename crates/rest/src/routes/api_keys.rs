@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// Create an API key. The secret (`api_key`) is returned only in this response.
-#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body = ApiKeyIn,
+#[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body(content = Option<ApiKeyIn>, description = "Optional; an empty body means the defaults"),
     responses((status = 201, description = "Created", body = ApiKeyCreatedOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_api_key(

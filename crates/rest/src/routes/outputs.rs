@@ -86,7 +86,7 @@ pub async fn list_revisions(
 
 /// One revision's metadata.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}", tag = "revisions",
-    params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path)),
+    params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path, minimum = 1)),
     responses((status = 200, description = "OK", body = RevisionOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_revision(
@@ -143,7 +143,7 @@ pub async fn get_content(
 
 /// One revision's normalized markdown, or with `?format=raw` the bytes as fetched.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}/content", tag = "revisions",
-    params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path), ContentParams),
+    params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path, minimum = 1), ContentParams),
     responses((status = 200, description = "The content (text/markdown, or the original type with format=raw)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or no longer retained", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_revision_content(
@@ -161,7 +161,7 @@ pub async fn get_revision_content(
 /// A unified diff of the normalized markdown from `?against=m` (default the previous
 /// revision) to revision `n`, plus the artifact changes.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}/diff", tag = "revisions",
-    params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path), DiffParams),
+    params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path, minimum = 1), DiffParams),
     responses((status = 200, description = "OK", body = RevisionDiffOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or content no longer retained", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn diff_revisions(

@@ -9,7 +9,7 @@ use axum::{
     Extension, Json,
     body::Body,
     extract::{Path, State},
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderMap, HeaderValue, Uri, header, uri::Authority},
     response::{IntoResponse, Response},
 };
 use ctxd_domain::{
@@ -36,11 +36,13 @@ pub async fn presign_upload(
     Extension(public): Extension<PublicUrl>,
     Auth(user): Auth,
     headers: HeaderMap,
+    uri: Uri,
     ApiJson(body): ApiJson<UploadIn>,
 ) -> Result<Json<UploadOut>, ApiError> {
+    // Checked first: a request that cannot be given a URL leaves no upload behind.
+    let base = public.base(&headers, &uri)?;
     let request = NewUpload { filename: body.filename, content_type: body.content_type, size: body.size };
     let presigned = state.use_cases.uploads.presign(&user, request).await?;
-    let base = public.base(&headers)?;
     let file_key = presigned.upload.file_key;
     let own_url = |query: Option<&str>| {
         let mut url = base.join(&format!("v1/files/{file_key}")).map_err(Error::internal)?;
@@ -115,14 +117,69 @@ pub async fn get_file(
 
 impl PublicUrl {
     /// The address clients reach ctxd at: the configured one, else the request's
-    /// `Host` (with `X-Forwarded-Proto` when a proxy sets it).
-    fn base(&self, headers: &HeaderMap) -> Result<Url, ApiError> {
-        if let Some(url) = &self.0 {
+    /// host (`Host`, or the HTTP/2 authority) over http. `X-Forwarded-Proto` and
+    /// `X-Forwarded-Host` are believed only when `http.trust_forwarded` says a proxy
+    /// in front sets them; anyone can send them otherwise.
+    fn base(&self, headers: &HeaderMap, uri: &Uri) -> Result<Url, ApiError> {
+        if let Some(url) = &self.configured {
             return Ok(url.clone());
         }
-        let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
-        let host = text(header::HOST).ok_or_else(|| ApiError::invalid("Host", "is required"))?;
-        let scheme = text(header::HeaderName::from_static("x-forwarded-proto")).unwrap_or("http");
-        Url::parse(&format!("{scheme}://{host}/")).map_err(|_| ApiError::invalid("Host", "is not a valid host"))
+        let text = |name: &'static str| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::trim);
+        let forwarded = |name| if self.trust_forwarded { text(name) } else { None };
+        let (host, host_field) = match forwarded("x-forwarded-host") {
+            Some(host) => (Some(host), "X-Forwarded-Host"),
+            None => (text("host").or_else(|| uri.authority().map(|a| a.as_str())), "Host"),
+        };
+        let host = host.ok_or_else(|| ApiError::invalid("Host", "is required"))?;
+        let scheme = match forwarded("x-forwarded-proto") {
+            None => "http",
+            Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+            Some(proto) if proto.eq_ignore_ascii_case("http") => "http",
+            Some(_) => return Err(ApiError::invalid("X-Forwarded-Proto", "must be http or https")),
+        };
+        valid_origin(scheme, host).ok_or_else(|| ApiError::invalid(host_field, "is not a valid host[:port]"))
+    }
+}
+
+/// `scheme://host[:port]/` when `host` is a host name or IP address with an optional
+/// port and nothing else (no user info, path, query or stray characters).
+fn valid_origin(scheme: &str, host: &str) -> Option<Url> {
+    let authority: Authority = host.parse().ok()?;
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return None;
+    }
+    let url = Url::parse(&format!("{scheme}://{authority}/")).ok()?;
+    let same_host = url.host_str().is_some_and(|h| h.eq_ignore_ascii_case(authority.host()));
+    (same_host && url.path() == "/" && url.query().is_none()).then_some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(trust_forwarded: bool, headers: &[(&'static str, &str)]) -> Result<String, u16> {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        let public = PublicUrl { configured: None, trust_forwarded };
+        let uri: Uri = "/v1/upload/s3".parse().unwrap();
+        public.base(&map, &uri).map(String::from).map_err(|e| e.status().as_u16())
+    }
+
+    #[test]
+    fn upload_urls_are_built_only_from_a_valid_host_and_a_trusted_scheme() {
+        assert_eq!(base(false, &[("host", "ctxd.local:8080")]), Ok("http://ctxd.local:8080/".into()));
+        assert_eq!(base(false, &[("host", "[::1]:8080")]), Ok("http://[::1]:8080/".into()));
+        let spoofed = [("host", "evil.example"), ("x-forwarded-proto", "javascript")];
+        assert_eq!(base(false, &spoofed), Ok("http://evil.example/".into()), "untrusted headers are ignored");
+        assert_eq!(base(true, &spoofed), Err(400), "a trusted proxy must still say http or https");
+        assert_eq!(
+            base(true, &[("host", "10.0.0.5"), ("x-forwarded-proto", "https"), ("x-forwarded-host", "ctxd.example")]),
+            Ok("https://ctxd.example/".into())
+        );
+        for bad in ["user@evil.example", "evil.example/path", "a b", "evil.example:99999", "x\\y", ""] {
+            assert_eq!(base(false, &[("host", bad)]), Err(400), "{bad:?}");
+        }
     }
 }
