@@ -140,8 +140,7 @@ async fn nesting_is_bounded_and_a_deeper_stored_tree_is_served_flattened(app: Te
 /// The number of nodes of a JSON collection forest and its deepest level, counted
 /// with an explicit stack.
 fn walk(forest: &serde_json::Value) -> (usize, usize) {
-    let mut stack: Vec<(&serde_json::Value, usize)> =
-        forest.as_array().unwrap().iter().map(|node| (node, 1)).collect();
+    let mut stack: Vec<(&serde_json::Value, usize)> = forest.as_array().unwrap().iter().map(|node| (node, 1)).collect();
     let (mut count, mut deepest) = (0, 0);
     while let Some((node, depth)) = stack.pop() {
         count += 1;

@@ -76,6 +76,7 @@ mod compositions;
 mod errors;
 mod grpc;
 mod grpc_parity;
+mod hostile;
 mod hot_paths;
 mod operations;
 mod pipeline;
