@@ -27,6 +27,7 @@ on_both_backends!(
 
 with_workers!(
     bodies_with_nul_bytes_are_processed => 3,
+    a_run_whose_outputs_the_database_refuses_fails_once_with_a_message => 3,
 );
 
 /// The first `details[].field` of an error body.
@@ -304,4 +305,90 @@ async fn upload_urls_never_come_from_forged_headers(app: TestApp) {
         app.send(app.request(Method::POST, "/v1/upload/s3").header("host", "user@evil.example").json(&body)).await;
     assert_eq!(bad_host.status, 400, "{:?}", bad_host.body);
     assert_eq!(bad_host.detail_fields(), ["Host"]);
+}
+
+/// The commit of a run's outputs fails (a trigger stands in for data the database
+/// cannot take): the run ends FAILED with a message after one attempt, instead of
+/// being reclaimed every lease period, and the source works again once the cause is
+/// gone.
+async fn a_run_whose_outputs_the_database_refuses_fails_once_with_a_message(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let database = app.database.connect().await;
+    let refuse = match app.database.backend {
+        ctxd_test_support::Backend::Sqlite => {
+            vec!["CREATE TRIGGER refuse_revisions BEFORE INSERT ON revisions BEGIN SELECT RAISE(ABORT, 'refused'); END"]
+        }
+        ctxd_test_support::Backend::Postgres => vec![
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+            "CREATE TRIGGER refuse_revisions BEFORE INSERT ON revisions FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ],
+    };
+    for statement in refuse {
+        database.connection().execute_unprepared(statement).await.unwrap();
+    }
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "CONTENT", "initial_data": {"data": "hello"}})).await;
+    let id = source["id"].as_str().unwrap();
+    let done = wait_for_run(&app, id, &source["last_run"]["id"]).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["last_run"]["attempt"], 1, "{done}");
+    assert!(done["message"].as_str().unwrap().contains("could not be stored"), "{done}");
+    assert_eq!(done["revision"], Value::Null, "nothing half-written");
+
+    database.connection().execute_unprepared("DROP TRIGGER refuse_revisions ON revisions").await.ok();
+    database.connection().execute_unprepared("DROP TRIGGER IF EXISTS refuse_revisions").await.ok();
+    let again = app
+        .post(&format!("/v1/sources/{id}/fast-forward"), json!({"type": "CONTENT", "initial_data": {"data": "hi"}}))
+        .await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    let done = wait_for_run(&app, id, &again.body["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+}
+
+/// Postgres stops under the app (as in a crash or failover) and comes back: while it
+/// is down every request answers 503 in the contract's shape within seconds (gRPC
+/// UNAVAILABLE), `/health` says so within 2 s; once it is back, no request fails and
+/// nothing written before is lost. Postgres only: SQLite is a file in the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_quickly_and_nothing_fails_after_it() {
+    use std::time::Instant;
+
+    use ctxd_test_support::{Backend, PrivateCluster, TestDatabase, spawn_app_on};
+    let Some(cluster) = tokio::task::spawn_blocking(PrivateCluster::start).await.unwrap() else {
+        assert!(std::env::var_os("CI").is_none(), "CI is set but no private PostgreSQL cluster could be started");
+        eprintln!("SKIPPED: no initdb/pg_ctl to start a private cluster");
+        return;
+    };
+    let app = spawn_app_on(TestDatabase::existing(cluster.url(), Backend::Postgres), |_| {}).await;
+    let space = app.create_space("before the outage").await;
+
+    assert!(tokio::task::block_in_place(|| cluster.stop()), "the cluster stops");
+    for path in ["/v1/spaces".to_owned(), format!("/v1/spaces/{space}")] {
+        let started = Instant::now();
+        let response = app.get(&path).await;
+        assert_eq!(response.status, 503, "{path}: {:?}", response.body);
+        assert!(response.body["requestId"].is_string(), "{:?}", response.body);
+        assert!(started.elapsed() < Duration::from_secs(5), "{path} took {:?}", started.elapsed());
+    }
+    let started = Instant::now();
+    let health = app.get("/health").await;
+    assert_eq!(health.status, 503, "{:?}", health.body);
+    assert_eq!(health.body["checks"]["database"], "unavailable");
+    assert!(started.elapsed() < Duration::from_millis(2500), "health took {:?}", started.elapsed());
+    use ctxd_grpc::pb::{self, spaces_service_client::SpacesServiceClient};
+    let mut grpc = SpacesServiceClient::new(channel(&app).await);
+    let status = grpc
+        .list_spaces(authed(&app.api_key, pb::ListSpacesRequest { page: None }))
+        .await
+        .expect_err("the database is down");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+
+    assert!(tokio::task::block_in_place(|| cluster.resume()), "the cluster starts again");
+    for n in 0..40 {
+        let response = app.get(&format!("/v1/spaces/{space}")).await;
+        assert_eq!(response.status, 200, "request {n} after the outage: {:?}", response.body);
+    }
+    assert_eq!(app.get("/health").await.status, 200);
+    let listed = app.get("/v1/spaces").await;
+    assert_eq!(listed.body["spaces"][0]["name"], "before the outage");
 }

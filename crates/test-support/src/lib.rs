@@ -14,7 +14,7 @@ use ctxd_storage::{Database, SeaStore};
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 
-pub use crate::postgres::admin_url as postgres_admin_url;
+pub use crate::postgres::{PrivateCluster, admin_url as postgres_admin_url};
 
 /// The two storage backends every end-to-end test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,8 @@ enum Cleanup {
     Directory(#[allow(dead_code)] tempfile::TempDir),
     /// The Postgres database to drop.
     PostgresDatabase { admin_url: String, name: String },
+    /// A database the test brought (a private cluster it removes itself).
+    Nothing,
 }
 
 impl TestDatabase {
@@ -68,6 +70,11 @@ impl TestDatabase {
                 Some(Self { url, backend, cleanup: Cleanup::PostgresDatabase { admin_url, name } })
             }
         }
+    }
+
+    /// A database the caller made and removes (see [`PrivateCluster`]).
+    pub fn existing(url: String, backend: Backend) -> Self {
+        Self { url, backend, cleanup: Cleanup::Nothing }
     }
 
     /// A connection with migrations applied.
@@ -145,8 +152,13 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Like [`spawn_app`], after letting the test adjust the configuration.
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
-    init_logging();
     let database = TestDatabase::create(backend).await?;
+    Some(spawn_app_on(database, configure).await)
+}
+
+/// Starts the app on `database`, after letting the test adjust the configuration.
+pub async fn spawn_app_on(database: TestDatabase, configure: impl FnOnce(&mut Config)) -> TestApp {
+    init_logging();
     let data_dir = tempfile::tempdir().expect("temporary directory");
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
@@ -180,7 +192,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
             .await;
     });
     let (_, issued) = use_cases.api_keys.create_for_user_name("alice", Some(Plan::Pro)).await.expect("create alice");
-    Some(TestApp {
+    TestApp {
         address,
         grpc_address,
         client: reqwest::Client::new(),
@@ -191,7 +203,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         database,
         data_dir,
         shutdown: Some((stop, server)),
-    })
+    }
 }
 
 fn init_logging() {

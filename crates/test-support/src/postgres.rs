@@ -152,6 +152,66 @@ fn start_throwaway_cluster() -> Option<String> {
     Some(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
 }
 
+/// A PostgreSQL cluster of one test's own, which the test may stop and start (a
+/// database outage), removed when dropped. Built from the system's `initdb` and
+/// `pg_ctl`, as the `postgres` OS user when run as root.
+#[derive(Debug)]
+pub struct PrivateCluster {
+    root: tempfile::TempDir,
+    pg_ctl: PathBuf,
+    port: u16,
+}
+
+impl PrivateCluster {
+    /// A new, running cluster; `None` when the server binaries are missing or it
+    /// does not start.
+    pub fn start() -> Option<Self> {
+        let initdb = find_binary("initdb")?;
+        let root = tempfile::Builder::new().prefix("ctxd-private-pg").tempdir().ok()?;
+        if is_root() {
+            Command::new("chown").args(["-R", "postgres:postgres"]).arg(root.path()).status().ok()?;
+        }
+        let data = root.path().join("data");
+        if !run_pg(&initdb, &["-D", data.to_str()?, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"]) {
+            return None;
+        }
+        let cluster = Self { pg_ctl: initdb.with_file_name("pg_ctl"), port: free_port()?, root };
+        cluster.resume().then_some(cluster)
+    }
+
+    /// The admin URL.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres?sslmode=disable", self.port)
+    }
+
+    /// Stops the server at once, as a crash or a failover would (`-m immediate`).
+    pub fn stop(&self) -> bool {
+        let data = self.root.path().join("data");
+        run_pg(&self.pg_ctl, &["-D", &data.to_string_lossy(), "-m", "immediate", "-w", "stop"])
+    }
+
+    /// Starts the (stopped) server again on the same port.
+    pub fn resume(&self) -> bool {
+        let data = self.root.path().join("data");
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories={} -c fsync=off",
+            self.port,
+            self.root.path().display()
+        );
+        let log = self.root.path().join("server.log");
+        run_pg(
+            &self.pg_ctl,
+            &["-D", &data.to_string_lossy(), "-l", &log.to_string_lossy(), "-w", "-t", "60", "-o", &options, "start"],
+        )
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
