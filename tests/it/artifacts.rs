@@ -198,6 +198,7 @@ async fn finish_with(app: &TestApp, source: &Value, number: u32, drafts: &[Artif
         artifacts: Some(ArtifactWrite { artifacts, replace }),
         postback: None,
         timings: StageTimings::default(),
+        attempt: None,
     };
     assert!(RunQueue::finish(&app.store, run.id, finish).await.unwrap(), "the run was held");
 }

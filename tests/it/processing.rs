@@ -49,6 +49,7 @@ async fn finish(app: &TestApp, source: &Value, run_id: &Value, status: RunStatus
         artifacts: None,
         postback: None,
         timings: StageTimings::default(),
+        attempt: None,
     };
     assert!(RunQueue::finish(&app.store, run_id, finish).await.unwrap(), "the run was held");
 }

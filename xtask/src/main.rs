@@ -16,6 +16,12 @@ commands:
                       (grpcio-tools) against a real ctxd serve, and the extraction
                       quality gate when ../shared/data is there (required in CI)
   grpc-client-check   only the Python gRPC client check of ci
+  chaos [--kills N] [--outage-seconds S]
+                      the fault suite at full strength on real ctxd processes and Postgres:
+                      workers SIGKILLed mid-run (default 20 times), runs whose workers keep
+                      dying, Postgres stopped under load (default 15 s) and started again,
+                      a blob directory that refuses writes; prints each scenario's figures
+                      (the test suite runs the same scenarios in a short form)
   bench queue [--runs N] [--workers W]
                       durable-queue throughput with a no-op pipeline on Postgres, next to
                       the raw SKIP LOCKED claim+complete rate of the same server
@@ -43,6 +49,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("grpc-client-check") => grpc_client_check(),
+        Some("chaos") => chaos(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "extract") => bench_extract(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "upload") => {
             // The benchmark measures a real `ctxd serve` process.
@@ -132,6 +139,25 @@ fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
         bail!("{program} {} failed ({status})", args.join(" "));
     }
     Ok(())
+}
+
+/// `cargo xtask chaos`: the fault scenarios of `crates/server/tests/chaos.rs`, with the
+/// strengths given (the test suite's defaults are a short form).
+fn chaos(args: &[String]) -> anyhow::Result<()> {
+    let mut kills = "20".to_owned();
+    let mut outage = "15".to_owned();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--kills" => kills = rest.next().context("--kills needs a number")?.clone(),
+            "--outage-seconds" => outage = rest.next().context("--outage-seconds needs a number")?.clone(),
+            other => bail!("unknown chaos option {other:?}"),
+        }
+    }
+    cargo_with(
+        &["nextest", "run", "-p", "ctxd-server", "--test", "chaos", "--no-capture", "--no-fail-fast"],
+        &[("CTXD_CHAOS_KILLS", kills.as_str()), ("CTXD_CHAOS_OUTAGE_SECONDS", outage.as_str())],
+    )
 }
 
 fn ci() -> anyhow::Result<()> {

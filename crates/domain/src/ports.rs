@@ -192,6 +192,9 @@ pub struct RunFinish {
     /// The notification to put in the outbox with the outcome.
     pub postback: Option<Postback>,
     pub timings: crate::model::StageTimings,
+    /// Replaces the run's attempt count: a claim that found the attempts spent ran
+    /// nothing, so it records the last attempt that did.
+    pub attempt: Option<u32>,
 }
 
 impl RunFinish {
@@ -206,6 +209,7 @@ impl RunFinish {
             artifacts: None,
             postback: None,
             timings: Default::default(),
+            attempt: None,
         }
     }
 }

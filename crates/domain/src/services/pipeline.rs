@@ -257,7 +257,8 @@ impl Pipeline {
             // obey a cancel.
             Some(_) if run.cancel_requested => Err(Stop::Canceled),
             // Claimed more often than allowed: every earlier attempt ended without a
-            // recorded outcome (a worker died, or its commit failed). Do not try again.
+            // recorded outcome (a worker died, or its commit failed). Do not try again;
+            // the run keeps `max_attempts` as its count, since this claim ran nothing.
             Some(_) if run.attempt > self.retry.max_attempts => Err(Stop::Failed {
                 message: format!(
                     "gave up after {} attempts that ended without an outcome{}",
@@ -276,7 +277,7 @@ impl Pipeline {
                 Some(p) => (Some(p.revision), p.context, p.artifacts),
                 None => (None, None, None),
             };
-            RunFinish { status, outcome, error, revision, context, artifacts, postback: None, timings }
+            RunFinish { status, outcome, error, revision, context, artifacts, postback: None, timings, attempt: None }
         };
         let (mut finish, processed) = match result {
             Ok(produced) => (
@@ -303,6 +304,9 @@ impl Pipeline {
                 Processed::Finished { status: RunStatus::Failed, outcome },
             ),
         };
+        if run.attempt > self.retry.max_attempts {
+            finish.attempt = Some(self.retry.max_attempts);
+        }
         finish.postback = source.as_ref().and_then(|source| self.postback_after(source, &run, &finish));
         let revision = finish.revision.clone();
         let status = finish.status;

@@ -73,17 +73,19 @@ LEFT JOIN moved ON moved.id = claimed.source_id
 /// The Postgres finish of a batch of runs that write nothing but their outcome (an
 /// UNCHANGED refresh, a failure, a cancel) as one statement. A source moves only if
 /// it is still PROCESSING with that run as its last. `$1` lists the runs as
-/// `[{n, id, status, outcome, error, timings, source_status}]`. The runs are picked by
+/// `[{n, id, status, outcome, error, timings, source_status, attempt}]` (`attempt` null keeps the count). The runs are picked by
 /// `id = ANY(ARRAY(...))`, which the plan answers from the primary key: with only the
 /// join, the generic plan read every PROCESSING run from the lease index instead, a
 /// cost that grew with the runs in flight across all workers.
 const FINISH_STATUS_ONLY_POSTGRES: &str = r#"
 WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
-        AS i(n bigint, id uuid, status text, outcome text, error text, timings jsonb, source_status text)
+        AS i(n bigint, id uuid, status text, outcome text, error text, timings jsonb, source_status text,
+             attempt integer)
 ), finished AS (
     UPDATE runs SET status = input.status, outcome = input.outcome, error = input.error, finished_at = $2,
-        timings = input.timings, locked_by = NULL, locked_until_ms = NULL
+        timings = input.timings, locked_by = NULL, locked_until_ms = NULL,
+        attempt = COALESCE(input.attempt, runs.attempt)
     FROM input
     WHERE runs.id = input.id AND runs.id = ANY(ARRAY(SELECT id FROM input)) AND runs.status = 'PROCESSING'
     RETURNING runs.id, runs.source_id, runs.error, input.source_status, input.n AS batch_n
@@ -160,6 +162,7 @@ pub(crate) struct FinishRequest {
     error: Option<String>,
     timings: StageTimings,
     source_status: SourceStatus,
+    attempt: Option<u32>,
 }
 
 /// A claimed run and its subject.
@@ -243,6 +246,7 @@ async fn finish_batch(lane: Lane, requests: Vec<FinishRequest>) -> Result<Vec<Fi
                 "error": r.error,
                 "timings": r.timings,
                 "source_status": r.source_status.as_str(),
+                "attempt": r.attempt,
             })
         })
         .collect();
@@ -319,6 +323,7 @@ impl SeaStore {
             error: finish.error.clone(),
             timings: finish.timings,
             source_status,
+            attempt: finish.attempt,
         };
         let Some(source_id) = batches.finishes.call(request).await? else { return Ok(false) };
         self.source_changed(source_id);
@@ -411,7 +416,12 @@ impl RunQueue for SeaStore {
         }
         let now = chrono::Utc::now();
         let txn = self.db.begin().await.map_err(map_db_err)?;
-        let finished = runs::Entity::update_many()
+        let mut finishing = runs::Entity::update_many();
+        if let Some(attempt) = finish.attempt {
+            finishing =
+                finishing.col_expr(runs::Column::Attempt, Expr::value(i32::try_from(attempt).unwrap_or(i32::MAX)));
+        }
+        let finished = finishing
             .col_expr(runs::Column::Status, Expr::value(finish.status.as_str()))
             .col_expr(runs::Column::Outcome, Expr::value(finish.outcome.map(|o| o.as_str())))
             .col_expr(runs::Column::Error, Expr::value(finish.error.clone()))

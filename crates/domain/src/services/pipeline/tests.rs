@@ -599,8 +599,10 @@ async fn a_run_claimed_more_often_than_allowed_fails_without_running_again() {
     run.error = Some("worker died".into());
     let processed = pipeline.process(run, "w", &StopSignal::default()).await.unwrap();
     assert_eq!(processed, Processed::Finished { status: RunStatus::Failed, outcome: None });
-    let error = finished.lock().unwrap().clone().unwrap().error.unwrap();
+    let finish = finished.lock().unwrap().clone().unwrap();
+    let error = finish.error.unwrap();
     assert!(error.contains("gave up after 3 attempts") && error.contains("worker died"), "{error}");
+    assert_eq!(finish.attempt, Some(3), "the claim that ran nothing is not counted");
 }
 
 #[tokio::test]
