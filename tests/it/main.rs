@@ -86,4 +86,5 @@ mod queue;
 mod scheduler;
 mod sources;
 mod spaces;
+mod tenants;
 mod uploads;

@@ -31,7 +31,7 @@ impl FromRequestParts<AppState> for Auth {
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-/// A JSON body where an empty body (or none) means `T::default()`.
+/// A JSON body where an empty body (or none, or `null`) means `T::default()`.
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);
 
@@ -52,7 +52,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_bytes(request, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         parse_json(&bytes).map(OptionalJson)
