@@ -90,8 +90,10 @@ impl Stage {
         command
     }
 
+    /// A `ctxd worker` process with more workers than the scenarios keep busy, so a
+    /// reclaim measures the lease, not a queue of other work.
     fn worker(&self) -> Server {
-        Server(self.process(&["worker"]).env("CTXD_WORKER__COUNT", "2").spawn().unwrap())
+        Server(self.process(&["worker"]).env("CTXD_WORKER__COUNT", "4").spawn().unwrap())
     }
 
     /// `ctxd serve` on a free port, once it answers `/health`.
