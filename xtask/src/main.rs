@@ -13,9 +13,14 @@ commands:
   ci                  format check, clippy (warnings are errors), the whole test suite
                       (unit and end-to-end, on SQLite and PostgreSQL) with cargo-nextest,
                       validation of the generated OpenAPI document, a Python gRPC client
-                      (grpcio-tools) against a real ctxd serve, and the extraction
+                      (grpcio-tools) against a real ctxd serve, schemathesis against a
+                      seeded ctxd serve on both backends (90 s each), and the extraction
                       quality gate when ../shared/data is there (required in CI)
   grpc-client-check   only the Python gRPC client check of ci
+  schemathesis [--max-time S]
+                      schemathesis (every check) against a live ctxd serve seeded with real
+                      resources, on SQLite and then on PostgreSQL, S seconds each (default
+                      90); installed from PyPI into target/schemathesis-venv
   chaos [--kills N] [--outage-seconds S]
                       the fault suite at full strength on real ctxd processes and Postgres:
                       workers SIGKILLed mid-run (default 20 times), runs whose workers keep
@@ -50,6 +55,7 @@ fn main() -> anyhow::Result<()> {
         Some("ci") => ci(),
         Some("grpc-client-check") => grpc_client_check(),
         Some("chaos") => chaos(&args[1..]),
+        Some("schemathesis") => schemathesis(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "extract") => bench_extract(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "upload") => {
             // The benchmark measures a real `ctxd serve` process.
@@ -141,6 +147,79 @@ fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The schemathesis part of `ci`, time-boxed: required in CI; elsewhere skipped when
+/// its virtualenv cannot be made (no PyPI).
+fn attack_suite() -> anyhow::Result<()> {
+    let seconds = std::env::var("CTXD_SCHEMATHESIS_SECONDS").unwrap_or_else(|_| "90".into());
+    let python = match schemathesis_python() {
+        Ok(python) => python,
+        Err(error) if std::env::var_os("CI").is_none() => {
+            eprintln!("note: schemathesis could not be installed ({error:#}); skipping the attack suite");
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    };
+    run_schemathesis(&python, &seconds)
+}
+
+/// The schemathesis version the attack suite runs.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// A Python with [`SCHEMATHESIS`], in a virtualenv under target/ (made once).
+fn schemathesis_python() -> anyhow::Result<String> {
+    let venv = target_dir()?.join("schemathesis-venv");
+    let python = venv.join("bin/python").to_string_lossy().into_owned();
+    let version = SCHEMATHESIS.split_once("==").map_or("", |(_, v)| v);
+    let check = format!("import schemathesis, sys; sys.exit(schemathesis.__version__ != '{version}')");
+    let installed = || {
+        Command::new(&python)
+            .args(["-c", &check])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !installed() {
+        run("python3", &["-m", "venv", &venv.to_string_lossy()])?;
+        run(&python, &["-m", "pip", "install", "--quiet", SCHEMATHESIS])?;
+        if !installed() {
+            bail!("{SCHEMATHESIS} did not install into {}", venv.display());
+        }
+    }
+    Ok(python)
+}
+
+/// `cargo xtask schemathesis`: `tests/schemathesis/attack.py` against the debug `ctxd`
+/// on both backends.
+fn schemathesis(args: &[String]) -> anyhow::Result<()> {
+    let max_time = match args {
+        [] => "90".to_owned(),
+        [flag, seconds] if flag == "--max-time" => seconds.clone(),
+        _ => bail!("usage: cargo xtask schemathesis [--max-time SECONDS]"),
+    };
+    run_schemathesis(&schemathesis_python()?, &max_time)
+}
+
+fn run_schemathesis(python: &str, max_time: &str) -> anyhow::Result<()> {
+    cargo(&["build", "--quiet", "--bin", "ctxd"])?;
+    let ctxd = target_dir()?.join("debug/ctxd").to_string_lossy().into_owned();
+    let script = workspace_root()?.join("tests/schemathesis/attack.py").to_string_lossy().into_owned();
+    let base = ["--ctxd", ctxd.as_str(), "--python", python, "--max-time", max_time];
+    eprintln!("schemathesis on SQLite");
+    run(&script, &base)?;
+    eprintln!("schemathesis on PostgreSQL");
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--quiet", "-p", "ctxd-bench", "--", "database", "ctxd_schemathesis"])
+        .output()
+        .context("cannot run ctxd-bench")?;
+    if !output.status.success() {
+        bail!("no PostgreSQL database for schemathesis: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let url = String::from_utf8(output.stdout)?.trim().to_owned();
+    let mut with_postgres = base.to_vec();
+    with_postgres.extend(["--database-url", url.as_str()]);
+    run(&script, &with_postgres)
+}
+
 /// `cargo xtask chaos`: the fault scenarios of `crates/server/tests/chaos.rs`, with the
 /// strengths given (the test suite's defaults are a short form).
 fn chaos(args: &[String]) -> anyhow::Result<()> {
@@ -178,6 +257,7 @@ fn ci() -> anyhow::Result<()> {
     drop(moto);
     validate_openapi()?;
     grpc_client_check()?;
+    attack_suite()?;
     extraction_gate()
 }
 

@@ -14,6 +14,8 @@
 //!   to the same call over REST (see `grpc.rs`).
 //! - `extract [--data DIR] [--python PY] [--limit N] [--gate]`: extraction quality and
 //!   speed on `../shared/data` (see `extract.rs`).
+//! - `database NAME`: (re)creates the empty Postgres database NAME on the server the
+//!   tests use and prints its URL, for suites driven from outside Rust (schemathesis).
 
 mod cpu;
 mod extract;
@@ -79,8 +81,18 @@ async fn main() -> anyhow::Result<()> {
             };
             extract::run(&options)
         }
+        Some("database") => {
+            let name = args.get(1).filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            let name = name.context("database NAME (letters, digits and _)")?;
+            let admin = ctxd_test_support::postgres_admin_url().await.context("no PostgreSQL server found")?;
+            ctxd_test_support::postgres_execute(&admin, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            ctxd_test_support::postgres_execute(&admin, &format!("CREATE DATABASE \"{name}\"")).await;
+            println!("{}", ctxd_test_support::with_database(&admin, name));
+            Ok(())
+        }
         _ => bail!(
-            "usage: ctxd-bench queue [--runs N] [--workers W] | refresh|fetch [--sources N] | \
+            "usage: ctxd-bench database NAME | queue [--runs N] [--workers W] | refresh|fetch [--sources N] | \
              upload --ctxd PATH [--mib N] | \
              grpc [--calls N] [--concurrency C] [--rate R] | \
              extract [--data DIR] [--python PY] [--limit N] [--gate] [--dump DIR]"

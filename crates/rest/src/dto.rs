@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use ctxd_domain::{
     ids::CollectionId,
     model::{
-        ApiKey, Artifact, ArtifactChanges, Collection, CollectionNode, Context, Page, RefreshMode, RefreshPolicy,
-        Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceType, Space,
+        ApiKey, Artifact, ArtifactChanges, ArtifactKind, Collection, CollectionNode, Context, Page, RefreshMode,
+        RefreshPolicy, Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceType, Space,
     },
     services::{FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch},
     state::SourceStatus,
@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use utoipa::{
     IntoParams, ToSchema,
-    openapi::{Object, ObjectBuilder, Type},
+    openapi::{Object, ObjectBuilder, Type, schema::SchemaType},
 };
 
 /// OpenAPI schemas for the domain's wire enums, built from their `ALL` lists so the
@@ -32,6 +32,7 @@ macro_rules! enum_schema {
 }
 
 enum_schema!(
+    artifact_kind_schema => ArtifactKind,
     source_type_schema => SourceType,
     source_status_schema => SourceStatus,
     run_kind_schema => RunKind,
@@ -42,9 +43,57 @@ enum_schema!(
 /// A run's outcome (from [`RunOutcome::ALL`]) or null.
 pub(crate) fn nullable_run_outcome_schema() -> Object {
     ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .enum_values(Some(RunOutcome::ALL.iter().map(|v| Value::from(v.as_str())).chain([Value::Null])))
         .build()
+}
+
+/// A string schema of `min..=max` characters matching `pattern`, or null.
+fn text_schema(min: usize, max: usize, pattern: &str, nullable: bool) -> Object {
+    let kind = if nullable { SchemaType::from_iter([Type::String, Type::Null]) } else { SchemaType::new(Type::String) };
+    ObjectBuilder::new().schema_type(kind).min_length(Some(min)).max_length(Some(max)).pattern(Some(pattern)).build()
+}
+
+/// No control characters (what `char::is_control` finds), as names must be.
+const NO_CONTROL: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
+/// No control characters and something besides white space.
+const NOT_BLANK: &str = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$";
+/// No NUL (descriptions may hold line breaks and tabs).
+const NO_NUL: &str = r"^[^\x00]*$";
+
+/// A space or collection name (`model::check_name`, 1..=200).
+pub(crate) fn name_schema() -> Object {
+    text_schema(1, 200, NOT_BLANK, false)
+}
+
+/// A name that may be left out (null keeps the current one).
+pub(crate) fn optional_name_schema() -> Object {
+    text_schema(1, 200, NOT_BLANK, true)
+}
+
+/// A source's or key's name: 0..=200 characters, no control characters.
+pub(crate) fn label_schema() -> Object {
+    text_schema(0, 200, NO_CONTROL, true)
+}
+
+/// A description: up to 10,000 characters, no NUL.
+pub(crate) fn description_schema() -> Object {
+    text_schema(0, 10_000, NO_NUL, true)
+}
+
+/// An upload's file name: 1..=255 characters, not blank, no control characters.
+pub(crate) fn filename_schema() -> Object {
+    text_schema(1, 255, NOT_BLANK, false)
+}
+
+/// The `language` filter: up to 50 characters, no control characters.
+pub(crate) fn language_schema() -> Object {
+    text_schema(0, 50, NO_CONTROL, false)
+}
+
+/// The `q` search words: up to 200 characters, no NUL.
+pub(crate) fn query_schema() -> Object {
+    text_schema(0, 200, NO_NUL, false)
 }
 
 /// RFC 3339 UTC with `Z`, millisecond precision.
@@ -108,9 +157,9 @@ impl<T> From<&Page<T>> for Pagination {
 #[serde(deny_unknown_fields)]
 pub struct SpaceIn {
     /// 1..=200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = name_schema)]
     pub name: String,
-    #[schema(max_length = 10000)]
+    #[schema(schema_with = description_schema)]
     pub description: Option<String>,
 }
 
@@ -151,9 +200,9 @@ pub struct SpacesPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionIn {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = name_schema)]
     pub name: String,
-    #[schema(max_length = 10000)]
+    #[schema(schema_with = description_schema)]
     pub description: Option<String>,
     /// A collection of the same space, or null for a top-level collection.
     #[serde(rename = "parentId")]
@@ -166,10 +215,10 @@ pub struct CollectionIn {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CollectionPatchIn {
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = optional_name_schema)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = description_schema)]
     pub description: Option<Option<String>>,
     #[serde(default, rename = "parentId", deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, format = Uuid)]
@@ -239,6 +288,7 @@ pub struct RefreshPolicyIn {
     #[schema(schema_with = refresh_mode_schema)]
     pub mode: RefreshMode,
     /// Required for INTERVAL (minimum 60 unless configured otherwise).
+    #[serde(default, deserialize_with = "crate::extract::whole_number")]
     pub interval_seconds: Option<u64>,
 }
 
@@ -272,9 +322,9 @@ pub struct SourceCreateIn {
     /// COMPOSITION: `{source_ids: [...]}`.
     #[schema(value_type = Object)]
     pub initial_data: Value,
-    #[schema(max_length = 200)]
+    #[schema(schema_with = label_schema)]
     pub name: Option<String>,
-    #[schema(max_length = 10000)]
+    #[schema(schema_with = description_schema)]
     pub description: Option<String>,
     #[serde(rename = "collectionId")]
     #[schema(value_type = Option<String>, format = Uuid)]
@@ -326,10 +376,10 @@ pub struct InstructionsPatchIn {
 #[serde(deny_unknown_fields)]
 pub struct SourcePatchIn {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = label_schema)]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = description_schema)]
     pub description: Option<Option<String>>,
     #[serde(default, rename = "collectionId", deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, format = Uuid)]
@@ -833,11 +883,14 @@ pub struct SourceArtifactsParams {
 #[serde(deny_unknown_fields)]
 pub struct SearchArtifactsParams {
     /// CODE, SCHEMA, DIAGRAM, TABLE or COMMAND.
+    #[param(schema_with = artifact_kind_schema)]
     pub kind: Option<String>,
     /// A language, such as `python` (case-insensitive).
+    #[param(schema_with = language_schema)]
     pub language: Option<String>,
     /// Words to find in the title, language or content (all of them must occur); the
     /// best matches come first.
+    #[param(schema_with = query_schema)]
     pub q: Option<String>,
     /// 1-based page number (default 1).
     #[param(minimum = 1, maximum = 10000000)]
@@ -890,7 +943,7 @@ pub enum ContentFormatParam {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyIn {
-    #[schema(max_length = 200)]
+    #[schema(schema_with = label_schema)]
     pub name: Option<String>,
     /// RFC 3339; the key stops working at this instant.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -957,13 +1010,15 @@ pub struct HealthOut {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadIn {
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(required = true, schema_with = filename_schema)]
     pub filename: Option<String>,
     /// The MIME type the file will be `PUT` with.
     #[serde(rename = "contentType")]
+    #[schema(required = true, value_type = String, pattern = "^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?$")]
     pub content_type: Option<String>,
     /// Exact size in bytes.
-    #[schema(minimum = 1)]
+    #[schema(required = true, value_type = u64, minimum = 1)]
+    #[serde(default, deserialize_with = "crate::extract::whole_number")]
     pub size: Option<u64>,
 }
 

@@ -167,6 +167,47 @@ where
     deserializer.deserialize_any(ObjectVisitor(std::marker::PhantomData))
 }
 
+/// `deserialize_with` for an optional non-negative integer that also takes a number
+/// written with a zero fraction (`60.0`): JSON Schema's `integer` is any number
+/// without a fractional part, and some clients write every number as a float.
+///
+/// # Errors
+/// The deserializer's error for a fraction, a negative number or anything else.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    struct WholeNumber;
+
+    impl serde::de::Visitor<'_> for WholeNumber {
+        type Value = Option<u64>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a non-negative whole number")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
+            Ok(Some(value))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
+            u64::try_from(value).map(Some).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Self::Value, E> {
+            // 2^64 is the first float past u64's range.
+            if value.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&value) {
+                Ok(Some(value as u64))
+            } else {
+                Err(E::invalid_value(serde::de::Unexpected::Float(value), &self))
+            }
+        }
+    }
+
+    deserializer.deserialize_any(WholeNumber)
+}
+
 /// serde reports a missing field at the parent's path; name the field itself instead.
 fn field_error(path: &str, message: &str) -> FieldError {
     if let Some(rest) = message.strip_prefix("missing field `") {
@@ -243,6 +284,24 @@ mod tests {
         name: String,
         #[serde(default, deserialize_with = "object")]
         inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Sized {
+        #[serde(default, deserialize_with = "whole_number")]
+        size: Option<u64>,
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats_but_fractions_are_refused() {
+        let size = |json: &str| parse_json::<Sized>(json.as_bytes()).map(|s| s.size);
+        assert_eq!(size(r#"{"size": 60}"#).unwrap(), Some(60));
+        assert_eq!(size(r#"{"size": 60.0}"#).unwrap(), Some(60));
+        assert_eq!(size(r#"{"size": null}"#).unwrap(), None);
+        assert_eq!(size(r#"{}"#).unwrap(), None);
+        for bad in [r#"{"size": 60.5}"#, r#"{"size": -1}"#, r#"{"size": 1e30}"#, r#"{"size": "60"}"#] {
+            assert_eq!(size(bad).unwrap_err().details[0].field, "size", "{bad}");
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ use ctxd_storage::{Database, SeaStore};
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 
-pub use crate::postgres::{PrivateCluster, admin_url as postgres_admin_url};
+pub use crate::postgres::{
+    PrivateCluster, admin_url as postgres_admin_url, execute as postgres_execute, with_database,
+};
 
 /// The two storage backends every end-to-end test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
