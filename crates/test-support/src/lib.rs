@@ -68,7 +68,7 @@ impl TestDatabase {
                 };
                 let name = format!("ctxd_test_{}", uuid::Uuid::new_v4().simple());
                 postgres::execute(&admin_url, &format!("CREATE DATABASE \"{name}\"")).await;
-                let url = postgres::with_database(&admin_url, &name);
+                let url = with_database(&admin_url, &name);
                 Some(Self { url, backend, cleanup: Cleanup::PostgresDatabase { admin_url, name } })
             }
         }
