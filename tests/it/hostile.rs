@@ -23,6 +23,7 @@ on_both_backends!(
     only_objects_are_bodies_and_unknown_parameters_are_refused,
     ids_are_read_only_in_their_canonical_spelling,
     upload_urls_never_come_from_forged_headers,
+    file_keys_cannot_walk_out_of_the_store,
 );
 
 with_workers!(
@@ -391,4 +392,23 @@ async fn a_database_outage_answers_503_quickly_and_nothing_fails_after_it() {
     assert_eq!(app.get("/health").await.status, 200);
     let listed = app.get("/v1/spaces").await;
     assert_eq!(listed.body["spaces"][0]["name"], "before the outage");
+}
+
+/// A file key is looked up as the caller's upload before anything touches the store,
+/// so a key that climbs out of the upload directory is just unknown.
+async fn file_keys_cannot_walk_out_of_the_store(app: TestApp) {
+    for key in ["..%2F..%2Fctxd.db", "..%2F..%2F..%2Fetc%2Fpasswd", "%2E%2E", "uploads%2F..%2F..%2Fupload-signing.key"]
+    {
+        let read = app.get(&format!("/v1/files/{key}")).await;
+        assert_eq!(read.status, 404, "{key}: {:?}", read.body);
+        let write = app
+            .send(
+                app.request(Method::PUT, &format!("/v1/files/{key}?expires=9999999999&signature=00"))
+                    .header("content-type", "text/plain")
+                    .body("overwritten"),
+            )
+            .await;
+        assert!(matches!(write.status, 403 | 404), "{key}: {} {:?}", write.status, write.body);
+        assert!(write.body["requestId"].is_string());
+    }
 }
