@@ -1,5 +1,10 @@
-//! Property tests over arbitrary input: no normalizer or extractor panics, whatever
-//! the bytes, the declared content type or the forced input type.
+//! Property tests over arbitrary input: no normalizer, chat parser or extractor
+//! panics, overflows its stack or runs away, whatever the bytes (NUL, invalid UTF-8),
+//! the nesting (thousands of levels of tags, quotes, lists, brackets, LaTeX groups),
+//! the repetition, the declared content type or the forced input type.
+//!
+//! Run by the test suite with a fixed number of cases (time-boxed by construction);
+//! proptest rather than cargo-fuzz because cargo-fuzz needs a nightly toolchain.
 
 use ctxd_domain::model::NormalizeInput;
 use ctxd_extractors::{ExtractiveContextExtractor, InputType, artifacts, normalize_as};
@@ -45,6 +50,8 @@ fn structured() -> impl Strategy<Value = String> {
         Just(" = 10".to_owned()),
         Just("@@ -1 +1 @@\n+".to_owned()),
         Just("  ".to_owned()),
+        Just("\0".to_owned()),
+        Just("\u{feff}".to_owned()),
         Just("\n".to_owned()),
         Just("\r\n".to_owned()),
         "[a-zA-Z?.:]{0,12}",
@@ -64,6 +71,82 @@ fn exercise(bytes: &[u8], content_type: Option<&str>) {
                 assert!(artifact.provenance.start_line <= artifact.provenance.end_line);
             }
         }
+    }
+}
+
+/// One construct that nests, opened `depth` times around some text and (maybe) closed.
+fn nested() -> impl Strategy<Value = String> {
+    let construct = prop_oneof![
+        Just(("<div>", "</div>")),
+        Just(("<b><i>", "")),
+        Just(("<ul><li>", "</li></ul>")),
+        Just(("<table><tr><td>", "")),
+        Just(("<blockquote>", "</blockquote>")),
+        Just(("> ", "")),
+        Just(("- ", "")),
+        Just(("[", "]")),
+        Just(("{\"a\": ", "}")),
+        Just(("\\( \\sqrt{", "} \\)")),
+        Just(("\\frac{", "}{2}")),
+        Just(("```\n", "")),
+        Just(("*", "*")),
+    ];
+    (construct, 1usize..6000, any::<bool>()).prop_map(|((open, close), depth, closed)| {
+        let mut text = open.repeat(depth);
+        text.push_str("deep text");
+        if closed {
+            text.push_str(&close.repeat(depth));
+        }
+        text
+    })
+}
+
+/// Valid text with bytes that are not UTF-8 spliced in.
+fn broken_utf8() -> impl Strategy<Value = Vec<u8>> {
+    let junk = prop_oneof![
+        Just(vec![0xFF]),
+        Just(vec![0xC3]),
+        Just(vec![0xE2, 0x82]),
+        Just(vec![0xED, 0xA0, 0x80]),
+        Just(vec![0])
+    ];
+    (structured(), prop::collection::vec((any::<prop::sample::Index>(), junk), 1..20)).prop_map(|(text, splices)| {
+        let mut bytes = text.into_bytes();
+        for (at, junk) in splices {
+            let at = at.index(bytes.len() + 1);
+            bytes.splice(at..at, junk);
+        }
+        bytes
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deep_nesting_never_overflows_the_stack(text in nested(), ct in prop_oneof![
+        Just(None), Just(Some("text/html")), Just(Some("application/json")), Just(Some("text/markdown"))
+    ]) {
+        exercise(text.as_bytes(), ct);
+    }
+
+    #[test]
+    fn invalid_utf8_and_nul_never_panic(bytes in broken_utf8()) {
+        exercise(&bytes, None);
+        exercise(&bytes, Some("text/html; charset=utf-8"));
+    }
+
+    #[test]
+    fn huge_repetitions_never_panic(text in structured(), times in 1usize..400) {
+        exercise(text.repeat(times).as_bytes(), None);
+    }
+
+    #[test]
+    fn chat_parsers_take_any_text(text in structured()) {
+        let _ = ctxd_extractors::chat::parse(&text, false);
+        let _ = ctxd_extractors::chat::parse(&text, true);
+        let json = format!("[{{\"chat_messages\": [{{\"sender\": \"human\", \"text\": {}}}]}}]", serde_json::Value::from(text));
+        let _ = ctxd_extractors::chat::parse(&json, true);
     }
 }
 

@@ -327,4 +327,110 @@ mod tests {
         assert_eq!(fields_of(r#"{"flag": true, "inner": {"count": 1}} x"#)[0].0, "body");
         assert!(!fields_of(r#"{"flag": 1}"#)[0].1.contains("line"), "positions are noise for API users");
     }
+
+    mod bodies {
+        //! Property tests of request bodies: whatever arrives (any JSON, nested past
+        //! serde_json's limit, NUL and lone surrogates in strings, huge numbers, bytes
+        //! that are not JSON), reading it never panics and a refusal names a field.
+
+        use axum::http::StatusCode;
+        use proptest::prelude::*;
+
+        use super::super::parse_json;
+        use crate::dto::{
+            ApiKeyIn, CollectionIn, CollectionPatchIn, FastForwardIn, RefreshIn, ReprocessIn, SourceCreateIn,
+            SourcePatchIn, SpaceIn, UploadIn,
+        };
+
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+                "[a-zA-Z_ \\x00\\u{1b}\\u{feff}]{0,12}".prop_map(serde_json::Value::from),
+                prop_oneof![
+                    Just("URI"),
+                    Just("FILE"),
+                    Just("CONTENT"),
+                    Just("COMPOSITION"),
+                    Just("INTERVAL"),
+                    Just("MANUAL")
+                ]
+                .prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(6, 48, 6, |inner| {
+                let keys = prop_oneof![
+                    Just("type"),
+                    Just("name"),
+                    Just("description"),
+                    Just("initial_data"),
+                    Just("instructions"),
+                    Just("refresh_policy"),
+                    Just("mode"),
+                    Just("interval_seconds"),
+                    Just("data"),
+                    Just("url"),
+                    Just("source_ids"),
+                    Just("collectionId"),
+                    Just("parentId"),
+                    Just("postback_url"),
+                    Just("size"),
+                    Just("filename"),
+                    Just("contentType"),
+                    Just("expiration_date"),
+                    Just("force"),
+                    Just("x")
+                ];
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                    prop::collection::btree_map(keys.prop_map(str::to_owned), inner, 0..6)
+                        .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// Reads `bytes` as every request body type.
+        fn read_everywhere(bytes: &[u8]) {
+            fn one<T: serde::de::DeserializeOwned>(bytes: &[u8]) {
+                if let Err(error) = parse_json::<T>(bytes) {
+                    assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+                    assert!(!error.details.is_empty() && !error.details[0].field.is_empty());
+                }
+            }
+            one::<SpaceIn>(bytes);
+            one::<CollectionIn>(bytes);
+            one::<CollectionPatchIn>(bytes);
+            one::<SourceCreateIn>(bytes);
+            one::<SourcePatchIn>(bytes);
+            one::<FastForwardIn>(bytes);
+            one::<RefreshIn>(bytes);
+            one::<ReprocessIn>(bytes);
+            one::<ApiKeyIn>(bytes);
+            one::<UploadIn>(bytes);
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn any_json_is_read_or_refused_with_a_field(value in json_value()) {
+                read_everywhere(value.to_string().as_bytes());
+            }
+
+            #[test]
+            fn any_bytes_are_read_or_refused_with_a_field(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+                read_everywhere(&bytes);
+            }
+
+            #[test]
+            fn nesting_past_the_parser_limit_is_refused(depth in 100usize..20_000, object in any::<bool>()) {
+                let (open, close) = if object { ("{\"instructions\":", "}") } else { ("[", "]") };
+                let body = format!("{{\"name\": {}1{}}}", open.repeat(depth), close.repeat(depth));
+                read_everywhere(body.as_bytes());
+                let error = parse_json::<SpaceIn>(body.as_bytes()).unwrap_err();
+                prop_assert_eq!(error.status(), StatusCode::BAD_REQUEST);
+            }
+        }
+    }
 }
