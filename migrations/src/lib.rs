@@ -12,6 +12,7 @@ mod m20261129_000006_compositions;
 mod m20261129_000007_source_notify;
 mod m20261129_000008_queue_indexes;
 mod m20261201_000009_notices_outside_writes;
+mod m20261203_000010_rate_limits;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_source_notify::Migration),
             Box::new(m20261129_000008_queue_indexes::Migration),
             Box::new(m20261201_000009_notices_outside_writes::Migration),
+            Box::new(m20261203_000010_rate_limits::Migration),
         ]
     }
 }

@@ -83,6 +83,7 @@ mod pipeline;
 mod postbacks;
 mod processing;
 mod queue;
+mod rate_limits;
 mod scheduler;
 mod sources;
 mod spaces;

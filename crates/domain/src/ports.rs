@@ -516,3 +516,14 @@ pub trait IdempotencyStore: Send + Sync {
     /// Releases a claimed key whose request failed, so the client can retry it.
     async fn release(&self, user_id: UserId, key: &str) -> Result<()>;
 }
+
+/// Where each user's rate-limit state (a GCRA `tat`, see
+/// [`crate::services::rate_limits`]) lives: the database when replicas share it.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait RateBudgets: Send + Sync {
+    /// Applies [`crate::services::rate_limits::admit`] to `user`'s stored `tat`
+    /// atomically (concurrent calls, from any process sharing the store, see each
+    /// other's effect) and returns its answer: allowed, and the `tat` afterwards.
+    async fn take(&self, user: UserId, now_ms: i64, interval_ms: i64) -> Result<(bool, i64)>;
+}

@@ -10,7 +10,7 @@ use ctxd_domain::{
         SourcePatch, SpaceInput, UseCases, rate_limits::RateLimiter,
     },
 };
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use tonic::{Request, Response, Status, metadata::MetadataValue};
 
@@ -43,12 +43,12 @@ impl Api {
             return Err(Status::unauthenticated("Authentication required. Please provide a valid API token"));
         };
         let user = self.use_cases.api_keys.authenticate(secret.trim()).await.map_err(status)?;
-        let decision = self.limiter.check(user.id, user.plan, Instant::now());
+        let decision = self.limiter.check(user.id, user.plan, chrono::Utc::now()).await.map_err(status)?;
         if !decision.allowed {
             let mut refused = Status::resource_exhausted(decision.refusal());
             let metadata = refused.metadata_mut();
             for (name, value) in [
-                ("retry-after", decision.reset_seconds),
+                ("retry-after", decision.retry_after_seconds),
                 ("x-ratelimit-limit", u64::from(decision.limit)),
                 ("x-ratelimit-remaining", u64::from(decision.remaining)),
                 ("x-ratelimit-reset", decision.reset_seconds),

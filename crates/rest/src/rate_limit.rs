@@ -2,9 +2,8 @@
 //! it resolves the API key, counts the request against the user's plan, adds the
 //! `X-RateLimit-*` headers to the response, and answers 401 or 429 itself.
 //!
-//! The limiter itself is the domain's (shared with gRPC in the same process).
-
-use std::time::Instant;
+//! The limiter itself is the domain's (shared with gRPC, and on Postgres with every
+//! replica).
 
 use axum::{
     extract::{Request, State},
@@ -44,10 +43,13 @@ pub async fn middleware(State(state): State<AppState>, mut request: Request, nex
         Ok(user) => user,
         Err(error) => return ApiError::from(error).into_response(),
     };
-    let decision = state.rate_limiter.check(user.id, user.plan, Instant::now());
+    let decision = match state.rate_limiter.check(user.id, user.plan, chrono::Utc::now()).await {
+        Ok(decision) => decision,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
     if !decision.allowed {
         let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, decision.refusal())
-            .with_retry_after(decision.reset_seconds)
+            .with_retry_after(decision.retry_after_seconds)
             .into_response();
         add_headers(&mut response, decision);
         return response;

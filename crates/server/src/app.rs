@@ -222,8 +222,13 @@ impl Application {
         let use_cases = UseCases::new(adapters.ports(), config.use_case_limits()?);
         let rest = config.rest();
         let metrics = Arc::new(ctxd_rest::metrics::Metrics::new());
-        // One budget per user across REST and gRPC.
-        let limiter = Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits));
+        // One budget per user across REST and gRPC, and on Postgres across every
+        // process sharing the database.
+        let budgets: Arc<dyn ctxd_domain::ports::RateBudgets> = match database.backend() {
+            ctxd_storage::Backend::Postgres => Arc::new(adapters.store.clone()),
+            ctxd_storage::Backend::Sqlite => Arc::new(ctxd_domain::services::rate_limits::InProcessBudgets::default()),
+        };
+        let limiter = Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits, budgets));
         let state = AppState {
             use_cases: use_cases.clone(),
             health: adapters.health.clone(),

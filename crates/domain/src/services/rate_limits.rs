@@ -1,16 +1,23 @@
-//! Per-user rate limits by plan: fixed one-minute windows counted in this process,
-//! shared by every transport of the process (REST and gRPC draw on one budget). With
-//! several replicas each enforces the limit on its own share of the traffic.
+//! Per-user rate limits by plan, shared by every transport (REST and gRPC draw on one
+//! budget) and, on Postgres, by every replica: the budget lives where the
+//! [`RateBudgets`] port keeps it (the database, or this process's memory on SQLite).
+//!
+//! The budget is a GCRA ("generic cell rate algorithm", a leaky bucket kept as one
+//! number per user): the user's *theoretical arrival time* `tat`. Each request moves
+//! it one emission interval (`60 s / limit`) past `max(tat, now)`, and is refused when
+//! that would put it more than a minute ahead of now. A user can spend the whole
+//! minute's budget at once, then gets one more request per interval; the state is a
+//! single integer, so the shared form is one row and one statement per request.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, sync::Mutex};
 
-use crate::{ids::UserId, model::Plan};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
-pub const WINDOW: Duration = Duration::from_secs(60);
+use crate::{Result, ids::UserId, model::Plan, ports::RateBudgets};
+
+/// The budget's horizon: a plan's limit is per minute.
+pub const WINDOW_MS: i64 = 60_000;
 
 /// Requests per minute for each plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,47 +47,101 @@ pub struct Decision {
     pub allowed: bool,
     pub limit: u32,
     pub remaining: u32,
-    /// Seconds until the window resets (at least 1).
+    /// Seconds until the whole minute's budget is back (at least 1).
     pub reset_seconds: u64,
+    /// Seconds until the next request fits (at least 1; for a refusal's `Retry-After`).
+    pub retry_after_seconds: u64,
 }
 
 impl Decision {
     /// What a refused caller is told, over any transport.
     pub fn refusal(&self) -> String {
-        format!("Rate limit of {} requests per minute exceeded; retry in {} s", self.limit, self.reset_seconds)
+        format!("Rate limit of {} requests per minute exceeded; retry in {} s", self.limit, self.retry_after_seconds)
     }
 }
 
-#[derive(Debug)]
+/// One GCRA step: with the user's `tat` (ms since the epoch, 0 for a new user), may a
+/// request at `now` pass, and what is `tat` afterwards?
+pub fn admit(tat_ms: i64, now_ms: i64, interval_ms: i64) -> (bool, i64) {
+    let base = tat_ms.max(now_ms);
+    let next = base.saturating_add(interval_ms);
+    if next - now_ms <= WINDOW_MS { (true, next) } else { (false, tat_ms) }
+}
+
+/// The milliseconds between requests for a per-minute `limit` (at least 1).
+pub fn interval_ms(limit: u32) -> i64 {
+    (WINDOW_MS / i64::from(limit.max(1))).max(1)
+}
+
+/// Budgets in this process's memory: the embedded (SQLite) setup, one process.
+#[derive(Debug, Default)]
+pub struct InProcessBudgets {
+    tats: Mutex<HashMap<UserId, i64>>,
+}
+
+#[async_trait]
+impl RateBudgets for InProcessBudgets {
+    async fn take(&self, user: UserId, now_ms: i64, interval_ms: i64) -> Result<(bool, i64)> {
+        let mut tats = self.tats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if tats.len() > 10_000 {
+            // Forget users whose budget is whole again, so the map is the active set.
+            tats.retain(|_, tat| *tat > now_ms);
+        }
+        let tat = tats.entry(user).or_insert(0);
+        let (allowed, next) = admit(*tat, now_ms, interval_ms);
+        *tat = next;
+        Ok((allowed, next))
+    }
+}
+
+/// Counts requests against each user's plan.
+#[derive(Clone)]
 pub struct RateLimiter {
     limits: RateLimits,
-    windows: Mutex<HashMap<UserId, (Instant, u32)>>,
+    budgets: Arc<dyn RateBudgets>,
+}
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter").field("limits", &self.limits).finish_non_exhaustive()
+    }
 }
 
 impl RateLimiter {
-    pub fn new(limits: RateLimits) -> Self {
-        Self { limits, windows: Mutex::new(HashMap::new()) }
+    pub fn new(limits: RateLimits, budgets: Arc<dyn RateBudgets>) -> Self {
+        Self { limits, budgets }
+    }
+
+    /// A limiter that counts in this process only.
+    pub fn in_process(limits: RateLimits) -> Self {
+        Self::new(limits, Arc::new(InProcessBudgets::default()))
     }
 
     /// Counts a request of `user` at `now`.
-    pub fn check(&self, user: UserId, plan: Plan, now: Instant) -> Decision {
+    ///
+    /// # Errors
+    /// The store's, when the shared budget cannot be read (the database is down).
+    pub async fn check(&self, user: UserId, plan: Plan, now: DateTime<Utc>) -> Result<Decision> {
         let limit = self.limits.for_plan(plan);
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() > 10_000 {
-            // Forget users whose window ended, so the map stays the size of the active set.
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let (start, count) = windows.entry(user).or_insert((now, 0));
-        if now.duration_since(*start) >= WINDOW {
-            *start = now;
-            *count = 0;
-        }
-        let allowed = *count < limit;
-        if allowed {
-            *count += 1;
-        }
-        let reset_seconds = (WINDOW.saturating_sub(now.duration_since(*start)).as_secs_f64().ceil() as u64).max(1);
-        Decision { allowed, limit, remaining: limit.saturating_sub(*count), reset_seconds }
+        let interval = interval_ms(limit);
+        let now_ms = now.timestamp_millis();
+        let (allowed, tat) = self.budgets.take(user, now_ms, interval).await?;
+        Ok(decision(limit, interval, allowed, tat, now_ms))
+    }
+}
+
+/// The headers' view of a `tat`.
+fn decision(limit: u32, interval: i64, allowed: bool, tat_ms: i64, now_ms: i64) -> Decision {
+    let ahead = (tat_ms - now_ms).max(0);
+    let seconds = |ms: i64| (u64::try_from(ms).unwrap_or(0).div_ceil(1000)).max(1);
+    let remaining = u32::try_from((WINDOW_MS - ahead).max(0) / interval).unwrap_or(u32::MAX).min(limit);
+    Decision {
+        allowed,
+        limit,
+        remaining,
+        reset_seconds: seconds(ahead),
+        // The next request fits once `tat + interval` is within a minute of now.
+        retry_after_seconds: seconds(ahead + interval - WINDOW_MS),
     }
 }
 
@@ -88,16 +149,39 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn windows_count_per_user_and_plan_and_reset_after_a_minute() {
-        let limiter = RateLimiter::new(RateLimits { free_per_minute: 2, pro_per_minute: 3 });
+    fn at(ms: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(1_800_000_000_000 + ms).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_minute_of_budget_at_once_then_one_request_per_interval() {
+        let limiter = RateLimiter::in_process(RateLimits { free_per_minute: 2, pro_per_minute: 3 });
         let (free, pro) = (UserId::new(), UserId::new());
-        let start = Instant::now();
-        let decisions: Vec<_> = (0..3).map(|_| limiter.check(free, Plan::Free, start).allowed).collect();
-        assert_eq!(decisions, [true, true, false]);
-        assert!(limiter.check(pro, Plan::Pro, start).allowed, "users are counted separately");
-        let later = limiter.check(free, Plan::Free, start + Duration::from_secs(30));
-        assert_eq!((later.allowed, later.remaining, later.reset_seconds), (false, 0, 30));
-        assert!(limiter.check(free, Plan::Free, start + WINDOW).allowed, "a new window");
+        let mut allowed = Vec::new();
+        for _ in 0..3 {
+            allowed.push(limiter.check(free, Plan::Free, at(0)).await.unwrap().allowed);
+        }
+        assert_eq!(allowed, [true, true, false]);
+        assert!(limiter.check(pro, Plan::Pro, at(0)).await.unwrap().allowed, "users are counted separately");
+        let refused = limiter.check(free, Plan::Free, at(10_000)).await.unwrap();
+        assert_eq!(
+            (refused.allowed, refused.remaining, refused.retry_after_seconds, refused.reset_seconds),
+            (false, 0, 20, 50),
+            "one request per 30 s: the next fits at 30 s"
+        );
+        assert!(limiter.check(free, Plan::Free, at(30_000)).await.unwrap().allowed, "one interval later");
+        assert!(!limiter.check(free, Plan::Free, at(30_001)).await.unwrap().allowed);
+        let whole = limiter.check(free, Plan::Free, at(200_000)).await.unwrap();
+        assert_eq!((whole.allowed, whole.remaining), (true, 1), "the budget refills, to the limit and no more");
+    }
+
+    #[test]
+    fn gcra_steps() {
+        assert_eq!(admit(0, 1_000, 600), (true, 1_600));
+        assert_eq!(admit(60_000, 1_000, 600), (true, 60_600), "59.6 s ahead: within the minute");
+        assert_eq!(admit(60_500, 1_000, 600), (false, 60_500), "60.1 s ahead: refused, nothing taken");
+        assert_eq!(admit(61_000, 1_000, 600), (false, 61_000));
+        assert_eq!(interval_ms(0), 60_000);
+        assert_eq!(interval_ms(1_000_000), 1);
     }
 }

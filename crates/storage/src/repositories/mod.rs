@@ -5,6 +5,7 @@ mod artifacts;
 mod collections;
 mod idempotency;
 mod postbacks;
+mod rate_limits;
 mod reads;
 mod revisions;
 mod runs;
@@ -42,6 +43,7 @@ pub(crate) struct Batches {
     queue: runs::QueueBatches,
     reads: reads::ReadBatches,
     saves: saves::SaveBatches,
+    rates: rate_limits::RateBatches,
 }
 
 impl Batches {
@@ -50,6 +52,7 @@ impl Batches {
             queue: runs::QueueBatches::spawn(db),
             reads: reads::ReadBatches::spawn(db),
             saves: saves::SaveBatches::spawn(db),
+            rates: rate_limits::RateBatches::spawn(db),
         }
     }
 }

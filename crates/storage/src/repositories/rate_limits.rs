@@ -1,0 +1,169 @@
+//! Rate-limit budgets kept in the database, so every replica draws on one budget per
+//! user (GCRA: one `tat` per user, see `ctxd_domain::services::rate_limits`).
+//!
+//! On Postgres the requests that arrive while a statement is in flight share the next
+//! one (see [`crate::batch`]): it locks the users' rows, grants each user as many of
+//! their waiting requests as fit, and moves their `tat` in one go, so a busy process
+//! pays a fraction of a round trip per request, and replicas serialise on the row
+//! lock, never over-granting. A user's first requests insert the row; when another
+//! replica inserted it first, those requests are decided again against its row.
+//! On SQLite it is a read and a write in one transaction (the server keeps the budget
+//! in memory there; this serves a second process on the same file).
+
+use async_trait::async_trait;
+use ctxd_domain::{Result, ids::UserId, ports::RateBudgets, services::rate_limits};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use uuid::Uuid;
+
+use super::SeaStore;
+use crate::{
+    batch::{Batcher, Lane},
+    map_db_err,
+};
+
+/// One request's place in a batch: who, when, and their plan's interval.
+pub(crate) type Take = (Uuid, i64, i64);
+
+/// At most this many requests share a statement.
+const MAX_BATCH: usize = 256;
+
+const TAKE_POSTGRES: &str = r#"
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(user_id uuid, wanted bigint, interval_ms bigint, now_ms bigint)
+), locked AS (
+    SELECT r.user_id, r.tat_ms FROM rate_limits r
+    WHERE r.user_id = ANY(ARRAY(SELECT user_id FROM input))
+    FOR UPDATE
+), decided AS (
+    SELECT i.user_id, i.interval_ms, l.user_id IS NOT NULL AS existed,
+        GREATEST(COALESCE(l.tat_ms, 0), i.now_ms) AS base,
+        LEAST(i.wanted, GREATEST(0, ($2 - (GREATEST(COALESCE(l.tat_ms, 0), i.now_ms) - i.now_ms)) / i.interval_ms))
+            AS granted
+    FROM input i LEFT JOIN locked l ON l.user_id = i.user_id
+), updated AS (
+    UPDATE rate_limits r SET tat_ms = d.base + d.granted * d.interval_ms
+    FROM decided d
+    WHERE r.user_id = d.user_id AND d.existed AND d.granted > 0
+), inserted AS (
+    INSERT INTO rate_limits (user_id, tat_ms)
+    SELECT user_id, base + granted * interval_ms FROM decided WHERE NOT existed
+    ON CONFLICT (user_id) DO NOTHING
+    RETURNING user_id
+)
+SELECT d.user_id, d.base, d.granted, d.existed OR i.user_id IS NOT NULL AS recorded
+FROM decided d LEFT JOIN inserted i ON i.user_id = d.user_id
+"#;
+
+/// The grouped budget statement of one Postgres pool.
+#[derive(Debug)]
+pub(crate) struct RateBatches {
+    takes: Batcher<Take, (bool, i64)>,
+}
+
+impl RateBatches {
+    pub(crate) fn spawn(db: &DatabaseConnection) -> Self {
+        Self { takes: Batcher::statements(db, MAX_BATCH, take_batch) }
+    }
+}
+
+/// Answers a batch in arrival order: per user, the first `granted` requests pass.
+async fn take_batch(lane: Lane, requests: Vec<Take>) -> Result<Vec<(bool, i64)>> {
+    let mut answers: Vec<Option<(bool, i64)>> = vec![None; requests.len()];
+    // A user whose row another process inserted in the meantime is decided again.
+    for _ in 0..3 {
+        let pending: Vec<usize> = (0..requests.len()).filter(|i| answers[*i].is_none()).collect();
+        if pending.is_empty() {
+            break;
+        }
+        let decided = decide(&lane, pending.iter().map(|i| requests[*i])).await?;
+        let mut seen: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+        for i in pending {
+            let (user, _, interval_ms) = requests[i];
+            let Some(&(base, granted, recorded)) = decided.get(&user) else {
+                return Err(ctxd_domain::Error::internal("the budget statement skipped a user"));
+            };
+            if !recorded {
+                continue;
+            }
+            let n = seen.entry(user).or_default();
+            *n += 1;
+            answers[i] = Some(if *n <= granted {
+                (true, base + *n * interval_ms)
+            } else {
+                (false, base + granted * interval_ms)
+            });
+        }
+    }
+    answers.into_iter().map(|a| a.ok_or_else(|| ctxd_domain::Error::internal("a budget stayed undecided"))).collect()
+}
+
+/// One statement over `requests`: per user, the base `tat`, how many of their requests
+/// fit, and whether the outcome was stored.
+async fn decide(
+    lane: &Lane,
+    requests: impl Iterator<Item = Take>,
+) -> Result<std::collections::HashMap<Uuid, (i64, i64, bool)>> {
+    // Per user: how many requests wait, the latest `now` among them, the interval.
+    let mut users: Vec<(Uuid, i64, i64, i64)> = Vec::new();
+    for (user, now_ms, interval_ms) in requests {
+        match users.iter_mut().find(|(u, ..)| *u == user) {
+            Some((_, wanted, now, _)) => {
+                *wanted += 1;
+                *now = (*now).max(now_ms);
+            }
+            None => users.push((user, 1, now_ms, interval_ms)),
+        }
+    }
+    let input: Vec<serde_json::Value> = users
+        .iter()
+        .map(|(user, wanted, now_ms, interval_ms)| {
+            serde_json::json!({"user_id": user, "wanted": wanted, "interval_ms": interval_ms, "now_ms": now_ms})
+        })
+        .collect();
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        TAKE_POSTGRES,
+        [serde_json::Value::Array(input).into(), rate_limits::WINDOW_MS.into()],
+    );
+    let mut decided = std::collections::HashMap::new();
+    for row in lane.query_all(statement).await? {
+        let user: Uuid = row.try_get("", "user_id").map_err(map_db_err)?;
+        let base: i64 = row.try_get("", "base").map_err(map_db_err)?;
+        let granted: i64 = row.try_get("", "granted").map_err(map_db_err)?;
+        let recorded: bool = row.try_get("", "recorded").map_err(map_db_err)?;
+        decided.insert(user, (base, granted, recorded));
+    }
+    Ok(decided)
+}
+
+#[async_trait]
+impl RateBudgets for SeaStore {
+    async fn take(&self, user: UserId, now_ms: i64, interval_ms: i64) -> Result<(bool, i64)> {
+        if let Some(batches) = self.batches.as_deref() {
+            return batches.rates.takes.call((user.0, now_ms, interval_ms)).await;
+        }
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        let backend = txn.get_database_backend();
+        let read = Statement::from_sql_and_values(
+            backend,
+            "SELECT tat_ms FROM rate_limits WHERE user_id = ?",
+            [user.0.into()],
+        );
+        let tat: i64 = match txn.query_one_raw(read).await.map_err(map_db_err)? {
+            Some(row) => row.try_get("", "tat_ms").map_err(map_db_err)?,
+            None => 0,
+        };
+        let (allowed, next) = rate_limits::admit(tat, now_ms, interval_ms);
+        if allowed {
+            let write = Statement::from_sql_and_values(
+                backend,
+                "INSERT INTO rate_limits (user_id, tat_ms) VALUES (?, ?) \
+                 ON CONFLICT (user_id) DO UPDATE SET tat_ms = excluded.tat_ms",
+                [user.0.into(), next.into()],
+            );
+            txn.execute_raw(write).await.map_err(map_db_err)?;
+        }
+        txn.commit().await.map_err(map_db_err)?;
+        Ok((allowed, next))
+    }
+}
