@@ -160,7 +160,11 @@ impl Lane {
         // Taken out while the statement runs: if this future is dropped mid-statement,
         // the connection, in an unknown state, is dropped with it.
         let mut connection = match held.take() {
-            Some(Held { connection, used }) if used.elapsed() < IDLE_TEST_AFTER => connection,
+            // After a connection failure anywhere in the process (an outage), a held
+            // connection may be to the server that went away: tested, like the pool's.
+            Some(Held { connection, used }) if used.elapsed() < IDLE_TEST_AFTER && !crate::connections_suspect() => {
+                connection
+            }
             Some(Held { mut connection, .. }) => match sqlx::Connection::ping(&mut connection).await {
                 Ok(()) => connection,
                 Err(_) => self.connect().await?,

@@ -66,7 +66,7 @@ fn note_connection_failure() {
 }
 
 /// Whether pooled connections are suspect: a connection failure happened recently.
-fn connections_suspect() -> bool {
+pub(crate) fn connections_suspect() -> bool {
     let last = LAST_CONNECTION_FAILURE_MS.load(std::sync::atomic::Ordering::Relaxed);
     last != 0 && now_ms().saturating_sub(last) < SUSPECT_AFTER_FAILURE.as_millis() as u64
 }
