@@ -34,7 +34,7 @@ pub struct S3Settings {
     pub bucket: String,
     pub region: String,
     pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
+    pub secret_access_key: Option<ctxd_domain::secret::Secret>,
     /// `endpoint/bucket/key` rather than `bucket.endpoint/key` (MinIO and most
     /// self-hosted servers want path style).
     pub path_style: bool,
@@ -83,7 +83,7 @@ impl ObjectBlobStore {
             builder = builder.with_access_key_id(id);
         }
         if let Some(secret) = &settings.secret_access_key {
-            builder = builder.with_secret_access_key(secret);
+            builder = builder.with_secret_access_key(secret.expose());
         }
         let s3 = Arc::new(builder.build().map_err(|e| Error::internal(format!("S3 settings: {e}")))?);
         let public_base = public_base(settings)?;

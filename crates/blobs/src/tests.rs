@@ -88,7 +88,7 @@ fn s3(path_style: bool, public_url: Option<&str>) -> ObjectBlobStore {
         bucket: "ctxd".into(),
         region: "us-east-1".into(),
         access_key_id: Some("test".into()),
-        secret_access_key: Some("secret".into()),
+        secret_access_key: Some(ctxd_domain::secret::Secret::new("secret")),
         path_style,
         public_url: public_url.map(str::to_owned),
     })
@@ -144,7 +144,7 @@ async fn s3_answering(status: u16) -> ObjectBlobStore {
         bucket: "ctxd".into(),
         region: "us-east-1".into(),
         access_key_id: Some("test".into()),
-        secret_access_key: Some("secret".into()),
+        secret_access_key: Some(ctxd_domain::secret::Secret::new("secret")),
         path_style: true,
         public_url: None,
     })

@@ -31,6 +31,8 @@ pub enum ErrorKind {
     NotFound,
     Conflict,
     PayloadTooLarge,
+    /// Over the plan's rate limit; the error carries when to retry.
+    RateLimited,
     Unavailable,
     Internal,
 }
@@ -61,6 +63,10 @@ pub enum Error {
     /// The request body or a declared size is over a configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The user's plan allows no more requests now; the decision says when it will
+    /// and what to report (`Retry-After`, `X-RateLimit-*`).
+    #[error("{}", .0.refusal())]
+    RateLimited(crate::services::rate_limits::Decision),
     /// A dependency (database, object store) cannot be reached.
     #[error("service unavailable")]
     Unavailable(#[source] BoxError),
@@ -81,6 +87,7 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
+            Error::RateLimited(_) => ErrorKind::RateLimited,
             Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::Internal(_) => ErrorKind::Internal,
         }
@@ -109,7 +116,7 @@ impl Error {
             Error::Internal(_) => "An unexpected error occurred on the server".to_owned(),
             Error::Unavailable(_) => "A dependency of the service is unavailable; retry later".to_owned(),
             Error::NotFound(what) => format!("The requested {what} was not found"),
-            Error::Unauthenticated(reason) => format!("Authentication required: {reason}"),
+            Error::Unauthenticated(reason) => format!("Authentication required. {reason}"),
             other => other.to_string(),
         }
     }

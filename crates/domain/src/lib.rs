@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod ports;
+pub mod secret;
 pub mod services;
 pub mod state;
 

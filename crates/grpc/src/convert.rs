@@ -25,6 +25,7 @@ pub fn code_of(kind: ErrorKind) -> Code {
         ErrorKind::NotFound => Code::NotFound,
         ErrorKind::Conflict => Code::FailedPrecondition,
         ErrorKind::PayloadTooLarge => Code::ResourceExhausted,
+        ErrorKind::RateLimited => Code::ResourceExhausted,
         ErrorKind::Unavailable => Code::Unavailable,
         ErrorKind::Internal => Code::Internal,
     }
@@ -44,7 +45,20 @@ pub fn status(error: Error) -> Status {
         let fields: Vec<String> = details.iter().map(|d| format!("{}: {}", d.field, d.message)).collect();
         message = format!("{message}: {}", fields.join("; "));
     }
-    Status::new(code, message)
+    let mut status = Status::new(code, message);
+    // What REST sends as headers.
+    if let Error::RateLimited(decision) = &error {
+        let metadata = status.metadata_mut();
+        for (name, value) in [
+            ("retry-after", decision.retry_after_seconds),
+            ("x-ratelimit-limit", u64::from(decision.limit)),
+            ("x-ratelimit-remaining", u64::from(decision.remaining)),
+            ("x-ratelimit-reset", decision.reset_seconds),
+        ] {
+            metadata.insert(name, tonic::metadata::MetadataValue::from(value));
+        }
+    }
+    status
 }
 
 /// A validation status for one field.

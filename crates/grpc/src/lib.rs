@@ -15,7 +15,7 @@ mod watch;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use ctxd_domain::services::{UseCases, health::Health, rate_limits::RateLimiter};
+use ctxd_domain::services::{UseCases, access::AccessGate, health::Health};
 pub use services::Api;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -31,11 +31,11 @@ use tonic_health::ServingStatus;
 pub async fn serve(
     listener: TcpListener,
     use_cases: UseCases,
-    limiter: Arc<RateLimiter>,
+    gate: Arc<AccessGate>,
     health: Health,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let api = Api::new(use_cases, limiter);
+    let api = Api::new(use_cases, gate);
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)

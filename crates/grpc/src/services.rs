@@ -7,12 +7,12 @@ use ctxd_domain::{
     ports::SourceFilter,
     services::{
         CollectionPatch, FastForwardRequest, NewApiKey, NewCollection, NewSource, RefreshRequest, ReprocessRequest,
-        SourcePatch, SpaceInput, UseCases, rate_limits::RateLimiter,
+        SourcePatch, SpaceInput, UseCases, access::AccessGate,
     },
 };
 use std::sync::Arc;
 
-use tonic::{Request, Response, Status, metadata::MetadataValue};
+use tonic::{Request, Response, Status};
 
 use crate::{
     convert::{self, id, invalid, status},
@@ -23,41 +23,23 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Api {
     use_cases: UseCases,
-    limiter: Arc<RateLimiter>,
+    gate: Arc<AccessGate>,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
 impl Api {
-    /// `limiter` is the process's, shared with REST: one budget per user.
-    pub fn new(use_cases: UseCases, limiter: Arc<RateLimiter>) -> Self {
-        Self { use_cases, limiter }
+    /// `gate` is the process's, shared with REST: one door, one budget per user.
+    pub fn new(use_cases: UseCases, gate: Arc<AccessGate>) -> Self {
+        Self { use_cases, gate }
     }
 
-    /// The user behind `authorization: Bearer <api key>`, with REST's messages, once
-    /// the call is counted against the user's rate limit (RESOURCE_EXHAUSTED over it,
-    /// with `retry-after` and `x-ratelimit-*` metadata as REST sends headers).
+    /// The user behind `authorization: Bearer <api key>` metadata, let in by the access
+    /// gate (its refusals map like every error: `UNAUTHENTICATED`, or
+    /// `RESOURCE_EXHAUSTED` with `retry-after` and `x-ratelimit-*` metadata).
     async fn user<T>(&self, request: &Request<T>) -> Result<User, Status> {
-        let header = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
-        let Some(secret) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
-            return Err(Status::unauthenticated("Authentication required. Please provide a valid API token"));
-        };
-        let user = self.use_cases.api_keys.authenticate(secret.trim()).await.map_err(status)?;
-        let decision = self.limiter.check(user.id, user.plan, chrono::Utc::now()).await.map_err(status)?;
-        if !decision.allowed {
-            let mut refused = Status::resource_exhausted(decision.refusal());
-            let metadata = refused.metadata_mut();
-            for (name, value) in [
-                ("retry-after", decision.retry_after_seconds),
-                ("x-ratelimit-limit", u64::from(decision.limit)),
-                ("x-ratelimit-remaining", u64::from(decision.remaining)),
-                ("x-ratelimit-reset", decision.reset_seconds),
-            ] {
-                metadata.insert(name, MetadataValue::from(value));
-            }
-            return Err(refused);
-        }
-        Ok(user)
+        let authorization = request.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        Ok(self.gate.admit(authorization, chrono::Utc::now()).await.map_err(status)?.user)
     }
 }
 

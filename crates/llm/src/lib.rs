@@ -24,7 +24,7 @@ pub struct LlmConfig {
     /// The API root, such as `https://api.openai.com/v1` or `http://localhost:11434/v1`.
     pub base_url: Url,
     pub model: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<ctxd_domain::secret::Secret>,
     /// Per request.
     pub timeout: Duration,
     /// Further attempts after a transient failure (network, 429, 5xx, invalid answer).
@@ -108,7 +108,7 @@ impl LlmContextExtractor {
         });
         let mut request = self.client.post(endpoint).json(&body);
         if let Some(key) = &self.config.api_key {
-            request = request.bearer_auth(key);
+            request = request.bearer_auth(key.expose());
         }
         let response = request.send().await.map_err(|e| Failure::Transient(format!("request failed: {e}")))?;
         let status = response.status();
@@ -271,7 +271,7 @@ mod tests {
         let config = LlmConfig {
             base_url: Url::parse(&format!("http://{address}/v1/")).unwrap(),
             model: "test-model".into(),
-            api_key: Some("sk-test".into()),
+            api_key: Some(ctxd_domain::secret::Secret::new("sk-test")),
             timeout,
             max_retries: 2,
             max_input_chars: 1000,

@@ -6,7 +6,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use ctxd_domain::{Error, ErrorKind, FieldError};
+use ctxd_domain::{Error, ErrorKind, FieldError, services::rate_limits::Decision};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -44,21 +44,18 @@ pub struct ApiError {
     message: String,
     pub(crate) details: Vec<FieldError>,
     retry_after: Option<u64>,
+    /// The caller's rate-limit standing, for the `X-RateLimit-*` headers of a 429.
+    limits: Option<Decision>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), details: Vec::new(), retry_after: None }
+        Self { status, message: message.into(), details: Vec::new(), retry_after: None, limits: None }
     }
 
     /// A 400 naming one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::from(Error::invalid(field, message))
-    }
-
-    pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
-        self
     }
 
     pub fn not_found() -> Self {
@@ -79,6 +76,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -100,7 +98,11 @@ impl From<Error> for ApiError {
         }
         let message = error.public_message();
         let details = error.details().to_vec();
-        Self { status, message, details, retry_after: None }
+        let limits = match &error {
+            Error::RateLimited(decision) => Some(*decision),
+            _ => None,
+        };
+        Self { status, message, details, retry_after: limits.map(|d| d.retry_after_seconds), limits }
     }
 }
 
@@ -118,6 +120,9 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if let Some(limits) = self.limits {
+            crate::access::add_limit_headers(response.headers_mut(), limits);
         }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -18,12 +18,15 @@ pub struct Auth(pub User);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    /// The rate-limit middleware authenticated the request already; this only hands
-    /// its user to the handler.
+    /// The access middleware let the request in already; this only hands its user to
+    /// the handler.
     async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<User>().cloned().map(Auth).ok_or_else(|| {
-            ApiError::new(StatusCode::UNAUTHORIZED, "Authentication required. Please provide a valid API token")
-        })
+        parts
+            .extensions
+            .get::<User>()
+            .cloned()
+            .map(Auth)
+            .ok_or_else(|| ApiError::from(ctxd_domain::Error::Unauthenticated(ctxd_domain::services::access::MISSING)))
     }
 }
 

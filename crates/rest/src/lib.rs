@@ -2,13 +2,13 @@
 //! authentication, the contract's error shape, `X-Request-Id`, and the OpenAPI
 //! document generated from the handlers themselves.
 
+pub mod access;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod listener;
 pub mod metrics;
 pub mod query_guard;
-pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
 
@@ -38,7 +38,8 @@ use crate::error::ApiError;
 pub struct AppState {
     pub use_cases: UseCases,
     pub health: Health,
-    pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    /// The one door of every `/v1` request (shared with gRPC).
+    pub gate: Arc<ctxd_domain::services::access::AccessGate>,
     pub metrics: Arc<metrics::Metrics>,
     pub queue: Arc<dyn ctxd_domain::ports::RunQueue>,
 }
@@ -55,7 +56,7 @@ pub struct RestConfig {
     /// Largest request body accepted, in bytes (413 above it). Uploads to ctxd's
     /// signed URL are streamed and limited by their declared size instead.
     pub max_body_bytes: usize,
-    pub rate_limits: rate_limit::RateLimits,
+    pub rate_limits: ctxd_domain::services::rate_limits::RateLimits,
     /// The address clients reach ctxd at, for the upload URLs it hands out; default:
     /// taken from each request's `Host`.
     pub public_url: Option<url::Url>,
@@ -76,7 +77,7 @@ impl Default for RestConfig {
         // Inline CONTENT may be 10 MiB; JSON escaping can grow it, so leave headroom.
         Self {
             max_body_bytes: 16 * 1024 * 1024,
-            rate_limits: rate_limit::RateLimits::default(),
+            rate_limits: ctxd_domain::services::rate_limits::RateLimits::default(),
             public_url: None,
             trust_forwarded: false,
         }
@@ -164,7 +165,7 @@ pub fn router(state: AppState, config: &RestConfig) -> Router {
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi.as_ref().clone()))
         .fallback(error::fallback)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
+        .layer(middleware::from_fn_with_state(state.clone(), access::middleware))
         .route_layer(middleware::from_fn_with_state(metrics, metrics::middleware))
         .with_state(state)
         .layer(axum::Extension(PublicUrl {

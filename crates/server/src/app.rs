@@ -142,7 +142,7 @@ pub struct Application {
     /// The gRPC listener, unless `grpc.enabled` is off.
     grpc_listener: Option<TcpListener>,
     health: Health,
-    limiter: Arc<ctxd_rest::rate_limit::RateLimiter>,
+    gate: Arc<ctxd_domain::services::access::AccessGate>,
     router: axum::Router,
     use_cases: UseCases,
     database: Database,
@@ -228,11 +228,12 @@ impl Application {
             ctxd_storage::Backend::Postgres => Arc::new(adapters.store.clone()),
             ctxd_storage::Backend::Sqlite => Arc::new(ctxd_domain::services::rate_limits::InProcessBudgets::default()),
         };
-        let limiter = Arc::new(ctxd_rest::rate_limit::RateLimiter::new(rest.rate_limits, budgets));
+        let limiter = ctxd_domain::services::rate_limits::RateLimiter::new(rest.rate_limits, budgets);
+        let gate = Arc::new(ctxd_domain::services::access::AccessGate::new(use_cases.api_keys.clone(), limiter));
         let state = AppState {
             use_cases: use_cases.clone(),
             health: adapters.health.clone(),
-            rate_limiter: limiter.clone(),
+            gate: gate.clone(),
             metrics: metrics.clone(),
             queue: Arc::new(adapters.store.clone()),
         };
@@ -250,7 +251,7 @@ impl Application {
         let health = adapters.health.clone();
         let workers = if config.worker.enabled { Some(Workers::new(&adapters, config, metrics)?) } else { None };
         let handoff = adapters.handoff.clone();
-        Ok(Self { listener, grpc_listener, health, limiter, router, use_cases, database, handoff, workers })
+        Ok(Self { listener, grpc_listener, health, gate, router, use_cases, database, handoff, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -282,7 +283,7 @@ impl Application {
         let workers = self.workers.map(|workers| tokio::spawn(workers.run(token.clone())));
         let grpc = self.grpc_listener.map(|listener| {
             let stop = token.clone();
-            tokio::spawn(ctxd_grpc::serve(listener, self.use_cases.clone(), self.limiter, self.health, async move {
+            tokio::spawn(ctxd_grpc::serve(listener, self.use_cases.clone(), self.gate, self.health, async move {
                 stop.cancelled().await;
             }))
         });

@@ -7,6 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use ctxd_domain::secret::Secret;
 use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
@@ -84,7 +85,7 @@ pub struct S3Config {
     pub bucket: String,
     pub region: String,
     pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
+    pub secret_access_key: Option<Secret>,
     /// `endpoint/bucket/key` addressing (MinIO, most self-hosted servers).
     pub path_style: bool,
     /// Base address objects are publicly readable at (CDN); default: the bucket's.
@@ -115,7 +116,7 @@ pub struct UploadsConfig {
     /// Signs ctxd's own upload URLs (local store). Unset: a random key kept in
     /// `data_dir/upload-signing.key`. Replicas that share a data directory share it;
     /// set it explicitly when they do not.
-    pub signing_key: Option<String>,
+    pub signing_key: Option<Secret>,
 }
 
 impl Default for UploadsConfig {
@@ -148,7 +149,7 @@ pub struct LlmSettings {
     /// API root, such as `https://api.openai.com/v1` or `http://localhost:11434/v1`.
     pub base_url: Option<String>,
     pub model: Option<String>,
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// Seconds one request may take.
     pub timeout_seconds: u64,
     /// Further attempts after a transient failure.
@@ -197,7 +198,7 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        let limits = ctxd_rest::rate_limit::RateLimits::default();
+        let limits = ctxd_domain::services::rate_limits::RateLimits::default();
         Self { free_per_minute: limits.free_per_minute, pro_per_minute: limits.pro_per_minute }
     }
 }
@@ -522,7 +523,7 @@ impl Config {
         if self.uploads.max_bytes == 0 || self.uploads.url_ttl_seconds == 0 {
             problems.push("uploads.max_bytes and uploads.url_ttl_seconds: must be greater than 0".into());
         }
-        if self.uploads.signing_key.as_ref().is_some_and(|k| k.len() < 16) {
+        if self.uploads.signing_key.as_ref().is_some_and(|k| k.expose().len() < 16) {
             problems.push("uploads.signing_key: must be at least 16 characters".into());
         }
         if self.http.max_body_bytes < 1024 {
@@ -585,7 +586,7 @@ impl Config {
     /// The key file cannot be read or written.
     pub fn upload_signing_key(&self) -> std::io::Result<Vec<u8>> {
         if let Some(key) = &self.uploads.signing_key {
-            return Ok(key.as_bytes().to_vec());
+            return Ok(key.expose().as_bytes().to_vec());
         }
         let path = self.data_dir.join("upload-signing.key");
         match std::fs::read_to_string(&path) {
@@ -654,7 +655,7 @@ impl Config {
     pub fn rest(&self) -> ctxd_rest::RestConfig {
         ctxd_rest::RestConfig {
             max_body_bytes: self.http.max_body_bytes,
-            rate_limits: ctxd_rest::rate_limit::RateLimits {
+            rate_limits: ctxd_domain::services::rate_limits::RateLimits {
                 free_per_minute: self.rate_limits.free_per_minute,
                 pro_per_minute: self.rate_limits.pro_per_minute,
             },
@@ -684,6 +685,18 @@ mod tests {
     }
 
     #[test]
+    fn configured_secrets_never_print() {
+        let mut config = Config::default();
+        config.llm.api_key = Some(Secret::new("sk-live-123"));
+        config.blobs.s3.secret_access_key = Some(Secret::new("aws-secret-456"));
+        config.uploads.signing_key = Some(Secret::new("signing-key-7890123"));
+        let printed = format!("{config:?} {:?} {:?}", config.llm.adapter_config(), config.s3_settings());
+        for secret in ["sk-live-123", "aws-secret-456", "signing-key-7890123"] {
+            assert!(!printed.contains(secret), "{secret} printed in {printed}");
+        }
+    }
+
+    #[test]
     fn the_upload_signing_key_is_made_once_and_kept_in_the_data_dir() {
         let dir = tempfile::tempdir().unwrap();
         let config = Config { data_dir: dir.path().join("data"), ..Config::default() };
@@ -698,7 +711,7 @@ mod tests {
         assert!(error.to_string().contains("not a usable key"), "{error}");
 
         let configured = Config {
-            uploads: UploadsConfig { signing_key: Some("k".repeat(20)), ..UploadsConfig::default() },
+            uploads: UploadsConfig { signing_key: Some(Secret::new("k".repeat(20))), ..UploadsConfig::default() },
             ..config
         };
         assert_eq!(configured.upload_signing_key().unwrap(), b"k".repeat(20), "the configured key wins");

@@ -34,17 +34,17 @@ impl ApiKeyService {
     /// [`Error::Unauthenticated`] for an unknown, revoked or expired key.
     pub async fn authenticate(&self, secret: &str) -> Result<User> {
         if !secret.starts_with(ApiKeySecret::PREFIX) {
-            return Err(Error::Unauthenticated("invalid API key"));
+            return Err(Error::Unauthenticated("The API key is not valid"));
         }
         let hash = crate::model::hash_secret_for_lookup(secret);
         let Some((key, user)) = self.ports.api_keys.find_by_hash(&hash).await? else {
-            return Err(Error::Unauthenticated("invalid API key"));
+            return Err(Error::Unauthenticated("The API key is not valid"));
         };
         if key.revoked_at.is_some() {
-            return Err(Error::Unauthenticated("API key has been revoked"));
+            return Err(Error::Unauthenticated("The API key has been revoked"));
         }
         if !key.is_usable_at(self.ports.clock.now()) {
-            return Err(Error::Unauthenticated("API key has expired"));
+            return Err(Error::Unauthenticated("The API key has expired"));
         }
         Ok(user)
     }
@@ -182,11 +182,11 @@ mod tests {
         let user = user();
         assert!(matches!(authenticate_with(None).await, Err(Error::Unauthenticated(_))));
         let revoked = authenticate_with(Some((stored_key(&user, true, None), user.clone()))).await;
-        assert!(matches!(revoked, Err(Error::Unauthenticated("API key has been revoked"))));
+        assert!(matches!(revoked, Err(Error::Unauthenticated("The API key has been revoked"))));
         let expired = stored_key(&user, false, Some(fixed_now() - Duration::seconds(1)));
         assert!(matches!(
             authenticate_with(Some((expired, user))).await,
-            Err(Error::Unauthenticated("API key has expired"))
+            Err(Error::Unauthenticated("The API key has expired"))
         ));
     }
 

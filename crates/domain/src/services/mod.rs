@@ -1,6 +1,7 @@
 //! Inbound use cases: one service per resource, each a thin layer of rules over the
 //! ports. REST and gRPC call these and nothing else, so a rule is written once.
 
+pub mod access;
 mod api_keys;
 mod collections;
 pub mod handoff;

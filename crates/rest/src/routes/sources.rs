@@ -7,7 +7,7 @@ use axum::{
     http::{HeaderMap, HeaderName, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use ctxd_domain::{ids::SourceId, model::PageRequest, ports::SourceFilter, services::idempotency::Proceed};
+use ctxd_domain::{ids::SourceId, model::PageRequest, ports::SourceFilter, services::idempotency::Keyed};
 
 use super::spaces::space_id;
 use crate::{
@@ -51,44 +51,33 @@ pub async fn create_source(
         }
         None => None,
     };
-    let Some(key) = key else {
-        let request = body.into_domain()?;
-        let source = state.use_cases.sources.create(&user, space_id, request).await?;
-        return Ok((StatusCode::ACCEPTED, Json(SourceOut::from(source))).into_response());
-    };
-    // A keyed create runs to its end (stored response or released key) even when the
-    // client hangs up midway: cancelled between claiming the key and completing it,
-    // the key would stay "in progress" and every retry would get a 409.
+    // A keyed create runs to its end (stored answer or released key) even when the
+    // client hangs up midway: cancelled between claiming the key and recording the
+    // answer, the key would stay "in progress" and every retry would get a 409.
     let work = async move {
         // The same key on another space's create is another request.
-        let request_hash = format!("{space_id}:{body_hash}");
-        if let Proceed::Replay { status, body } = state.use_cases.idempotency.begin(&user, &key, &request_hash).await? {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
-            let headers =
-                [(header::CONTENT_TYPE, "application/json"), (HeaderName::from_static("idempotent-replayed"), "true")];
-            return Ok((status, headers, body).into_response());
-        }
-        let created = match body.into_domain() {
-            Ok(request) => state.use_cases.sources.create(&user, space_id, request).await,
-            Err(error) => Err(error),
+        let fingerprint = format!("{space_id}:{body_hash}");
+        let create = async {
+            let request = body.into_domain()?;
+            state.use_cases.sources.create(&user, space_id, request).await.map(SourceOut::from)
         };
-        match created {
-            Ok(source) => {
-                let out = SourceOut::from(source);
-                let json = serde_json::to_string(&out).expect("DTOs serialize");
-                state.use_cases.idempotency.complete(&user, &key, StatusCode::ACCEPTED.as_u16(), &json).await?;
-                Ok((StatusCode::ACCEPTED, Json(out)).into_response())
-            }
-            Err(error) => {
-                // A failed request stores nothing: the client may fix it and retry with the key.
-                state.use_cases.idempotency.release(&user, &key).await?;
-                Err(error.into())
+        let record =
+            |out: &SourceOut| (StatusCode::ACCEPTED.as_u16(), serde_json::to_string(out).expect("DTOs serialize"));
+        match state.use_cases.idempotency.once(&user, key.as_deref(), &fingerprint, create, record).await? {
+            Keyed::Done(out) => Ok((StatusCode::ACCEPTED, Json(out)).into_response()),
+            Keyed::Replayed { status, body } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::ACCEPTED);
+                let headers = [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (HeaderName::from_static("idempotent-replayed"), "true"),
+                ];
+                Ok((status, headers, body).into_response())
             }
         }
     };
     crate::request_id::spawn_detached(work)
         .await
-        .unwrap_or_else(|_| Err(ApiError::from(ctxd_domain::Error::internal("the keyed create panicked"))))
+        .unwrap_or_else(|_| Err(ApiError::from(ctxd_domain::Error::internal("the create panicked"))))
 }
 
 /// List a space's sources: pinned first, then newest first.

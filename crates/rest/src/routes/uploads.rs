@@ -3,7 +3,7 @@
 //!
 //! The signed `PUT` carries no API key: like an S3 presigned URL, its signature is
 //! the credential, so the authentication middleware lets it through (see
-//! `rate_limit::middleware`). Its body is streamed to the store, never buffered.
+//! `access::middleware`). Its body is streamed to the store, never buffered.
 
 use axum::{
     Extension, Json,
