@@ -17,8 +17,8 @@ async fn concurrent_takes_from_two_pools_never_over_grant(db: TestDatabase) {
         ctxd_test_support::Backend::Sqlite => one.clone(),
     };
     let (user, _) = seed_account(&one).await;
-    let interval = rate_limits::interval_ms(10);
-    let now = chrono::Utc::now().timestamp_millis();
+    let interval = rate_limits::interval_us(10);
+    let now = chrono::Utc::now().timestamp_micros();
     let stores: [Arc<dyn RateBudgets>; 2] = [Arc::new(one), Arc::new(two)];
     let takes: Vec<_> = (0..50)
         .map(|n| {

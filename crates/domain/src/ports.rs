@@ -525,5 +525,5 @@ pub trait RateBudgets: Send + Sync {
     /// Applies [`crate::services::rate_limits::admit`] to `user`'s stored `tat`
     /// atomically (concurrent calls, from any process sharing the store, see each
     /// other's effect) and returns its answer: allowed, and the `tat` afterwards.
-    async fn take(&self, user: UserId, now_ms: i64, interval_ms: i64) -> Result<(bool, i64)>;
+    async fn take(&self, user: UserId, now_us: i64, interval_us: i64) -> Result<(bool, i64)>;
 }

@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 
 use crate::{Result, ids::UserId, model::Plan, ports::RateBudgets};
 
-/// The budget's horizon: a plan's limit is per minute.
-pub const WINDOW_MS: i64 = 60_000;
+/// The budget's horizon: a plan's limit is per minute. Times are in microseconds, so
+/// that limits of up to a million requests a minute keep their precision.
+pub const WINDOW_US: i64 = 60_000_000;
 
 /// Requests per minute for each plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,17 +61,17 @@ impl Decision {
     }
 }
 
-/// One GCRA step: with the user's `tat` (ms since the epoch, 0 for a new user), may a
+/// One GCRA step: with the user's `tat` (µs since the epoch, 0 for a new user), may a
 /// request at `now` pass, and what is `tat` afterwards?
-pub fn admit(tat_ms: i64, now_ms: i64, interval_ms: i64) -> (bool, i64) {
-    let base = tat_ms.max(now_ms);
-    let next = base.saturating_add(interval_ms);
-    if next - now_ms <= WINDOW_MS { (true, next) } else { (false, tat_ms) }
+pub fn admit(tat_us: i64, now_us: i64, interval_us: i64) -> (bool, i64) {
+    let base = tat_us.max(now_us);
+    let next = base.saturating_add(interval_us);
+    if next - now_us <= WINDOW_US { (true, next) } else { (false, tat_us) }
 }
 
-/// The milliseconds between requests for a per-minute `limit` (at least 1).
-pub fn interval_ms(limit: u32) -> i64 {
-    (WINDOW_MS / i64::from(limit.max(1))).max(1)
+/// The microseconds between requests for a per-minute `limit` (at least 1).
+pub fn interval_us(limit: u32) -> i64 {
+    (WINDOW_US / i64::from(limit.max(1))).max(1)
 }
 
 /// Budgets in this process's memory: the embedded (SQLite) setup, one process.
@@ -81,14 +82,14 @@ pub struct InProcessBudgets {
 
 #[async_trait]
 impl RateBudgets for InProcessBudgets {
-    async fn take(&self, user: UserId, now_ms: i64, interval_ms: i64) -> Result<(bool, i64)> {
+    async fn take(&self, user: UserId, now_us: i64, interval_us: i64) -> Result<(bool, i64)> {
         let mut tats = self.tats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if tats.len() > 10_000 {
             // Forget users whose budget is whole again, so the map is the active set.
-            tats.retain(|_, tat| *tat > now_ms);
+            tats.retain(|_, tat| *tat > now_us);
         }
         let tat = tats.entry(user).or_insert(0);
-        let (allowed, next) = admit(*tat, now_ms, interval_ms);
+        let (allowed, next) = admit(*tat, now_us, interval_us);
         *tat = next;
         Ok((allowed, next))
     }
@@ -123,25 +124,25 @@ impl RateLimiter {
     /// The store's, when the shared budget cannot be read (the database is down).
     pub async fn check(&self, user: UserId, plan: Plan, now: DateTime<Utc>) -> Result<Decision> {
         let limit = self.limits.for_plan(plan);
-        let interval = interval_ms(limit);
-        let now_ms = now.timestamp_millis();
-        let (allowed, tat) = self.budgets.take(user, now_ms, interval).await?;
-        Ok(decision(limit, interval, allowed, tat, now_ms))
+        let interval = interval_us(limit);
+        let now_us = now.timestamp_micros();
+        let (allowed, tat) = self.budgets.take(user, now_us, interval).await?;
+        Ok(decision(limit, interval, allowed, tat, now_us))
     }
 }
 
 /// The headers' view of a `tat`.
-fn decision(limit: u32, interval: i64, allowed: bool, tat_ms: i64, now_ms: i64) -> Decision {
-    let ahead = (tat_ms - now_ms).max(0);
-    let seconds = |ms: i64| (u64::try_from(ms).unwrap_or(0).div_ceil(1000)).max(1);
-    let remaining = u32::try_from((WINDOW_MS - ahead).max(0) / interval).unwrap_or(u32::MAX).min(limit);
+fn decision(limit: u32, interval: i64, allowed: bool, tat_us: i64, now_us: i64) -> Decision {
+    let ahead = (tat_us - now_us).max(0);
+    let seconds = |us: i64| (u64::try_from(us).unwrap_or(0).div_ceil(1_000_000)).max(1);
+    let remaining = u32::try_from((WINDOW_US - ahead).max(0) / interval).unwrap_or(u32::MAX).min(limit);
     Decision {
         allowed,
         limit,
         remaining,
         reset_seconds: seconds(ahead),
         // The next request fits once `tat + interval` is within a minute of now.
-        retry_after_seconds: seconds(ahead + interval - WINDOW_MS),
+        retry_after_seconds: seconds(ahead + interval - WINDOW_US),
     }
 }
 
@@ -152,6 +153,8 @@ mod tests {
     fn at(ms: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(1_800_000_000_000 + ms).unwrap()
     }
+
+    const S: i64 = 1_000_000;
 
     #[tokio::test]
     async fn a_minute_of_budget_at_once_then_one_request_per_interval() {
@@ -177,11 +180,11 @@ mod tests {
 
     #[test]
     fn gcra_steps() {
-        assert_eq!(admit(0, 1_000, 600), (true, 1_600));
-        assert_eq!(admit(60_000, 1_000, 600), (true, 60_600), "59.6 s ahead: within the minute");
-        assert_eq!(admit(60_500, 1_000, 600), (false, 60_500), "60.1 s ahead: refused, nothing taken");
-        assert_eq!(admit(61_000, 1_000, 600), (false, 61_000));
-        assert_eq!(interval_ms(0), 60_000);
-        assert_eq!(interval_ms(1_000_000), 1);
+        assert_eq!(admit(0, S, S / 2), (true, S + S / 2));
+        assert_eq!(admit(60 * S, S, S / 2), (true, 60 * S + S / 2), "59.5 s ahead: within the minute");
+        assert_eq!(admit(60 * S + S / 10, S, S), (false, 60 * S + S / 10), "60.1 s ahead: refused, nothing taken");
+        assert_eq!(interval_us(0), 60 * S);
+        assert_eq!(interval_us(1_000_000), 60, "a million a minute keeps its precision");
+        assert_eq!(interval_us(u32::MAX), 1);
     }
 }

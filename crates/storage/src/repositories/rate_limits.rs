@@ -29,24 +29,24 @@ const MAX_BATCH: usize = 256;
 
 const TAKE_POSTGRES: &str = r#"
 WITH input AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(user_id uuid, wanted bigint, interval_ms bigint, now_ms bigint)
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(user_id uuid, wanted bigint, interval_us bigint, now_us bigint)
 ), locked AS (
-    SELECT r.user_id, r.tat_ms FROM rate_limits r
+    SELECT r.user_id, r.tat_us FROM rate_limits r
     WHERE r.user_id = ANY(ARRAY(SELECT user_id FROM input))
     FOR UPDATE
 ), decided AS (
-    SELECT i.user_id, i.interval_ms, l.user_id IS NOT NULL AS existed,
-        GREATEST(COALESCE(l.tat_ms, 0), i.now_ms) AS base,
-        LEAST(i.wanted, GREATEST(0, ($2 - (GREATEST(COALESCE(l.tat_ms, 0), i.now_ms) - i.now_ms)) / i.interval_ms))
+    SELECT i.user_id, i.interval_us, l.user_id IS NOT NULL AS existed,
+        GREATEST(COALESCE(l.tat_us, 0), i.now_us) AS base,
+        LEAST(i.wanted, GREATEST(0, ($2 - (GREATEST(COALESCE(l.tat_us, 0), i.now_us) - i.now_us)) / i.interval_us))
             AS granted
     FROM input i LEFT JOIN locked l ON l.user_id = i.user_id
 ), updated AS (
-    UPDATE rate_limits r SET tat_ms = d.base + d.granted * d.interval_ms
+    UPDATE rate_limits r SET tat_us = d.base + d.granted * d.interval_us
     FROM decided d
     WHERE r.user_id = d.user_id AND d.existed AND d.granted > 0
 ), inserted AS (
-    INSERT INTO rate_limits (user_id, tat_ms)
-    SELECT user_id, base + granted * interval_ms FROM decided WHERE NOT existed
+    INSERT INTO rate_limits (user_id, tat_us)
+    SELECT user_id, base + granted * interval_us FROM decided WHERE NOT existed
     ON CONFLICT (user_id) DO NOTHING
     RETURNING user_id
 )
@@ -78,7 +78,7 @@ async fn take_batch(lane: Lane, requests: Vec<Take>) -> Result<Vec<(bool, i64)>>
         let decided = decide(&lane, pending.iter().map(|i| requests[*i])).await?;
         let mut seen: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
         for i in pending {
-            let (user, _, interval_ms) = requests[i];
+            let (user, _, interval_us) = requests[i];
             let Some(&(base, granted, recorded)) = decided.get(&user) else {
                 return Err(ctxd_domain::Error::internal("the budget statement skipped a user"));
             };
@@ -88,9 +88,9 @@ async fn take_batch(lane: Lane, requests: Vec<Take>) -> Result<Vec<(bool, i64)>>
             let n = seen.entry(user).or_default();
             *n += 1;
             answers[i] = Some(if *n <= granted {
-                (true, base + *n * interval_ms)
+                (true, base + *n * interval_us)
             } else {
-                (false, base + granted * interval_ms)
+                (false, base + granted * interval_us)
             });
         }
     }
@@ -105,25 +105,25 @@ async fn decide(
 ) -> Result<std::collections::HashMap<Uuid, (i64, i64, bool)>> {
     // Per user: how many requests wait, the latest `now` among them, the interval.
     let mut users: Vec<(Uuid, i64, i64, i64)> = Vec::new();
-    for (user, now_ms, interval_ms) in requests {
+    for (user, now_us, interval_us) in requests {
         match users.iter_mut().find(|(u, ..)| *u == user) {
             Some((_, wanted, now, _)) => {
                 *wanted += 1;
-                *now = (*now).max(now_ms);
+                *now = (*now).max(now_us);
             }
-            None => users.push((user, 1, now_ms, interval_ms)),
+            None => users.push((user, 1, now_us, interval_us)),
         }
     }
     let input: Vec<serde_json::Value> = users
         .iter()
-        .map(|(user, wanted, now_ms, interval_ms)| {
-            serde_json::json!({"user_id": user, "wanted": wanted, "interval_ms": interval_ms, "now_ms": now_ms})
+        .map(|(user, wanted, now_us, interval_us)| {
+            serde_json::json!({"user_id": user, "wanted": wanted, "interval_us": interval_us, "now_us": now_us})
         })
         .collect();
     let statement = Statement::from_sql_and_values(
         DbBackend::Postgres,
         TAKE_POSTGRES,
-        [serde_json::Value::Array(input).into(), rate_limits::WINDOW_MS.into()],
+        [serde_json::Value::Array(input).into(), rate_limits::WINDOW_US.into()],
     );
     let mut decided = std::collections::HashMap::new();
     for row in lane.query_all(statement).await? {
@@ -138,27 +138,27 @@ async fn decide(
 
 #[async_trait]
 impl RateBudgets for SeaStore {
-    async fn take(&self, user: UserId, now_ms: i64, interval_ms: i64) -> Result<(bool, i64)> {
+    async fn take(&self, user: UserId, now_us: i64, interval_us: i64) -> Result<(bool, i64)> {
         if let Some(batches) = self.batches.as_deref() {
-            return batches.rates.takes.call((user.0, now_ms, interval_ms)).await;
+            return batches.rates.takes.call((user.0, now_us, interval_us)).await;
         }
         let txn = self.db.begin().await.map_err(map_db_err)?;
         let backend = txn.get_database_backend();
         let read = Statement::from_sql_and_values(
             backend,
-            "SELECT tat_ms FROM rate_limits WHERE user_id = ?",
+            "SELECT tat_us FROM rate_limits WHERE user_id = ?",
             [user.0.into()],
         );
         let tat: i64 = match txn.query_one_raw(read).await.map_err(map_db_err)? {
-            Some(row) => row.try_get("", "tat_ms").map_err(map_db_err)?,
+            Some(row) => row.try_get("", "tat_us").map_err(map_db_err)?,
             None => 0,
         };
-        let (allowed, next) = rate_limits::admit(tat, now_ms, interval_ms);
+        let (allowed, next) = rate_limits::admit(tat, now_us, interval_us);
         if allowed {
             let write = Statement::from_sql_and_values(
                 backend,
-                "INSERT INTO rate_limits (user_id, tat_ms) VALUES (?, ?) \
-                 ON CONFLICT (user_id) DO UPDATE SET tat_ms = excluded.tat_ms",
+                "INSERT INTO rate_limits (user_id, tat_us) VALUES (?, ?) \
+                 ON CONFLICT (user_id) DO UPDATE SET tat_us = excluded.tat_us",
                 [user.0.into(), next.into()],
             );
             txn.execute_raw(write).await.map_err(map_db_err)?;
