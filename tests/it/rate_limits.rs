@@ -23,18 +23,18 @@ async fn concurrent_takes_from_two_pools_never_over_grant(db: TestDatabase) {
     let takes: Vec<_> = (0..50)
         .map(|n| {
             let store = stores[n % 2].clone();
-            tokio::spawn(async move { store.take(user.id, now, interval).await.unwrap() })
+            tokio::spawn(async move { store.take(user.id, now, interval, 1).await.unwrap() })
         })
         .collect();
     let mut granted = 0;
     let mut latest = 0;
     for take in takes {
-        let (allowed, tat) = take.await.unwrap();
-        granted += usize::from(allowed);
+        let (taken, tat) = take.await.unwrap();
+        granted += taken as usize;
         latest = latest.max(tat);
     }
     assert_eq!(granted, 10, "a budget of 10 per minute, shared");
     assert_eq!(latest, now + 10 * interval, "the stored tat moved once per granted request");
-    let (allowed, _) = stores[0].take(user.id, now + interval, interval).await.unwrap();
-    assert!(allowed, "one interval later, one more request fits");
+    let (taken, _) = stores[0].take(user.id, now + interval, interval, 5).await.unwrap();
+    assert_eq!(taken, 1, "one interval later, one more request fits, of the five wanted");
 }

@@ -522,8 +522,9 @@ pub trait IdempotencyStore: Send + Sync {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait RateBudgets: Send + Sync {
-    /// Applies [`crate::services::rate_limits::admit`] to `user`'s stored `tat`
+    /// Applies [`crate::services::rate_limits::admit_many`] to `user`'s stored `tat`
     /// atomically (concurrent calls, from any process sharing the store, see each
-    /// other's effect) and returns its answer: allowed, and the `tat` afterwards.
-    async fn take(&self, user: UserId, now_us: i64, interval_us: i64) -> Result<(bool, i64)>;
+    /// other's effect) and returns its answer: how many of the `wanted` requests fit,
+    /// and the `tat` afterwards.
+    async fn take(&self, user: UserId, now_us: i64, interval_us: i64, wanted: u32) -> Result<(u32, i64)>;
 }

@@ -7,7 +7,14 @@
 //! it one emission interval (`60 s / limit`) past `max(tat, now)`, and is refused when
 //! that would put it more than a minute ahead of now. A user can spend the whole
 //! minute's budget at once, then gets one more request per interval; the state is a
-//! single integer, so the shared form is one row and one statement per request.
+//! single integer, so the shared form is one row.
+//!
+//! A process takes a user's budget from the store in *slices* of 1% of the plan's
+//! limit (at least one request) and spends a slice locally for as long as the time it
+//! stands for, so the store sees one statement per slice rather than per request.
+//! Plans of up to 100 requests a minute have slices of one: they are counted exactly.
+//! Above that, a slice taken earlier than it is spent can let a user exceed the limit
+//! within a minute by at most one slice per process (1% of the limit each).
 
 use std::{collections::HashMap, sync::Arc, sync::Mutex};
 
@@ -61,12 +68,19 @@ impl Decision {
     }
 }
 
-/// One GCRA step: with the user's `tat` (µs since the epoch, 0 for a new user), may a
-/// request at `now` pass, and what is `tat` afterwards?
-pub fn admit(tat_us: i64, now_us: i64, interval_us: i64) -> (bool, i64) {
+/// Up to `wanted` GCRA steps at once: with the user's `tat` (µs since the epoch, 0 for
+/// a new user), how many requests at `now` fit, and `tat` afterwards (unchanged when
+/// none does). A request fits when it leaves `tat` at most a minute ahead of now.
+pub fn admit_many(tat_us: i64, now_us: i64, interval_us: i64, wanted: u32) -> (u32, i64) {
     let base = tat_us.max(now_us);
-    let next = base.saturating_add(interval_us);
-    if next - now_us <= WINDOW_US { (true, next) } else { (false, tat_us) }
+    let room = (WINDOW_US - (base - now_us)).max(0) / interval_us;
+    let granted = u32::try_from(room).unwrap_or(u32::MAX).min(wanted);
+    if granted == 0 { (0, tat_us) } else { (granted, base + i64::from(granted) * interval_us) }
+}
+
+/// How many requests a process takes from the store at once for a per-minute `limit`.
+pub fn slice_size(limit: u32) -> u32 {
+    (limit / 100).max(1)
 }
 
 /// The microseconds between requests for a per-minute `limit` (at least 1).
@@ -82,17 +96,28 @@ pub struct InProcessBudgets {
 
 #[async_trait]
 impl RateBudgets for InProcessBudgets {
-    async fn take(&self, user: UserId, now_us: i64, interval_us: i64) -> Result<(bool, i64)> {
+    async fn take(&self, user: UserId, now_us: i64, interval_us: i64, wanted: u32) -> Result<(u32, i64)> {
         let mut tats = self.tats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if tats.len() > 10_000 {
             // Forget users whose budget is whole again, so the map is the active set.
             tats.retain(|_, tat| *tat > now_us);
         }
         let tat = tats.entry(user).or_insert(0);
-        let (allowed, next) = admit(*tat, now_us, interval_us);
+        let (granted, next) = admit_many(*tat, now_us, interval_us, wanted);
         *tat = next;
-        Ok((allowed, next))
+        Ok((granted, next))
     }
+}
+
+/// Requests of one user this process took from the store and has not spent yet.
+#[derive(Debug, Clone, Copy)]
+struct Slice {
+    left: u32,
+    /// The user's `tat` once the slice was taken.
+    tat_us: i64,
+    /// The slice stands for this much of the budget's time; spent later, it would let
+    /// more through than the limit.
+    valid_until_us: i64,
 }
 
 /// Counts requests against each user's plan.
@@ -100,6 +125,7 @@ impl RateBudgets for InProcessBudgets {
 pub struct RateLimiter {
     limits: RateLimits,
     budgets: Arc<dyn RateBudgets>,
+    slices: Arc<Mutex<HashMap<UserId, Slice>>>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -110,7 +136,7 @@ impl std::fmt::Debug for RateLimiter {
 
 impl RateLimiter {
     pub fn new(limits: RateLimits, budgets: Arc<dyn RateBudgets>) -> Self {
-        Self { limits, budgets }
+        Self { limits, budgets, slices: Arc::default() }
     }
 
     /// A limiter that counts in this process only.
@@ -126,16 +152,42 @@ impl RateLimiter {
         let limit = self.limits.for_plan(plan);
         let interval = interval_us(limit);
         let now_us = now.timestamp_micros();
-        let (allowed, tat) = self.budgets.take(user, now_us, interval).await?;
-        Ok(decision(limit, interval, allowed, tat, now_us))
+        if let Some(slice) = self.spend_from_slice(user, now_us) {
+            return Ok(decision(limit, interval, true, slice.tat_us, now_us, slice.left));
+        }
+        let wanted = slice_size(limit);
+        let (granted, tat) = self.budgets.take(user, now_us, interval, wanted).await?;
+        let left = granted.saturating_sub(1);
+        if left > 0 {
+            let slice = Slice { left, tat_us: tat, valid_until_us: now_us + i64::from(granted) * interval };
+            let mut slices = self.slices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if slices.len() > 10_000 {
+                slices.retain(|_, slice| slice.valid_until_us > now_us);
+            }
+            slices.insert(user, slice);
+        }
+        Ok(decision(limit, interval, granted > 0, tat, now_us, left))
+    }
+
+    /// One request from `user`'s current slice, if it has one still valid.
+    fn spend_from_slice(&self, user: UserId, now_us: i64) -> Option<Slice> {
+        let mut slices = self.slices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slice = slices.get_mut(&user)?;
+        if slice.left == 0 || now_us >= slice.valid_until_us {
+            slices.remove(&user);
+            return None;
+        }
+        slice.left -= 1;
+        Some(*slice)
     }
 }
 
-/// The headers' view of a `tat`.
-fn decision(limit: u32, interval: i64, allowed: bool, tat_us: i64, now_us: i64) -> Decision {
+/// The headers' view of a `tat`, with `unspent` requests of a slice still in hand.
+fn decision(limit: u32, interval: i64, allowed: bool, tat_us: i64, now_us: i64, unspent: u32) -> Decision {
     let ahead = (tat_us - now_us).max(0);
     let seconds = |us: i64| (u64::try_from(us).unwrap_or(0).div_ceil(1_000_000)).max(1);
-    let remaining = u32::try_from((WINDOW_US - ahead).max(0) / interval).unwrap_or(u32::MAX).min(limit);
+    let in_store = u32::try_from((WINDOW_US - ahead).max(0) / interval).unwrap_or(u32::MAX);
+    let remaining = in_store.saturating_add(unspent).min(limit);
     Decision {
         allowed,
         limit,
@@ -178,13 +230,48 @@ mod tests {
         assert_eq!((whole.allowed, whole.remaining), (true, 1), "the budget refills, to the limit and no more");
     }
 
+    #[tokio::test]
+    async fn large_limits_are_taken_from_the_store_in_slices_of_one_percent() {
+        let mut budgets = crate::ports::MockRateBudgets::new();
+        budgets
+            .expect_take()
+            .withf(|_, _, _, wanted| *wanted == 100)
+            .times(1)
+            .returning(|_, now, interval, wanted| Ok((wanted, now + i64::from(wanted) * interval)));
+        let limiter =
+            RateLimiter::new(RateLimits { free_per_minute: 10_000, pro_per_minute: 10_000 }, Arc::new(budgets));
+        let user = UserId::new();
+        for n in 0..100 {
+            let decision = limiter.check(user, Plan::Pro, at(n)).await.unwrap();
+            assert!(decision.allowed, "request {n} comes from the slice");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slice_is_not_spent_after_the_time_it_stands_for() {
+        let mut budgets = crate::ports::MockRateBudgets::new();
+        budgets
+            .expect_take()
+            .times(2)
+            .returning(|_, now, interval, wanted| Ok((wanted, now + i64::from(wanted) * interval)));
+        let limiter =
+            RateLimiter::new(RateLimits { free_per_minute: 10_000, pro_per_minute: 10_000 }, Arc::new(budgets));
+        let user = UserId::new();
+        limiter.check(user, Plan::Pro, at(0)).await.unwrap();
+        // 100 requests at 6 ms each stand for 600 ms: later, a new slice is taken.
+        limiter.check(user, Plan::Pro, at(700)).await.unwrap();
+    }
+
     #[test]
     fn gcra_steps() {
-        assert_eq!(admit(0, S, S / 2), (true, S + S / 2));
-        assert_eq!(admit(60 * S, S, S / 2), (true, 60 * S + S / 2), "59.5 s ahead: within the minute");
-        assert_eq!(admit(60 * S + S / 10, S, S), (false, 60 * S + S / 10), "60.1 s ahead: refused, nothing taken");
+        assert_eq!(admit_many(0, S, S / 2, 1), (1, S + S / 2));
+        assert_eq!(admit_many(60 * S, S, S / 2, 1), (1, 60 * S + S / 2), "59.5 s ahead: within the minute");
+        assert_eq!(admit_many(60 * S + S / 10, S, S, 1), (0, 60 * S + S / 10), "60.1 s ahead: refused, nothing taken");
         assert_eq!(interval_us(0), 60 * S);
         assert_eq!(interval_us(1_000_000), 60, "a million a minute keeps its precision");
         assert_eq!(interval_us(u32::MAX), 1);
+        assert_eq!(admit_many(0, S, S, 100), (60, 61 * S), "a minute's budget and no more");
+        assert_eq!(admit_many(61 * S, S, S, 5), (0, 61 * S));
+        assert_eq!((slice_size(10), slice_size(100), slice_size(250), slice_size(1_000_000)), (1, 1, 2, 10_000));
     }
 }

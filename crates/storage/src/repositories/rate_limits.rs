@@ -21,8 +21,8 @@ use crate::{
     map_db_err,
 };
 
-/// One request's place in a batch: who, when, and their plan's interval.
-pub(crate) type Take = (Uuid, i64, i64);
+/// One request for budget: who, when, their plan's interval, how many requests.
+pub(crate) type Take = (Uuid, i64, i64, u32);
 
 /// At most this many requests share a statement.
 const MAX_BATCH: usize = 256;
@@ -57,7 +57,7 @@ FROM decided d LEFT JOIN inserted i ON i.user_id = d.user_id
 /// The grouped budget statement of one Postgres pool.
 #[derive(Debug)]
 pub(crate) struct RateBatches {
-    takes: Batcher<Take, (bool, i64)>,
+    takes: Batcher<Take, (u32, i64)>,
 }
 
 impl RateBatches {
@@ -66,9 +66,10 @@ impl RateBatches {
     }
 }
 
-/// Answers a batch in arrival order: per user, the first `granted` requests pass.
-async fn take_batch(lane: Lane, requests: Vec<Take>) -> Result<Vec<(bool, i64)>> {
-    let mut answers: Vec<Option<(bool, i64)>> = vec![None; requests.len()];
+/// Answers a batch in arrival order: per user, the requests are served from what the
+/// statement granted them, first come first served.
+async fn take_batch(lane: Lane, requests: Vec<Take>) -> Result<Vec<(u32, i64)>> {
+    let mut answers: Vec<Option<(u32, i64)>> = vec![None; requests.len()];
     // A user whose row another process inserted in the meantime is decided again.
     for _ in 0..3 {
         let pending: Vec<usize> = (0..requests.len()).filter(|i| answers[*i].is_none()).collect();
@@ -76,22 +77,20 @@ async fn take_batch(lane: Lane, requests: Vec<Take>) -> Result<Vec<(bool, i64)>>
             break;
         }
         let decided = decide(&lane, pending.iter().map(|i| requests[*i])).await?;
-        let mut seen: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
+        // Per user: how much of the grant has been handed out.
+        let mut handed: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
         for i in pending {
-            let (user, _, interval_us) = requests[i];
+            let (user, _, interval_us, wanted) = requests[i];
             let Some(&(base, granted, recorded)) = decided.get(&user) else {
                 return Err(ctxd_domain::Error::internal("the budget statement skipped a user"));
             };
             if !recorded {
                 continue;
             }
-            let n = seen.entry(user).or_default();
-            *n += 1;
-            answers[i] = Some(if *n <= granted {
-                (true, base + *n * interval_us)
-            } else {
-                (false, base + granted * interval_us)
-            });
+            let so_far = handed.entry(user).or_default();
+            let mine = (granted - *so_far).clamp(0, i64::from(wanted));
+            *so_far += mine;
+            answers[i] = Some((u32::try_from(mine).unwrap_or(0), base + *so_far * interval_us));
         }
     }
     answers.into_iter().map(|a| a.ok_or_else(|| ctxd_domain::Error::internal("a budget stayed undecided"))).collect()
@@ -103,15 +102,15 @@ async fn decide(
     lane: &Lane,
     requests: impl Iterator<Item = Take>,
 ) -> Result<std::collections::HashMap<Uuid, (i64, i64, bool)>> {
-    // Per user: how many requests wait, the latest `now` among them, the interval.
+    // Per user: how many requests are wanted, the latest `now` among them, the interval.
     let mut users: Vec<(Uuid, i64, i64, i64)> = Vec::new();
-    for (user, now_us, interval_us) in requests {
+    for (user, now_us, interval_us, wanted) in requests {
         match users.iter_mut().find(|(u, ..)| *u == user) {
-            Some((_, wanted, now, _)) => {
-                *wanted += 1;
+            Some((_, total, now, _)) => {
+                *total += i64::from(wanted);
                 *now = (*now).max(now_us);
             }
-            None => users.push((user, 1, now_us, interval_us)),
+            None => users.push((user, i64::from(wanted), now_us, interval_us)),
         }
     }
     let input: Vec<serde_json::Value> = users
@@ -138,9 +137,9 @@ async fn decide(
 
 #[async_trait]
 impl RateBudgets for SeaStore {
-    async fn take(&self, user: UserId, now_us: i64, interval_us: i64) -> Result<(bool, i64)> {
+    async fn take(&self, user: UserId, now_us: i64, interval_us: i64, wanted: u32) -> Result<(u32, i64)> {
         if let Some(batches) = self.batches.as_deref() {
-            return batches.rates.takes.call((user.0, now_us, interval_us)).await;
+            return batches.rates.takes.call((user.0, now_us, interval_us, wanted)).await;
         }
         let txn = self.db.begin().await.map_err(map_db_err)?;
         let backend = txn.get_database_backend();
@@ -153,8 +152,8 @@ impl RateBudgets for SeaStore {
             Some(row) => row.try_get("", "tat_us").map_err(map_db_err)?,
             None => 0,
         };
-        let (allowed, next) = rate_limits::admit(tat, now_us, interval_us);
-        if allowed {
+        let (granted, next) = rate_limits::admit_many(tat, now_us, interval_us, wanted);
+        if granted > 0 {
             let write = Statement::from_sql_and_values(
                 backend,
                 "INSERT INTO rate_limits (user_id, tat_us) VALUES (?, ?) \
@@ -164,6 +163,6 @@ impl RateBudgets for SeaStore {
             txn.execute_raw(write).await.map_err(map_db_err)?;
         }
         txn.commit().await.map_err(map_db_err)?;
-        Ok((allowed, next))
+        Ok((granted, next))
     }
 }
