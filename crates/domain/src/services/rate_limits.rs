@@ -109,15 +109,19 @@ impl RateBudgets for InProcessBudgets {
     }
 }
 
-/// Requests of one user this process took from the store and has not spent yet.
-#[derive(Debug, Clone, Copy)]
-struct Slice {
+/// What this process holds of one user's budget: requests taken from the store and
+/// not spent yet (a slice), and until when the store is known to refuse.
+#[derive(Debug, Clone, Copy, Default)]
+struct Held {
     left: u32,
-    /// The user's `tat` once the slice was taken.
+    /// The user's `tat` as the store last answered.
     tat_us: i64,
-    /// The slice stands for this much of the budget's time; spent later, it would let
+    /// The slice stands for the budget's time up to here; spent later, it would let
     /// more through than the limit.
     valid_until_us: i64,
+    /// Before this instant no request can fit (a refusal's answer): later requests are
+    /// refused here without asking the store, so a flood costs the database nothing.
+    refused_until_us: i64,
 }
 
 /// Counts requests against each user's plan.
@@ -125,7 +129,9 @@ struct Slice {
 pub struct RateLimiter {
     limits: RateLimits,
     budgets: Arc<dyn RateBudgets>,
-    slices: Arc<Mutex<HashMap<UserId, Slice>>>,
+    /// Per user, behind a lock of its own: one refill from the store at a time, so
+    /// concurrent requests do not each take (and waste) a slice.
+    held: Arc<Mutex<HashMap<UserId, Arc<futures_util::lock::Mutex<Held>>>>>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -136,7 +142,7 @@ impl std::fmt::Debug for RateLimiter {
 
 impl RateLimiter {
     pub fn new(limits: RateLimits, budgets: Arc<dyn RateBudgets>) -> Self {
-        Self { limits, budgets, slices: Arc::default() }
+        Self { limits, budgets, held: Arc::default() }
     }
 
     /// A limiter that counts in this process only.
@@ -152,33 +158,34 @@ impl RateLimiter {
         let limit = self.limits.for_plan(plan);
         let interval = interval_us(limit);
         let now_us = now.timestamp_micros();
-        if let Some(slice) = self.spend_from_slice(user, now_us) {
-            return Ok(decision(limit, interval, true, slice.tat_us, now_us, slice.left));
-        }
-        let wanted = slice_size(limit);
-        let (granted, tat) = self.budgets.take(user, now_us, interval, wanted).await?;
-        let left = granted.saturating_sub(1);
-        if left > 0 {
-            let slice = Slice { left, tat_us: tat, valid_until_us: now_us + i64::from(granted) * interval };
-            let mut slices = self.slices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if slices.len() > 10_000 {
-                slices.retain(|_, slice| slice.valid_until_us > now_us);
+        let entry = {
+            let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if held.len() > 10_000 {
+                // Forget users nobody is waiting on whose state says nothing any more.
+                held.retain(|_, entry| {
+                    Arc::strong_count(entry) > 1
+                        || entry.try_lock().is_none_or(|h| h.valid_until_us.max(h.refused_until_us) > now_us)
+                });
             }
-            slices.insert(user, slice);
+            held.entry(user).or_default().clone()
+        };
+        let mut held = entry.lock().await;
+        if now_us < held.refused_until_us {
+            return Ok(decision(limit, interval, false, held.tat_us, now_us, 0));
         }
-        Ok(decision(limit, interval, granted > 0, tat, now_us, left))
-    }
-
-    /// One request from `user`'s current slice, if it has one still valid.
-    fn spend_from_slice(&self, user: UserId, now_us: i64) -> Option<Slice> {
-        let mut slices = self.slices.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let slice = slices.get_mut(&user)?;
-        if slice.left == 0 || now_us >= slice.valid_until_us {
-            slices.remove(&user);
-            return None;
+        if held.left > 0 && now_us < held.valid_until_us {
+            held.left -= 1;
+            return Ok(decision(limit, interval, true, held.tat_us, now_us, held.left));
         }
-        slice.left -= 1;
-        Some(*slice)
+        let (granted, tat) = self.budgets.take(user, now_us, interval, slice_size(limit)).await?;
+        *held = Held {
+            left: granted.saturating_sub(1),
+            tat_us: tat,
+            valid_until_us: now_us + i64::from(granted) * interval,
+            // Refused: the next request fits once `tat + interval` is a minute ahead.
+            refused_until_us: if granted == 0 { tat + interval - WINDOW_US } else { 0 },
+        };
+        Ok(decision(limit, interval, granted > 0, tat, now_us, held.left))
     }
 }
 
@@ -260,6 +267,31 @@ mod tests {
         limiter.check(user, Plan::Pro, at(0)).await.unwrap();
         // 100 requests at 6 ms each stand for 600 ms: later, a new slice is taken.
         limiter.check(user, Plan::Pro, at(700)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn after_a_refusal_a_flood_is_refused_without_asking_the_store_and_refills_are_single() {
+        let mut budgets = crate::ports::MockRateBudgets::new();
+        // Full: the store's tat is a whole minute ahead.
+        budgets.expect_take().times(1).returning(|_, now, _, _| Ok((0, now + WINDOW_US)));
+        let limiter = RateLimiter::new(RateLimits { free_per_minute: 10, pro_per_minute: 10 }, Arc::new(budgets));
+        let user = UserId::new();
+        for n in 0..100 {
+            let refused = limiter.check(user, Plan::Free, at(n)).await.unwrap();
+            assert!(!refused.allowed);
+            assert_eq!(refused.retry_after_seconds, 6, "one request per 6 s");
+        }
+
+        let mut budgets = crate::ports::MockRateBudgets::new();
+        budgets
+            .expect_take()
+            .times(1)
+            .returning(|_, now, interval, wanted| Ok((wanted, now + i64::from(wanted) * interval)));
+        let limiter =
+            RateLimiter::new(RateLimits { free_per_minute: 10_000, pro_per_minute: 10_000 }, Arc::new(budgets));
+        let concurrent = (0..50).map(|_| limiter.check(user, Plan::Pro, at(0)));
+        let decisions = futures_util::future::join_all(concurrent).await;
+        assert!(decisions.iter().all(|d| d.as_ref().unwrap().allowed), "one slice serves them all");
     }
 
     #[test]
