@@ -207,7 +207,8 @@ def main():
             os.environ.get("CTXD_SCHEMATHESIS_SEED", "20261203"),
         ]
         print("$", " ".join(command), flush=True)
-        code = subprocess.call(command)
+        # In the data directory: schemathesis keeps a cache where it runs.
+        code = subprocess.call(command, cwd=data_dir)
         if server.poll() is not None:
             sys.exit(f"ctxd serve died during the run; see {log.name}")
         if code != 0:
