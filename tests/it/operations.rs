@@ -36,6 +36,11 @@ async fn metrics_count_requests_by_route_and_show_the_queue(app: TestApp) {
     let space = app.create_space("s").await;
     app.get(&format!("/v1/spaces/{space}")).await;
     app.create_source(&space, serde_json::json!({"type": "CONTENT", "initial_data": {"data": "x"}})).await;
+    use ctxd_grpc::pb::{self, spaces_service_client::SpacesServiceClient};
+    let mut grpc = SpacesServiceClient::new(crate::grpc::channel(&app).await);
+    let unknown = pb::GetSpaceRequest { id: uuid::Uuid::now_v7().to_string() };
+    grpc.get_space(crate::grpc::authed(&app.api_key, unknown)).await.expect_err("no such space");
+    grpc.list_spaces(crate::grpc::authed(&app.api_key, pb::ListSpacesRequest { page: None })).await.unwrap();
     let response = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
@@ -46,4 +51,11 @@ async fn metrics_count_requests_by_route_and_show_the_queue(app: TestApp) {
     assert!(line.contains(r#"status="200""#) && line.ends_with(" 1"), "{line}");
     assert!(text.contains("ctxd_http_request_duration_seconds_bucket"), "latency histogram");
     assert!(text.lines().any(|l| l == "ctxd_queue_depth 1"), "the queued run is counted:\n{text}");
+    for expected in [
+        r#"ctxd_grpc_requests_total{code="NotFound",method="/ctxd.v1.SpacesService/GetSpace"} 1"#,
+        r#"ctxd_grpc_requests_total{code="Ok",method="/ctxd.v1.SpacesService/ListSpaces"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == expected), "{expected} in:\n{text}");
+    }
+    assert!(text.contains("ctxd_grpc_request_duration_seconds_bucket"), "gRPC latency histogram");
 }

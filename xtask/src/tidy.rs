@@ -87,6 +87,7 @@ mod tests {
             "ctxd-storage",
             "ctxd-rest",
             "ctxd-server",
+            "ctxd-telemetry",
         ];
         let found: Vec<_> = deps.iter().filter(|d| forbidden.contains(&d.as_str())).collect();
         assert!(found.is_empty(), "domain must stay pure; it depends on {found:?}");
@@ -103,6 +104,21 @@ mod tests {
                 assert!(!deps.contains(&other), "{adapter} must not depend on {other}");
             }
             assert!(!deps.contains(&"ctxd-server".to_owned()), "{adapter} must not depend on the composition root");
+        }
+    }
+
+    #[test]
+    fn telemetry_is_a_leaf_every_part_of_a_process_may_count_into() {
+        let deps = normal_dependencies(&workspace_root().join("crates/telemetry/Cargo.toml"));
+        assert!(deps.contains(&"prometheus".to_owned()), "the parser found the section: {deps:?}");
+        let internal: Vec<_> = deps.iter().filter(|d| d.starts_with("ctxd-")).collect();
+        assert!(
+            internal.is_empty(),
+            "telemetry depends on no ctxd crate, so none counts through another: {internal:?}"
+        );
+        for counter in ["rest", "grpc", "server"] {
+            let deps = normal_dependencies(&workspace_root().join(format!("crates/{counter}/Cargo.toml")));
+            assert!(deps.contains(&"ctxd-telemetry".to_owned()), "{counter} counts into ctxd-telemetry");
         }
     }
 

@@ -10,6 +10,7 @@ pub mod pb {
 }
 
 mod convert;
+mod metered;
 mod services;
 mod watch;
 
@@ -23,7 +24,8 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 /// Serves every ctxd service, `grpc.health.v1.Health` (SERVING while the database
-/// answers) and server reflection on `listener` until `shutdown` completes; calls in
+/// answers) and server reflection on `listener`, each call counted into `metrics`,
+/// until `shutdown` completes; calls in
 /// flight are finished first.
 ///
 /// # Errors
@@ -33,6 +35,7 @@ pub async fn serve(
     use_cases: UseCases,
     gate: Arc<AccessGate>,
     health: Health,
+    metrics: Arc<ctxd_telemetry::Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let api = Api::new(use_cases, gate);
@@ -50,6 +53,7 @@ pub async fn serve(
         }
     });
     let result = Server::builder()
+        .layer(metered::MeteredLayer(metrics))
         .add_service(health_service)
         .add_service(reflection)
         .add_service(pb::spaces_service_server::SpacesServiceServer::new(api.clone()))

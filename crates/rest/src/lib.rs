@@ -40,7 +40,7 @@ pub struct AppState {
     pub health: Health,
     /// The one door of every `/v1` request (shared with gRPC).
     pub gate: Arc<ctxd_domain::services::access::AccessGate>,
-    pub metrics: Arc<metrics::Metrics>,
+    pub metrics: Arc<ctxd_telemetry::Metrics>,
     pub queue: Arc<dyn ctxd_domain::ports::RunQueue>,
 }
 

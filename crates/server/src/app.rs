@@ -104,7 +104,7 @@ impl Adapters {
     }
 
     /// The processing pipeline with today's adapters.
-    pub fn pipeline(&self, config: &Config, metrics: Arc<ctxd_rest::metrics::Metrics>) -> anyhow::Result<Pipeline> {
+    pub fn pipeline(&self, config: &Config, metrics: Arc<ctxd_telemetry::Metrics>) -> anyhow::Result<Pipeline> {
         let store = Arc::new(self.store.clone());
         let fetch_config = HttpFetchConfig {
             allow_private_networks: config.fetch.allow_private_networks,
@@ -143,6 +143,8 @@ pub struct Application {
     grpc_listener: Option<TcpListener>,
     health: Health,
     gate: Arc<ctxd_domain::services::access::AccessGate>,
+    /// Counted into by REST, gRPC and the workers; rendered at `/metrics`.
+    metrics: Arc<ctxd_telemetry::Metrics>,
     router: axum::Router,
     use_cases: UseCases,
     database: Database,
@@ -170,11 +172,7 @@ impl std::fmt::Debug for Workers {
 impl Workers {
     /// `metrics` counts finished runs and fetches; `ctxd worker` has no HTTP endpoint
     /// and passes its own.
-    pub fn new(
-        adapters: &Adapters,
-        config: &Config,
-        metrics: Arc<ctxd_rest::metrics::Metrics>,
-    ) -> anyhow::Result<Self> {
+    pub fn new(adapters: &Adapters, config: &Config, metrics: Arc<ctxd_telemetry::Metrics>) -> anyhow::Result<Self> {
         let store = Arc::new(adapters.store.clone());
         let scheduler = config.scheduler.enabled.then(|| {
             let scheduler =
@@ -221,7 +219,7 @@ impl Application {
         let (database, adapters) = Adapters::open(config).await?;
         let use_cases = UseCases::new(adapters.ports(), config.use_case_limits()?);
         let rest = config.rest();
-        let metrics = Arc::new(ctxd_rest::metrics::Metrics::new());
+        let metrics = Arc::new(ctxd_telemetry::Metrics::new());
         // One budget per user across REST and gRPC, and on Postgres across every
         // process sharing the database.
         let budgets: Arc<dyn ctxd_domain::ports::RateBudgets> = match database.backend() {
@@ -249,9 +247,10 @@ impl Application {
             false => None,
         };
         let health = adapters.health.clone();
-        let workers = if config.worker.enabled { Some(Workers::new(&adapters, config, metrics)?) } else { None };
+        let workers =
+            if config.worker.enabled { Some(Workers::new(&adapters, config, metrics.clone())?) } else { None };
         let handoff = adapters.handoff.clone();
-        Ok(Self { listener, grpc_listener, health, gate, router, use_cases, database, handoff, workers })
+        Ok(Self { listener, grpc_listener, health, gate, metrics, router, use_cases, database, handoff, workers })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -283,9 +282,16 @@ impl Application {
         let workers = self.workers.map(|workers| tokio::spawn(workers.run(token.clone())));
         let grpc = self.grpc_listener.map(|listener| {
             let stop = token.clone();
-            tokio::spawn(ctxd_grpc::serve(listener, self.use_cases.clone(), self.gate, self.health, async move {
-                stop.cancelled().await;
-            }))
+            tokio::spawn(ctxd_grpc::serve(
+                listener,
+                self.use_cases.clone(),
+                self.gate,
+                self.health,
+                self.metrics,
+                async move {
+                    stop.cancelled().await;
+                },
+            ))
         });
         let stop_workers = token.clone();
         let served = axum::serve(ctxd_rest::listener::ShapedListener(self.listener), self.router)

@@ -188,7 +188,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 
 async fn work(config: Config) -> anyhow::Result<()> {
     let (_database, adapters) = Adapters::open(&config).await?;
-    let workers = Workers::new(&adapters, &config, Arc::new(ctxd_rest::metrics::Metrics::new()))?;
+    let workers = Workers::new(&adapters, &config, Arc::new(ctxd_telemetry::Metrics::new()))?;
     let token = CancellationToken::new();
     let stop = token.clone();
     tokio::spawn(async move {

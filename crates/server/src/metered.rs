@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ctxd_domain::ports::{Conditional, FetchError, FetchOutcome, UriFetcher};
-use ctxd_rest::metrics::{FetchResult, Metrics};
+use ctxd_telemetry::{FetchResult, Metrics};
 use url::Url;
 
 #[derive(Debug)]

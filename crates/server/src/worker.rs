@@ -29,7 +29,7 @@ pub struct WorkerSettings {
     /// the queue for another worker.
     pub shutdown_grace: Duration,
     /// Where finished runs are counted.
-    pub metrics: Option<Arc<ctxd_rest::metrics::Metrics>>,
+    pub metrics: Option<Arc<ctxd_telemetry::Metrics>>,
 }
 
 impl Default for WorkerSettings {
