@@ -18,7 +18,38 @@ on_both_backends!(
     a_follower_sees_changes_made_over_rest,
     a_watcher_sees_a_change_made_by_another_process,
     collections_over_grpc_match_rest,
+    grpc_validation_errors_name_the_proto_fields,
 );
+
+/// The domain names bad fields in each transport's own vocabulary: what REST calls
+/// `initial_data.url` and `instructions.postback_url`, gRPC calls `input.url` and
+/// `postback_url`.
+async fn grpc_validation_errors_name_the_proto_fields(app: TestApp) {
+    let mut sources = SourcesServiceClient::new(channel(&app).await);
+    let space = app.create_space("s").await;
+    let create = |input: pb::source_input::Input, postback: Option<&str>| pb::CreateSourceRequest {
+        space_id: space.clone(),
+        input: Some(pb::SourceInput { input: Some(input) }),
+        postback_url: postback.map(str::to_owned),
+        ..Default::default()
+    };
+    let cases = [
+        (create(pb::source_input::Input::Url("not a url".into()), None), "input.url: "),
+        (create(pb::source_input::Input::Data(" ".into()), None), "input.data: "),
+        (create(pb::source_input::Input::FileKey(String::new()), None), "input.file_key: "),
+        (
+            create(pb::source_input::Input::Composition(pb::SourceIds { source_ids: vec!["x".into()] }), None),
+            "input.composition.source_ids[0]: ",
+        ),
+        (create(pb::source_input::Input::Data("hello".into()), Some("ftp://x")), "postback_url: "),
+    ];
+    for (request, field) in cases {
+        let status = sources.create_source(authed(&app.api_key, request)).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains(field), "{field} in {:?}", status.message());
+        assert!(!status.message().contains("initial_data"), "{:?}", status.message());
+    }
+}
 
 async fn collections_over_grpc_match_rest(app: TestApp) {
     use pb::collections_service_client::CollectionsServiceClient;

@@ -155,6 +155,11 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// The recorded field errors, in order.
+    pub fn into_details(self) -> Vec<FieldError> {
+        self.0
+    }
+
     /// `Ok(())` when nothing was recorded, else one validation error listing all.
     pub fn finish(self) -> Result<()> {
         if self.0.is_empty() { Ok(()) } else { Err(Error::invalid_fields(self.0)) }

@@ -6,12 +6,12 @@ use ctxd_domain::{
     Error, ErrorKind,
     model::{
         ApiKey, Artifact, ArtifactKind, Collection, CollectionNode, Context, Page, PageRequest, RefreshMode, Revision,
-        Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, SourceType, Space,
+        Run, RunKind, RunOutcome, RunStatus, Source, SourceFields, SourceInput, SourceMaterial, SourceType, Space,
     },
     services::RefreshPolicyInput,
     state::SourceStatus,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use tonic::{Code, Status};
 
 use crate::pb;
@@ -191,15 +191,26 @@ fn artifact_kind(kind: ArtifactKind) -> pb::ArtifactKind {
     }
 }
 
-/// The source type and the REST-shaped `initial_data` of an input, so that creation
-/// runs through the same validation as REST.
-pub fn input_to_json(input: Option<&pb::SourceInput>) -> Result<(SourceType, Value), Status> {
+/// Where the parts of a source request sit in the proto messages, for the domain's
+/// error paths.
+pub const SOURCE_FIELDS: SourceFields = SourceFields {
+    source_type: "input",
+    url: "input.url",
+    file_key: "input.file_key",
+    data: "input.data",
+    source_ids: "input.composition.source_ids",
+    postback_url: "postback_url",
+    refresh_policy: "refresh_policy",
+};
+
+/// The oneof as the domain's material: the case gives the type.
+pub fn material(input: Option<&pb::SourceInput>) -> Result<SourceMaterial, Status> {
     use pb::source_input::Input;
     match input.and_then(|i| i.input.as_ref()) {
-        Some(Input::Url(url)) => Ok((SourceType::Uri, json!({ "url": url }))),
-        Some(Input::FileKey(key)) => Ok((SourceType::File, json!({ "data": key }))),
-        Some(Input::Data(data)) => Ok((SourceType::Content, json!({ "data": data }))),
-        Some(Input::Composition(ids)) => Ok((SourceType::Composition, json!({ "source_ids": ids.source_ids }))),
+        Some(Input::Url(url)) => Ok(SourceMaterial::Uri { url: url.clone() }),
+        Some(Input::FileKey(key)) => Ok(SourceMaterial::File { file_key: key.clone() }),
+        Some(Input::Data(data)) => Ok(SourceMaterial::Content { data: data.clone() }),
+        Some(Input::Composition(ids)) => Ok(SourceMaterial::Composition { source_ids: ids.source_ids.clone() }),
         None => Err(invalid("input", "one of url, file_key, data or composition is required")),
     }
 }
@@ -412,7 +423,7 @@ mod tests {
     fn timestamps_and_json_metadata_round_trip() {
         let at = DateTime::from_timestamp(1_700_000_000, 123_000_000).unwrap();
         assert_eq!(from_timestamp(&timestamp(at)), Some(at));
-        let rows = value(json!({"rows": [["a", 1]]}));
+        let rows = value(serde_json::json!({"rows": [["a", 1]]}));
         let Some(prost_types::value::Kind::StructValue(s)) = rows.kind else { panic!("a struct") };
         assert!(s.fields.contains_key("rows"));
     }

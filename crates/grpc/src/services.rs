@@ -215,8 +215,8 @@ impl pb::sources_service_server::SourcesService for Api {
         let user = self.user(&request).await?;
         let r = request.into_inner();
         let space = id("space_id", &r.space_id, SpaceId::parse_field)?;
-        let (source_type, initial_data) = convert::input_to_json(r.input.as_ref())?;
         let new = NewSource {
+            fields: convert::SOURCE_FIELDS,
             name: r.name,
             description: r.description,
             collection_id: optional_collection("collection_id", r.collection_id.as_deref())?,
@@ -224,7 +224,7 @@ impl pb::sources_service_server::SourcesService for Api {
             run_context_extraction: r.run_context_extraction,
             run_artifact_extraction: r.run_artifact_extraction,
             refresh_policy: convert::refresh_policy_input(r.refresh_policy.as_ref())?,
-            ..NewSource::new(source_type, initial_data)
+            ..NewSource::new(convert::material(r.input.as_ref())?)
         };
         let source = self.use_cases.sources.create(&user, space, new).await.map_err(status)?;
         Ok(Response::new(convert::source(source)))
@@ -272,6 +272,7 @@ impl pb::sources_service_server::SourcesService for Api {
             (false, raw) => optional_collection("collection_id", raw)?.map(Some),
         };
         let patch = SourcePatch {
+            fields: convert::SOURCE_FIELDS,
             name: field(r.name.clone(), "name"),
             description: field(r.description.clone(), "description"),
             collection_id,
@@ -327,10 +328,9 @@ impl pb::sources_service_server::SourcesService for Api {
     async fn fast_forward_source(&self, request: Request<pb::FastForwardSourceRequest>) -> Reply<pb::Source> {
         let user = self.user(&request).await?;
         let r = request.into_inner();
-        let (source_type, initial_data) = convert::input_to_json(r.input.as_ref())?;
         let forward = FastForwardRequest {
-            source_type,
-            initial_data,
+            input: convert::material(r.input.as_ref())?,
+            fields: convert::SOURCE_FIELDS,
             postback_url: r.postback_url,
             run_context_extraction: r.run_context_extraction,
             run_artifact_extraction: r.run_artifact_extraction,

@@ -348,9 +348,11 @@ impl SourceCreateIn {
             }
             (one, other) => one.or(other).map(Into::into),
         };
+        let input =
+            crate::material::read(self.source_type, &self.initial_data).map_err(ctxd_domain::Error::invalid_fields)?;
         Ok(NewSource {
-            source_type: self.source_type,
-            initial_data: self.initial_data,
+            input,
+            fields: crate::material::CREATE_FIELDS,
             name: self.name,
             description: self.description,
             collection_id: self.collection_id,
@@ -393,6 +395,7 @@ pub struct SourcePatchIn {
 impl From<SourcePatchIn> for SourcePatch {
     fn from(p: SourcePatchIn) -> Self {
         SourcePatch {
+            fields: crate::material::PATCH_FIELDS,
             name: p.name,
             description: p.description,
             collection_id: p.collection_id,
@@ -458,16 +461,20 @@ pub struct FastForwardIn {
     pub instructions: Option<InstructionsIn>,
 }
 
-impl From<FastForwardIn> for FastForwardRequest {
-    fn from(f: FastForwardIn) -> Self {
-        let instructions = f.instructions.unwrap_or_default();
-        FastForwardRequest {
-            source_type: f.source_type,
-            initial_data: f.initial_data,
+impl FastForwardIn {
+    /// # Errors
+    /// A validation error naming each bad key of `initial_data`.
+    pub fn into_domain(self) -> Result<FastForwardRequest, ctxd_domain::Error> {
+        let instructions = self.instructions.unwrap_or_default();
+        let input =
+            crate::material::read(self.source_type, &self.initial_data).map_err(ctxd_domain::Error::invalid_fields)?;
+        Ok(FastForwardRequest {
+            input,
+            fields: crate::material::CREATE_FIELDS,
             postback_url: instructions.postback_url,
             run_context_extraction: instructions.run_context_extraction,
             run_artifact_extraction: instructions.run_artifact_extraction,
-        }
+        })
     }
 }
 

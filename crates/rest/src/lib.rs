@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod listener;
+pub mod material;
 pub mod metrics;
 pub mod query_guard;
 pub mod request_id;

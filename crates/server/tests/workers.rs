@@ -10,7 +10,7 @@ use std::{
 
 use common::{Server, ctxd};
 use ctxd_domain::{
-    model::{PageRequest, Plan, SourceType, User},
+    model::{PageRequest, Plan, SourceMaterial, User},
     ports::SourceFilter,
     services::{NewSource, SpaceInput, UseCases},
     state::SourceStatus,
@@ -18,7 +18,6 @@ use ctxd_domain::{
 use ctxd_server::{Config, app::Adapters};
 use ctxd_test_support::{Backend, TestDatabase};
 use sea_orm::{ConnectionTrait, Statement};
-use serde_json::json;
 
 struct Setup {
     db: TestDatabase,
@@ -78,7 +77,7 @@ async fn a_thousand_runs_are_processed_exactly_once_by_four_workers_in_two_proce
         .unwrap();
     let n_runs = 1000;
     for i in 0..n_runs {
-        let request = NewSource::new(SourceType::Content, json!({ "data": format!("document {i}") }));
+        let request = NewSource::new(SourceMaterial::Content { data: format!("document {i}") });
         setup.use_cases.sources.create(&setup.user, space.id, request).await.unwrap();
     }
     let _workers = [setup.worker(2, 30), setup.worker(2, 30)];
@@ -120,7 +119,7 @@ async fn a_run_held_by_a_killed_worker_is_reclaimed_and_finished_once() {
 
     let space =
         setup.use_cases.spaces.create(&setup.user, SpaceInput { name: "s".into(), description: None }).await.unwrap();
-    let request = NewSource::new(SourceType::Uri, json!({ "url": url }));
+    let request = NewSource::new(SourceMaterial::Uri { url });
     let source = setup.use_cases.sources.create(&setup.user, space.id, request).await.unwrap();
 
     let mut doomed = setup.worker(1, 1);

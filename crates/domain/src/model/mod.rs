@@ -25,7 +25,7 @@ pub use postback::{DEFAULT_RETRY_DELAYS_SECONDS, Postback, PostbackStatus, Webho
 pub use refresh_policy::{RefreshMode, RefreshPolicy};
 pub use revision::{HttpMeta, Revision};
 pub use run::{Run, RunFlags, RunKind, RunOutcome, RunStatus, StageTimings};
-pub use source::{MAX_URL_BYTES, Source, SourceInput, SourceStats, SourceType, Upload};
+pub use source::{MAX_URL_BYTES, Source, SourceFields, SourceInput, SourceMaterial, SourceStats, SourceType, Upload};
 pub use space::{Space, SpaceName};
 pub use user::{Plan, User};
 

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use url::Url;
 
 use super::{RefreshPolicy, wire_enum};
@@ -29,7 +29,7 @@ impl SourceType {
     }
 }
 
-/// The validated `initial_data` of a source, one shape per type.
+/// The validated material of a source, one shape per type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceInput {
     Uri { url: Url },
@@ -46,6 +46,75 @@ pub const MAX_COMPOSITION_MEMBERS: usize = 100;
 /// in a field that every listing returns.
 pub const MAX_URL_BYTES: usize = 4096;
 
+/// The longest file key accepted.
+const MAX_FILE_KEY_BYTES: usize = 512;
+
+/// A source's material as a caller states it, before the domain checks it. Each
+/// transport builds it from its own wire form (REST's `initial_data` object, gRPC's
+/// `oneof`), so the type follows from the shape and nothing is parsed twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceMaterial {
+    Uri {
+        url: String,
+    },
+    File {
+        file_key: String,
+    },
+    Content {
+        data: String,
+    },
+    /// Member ids as given; the domain reads them (a bad one is named by its index).
+    Composition {
+        source_ids: Vec<String>,
+    },
+}
+
+impl SourceMaterial {
+    pub fn source_type(&self) -> SourceType {
+        match self {
+            SourceMaterial::Uri { .. } => SourceType::Uri,
+            SourceMaterial::File { .. } => SourceType::File,
+            SourceMaterial::Content { .. } => SourceType::Content,
+            SourceMaterial::Composition { .. } => SourceType::Composition,
+        }
+    }
+}
+
+/// Where each part of a source request sits in the caller's wire form, so that a
+/// validation error names the field the caller sent: REST says
+/// `initial_data.url` and `instructions.postback_url`, gRPC `input.url` and
+/// `postback_url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFields {
+    /// What says the source's type.
+    pub source_type: &'static str,
+    pub url: &'static str,
+    pub file_key: &'static str,
+    pub data: &'static str,
+    pub source_ids: &'static str,
+    pub postback_url: &'static str,
+    pub refresh_policy: &'static str,
+}
+
+impl SourceFields {
+    /// Plain names, for callers without a wire form of their own (tests, tools).
+    pub const PLAIN: SourceFields = SourceFields {
+        source_type: "type",
+        url: "url",
+        file_key: "file_key",
+        data: "data",
+        source_ids: "source_ids",
+        postback_url: "postback_url",
+        refresh_policy: "refresh_policy",
+    };
+}
+
+impl Default for SourceFields {
+    fn default() -> Self {
+        Self::PLAIN
+    }
+}
+
 impl SourceInput {
     pub fn source_type(&self) -> SourceType {
         match self {
@@ -56,66 +125,51 @@ impl SourceInput {
         }
     }
 
-    /// Validates the shape of `initial_data` for `source_type`. Checks that need the
-    /// database (the file key's owner, the members' space) are the service's job.
+    /// Checks what the caller stated, naming bad fields in the caller's vocabulary.
+    /// Checks that need the database (the file key's owner, the members' space) are
+    /// the service's job.
     ///
-    /// `field` is where `initial_data` sits in the request, used in error paths.
-    pub fn parse(
-        field: &str,
-        source_type: SourceType,
-        raw: &Value,
+    /// NUL characters are dropped from CONTENT data: Postgres cannot store them, and in
+    /// pasted text they carry nothing a reader sees.
+    pub fn check(
+        material: &SourceMaterial,
+        fields: &SourceFields,
         max_content_bytes: usize,
     ) -> Result<Self, Vec<FieldError>> {
-        let Some(object) = raw.as_object() else {
-            return Err(vec![FieldError::new(field, "must be an object")]);
-        };
-        let mut violations = Violations::default();
-        // Unknown keys are refused as everywhere else in a body, so a typo (`"uri "`,
-        // `"source_id"`) is never silently ignored.
-        let known: &[&str] = match source_type {
-            SourceType::Uri => &["url", "uri"],
-            SourceType::File | SourceType::Content => &["data"],
-            SourceType::Composition => &["source_ids"],
-        };
-        for key in object.keys().filter(|key| !known.contains(&key.as_str())) {
-            violations.add(format!("{field}.{key}"), format!("is not a field of a {source_type} source"));
-        }
-        let input = match source_type {
-            SourceType::Uri => parse_uri(field, object, &mut violations).map(|url| SourceInput::Uri { url }),
-            SourceType::File => string_field(field, object, "data", &mut violations).and_then(|key| {
-                if key.trim().is_empty() || key.len() > 512 {
-                    violations.add(format!("{field}.data"), "must be a fileKey returned by the upload endpoint");
-                    None
-                } else {
-                    Some(SourceInput::File { file_key: key.to_owned() })
-                }
-            }),
-            // NUL characters are dropped: Postgres cannot store them, and in pasted text
-            // they carry nothing a reader sees.
-            SourceType::Content => string_field(field, object, "data", &mut violations).and_then(|data| {
-                if data.trim_matches(|c: char| c.is_whitespace() || c == '\0').is_empty() {
-                    violations.add(format!("{field}.data"), "must not be empty");
-                    None
-                } else if data.len() > max_content_bytes {
-                    violations.add(format!("{field}.data"), format!("must be at most {max_content_bytes} bytes"));
-                    None
-                } else {
-                    let mut data = data.to_owned();
-                    super::strip_nul(&mut data);
-                    Some(SourceInput::Content { data })
-                }
-            }),
-            SourceType::Composition => {
-                parse_members(field, object, &mut violations).map(|source_ids| SourceInput::Composition { source_ids })
+        let invalid = |field: &str, message: String| Err(vec![FieldError::new(field, message)]);
+        match material {
+            SourceMaterial::Uri { url } if url.len() > MAX_URL_BYTES => {
+                invalid(fields.url, format!("must be at most {MAX_URL_BYTES} bytes"))
             }
-        };
-        match (input, violations.is_empty()) {
-            (Some(input), true) => Ok(input),
-            _ => Err(violations.into_details()),
+            SourceMaterial::Uri { url } => match Url::parse(url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(SourceInput::Uri { url }),
+                Ok(_) => invalid(fields.url, "must be an http or https URL".into()),
+                Err(_) => invalid(fields.url, "must be an absolute http or https URL".into()),
+            },
+            SourceMaterial::File { file_key } if file_key.trim().is_empty() || file_key.len() > MAX_FILE_KEY_BYTES => {
+                invalid(fields.file_key, "must be a fileKey returned by the upload endpoint".into())
+            }
+            SourceMaterial::File { file_key } => Ok(SourceInput::File { file_key: file_key.clone() }),
+            SourceMaterial::Content { data }
+                if data.trim_matches(|c: char| c.is_whitespace() || c == '\0').is_empty() =>
+            {
+                invalid(fields.data, "must not be empty".into())
+            }
+            SourceMaterial::Content { data } if data.len() > max_content_bytes => {
+                invalid(fields.data, format!("must be at most {max_content_bytes} bytes"))
+            }
+            SourceMaterial::Content { data } => {
+                let mut data = data.clone();
+                super::strip_nul(&mut data);
+                Ok(SourceInput::Content { data })
+            }
+            SourceMaterial::Composition { source_ids } => {
+                check_members(fields.source_ids, source_ids).map(|source_ids| SourceInput::Composition { source_ids })
+            }
         }
     }
 
-    /// The wire form, as the contract shows it in `initial_data`.
+    /// The wire form, as the contract shows it in `initial_data` (and storage keeps it).
     pub fn to_json(&self) -> Value {
         match self {
             SourceInput::Uri { url } => json!({ "url": url.as_str() }),
@@ -127,95 +181,43 @@ impl SourceInput {
         }
     }
 
-    /// Reads back what [`SourceInput::to_json`] wrote (storage round trip).
+    /// Reads back what [`SourceInput::to_json`] wrote (storage round trip): the shape is
+    /// the domain's own, so only its types are checked, not a caller's limits.
     pub fn from_stored(source_type: SourceType, raw: &Value) -> Result<Self, String> {
-        SourceInput::parse("initial_data", source_type, raw, usize::MAX).map_err(|errors| {
-            errors.into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        let text = |key: &str| raw.get(key).and_then(Value::as_str).ok_or_else(|| format!("stored input lacks {key}"));
+        Ok(match source_type {
+            SourceType::Uri => SourceInput::Uri { url: Url::parse(text("url")?).map_err(|e| e.to_string())? },
+            SourceType::File => SourceInput::File { file_key: text("data")?.to_owned() },
+            SourceType::Content => SourceInput::Content { data: text("data")?.to_owned() },
+            SourceType::Composition => {
+                let ids = raw.get("source_ids").and_then(Value::as_array).ok_or("stored input lacks source_ids")?;
+                let source_ids = ids
+                    .iter()
+                    .map(|id| id.as_str().and_then(|id| id.parse().ok()).ok_or_else(|| format!("bad member id {id}")))
+                    .collect::<Result<_, _>>()?;
+                SourceInput::Composition { source_ids }
+            }
         })
     }
 }
 
-fn string_field<'a>(
-    field: &str,
-    object: &'a Map<String, Value>,
-    key: &str,
-    violations: &mut Violations,
-) -> Option<&'a str> {
-    match object.get(key) {
-        None | Some(Value::Null) => {
-            violations.add(format!("{field}.{key}"), "is required");
-            None
-        }
-        Some(Value::String(text)) => Some(text),
-        Some(_) => {
-            violations.add(format!("{field}.{key}"), "must be a string");
-            None
-        }
-    }
-}
-
-fn parse_uri(field: &str, object: &Map<String, Value>, violations: &mut Violations) -> Option<Url> {
-    let mut parsed = Vec::new();
-    for key in ["url", "uri"] {
-        match object.get(key) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(text)) if text.len() > MAX_URL_BYTES => {
-                violations.add(format!("{field}.{key}"), format!("must be at most {MAX_URL_BYTES} bytes"));
-            }
-            Some(Value::String(text)) => match Url::parse(text) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => parsed.push(url),
-                Ok(_) => violations.add(format!("{field}.{key}"), "must be an http or https URL"),
-                Err(_) => violations.add(format!("{field}.{key}"), "must be an absolute http or https URL"),
-            },
-            Some(_) => violations.add(format!("{field}.{key}"), "must be a string"),
-        }
-    }
-    if !violations.is_empty() {
-        return None;
-    }
-    match parsed.as_slice() {
-        [] => {
-            violations.add(format!("{field}.url"), "is required");
-            None
-        }
-        [one] => Some(one.clone()),
-        [url, uri] if url == uri => Some(url.clone()),
-        _ => {
-            violations.add(format!("{field}.uri"), "must equal url when both are given");
-            None
-        }
-    }
-}
-
-fn parse_members(field: &str, object: &Map<String, Value>, violations: &mut Violations) -> Option<Vec<SourceId>> {
-    let path = format!("{field}.source_ids");
-    let items = match object.get("source_ids") {
-        None | Some(Value::Null) => {
-            violations.add(path, "is required");
-            return None;
-        }
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            violations.add(path, "must be an array of source ids");
-            return None;
-        }
-    };
+/// A composition's member ids: 1 to [`MAX_COMPOSITION_MEMBERS`], each a UUID, none twice.
+fn check_members(field: &str, items: &[String]) -> Result<Vec<SourceId>, Vec<FieldError>> {
     if items.is_empty() || items.len() > MAX_COMPOSITION_MEMBERS {
-        violations.add(path, format!("must hold 1 to {MAX_COMPOSITION_MEMBERS} source ids"));
-        return None;
+        return Err(vec![FieldError::new(field, format!("must hold 1 to {MAX_COMPOSITION_MEMBERS} source ids"))]);
     }
+    let mut violations = Violations::default();
     let mut seen = HashSet::new();
     let mut ids = Vec::with_capacity(items.len());
-    for (index, item) in items.iter().enumerate() {
-        let item_path = format!("{path}[{index}]");
-        match item.as_str().map(|raw| SourceId::parse_field(&item_path, raw)) {
-            Some(Ok(id)) if !seen.insert(id) => violations.add(item_path, "is a duplicate"),
-            Some(Ok(id)) => ids.push(id),
-            Some(Err(error)) => violations.add(error.field, error.message),
-            None => violations.add(item_path, "must be a UUID string"),
+    for (index, raw) in items.iter().enumerate() {
+        let item_path = format!("{field}[{index}]");
+        match SourceId::parse_field(&item_path, raw) {
+            Ok(id) if !seen.insert(id) => violations.add(item_path, "is a duplicate"),
+            Ok(id) => ids.push(id),
+            Err(error) => violations.add(error.field, error.message),
         }
     }
-    violations.is_empty().then_some(ids)
+    if violations.is_empty() { Ok(ids) } else { Err(violations.into_details()) }
 }
 
 /// Token and artifact counts of the current revision's outputs.
@@ -330,15 +332,6 @@ impl Upload {
     }
 }
 
-impl Violations {
-    pub(crate) fn into_details(self) -> Vec<FieldError> {
-        match self.finish() {
-            Ok(()) => Vec::new(),
-            Err(error) => error.details().to_vec(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,108 +340,78 @@ mod tests {
         result.unwrap_err().into_iter().map(|e| e.field).collect()
     }
 
-    #[test]
-    fn uri_accepts_url_or_uri_and_requires_them_equal() {
-        let parsed = SourceInput::parse("initial_data", SourceType::Uri, &json!({"url": "https://example.com/a"}), 10);
-        assert_eq!(parsed.unwrap().to_json(), json!({"url": "https://example.com/a"}));
-        assert!(
-            SourceInput::parse("initial_data", SourceType::Uri, &json!({"uri": "http://example.com/"}), 10).is_ok()
-        );
-        let both = json!({"url": "https://a.example/", "uri": "https://a.example/"});
-        assert!(SourceInput::parse("initial_data", SourceType::Uri, &both, 10).is_ok());
-        let differ = json!({"url": "https://a.example/", "uri": "https://b.example/"});
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Uri, &differ, 10)), ["initial_data.uri"]);
+    const REST_LIKE: SourceFields = SourceFields {
+        source_type: "type",
+        url: "initial_data.url",
+        file_key: "initial_data.data",
+        data: "initial_data.data",
+        source_ids: "initial_data.source_ids",
+        postback_url: "instructions.postback_url",
+        refresh_policy: "instructions.refresh_policy",
+    };
+
+    fn check(material: SourceMaterial, max: usize) -> Result<SourceInput, Vec<FieldError>> {
+        SourceInput::check(&material, &REST_LIKE, max)
+    }
+
+    fn uri(url: &str) -> SourceMaterial {
+        SourceMaterial::Uri { url: url.into() }
     }
 
     #[test]
-    fn uri_rejects_other_schemes_relative_urls_and_missing_urls() {
-        for bad in
-            [json!({"url": "ftp://example.com/x"}), json!({"url": "/relative"}), json!({"url": "file:///etc/passwd"})]
-        {
-            assert_eq!(
-                fields(SourceInput::parse("initial_data", SourceType::Uri, &bad, 10)),
-                ["initial_data.url"],
-                "{bad}"
-            );
+    fn urls_must_be_absolute_http_within_the_length_limit_and_errors_use_the_callers_names() {
+        assert_eq!(check(uri("https://example.com/a"), 10).unwrap().to_json(), json!({"url": "https://example.com/a"}));
+        for bad in ["ftp://example.com/x", "/relative", "file:///etc/passwd"] {
+            assert_eq!(fields(check(uri(bad), 10)), ["initial_data.url"], "{bad}");
         }
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Uri, &json!({}), 10)), ["initial_data.url"]);
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Uri, &json!({"url": 3}), 10)),
-            ["initial_data.url"]
-        );
-        assert_eq!(fields(SourceInput::parse("initial_data", SourceType::Uri, &json!("x"), 10)), ["initial_data"]);
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
+        assert_eq!(fields(check(uri(&long), 10)), ["initial_data.url"]);
+        let grpc = SourceFields { url: "input.url", ..SourceFields::PLAIN };
+        let error = SourceInput::check(&uri("nope"), &grpc, 10).unwrap_err();
+        assert_eq!(error[0].field, "input.url", "another transport's vocabulary");
     }
 
     #[test]
     fn content_must_be_non_empty_and_within_the_limit() {
-        assert!(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "hello"}), 5).is_ok());
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "hello!"}), 5)),
-            ["initial_data.data"]
-        );
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "  "}), 5)),
-            ["initial_data.data"]
-        );
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Content, &json!({"text": "x"}), 5)),
-            ["initial_data.text", "initial_data.data"],
-            "an unknown key is named, and the missing one"
-        );
-        let with_nul = SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "a\0b"}), 5);
-        assert_eq!(with_nul.unwrap(), SourceInput::Content { data: "ab".into() }, "NULs are dropped");
-        assert!(SourceInput::parse("initial_data", SourceType::Content, &json!({"data": "\0 "}), 5).is_err());
-    }
-
-    #[test]
-    fn unknown_keys_and_overlong_urls_are_refused() {
-        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Uri, &json!({"url": long}), 5)),
-            ["initial_data.url"]
-        );
-        assert_eq!(
-            fields(SourceInput::parse(
-                "initial_data",
-                SourceType::Uri,
-                &json!({"url": "https://example.com", "depth": 2}),
-                5
-            )),
-            ["initial_data.depth"]
-        );
+        let content = |data: &str| SourceMaterial::Content { data: data.into() };
+        assert!(check(content("hello"), 5).is_ok());
+        assert_eq!(fields(check(content("hello!"), 5)), ["initial_data.data"]);
+        assert_eq!(fields(check(content("  "), 5)), ["initial_data.data"]);
+        assert_eq!(check(content("a\0b"), 5).unwrap(), SourceInput::Content { data: "ab".into() }, "NULs dropped");
+        assert!(check(content("\0 "), 5).is_err());
     }
 
     #[test]
     fn file_needs_a_key() {
-        assert!(SourceInput::parse("initial_data", SourceType::File, &json!({"data": "uploads/abc"}), 5).is_ok());
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::File, &json!({"data": ""}), 5)),
-            ["initial_data.data"]
-        );
+        let file = |key: &str| SourceMaterial::File { file_key: key.into() };
+        assert!(check(file("uploads/abc"), 5).is_ok());
+        assert_eq!(fields(check(file(""), 5)), ["initial_data.data"]);
     }
 
     #[test]
     fn composition_members_are_bounded_unique_uuids() {
-        let a = SourceId::new().to_string();
-        let b = SourceId::new().to_string();
-        let ok =
-            SourceInput::parse("initial_data", SourceType::Composition, &json!({"source_ids": [a, b]}), 5).unwrap();
+        let members = |ids: Vec<String>| SourceMaterial::Composition { source_ids: ids };
+        let (a, b) = (SourceId::new().to_string(), SourceId::new().to_string());
+        let ok = check(members(vec![a.clone(), b]), 5).unwrap();
         assert_eq!(SourceInput::from_stored(SourceType::Composition, &ok.to_json()).unwrap(), ok);
-        let duplicate = json!({"source_ids": [a, "nope", a]});
         assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Composition, &duplicate, 5)),
+            fields(check(members(vec![a.clone(), "nope".into(), a]), 5)),
             ["initial_data.source_ids[1]", "initial_data.source_ids[2]"]
         );
-        let empty = json!({"source_ids": []});
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Composition, &empty, 5)),
-            ["initial_data.source_ids"]
-        );
-        let too_many: Vec<String> = (0..101).map(|_| SourceId::new().to_string()).collect();
-        let too_many = json!({ "source_ids": too_many });
-        assert_eq!(
-            fields(SourceInput::parse("initial_data", SourceType::Composition, &too_many, 5)),
-            ["initial_data.source_ids"]
-        );
+        assert_eq!(fields(check(members(vec![]), 5)), ["initial_data.source_ids"]);
+        let too_many = (0..101).map(|_| SourceId::new().to_string()).collect();
+        assert_eq!(fields(check(members(too_many), 5)), ["initial_data.source_ids"]);
+    }
+
+    #[test]
+    fn stored_inputs_read_back_as_written() {
+        for input in [
+            SourceInput::Uri { url: Url::parse("https://example.com/a").unwrap() },
+            SourceInput::File { file_key: "k".into() },
+            SourceInput::Content { data: "text".into() },
+        ] {
+            assert_eq!(SourceInput::from_stored(input.source_type(), &input.to_json()).unwrap(), input);
+        }
+        assert!(SourceInput::from_stored(SourceType::Uri, &json!({"data": "x"})).is_err());
     }
 }

@@ -6,7 +6,6 @@
 //! request or a worker got there first.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use url::Url;
 
 use super::{
@@ -19,7 +18,7 @@ use crate::{
     ids::{CollectionId, SourceId, SpaceId},
     model::{
         Page, PageRequest, Postback, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source,
-        SourceInput, SourceType, User, check_name, check_text,
+        SourceFields, SourceInput, SourceMaterial, SourceType, User, check_name, check_text,
     },
     ports::{Lease, RunWrite, SourceFilter},
     state::{Effect, Event, SourceStatus},
@@ -32,11 +31,12 @@ pub struct RefreshPolicyInput {
     pub interval_seconds: Option<u64>,
 }
 
-/// Body of `POST /v1/spaces/{spaceId}/sources`.
+/// A source to register: its material as the caller stated it, with where each part
+/// sits in the caller's wire form (for error paths), and the optional attributes.
 #[derive(Debug, Clone)]
 pub struct NewSource {
-    pub source_type: SourceType,
-    pub initial_data: Value,
+    pub input: SourceMaterial,
+    pub fields: SourceFields,
     pub name: Option<String>,
     pub description: Option<String>,
     pub collection_id: Option<CollectionId>,
@@ -47,11 +47,12 @@ pub struct NewSource {
 }
 
 impl NewSource {
-    /// A request with only the required fields; the rest take their defaults.
-    pub fn new(source_type: SourceType, initial_data: Value) -> Self {
+    /// A request with only the material (and plain field names); the rest take
+    /// their defaults.
+    pub fn new(input: SourceMaterial) -> Self {
         Self {
-            source_type,
-            initial_data,
+            input,
+            fields: SourceFields::PLAIN,
             name: None,
             description: None,
             collection_id: None,
@@ -66,6 +67,8 @@ impl NewSource {
 /// Body of `PATCH /v1/sources/{id}`. `None` keeps a field; `Some(None)` clears it.
 #[derive(Debug, Clone, Default)]
 pub struct SourcePatch {
+    /// Where the postback URL and refresh policy sit in the caller's wire form.
+    pub fields: SourceFields,
     pub name: Option<Option<String>>,
     pub description: Option<Option<String>>,
     pub collection_id: Option<Option<CollectionId>>,
@@ -89,11 +92,11 @@ pub struct ReprocessRequest {
     pub update_existing: Option<bool>,
 }
 
-/// Body of `POST .../fast-forward`.
+/// Body of `POST .../fast-forward`: the new material, as [`NewSource`] carries it.
 #[derive(Debug, Clone)]
 pub struct FastForwardRequest {
-    pub source_type: SourceType,
-    pub initial_data: Value,
+    pub input: SourceMaterial,
+    pub fields: SourceFields,
     pub postback_url: Option<String>,
     pub run_context_extraction: Option<bool>,
     pub run_artifact_extraction: Option<bool>,
@@ -133,25 +136,22 @@ impl SourceService {
         self.ports.spaces.get(user.id, space_id).await?.ok_or(Error::NotFound("space"))?;
         let now = self.ports.clock.now();
         let mut violations = Violations::default();
-        let input = self
-            .parse_input(user, space_id, "initial_data", request.source_type, &request.initial_data, &mut violations)
-            .await?;
+        let fields = request.fields;
+        let source_type = request.input.source_type();
+        let input = self.parse_input(user, space_id, &request.input, &fields, &mut violations).await?;
         check_optional_name(&mut violations, "name", &request.name);
         check_optional_text(&mut violations, "description", &request.description, 10_000);
         if let Some(collection_id) = request.collection_id {
             self.check_collection(user, space_id, collection_id, &mut violations).await?;
         }
         let postback_url = match &request.postback_url {
-            Some(raw) => violations.check(self.parse_postback_url("instructions.postback_url", raw)),
+            Some(raw) => violations.check(self.parse_postback_url(fields.postback_url, raw)),
             None => None,
         };
         let refresh_policy = match request.refresh_policy {
-            Some(policy) => violations.check(self.parse_refresh_policy(
-                "instructions.refresh_policy",
-                request.source_type,
-                policy,
-                now,
-            )),
+            Some(policy) => {
+                violations.check(self.parse_refresh_policy(fields.refresh_policy, source_type, policy, now))
+            }
             None => Some(RefreshPolicy::default()),
         };
         violations.finish()?;
@@ -244,14 +244,15 @@ impl SourceService {
         if let Some(Some(collection_id)) = patch.collection_id {
             self.check_collection(user, current.space_id, collection_id, &mut violations).await?;
         }
+        let fields = patch.fields;
         let postback_url = match &patch.postback_url {
-            Some(Some(raw)) => violations.check(self.parse_postback_url("instructions.postback_url", raw)).map(Some),
+            Some(Some(raw)) => violations.check(self.parse_postback_url(fields.postback_url, raw)).map(Some),
             Some(None) => Some(None),
             None => None,
         };
         let refresh_policy = match patch.refresh_policy {
             Some(policy) => {
-                violations.check(self.parse_refresh_policy("refresh_policy", current.source_type(), policy, now))
+                violations.check(self.parse_refresh_policy(fields.refresh_policy, current.source_type(), policy, now))
             }
             None => None,
         };
@@ -386,26 +387,20 @@ impl SourceService {
     pub async fn fast_forward(&self, user: &User, id: SourceId, request: FastForwardRequest) -> Result<Source> {
         let current = self.get(user, id).await?;
         let mut violations = Violations::default();
-        if request.source_type == SourceType::Composition {
-            violations.add("type", "must be URI, FILE or CONTENT");
+        let fields = request.fields;
+        if request.input.source_type() == SourceType::Composition {
+            violations.add(fields.source_type, "must be URI, FILE or CONTENT");
         } else if current.source_type() == SourceType::Composition {
-            violations.add("type", "a COMPOSITION source is built from its members and cannot be fast-forwarded");
+            violations
+                .add(fields.source_type, "a COMPOSITION source is built from its members and cannot be fast-forwarded");
         }
         let input = if violations.is_empty() {
-            self.parse_input(
-                user,
-                current.space_id,
-                "initial_data",
-                request.source_type,
-                &request.initial_data,
-                &mut violations,
-            )
-            .await?
+            self.parse_input(user, current.space_id, &request.input, &fields, &mut violations).await?
         } else {
             None
         };
         let postback_url = match &request.postback_url {
-            Some(raw) => violations.check(self.parse_postback_url("instructions.postback_url", raw)),
+            Some(raw) => violations.check(self.parse_postback_url(fields.postback_url, raw)),
             None => None,
         };
         violations.finish()?;
@@ -477,18 +472,17 @@ impl SourceService {
         Err(Error::Conflict("the source changed while this request was handled; retry".into()))
     }
 
-    /// Validates `initial_data`, then what only the database can tell: that a file
+    /// Checks the stated material, then what only the database can tell: that a file
     /// key is the caller's and that composition members are live sources of the space.
     async fn parse_input(
         &self,
         user: &User,
         space_id: SpaceId,
-        field: &str,
-        source_type: SourceType,
-        raw: &Value,
+        material: &SourceMaterial,
+        fields: &SourceFields,
         violations: &mut Violations,
     ) -> Result<Option<SourceInput>> {
-        let input = match SourceInput::parse(field, source_type, raw, self.limits.max_content_bytes) {
+        let input = match SourceInput::check(material, fields, self.limits.max_content_bytes) {
             Ok(input) => input,
             Err(errors) => {
                 for error in errors {
@@ -505,12 +499,12 @@ impl SourceService {
                 // point where ctxd sees what arrived.
                 match self.ports.blobs.head(&upload.object_key()).await? {
                     None => {
-                        violations.add(format!("{field}.data"), "the file has not been uploaded yet");
+                        violations.add(fields.file_key, "the file has not been uploaded yet");
                         return Ok(None);
                     }
                     Some(meta) if meta.size != upload.size => {
                         violations.add(
-                            format!("{field}.data"),
+                            fields.file_key,
                             format!("the uploaded file is {} bytes, not the declared {}", meta.size, upload.size),
                         );
                         return Ok(None);
@@ -525,7 +519,7 @@ impl SourceService {
                     let ok = members.iter().any(|m| m.id == *id && m.space_id == space_id && !m.is_deleted());
                     if !ok {
                         valid = false;
-                        violations.add(format!("{field}.source_ids[{index}]"), "must be a source of the same space");
+                        violations.add(format!("{}[{index}]", fields.source_ids), "must be a source of the same space");
                     }
                 }
                 // Member ids must exist before the composition does and a composition's

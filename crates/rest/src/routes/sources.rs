@@ -226,6 +226,6 @@ pub async fn fast_forward_source(
     ApiJson(body): ApiJson<FastForwardIn>,
 ) -> Result<Accepted, ApiError> {
     let id = source_id(&raw_id)?;
-    let source = state.use_cases.sources.fast_forward(&user, id, body.into()).await?;
+    let source = state.use_cases.sources.fast_forward(&user, id, body.into_domain()?).await?;
     Ok((StatusCode::ACCEPTED, Json(source.into())))
 }

@@ -45,8 +45,35 @@ fn uri() -> SourceInput {
     SourceInput::Uri { url: Url::parse("https://example.com/doc").unwrap() }
 }
 
-fn new_source(source_type: SourceType, initial_data: Value) -> NewSource {
-    NewSource::new(source_type, initial_data)
+/// The REST-like field names these tests assert on.
+const FIELDS: SourceFields = SourceFields {
+    source_type: "type",
+    url: "initial_data.url",
+    file_key: "initial_data.data",
+    data: "initial_data.data",
+    source_ids: "initial_data.source_ids",
+    postback_url: "instructions.postback_url",
+    refresh_policy: "instructions.refresh_policy",
+};
+
+/// The material REST would read from `initial_data`.
+fn material(source_type: SourceType, initial_data: &serde_json::Value) -> SourceMaterial {
+    let text = |key: &str| initial_data[key].as_str().unwrap_or_default().to_owned();
+    match source_type {
+        SourceType::Uri => SourceMaterial::Uri { url: text("url") },
+        SourceType::File => SourceMaterial::File { file_key: text("data") },
+        SourceType::Content => SourceMaterial::Content { data: text("data") },
+        SourceType::Composition => SourceMaterial::Composition {
+            source_ids: initial_data["source_ids"]
+                .as_array()
+                .map(|ids| ids.iter().map(|id| id.as_str().unwrap_or_default().to_owned()).collect())
+                .unwrap_or_default(),
+        },
+    }
+}
+
+fn new_source(source_type: SourceType, initial_data: serde_json::Value) -> NewSource {
+    NewSource { fields: FIELDS, ..NewSource::new(material(source_type, &initial_data)) }
 }
 
 fn service(mocks: Mocks) -> SourceService {
@@ -395,8 +422,8 @@ async fn fast_forward_carries_the_new_material_on_the_run() {
     let stored = source(&user, SpaceId::new(), SourceInput::Content { data: "a".into() }, SourceStatus::Completed);
     let (mocks, saved) = mocks_with(stored.clone(), true);
     let request = FastForwardRequest {
-        source_type: SourceType::Content,
-        initial_data: json!({"data": "a\nb"}),
+        input: SourceMaterial::Content { data: "a\nb".into() },
+        fields: FIELDS,
         postback_url: None,
         run_context_extraction: None,
         run_artifact_extraction: None,
