@@ -159,6 +159,45 @@ pub async fn ensure_shape(request: axum::extract::Request, next: axum::middlewar
     shaped
 }
 
+/// The error answers routes share, each documented once, for `responses(...)` in the
+/// routes' `#[utoipa::path]` (next to their success answer and any error of their own).
+macro_rules! documented_errors {
+    ($($(#[$doc:meta])* $name:ident => [$(($status:literal, $description:literal)),+ $(,)?];)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+                use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, ResponsesBuilder};
+                let error = || {
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build()
+                };
+                ResponsesBuilder::new()
+                    $(.response($status, ResponseBuilder::new().description($description).content("application/json", error())))+
+                    .build()
+                    .into()
+            }
+        }
+    )*};
+}
+
+documented_errors! {
+    /// What any route behind an API key can answer besides its own.
+    Refusals => [
+        ("401", "Missing, invalid, expired or revoked API key"),
+        ("429", "Over the plan's rate limit; `Retry-After` says when to retry"),
+        ("500", "A bug; the `requestId` identifies it in the logs"),
+        ("503", "The database or the object store is unavailable; retry later"),
+    ];
+    /// A 400 with one `details` entry per bad field.
+    BadRequest => [("400", "Invalid input; `details` names each bad field")];
+    /// A 404 for what is missing, deleted or another user's (indistinguishable).
+    NotFound => [("404", "Not found, deleted, or not yours")];
+    /// A 409 for an action the resource's state does not allow.
+    Conflict => [("409", "Not allowed in the current state")];
+}
+
 /// Unknown paths get the contract's 404 body too.
 pub async fn fallback() -> ApiError {
     ApiError::not_found()

@@ -93,6 +93,7 @@ impl Default for RestConfig {
                        Wire-compatible with the Ctxfy API.",
     ),
     modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody)),
     tags(
         (name = "spaces"), (name = "collections"), (name = "sources"), (name = "runs"), (name = "revisions"),
         (name = "postbacks"), (name = "uploads"), (name = "api-keys"), (name = "operations"),

@@ -10,13 +10,13 @@ use ctxd_domain::{ids::ApiKeyId, model::PageRequest, services::NewApiKey};
 use crate::{
     AppState,
     dto::{ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut, ApiKeysPage, PageParams, Pagination},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, BadRequest, NotFound, Refusals},
     extract::{ApiQuery, Auth, OptionalJson, path_id},
 };
 
 /// Create an API key. The secret (`api_key`) is returned only in this response.
 #[utoipa::path(post, path = "/v1/api-keys", tag = "api-keys", request_body(content = Option<ApiKeyIn>, description = "Optional; an empty body means the defaults"),
-    responses((status = 201, description = "Created", body = ApiKeyCreatedOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
+    responses((status = 201, description = "Created", body = ApiKeyCreatedOut), BadRequest, Refusals),
     security(("bearer" = [])))]
 pub async fn create_api_key(
     State(state): State<AppState>,
@@ -31,7 +31,7 @@ pub async fn create_api_key(
 
 /// List the caller's API keys (without secrets), newest first.
 #[utoipa::path(get, path = "/v1/api-keys", tag = "api-keys", params(PageParams),
-    responses((status = 200, description = "OK", body = ApiKeysPage), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ApiKeysPage), BadRequest, Refusals),
     security(("bearer" = [])))]
 pub async fn list_api_keys(
     State(state): State<AppState>,
@@ -46,7 +46,7 @@ pub async fn list_api_keys(
 
 /// Revoke an API key; it stops working immediately.
 #[utoipa::path(delete, path = "/v1/api-keys/{keyId}", tag = "api-keys", params(("keyId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = ApiKeyOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ApiKeyOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,

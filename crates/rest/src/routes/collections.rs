@@ -14,7 +14,7 @@ use super::spaces::space_id;
 use crate::{
     AppState,
     dto::{CollectionIn, CollectionOut, CollectionPatchIn, CollectionTree},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, BadRequest, Conflict, NotFound, Refusals},
     extract::{ApiJson, Auth, path_id},
 };
 
@@ -25,7 +25,7 @@ fn collection_id(raw: &str) -> Result<CollectionId, ApiError> {
 /// Create a collection in a space, optionally under a parent collection.
 #[utoipa::path(post, path = "/v1/spaces/{spaceId}/collections", tag = "collections",
     params(("spaceId" = String, Path, format = Uuid)), request_body = CollectionIn,
-    responses((status = 201, description = "Created", body = CollectionOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 201, description = "Created", body = CollectionOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn create_collection(
     State(state): State<AppState>,
@@ -42,7 +42,7 @@ pub async fn create_collection(
 /// The space's collections as a tree: roots first, children nested.
 #[utoipa::path(get, path = "/v1/spaces/{spaceId}/collections", tag = "collections",
     params(("spaceId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = CollectionTree), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = CollectionTree), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn collection_tree(
     State(state): State<AppState>,
@@ -56,7 +56,7 @@ pub async fn collection_tree(
 /// Rename or move a collection. A move into its own subtree is 409.
 #[utoipa::path(patch, path = "/v1/collections/{collectionId}", tag = "collections",
     params(("collectionId" = String, Path, format = Uuid)), request_body = CollectionPatchIn,
-    responses((status = 200, description = "OK", body = CollectionOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = CollectionOut), BadRequest, NotFound, Conflict, Refusals),
     security(("bearer" = [])))]
 pub async fn update_collection(
     State(state): State<AppState>,
@@ -73,7 +73,7 @@ pub async fn update_collection(
 /// Delete a collection; its sources and child collections move to its parent.
 #[utoipa::path(delete, path = "/v1/collections/{collectionId}", tag = "collections",
     params(("collectionId" = String, Path, format = Uuid)),
-    responses((status = 204, description = "Done; no content"), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 204, description = "Done; no content"), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn delete_collection(
     State(state): State<AppState>,

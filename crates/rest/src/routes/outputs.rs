@@ -20,7 +20,7 @@ use crate::{
         PageParams, Pagination, RevisionDiffOut, RevisionOut, RevisionsPage, RunOut, RunsPage, SearchArtifactsParams,
         SourceArtifactsParams,
     },
-    error::{ApiError, ErrorBody},
+    error::{ApiError, BadRequest, ErrorBody, NotFound, Refusals},
     extract::{ApiQuery, Auth, path_id},
 };
 
@@ -38,7 +38,7 @@ fn revision_number(raw: &str) -> Result<u32, ApiError> {
 /// A source's runs, newest first.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/runs", tag = "runs",
     params(("sourceId" = String, Path, format = Uuid), PageParams),
-    responses((status = 200, description = "OK", body = RunsPage), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = RunsPage), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn list_runs(
     State(state): State<AppState>,
@@ -55,7 +55,7 @@ pub async fn list_runs(
 
 /// One run, with its per-stage timings.
 #[utoipa::path(get, path = "/v1/runs/{runId}", tag = "runs", params(("runId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = RunOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = RunOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn get_run(
     State(state): State<AppState>,
@@ -69,7 +69,7 @@ pub async fn get_run(
 /// A source's revisions, newest first.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), PageParams),
-    responses((status = 200, description = "OK", body = RevisionsPage), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = RevisionsPage), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn list_revisions(
     State(state): State<AppState>,
@@ -87,7 +87,7 @@ pub async fn list_revisions(
 /// One revision's metadata.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path, minimum = 1)),
-    responses((status = 200, description = "OK", body = RevisionOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = RevisionOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn get_revision(
     State(state): State<AppState>,
@@ -102,7 +102,7 @@ pub async fn get_revision(
 /// The compact context of the current revision (or `?revision=n`).
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/context", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), ContextParams),
-    responses((status = 200, description = "OK", body = ContextOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or no context extracted yet", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ContextOut), BadRequest, (status = 404, description = "Not found, or no context extracted yet", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn get_context(
     State(state): State<AppState>,
@@ -162,7 +162,7 @@ pub async fn get_revision_content(
 /// revision) to revision `n`, plus the artifact changes.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}/diff", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path, minimum = 1), DiffParams),
-    responses((status = 200, description = "OK", body = RevisionDiffOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or content no longer retained", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = RevisionDiffOut), BadRequest, (status = 404, description = "Not found, or content no longer retained", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn diff_revisions(
     State(state): State<AppState>,
@@ -186,7 +186,7 @@ pub async fn diff_revisions(
 /// A source's current artifacts (or those found in `?revision=`), in document order.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/artifacts", tag = "artifacts",
     params(("sourceId" = String, Path, format = Uuid), SourceArtifactsParams),
-    responses((status = 200, description = "OK", body = ArtifactsPage), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ArtifactsPage), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn list_source_artifacts(
     State(state): State<AppState>,
@@ -204,7 +204,7 @@ pub async fn list_source_artifacts(
 /// One artifact.
 #[utoipa::path(get, path = "/v1/artifacts/{artifactId}", tag = "artifacts",
     params(("artifactId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = ArtifactOut), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ArtifactOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn get_artifact(
     State(state): State<AppState>,
@@ -218,7 +218,7 @@ pub async fn get_artifact(
 /// Searches the current artifacts of a space's sources by kind, language and text.
 #[utoipa::path(get, path = "/v1/spaces/{spaceId}/artifacts", tag = "artifacts",
     params(("spaceId" = String, Path, format = Uuid), SearchArtifactsParams),
-    responses((status = 200, description = "OK", body = ArtifactsPage), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ArtifactsPage), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn search_artifacts(
     State(state): State<AppState>,

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::{
     AppState,
-    error::{ApiError, ErrorBody},
+    error::{ApiError, Refusals},
     extract::Auth,
 };
 
@@ -18,7 +18,7 @@ pub struct PostbackSecretOut {
 
 /// The secret that signs your postbacks (`webhook-signature`), made on first use.
 #[utoipa::path(get, path = "/v1/postback-secret", tag = "postbacks",
-    responses((status = 200, description = "OK", body = PostbackSecretOut), (status = 401, description = "Not authenticated", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = PostbackSecretOut), Refusals),
     security(("bearer" = [])))]
 pub async fn get_postback_secret(
     State(state): State<AppState>,
@@ -30,7 +30,7 @@ pub async fn get_postback_secret(
 
 /// Replace the secret; every later delivery, retries included, is signed with the new one.
 #[utoipa::path(post, path = "/v1/postback-secret/rotate", tag = "postbacks",
-    responses((status = 200, description = "The new secret", body = PostbackSecretOut), (status = 401, description = "Not authenticated", body = ErrorBody)),
+    responses((status = 200, description = "The new secret", body = PostbackSecretOut), Refusals),
     security(("bearer" = [])))]
 pub async fn rotate_postback_secret(
     State(state): State<AppState>,

@@ -16,7 +16,7 @@ use crate::{
         FastForwardIn, Pagination, RefreshIn, ReprocessIn, SourceCreateIn, SourceListParams, SourceOut, SourcePatchIn,
         SourcesPage,
     },
-    error::{ApiError, ErrorBody},
+    error::{ApiError, BadRequest, Conflict, ErrorBody, NotFound, Refusals},
     extract::{ApiJson, ApiQuery, Auth, HashedJson, OptionalJson, path_id},
 };
 
@@ -35,7 +35,7 @@ type Accepted = (StatusCode, Json<SourceOut>);
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; remembered for 24 h"),
     ),
     request_body = SourceCreateIn,
-    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Idempotency-Key reused with another request, or still in progress", body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), BadRequest, NotFound, (status = 409, description = "Idempotency-Key reused with another request, or still in progress", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn create_source(
     State(state): State<AppState>,
@@ -83,7 +83,7 @@ pub async fn create_source(
 /// List a space's sources: pinned first, then newest first.
 #[utoipa::path(get, path = "/v1/spaces/{spaceId}/sources", tag = "sources",
     params(("spaceId" = String, Path, format = Uuid), SourceListParams),
-    responses((status = 200, description = "OK", body = SourcesPage), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourcesPage), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn list_sources(
     State(state): State<AppState>,
@@ -107,7 +107,7 @@ pub async fn list_sources(
 
 /// Get a source.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn get_source(
     State(state): State<AppState>,
@@ -120,7 +120,7 @@ pub async fn get_source(
 /// Change name, description, collection, refresh policy or postback URL.
 #[utoipa::path(patch, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body = SourcePatchIn,
-    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn update_source(
     State(state): State<AppState>,
@@ -134,7 +134,7 @@ pub async fn update_source(
 
 /// Soft-delete a source (cancels work in flight; restorable).
 #[utoipa::path(delete, path = "/v1/sources/{sourceId}", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 204, description = "Done; no content"), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 204, description = "Done; no content"), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn delete_source(
     State(state): State<AppState>,
@@ -147,7 +147,7 @@ pub async fn delete_source(
 
 /// Restore a soft-deleted source (409 when it is not deleted).
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/restore", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), BadRequest, NotFound, Conflict, Refusals),
     security(("bearer" = [])))]
 pub async fn restore_source(
     State(state): State<AppState>,
@@ -159,7 +159,7 @@ pub async fn restore_source(
 
 /// Pin or unpin a source.
 #[utoipa::path(patch, path = "/v1/sources/{sourceId}/toggle-pin", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SourceOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn toggle_pin(
     State(state): State<AppState>,
@@ -171,7 +171,7 @@ pub async fn toggle_pin(
 
 /// Cancel queued or running work (from CREATED, PENDING or PROCESSING).
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/cancel", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
-    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), BadRequest, NotFound, Conflict, Refusals),
     security(("bearer" = [])))]
 pub async fn cancel_source(
     State(state): State<AppState>,
@@ -185,7 +185,7 @@ pub async fn cancel_source(
 /// Re-fetch a URI or FILE source (conditional; unchanged content is not re-extracted).
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/refresh", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body(content = Option<RefreshIn>, description = "Optional; an empty body means the defaults"),
-    responses((status = 202, description = "Refresh initiated", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
+    responses((status = 202, description = "Refresh initiated", body = SourceOut), BadRequest, NotFound, Conflict, Refusals),
     security(("bearer" = [])))]
 pub async fn refresh_source(
     State(state): State<AppState>,
@@ -201,7 +201,7 @@ pub async fn refresh_source(
 /// Re-run extraction on the stored content of the current revision.
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/reprocess", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body(content = Option<ReprocessIn>, description = "Optional; an empty body means the defaults"),
-    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), BadRequest, NotFound, Conflict, Refusals),
     security(("bearer" = [])))]
 pub async fn reprocess_source(
     State(state): State<AppState>,
@@ -217,7 +217,7 @@ pub async fn reprocess_source(
 /// Bring the source up to date with new material supplied in the request.
 #[utoipa::path(post, path = "/v1/sources/{sourceId}/fast-forward", tag = "sources", params(("sourceId" = String, Path, format = Uuid)),
     request_body = FastForwardIn,
-    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody), (status = 409, description = "Not allowed in the current state", body = ErrorBody)),
+    responses((status = 202, description = "Accepted: the work is queued", body = SourceOut), BadRequest, NotFound, Conflict, Refusals),
     security(("bearer" = [])))]
 pub async fn fast_forward_source(
     State(state): State<AppState>,

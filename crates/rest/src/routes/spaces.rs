@@ -10,7 +10,7 @@ use ctxd_domain::{ids::SpaceId, model::PageRequest, services::SpaceInput};
 use crate::{
     AppState,
     dto::{PageParams, Pagination, SpaceIn, SpaceOut, SpacesPage},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, BadRequest, NotFound, Refusals},
     extract::{ApiJson, ApiQuery, Auth, path_id},
 };
 
@@ -20,7 +20,7 @@ pub(crate) fn space_id(raw: &str) -> Result<SpaceId, ApiError> {
 
 /// Create a space.
 #[utoipa::path(post, path = "/v1/spaces", tag = "spaces", request_body = SpaceIn,
-    responses((status = 201, description = "Created", body = SpaceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
+    responses((status = 201, description = "Created", body = SpaceOut), BadRequest, Refusals),
     security(("bearer" = [])))]
 pub async fn create_space(
     State(state): State<AppState>,
@@ -34,7 +34,7 @@ pub async fn create_space(
 
 /// List the caller's spaces, newest first.
 #[utoipa::path(get, path = "/v1/spaces", tag = "spaces", params(PageParams),
-    responses((status = 200, description = "OK", body = SpacesPage), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SpacesPage), BadRequest, Refusals),
     security(("bearer" = [])))]
 pub async fn list_spaces(
     State(state): State<AppState>,
@@ -49,7 +49,7 @@ pub async fn list_spaces(
 
 /// Get a space.
 #[utoipa::path(get, path = "/v1/spaces/{spaceId}", tag = "spaces", params(("spaceId" = String, Path, format = Uuid)),
-    responses((status = 200, description = "OK", body = SpaceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SpaceOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn get_space(
     State(state): State<AppState>,
@@ -63,7 +63,7 @@ pub async fn get_space(
 /// Replace a space's name and description.
 #[utoipa::path(put, path = "/v1/spaces/{spaceId}", tag = "spaces", params(("spaceId" = String, Path, format = Uuid)),
     request_body = SpaceIn,
-    responses((status = 200, description = "OK", body = SpaceOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = SpaceOut), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn replace_space(
     State(state): State<AppState>,
@@ -82,7 +82,7 @@ pub async fn replace_space(
 
 /// Delete a space with its collections, sources, context and artifacts.
 #[utoipa::path(delete, path = "/v1/spaces/{spaceId}", tag = "spaces", params(("spaceId" = String, Path, format = Uuid)),
-    responses((status = 204, description = "Done; no content"), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, deleted, or not yours", body = ErrorBody)),
+    responses((status = 204, description = "Done; no content"), BadRequest, NotFound, Refusals),
     security(("bearer" = [])))]
 pub async fn delete_space(
     State(state): State<AppState>,

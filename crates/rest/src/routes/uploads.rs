@@ -22,14 +22,14 @@ use url::Url;
 use crate::{
     AppState, PublicUrl,
     dto::{SignedUploadParams, UploadIn, UploadOut, UploadedOut},
-    error::{ApiError, ErrorBody},
+    error::{ApiError, BadRequest, ErrorBody, Refusals},
     extract::{ApiJson, ApiQuery, Auth},
 };
 
 /// Presign an upload. `PUT` the file to `uploadUrl` within 15 minutes, then create a
 /// FILE source with `fileKey`.
 #[utoipa::path(post, path = "/v1/upload/s3", tag = "uploads", request_body = UploadIn,
-    responses((status = 200, description = "OK", body = UploadOut), (status = 400, description = "Invalid input; `details` names each bad field", body = ErrorBody), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 413, description = "`size` is over the upload limit", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = UploadOut), BadRequest, (status = 413, description = "`size` is over the upload limit", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn presign_upload(
     State(state): State<AppState>,
@@ -95,7 +95,7 @@ pub async fn put_file(
 
 /// Read an upload back (its owner only), streamed with its declared type.
 #[utoipa::path(get, path = "/v1/files/{fileKey}", tag = "uploads", params(("fileKey" = String, Path)),
-    responses((status = 200, description = "The file's bytes"), (status = 401, description = "Missing, invalid, expired or revoked API key", body = ErrorBody), (status = 404, description = "Not found, not uploaded yet, or not yours", body = ErrorBody)),
+    responses((status = 200, description = "The file's bytes"), (status = 404, description = "Not found, not uploaded yet, or not yours", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn get_file(
     State(state): State<AppState>,
