@@ -42,65 +42,6 @@ use crate::{
     state::{Event, SourceStatus},
 };
 
-/// Set by the worker when the run must stop at its next checkpoint; a fetch in
-/// progress is abandoned at once.
-#[derive(Debug, Default)]
-pub struct StopSignal {
-    stopped: AtomicBool,
-    waker: AtomicWaker,
-}
-
-impl StopSignal {
-    pub fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        self.waker.wake();
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once [`StopSignal::stop`] was called.
-    pub fn stopped(&self) -> Stopped<'_> {
-        Stopped(self)
-    }
-}
-
-/// The future returned by [`StopSignal::stopped`].
-#[derive(Debug)]
-pub struct Stopped<'a>(&'a StopSignal);
-
-impl Future for Stopped<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        // Register before checking, so a stop between the two cannot be missed.
-        self.0.waker.register(cx.waker());
-        if self.0.is_stopped() { Poll::Ready(()) } else { Poll::Pending }
-    }
-}
-
-/// How transient failures are retried: `max_attempts` claims in all, waiting
-/// `base_delay * 2^(attempt-1)` before each retry.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self { max_attempts: 3, base_delay: Duration::from_secs(5) }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before the next attempt, or `None` when attempts are exhausted.
-    pub fn delay_after(&self, attempt: u32) -> Option<Duration> {
-        (attempt < self.max_attempts).then(|| self.base_delay.saturating_mul(1 << attempt.saturating_sub(1).min(16)))
-    }
-}
-
 /// The version stored on a revision: one part per output-producing port.
 pub fn extractor_version(
     normalizer: &dyn Normalizer,
@@ -180,14 +121,6 @@ struct Produced {
     artifacts: Option<ArtifactWrite>,
 }
 
-/// One composition member's outputs.
-struct Gathered {
-    label: String,
-    markdown: Option<String>,
-    context: Option<ContextDraft>,
-    artifacts: Vec<ArtifactDraft>,
-}
-
 /// `sha256:` of the parts, in order.
 fn sha256(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
@@ -195,14 +128,6 @@ fn sha256(parts: &[&[u8]]) -> String {
         hasher.update(part);
     }
     format!("sha256:{}", hex::encode(hasher.finalize()))
-}
-
-/// Fetched material, before it becomes a revision.
-struct Material {
-    bytes: Vec<u8>,
-    http: HttpMeta,
-    /// Set when the fetcher hashed the bytes as they streamed in.
-    content_hash: Option<String>,
 }
 
 impl Pipeline {
@@ -455,98 +380,6 @@ impl Pipeline {
         Ok(Produced { revision, context, artifacts: stored_artifacts })
     }
 
-    /// A COMPOSITION's run: its members' current markdown, artifacts and contexts
-    /// joined in order (see [`composition`]). Nothing is re-extracted; the "fetch"
-    /// stage is reading the members.
-    async fn compose(
-        &self,
-        run: &Run,
-        subject: &RunSubject,
-        source_ids: &[SourceId],
-        stop: &StopSignal,
-        timings: &mut StageTimings,
-    ) -> Result<Produced, Stop> {
-        let source = &subject.source;
-        let extractor_version = self.extractor_version();
-        let started = Instant::now();
-        let found = self.ports.sources.get_many(source.user_id, source_ids).await?;
-        let mut gathered = Vec::with_capacity(source_ids.len());
-        for id in source_ids {
-            // A deleted member is left out until it is restored (both rebuild).
-            let Some(member) = found.iter().find(|m| m.id == *id && !m.is_deleted()) else { continue };
-            gathered.push(self.gather(member).await?);
-            checkpoint(stop)?;
-        }
-        timings.fetch = Some(elapsed_ms(started));
-        if gathered.iter().all(|g| g.markdown.is_none()) {
-            return Err(Stop::Failed {
-                message: "none of the composition's live sources has content yet; it is rebuilt when one has".into(),
-                outcome: None,
-            });
-        }
-
-        let started = Instant::now();
-        let title = source.name.clone().unwrap_or_else(|| "Composition".to_owned());
-        let members: Vec<Member<'_>> = gathered
-            .iter()
-            .map(|g| Member {
-                label: &g.label,
-                markdown: g.markdown.as_deref(),
-                context: g.context.as_ref(),
-                artifacts: &g.artifacts,
-            })
-            .collect();
-        let composed = composition::compose(&title, &members);
-        timings.normalize = Some(elapsed_ms(started));
-        // The members' contexts are part of what the composition is: a member
-        // re-extracted with the same markdown still changes the composition.
-        let content_hash = sha256(&[composed.markdown.as_bytes(), b"\0", composed.context.content.as_bytes()]);
-        Self::stop_if_unchanged(run, subject, &content_hash, &extractor_version)?;
-
-        let number = source.revision.unwrap_or(0) + 1;
-        let markdown = composed.markdown.into_bytes();
-        let http = HttpMeta { content_type: Some("text/markdown; charset=utf-8".into()), ..HttpMeta::default() };
-        let revision = self.revision(source.id, number, content_hash, http, markdown.len(), extractor_version.clone());
-        let artifacts = self.artifact_write(run, source, number, &composed.artifacts);
-        let context = run.flags.run_context_extraction.then(|| {
-            let mut draft = composed.context;
-            let count = |text: &str| self.ports.context_extractor.count_tokens(text);
-            draft.original_tokens = count(std::str::from_utf8(&markdown).unwrap_or_default());
-            draft.context_tokens = count(&draft.content);
-            self.context(source.id, number, extractor_version, draft)
-        });
-        checkpoint(stop)?;
-        self.store_blobs(source.id, number, markdown.clone(), markdown).await?;
-        Ok(Produced { revision, context, artifacts })
-    }
-
-    /// What a composition needs of one member: its current markdown, context and
-    /// artifacts, or nothing when it has no content yet.
-    async fn gather(&self, member: &Source) -> Result<Gathered, Stop> {
-        let mut gathered = Gathered {
-            label: member.name.clone().unwrap_or_else(|| format!("source {}", member.id)),
-            markdown: None,
-            context: None,
-            artifacts: Vec::new(),
-        };
-        let Some(number) = member.revision else { return Ok(gathered) };
-        let Some(markdown) = self.ports.blobs.get(&Revision::markdown_key(member.id, number)).await? else {
-            return Ok(gathered);
-        };
-        gathered.markdown = Some(String::from_utf8_lossy(&markdown).into_owned());
-        if let Some(context) = self.ports.revisions.context(member.id, number).await? {
-            if member.name.is_none()
-                && let Some(title) = &context.draft.title
-            {
-                gathered.label.clone_from(title);
-            }
-            gathered.context = Some(context.draft);
-        }
-        gathered.artifacts =
-            self.ports.artifacts.for_revision(member.id, number).await?.into_iter().map(|a| a.draft).collect();
-        Ok(gathered)
-    }
-
     /// Ends the run as UNCHANGED when nothing it would produce differs: same content,
     /// same extractor, the last run succeeded, and nobody forced it. A reprocess is
     /// always asked for its outputs.
@@ -624,111 +457,6 @@ impl Pipeline {
         Ok(())
     }
 
-    /// The bytes this run works on; `None` means "unchanged at the origin" (304).
-    async fn material(
-        &self,
-        run: &Run,
-        source: &Source,
-        current: Option<&Revision>,
-        stop: &StopSignal,
-    ) -> Result<Option<Material>, Stop> {
-        let input = match run.kind {
-            RunKind::Reprocess => {
-                let current = current.ok_or_else(|| Stop::Failed {
-                    message: "no content has been stored for this source yet".into(),
-                    outcome: None,
-                })?;
-                let bytes = self.stored_raw(current).await?;
-                return Ok(Some(Material {
-                    bytes,
-                    http: current.http.clone(),
-                    content_hash: Some(current.content_hash.clone()),
-                }));
-            }
-            RunKind::FastForward => run.input.as_ref().unwrap_or(&source.input),
-            RunKind::Initial | RunKind::Refresh | RunKind::ScheduledRefresh => &source.input,
-        };
-        match input {
-            SourceInput::Content { data } => Ok(Some(Material {
-                bytes: data.clone().into_bytes(),
-                http: HttpMeta { content_type: Some("text/plain; charset=utf-8".into()), ..HttpMeta::default() },
-                content_hash: None,
-            })),
-            SourceInput::Uri { url } => {
-                // A fast-forward brings new material: never let a validator skip it.
-                let mut conditional = match (run.kind, current) {
-                    (RunKind::FastForward, _) | (_, None) => Conditional::default(),
-                    (_, Some(current)) => Conditional {
-                        etag: current.http.etag.clone(),
-                        last_modified: current.http.last_modified.clone(),
-                        honour_robots: false,
-                    },
-                };
-                conditional.honour_robots = run.kind == RunKind::ScheduledRefresh;
-                // A cancel must not wait for a slow origin: whichever finishes first wins.
-                let fetch = pin!(self.ports.uri_fetcher.fetch(url, &conditional));
-                let fetched = match select(fetch, pin!(stop.stopped())).await {
-                    Either::Left((fetched, _)) => fetched,
-                    Either::Right(((), _)) => return Err(Stop::Canceled),
-                };
-                match fetched {
-                    Ok(FetchOutcome::Fetched { bytes, http, content_hash }) => {
-                        Ok(Some(Material { bytes, http, content_hash }))
-                    }
-                    Ok(FetchOutcome::NotModified) => Ok(None),
-                    Ok(FetchOutcome::Gone { status }) => Err(Stop::Failed {
-                        message: format!("origin answered {status}"),
-                        outcome: Some(RunOutcome::Gone),
-                    }),
-                    Err(FetchError { transient: true, message }) => Err(Stop::Transient(message)),
-                    Err(FetchError { transient: false, message }) => Err(Stop::Failed { message, outcome: None }),
-                }
-            }
-            SourceInput::File { file_key } => {
-                let upload = self.ports.uploads.find(file_key).await?.ok_or_else(|| Stop::Failed {
-                    message: "the upload this source was made from no longer exists".into(),
-                    outcome: Some(RunOutcome::Gone),
-                })?;
-                // The store's ETag plays the origin's: an object that was not
-                // overwritten is not read again.
-                let if_none_match = match (run.kind, current) {
-                    (RunKind::FastForward, _) | (_, None) => None,
-                    (_, Some(current)) => current.http.etag.clone(),
-                };
-                match self.ports.blobs.read(&upload.object_key(), if_none_match).await? {
-                    BlobRead::NotModified => Ok(None),
-                    BlobRead::Missing => Err(Stop::Failed {
-                        message: format!("the uploaded file {} is no longer in storage", upload.filename),
-                        outcome: Some(RunOutcome::Gone),
-                    }),
-                    BlobRead::Found { bytes, meta } => Ok(Some(Material {
-                        bytes,
-                        content_hash: None,
-                        http: HttpMeta {
-                            status: None,
-                            etag: meta.etag,
-                            last_modified: Some(meta.last_modified.to_rfc2822()),
-                            content_type: Some(upload.content_type),
-                        },
-                    })),
-                }
-            }
-            SourceInput::Composition { .. } => Err(Stop::Failed {
-                message: "a composition's content comes from its members, not from new material".into(),
-                outcome: None,
-            }),
-        }
-    }
-
-    async fn stored_raw(&self, revision: &Revision) -> Result<Vec<u8>, Stop> {
-        self.ports.blobs.get(&Revision::raw_key(revision.source_id, revision.number)).await?.ok_or_else(|| {
-            Stop::Failed {
-                message: format!("the content of revision {} is no longer stored", revision.number),
-                outcome: None,
-            }
-        })
-    }
-
     async fn delete_revision_blobs(&self, source_id: SourceId, number: u32) {
         for key in [Revision::raw_key(source_id, number), Revision::markdown_key(source_id, number)] {
             // Best effort: an orphaned blob wastes space but breaks nothing.
@@ -737,13 +465,18 @@ impl Pipeline {
     }
 }
 
-fn checkpoint(stop: &StopSignal) -> Result<(), Stop> {
-    if stop.is_stopped() { Err(Stop::Canceled) } else { Ok(()) }
-}
-
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
+
+mod compose;
+mod material;
+mod retry;
+mod stop;
+
+pub use retry::RetryPolicy;
+use stop::checkpoint;
+pub use stop::{StopSignal, Stopped};
 
 #[cfg(test)]
 mod tests;
