@@ -1,0 +1,218 @@
+//! Tests of main-content extraction on small pages written for each rule.
+
+use super::*;
+
+const ARTICLE: &str = r#"<!doctype html><html><head><title>Deploying ctxd | Example Blog</title></head>
+<body>
+<nav><a href="/">Home</a> <a href="/about">About</a> <a href="/login">Login</a></nav>
+<article>
+<h1>Deploying ctxd</h1>
+<p>This guide explains how to deploy ctxd behind a reverse proxy. It covers the configuration,
+the database and the workers in enough detail that a reader can follow it from start to end.</p>
+<h2>Configuration</h2>
+<p>Set the listen address and the database URL. The service reads them from the environment
+and from a configuration file, and flags beat both of them.</p>
+<ul><li>CTXD_LISTEN</li><li>DATABASE_URL</li></ul>
+<pre><code class="lang-bash">ctxd serve --listen 0.0.0.0:8080</code></pre>
+<table><tr><th>Setting</th><th>Default</th></tr><tr><td>workers</td><td>4</td></tr></table>
+<p>See <a href="/docs/config">the configuration reference</a> for every setting.</p>
+</article>
+<footer>Copyright 2026 Example Blog. All rights reserved.</footer>
+</body></html>"#;
+
+#[test]
+fn code_drawn_one_element_per_line_keeps_its_lines() {
+    let line = |code: &str| format!(r#"<div class="cm-line">{code}<br/></div>"#);
+    let lines = ["<span class=\"k\">function</span> MyButton() {", "  return 1;", "}"].map(line).concat();
+    // CSS-in-JS styles and a gutter of line numbers inside the block are not code.
+    let lines = format!(
+        r#"<style>.x{{color:red}}</style><span class="line-number">1</span><span style="user-select: none">2</span>{lines}"#
+    );
+    let page = ARTICLE.replace(
+        r#"<pre><code class="lang-bash">ctxd serve --listen 0.0.0.0:8080</code></pre>"#,
+        &format!(r#"<pre class="sp-javascript"><code class="language-js">{lines}</code></pre>"#),
+    );
+    let md = extract(&page, None).markdown;
+    assert!(md.contains("```js\nfunction MyButton() {\n  return 1;\n}\n```"), "{md}");
+}
+
+#[test]
+fn the_article_is_kept_and_the_page_chrome_dropped() {
+    let out = extract(ARTICLE, Some("https://blog.example.com/posts/deploy"));
+    assert_eq!(out.title.as_deref(), Some("Deploying ctxd | Example Blog"));
+    let md = &out.markdown;
+    assert!(md.contains("## Configuration"), "{md}");
+    assert!(md.contains("- CTXD\\_LISTEN"), "markdown escapes: {md}");
+    assert!(md.contains("```bash\nctxd serve --listen 0.0.0.0:8080\n```"), "{md}");
+    assert!(md.contains("| Setting | Default |"), "{md}");
+    assert!(md.contains("(https://blog.example.com/docs/config)"), "relative links are made absolute: {md}");
+    assert!(!md.contains("Login"), "navigation is dropped: {md}");
+    assert!(!md.contains("All rights reserved"), "the footer is dropped: {md}");
+}
+
+#[test]
+fn a_site_header_is_never_content_but_an_articles_own_header_is() {
+    // A shop's mega-menu sits in the page's header, beside the product list that is
+    // the content; the article page below keeps the header of its own article.
+    let menu: String = (0..40)
+        .map(|i| {
+            format!("<li><a href=\"/c/{i}\">Camping gear section {i}</a> <span>new arrivals and deals</span></li>")
+        })
+        .collect();
+    let cards: String = (0..12)
+        .map(|i| {
+            format!(
+                "<div class=\"card\"><p>Climbing shoe model {i}, a neutral slip-lasted shoe for long days on \
+                 granite. Save 25% compared to the list price; 111 reviews with an average rating of 4.5.</p></div>"
+            )
+        })
+        .collect();
+    let shop = format!(
+        "<html><head><title>Climbing shoes</title></head><body><div class=\"wrap\"><header><ul>{menu}</ul>\
+         <p>Sign in for the best experience: speedier checkout and easier order tracking for members.</p></header>\
+         {cards}<footer><p>Questions? Call us any day of the week.</p></footer>\
+         </div></body></html>"
+    );
+    let md = extract(&shop, None).markdown;
+    assert!(md.contains("Climbing shoe model 11"), "{md}");
+    assert!(!md.contains("Camping gear section"), "the site's menu is not content: {md}");
+    assert!(!md.contains("Sign in for the best experience"), "{md}");
+
+    let article = ARTICLE.replace(
+        "<article>\n<h1>Deploying ctxd</h1>",
+        "<article>\n<header><h1>Deploying ctxd</h1><p>Written for operators who run ctxd on their own machines.</p></header>",
+    );
+    let md = extract(&article, None).markdown;
+    assert!(md.contains("Written for operators"), "the article's own header stays: {md}");
+}
+
+#[test]
+fn a_page_without_a_main_block_falls_back_to_its_visible_text() {
+    let html = "<html><body><nav>Menu</nav><p>Short note.</p><script>var x = 1;</script></body></html>";
+    let out = extract(html, None);
+    assert_eq!(out.markdown, "Short note.\n");
+    assert_eq!(out.title, None);
+}
+
+#[test]
+fn a_frame_named_like_chrome_that_holds_the_page_is_kept_but_real_chrome_goes() {
+    let html = r#"<html><body><div class="page_frame with_header">
+        <div class="site-header"><a href="/">Store</a> <a href="/cart">Cart</a></div>
+        <div class="description"><p>Short blurb.</p><ul><li>Forage wild fruits.</li>
+        <li>Hunt animals for pelts.</li></ul></div></div></body></html>"#;
+    let md = extract(html, None).markdown;
+    assert!(md.contains("Short blurb.") && md.contains("- Hunt animals for pelts."), "{md}");
+    assert!(!md.contains("Cart"), "the header inside the frame is still dropped: {md}");
+}
+
+#[test]
+fn lists_of_links_to_other_pages_are_dropped_unless_they_are_the_page() {
+    let items =
+        |n: usize| (0..n).map(|i| format!("<li><a href=\"/p/{i}\">Other item {i}</a></li>")).collect::<String>();
+    let body = "<p>This lamp is made of brass and linen, with a dimmer in the cord and a cloth \
+        shade. See the <a href=\"/care\">care guide</a> before cleaning it.</p>\
+        <p>The shade is hand-sewn in Porto from undyed linen; the base is turned from one \
+        piece of solid brass and left unlacquered, so it darkens with age.</p>";
+    let page =
+        format!("<html><body><div>{body}</div><div><h2>Also viewed</h2><ul>{}</ul></div></body></html>", items(12));
+    // The whole-page answer, which forum, product and listing pages often get.
+    let md = visible_markdown(&Dom::from(page.as_str()), None);
+    assert!(md.contains("care guide"), "a paragraph with a link stays: {md}");
+    assert!(!md.contains("Other item"), "the list of other pages goes: {md}");
+
+    let listing = format!("<html><body><h1>All lamps</h1><ul>{}</ul></body></html>", items(40));
+    let md = visible_markdown(&Dom::from(listing.as_str()), None);
+    assert!(md.contains("Other item 39"), "a list that is the page stays: {md}");
+}
+
+#[test]
+fn a_product_page_keeps_its_product_and_not_the_cards_of_others() {
+    let card = |i: usize| {
+        format!(
+            "<div class=\"tile\"><h3>Enamel mug no. {i}</h3><span>$12.00</span>\
+             <span>Free delivery on orders over $50, ships in two days.</span></div>"
+        )
+    };
+    let product = |ld: &str| {
+        format!(
+            "<html><head>{ld}</head><body><div class=\"page\"><div class=\"product\">\
+             <h1>Stoneware pour-over dripper</h1><span>$34.00</span>\
+             <div class=\"copy\"><p>A hand-thrown stoneware dripper that fits every mug and \
+             brews one cup in three minutes.</p><ul><li>Glazed inside, raw clay outside</li>\
+             <li>Takes size 02 filters</li></ul></div></div>\
+             <div class=\"others\"><h2>You may also like</h2>{}</div></div></body></html>",
+            (0..6).map(card).collect::<String>()
+        )
+    };
+    let ld = r#"<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
+        {"@type":"Product","name":"Stoneware pour-over dripper","description":"A hand-thrown stoneware dripper that fits every mug and brews one cup in three minutes."}]}</script>"#;
+    let md = visible_markdown(&Dom::from(product(ld).as_str()), None);
+    assert!(md.contains("Stoneware pour-over dripper") && md.contains("Takes size 02 filters"), "{md}");
+    assert!(!md.contains("Enamel mug"), "the cards of other products go: {md}");
+
+    // Without a product declaration the page is taken whole, as before.
+    let md = visible_markdown(&Dom::from(product("").as_str()), None);
+    assert!(md.contains("Enamel mug no. 5"), "{md}");
+}
+
+#[test]
+fn a_whole_page_drops_images_and_dialogs_and_a_product_page_what_the_shop_hides() {
+    let page = |ld: &str| {
+        format!(
+            "<html><head>{ld}</head><body>\
+             <div role=\"dialog\"><p>Sign up for 10% off your first order today</p></div>\
+             <div style=\"display: none\"><p>Your cart is empty, find your next favourite</p></div>\
+             <div class=\"wrap\" hidden><h1>Walnut desk organiser</h1>\
+             <p><img src=\"/a.jpg\" alt=\"Front view of the organiser on a desk\">Solid walnut, three trays \
+             and a slot for a phone, oiled by hand in our workshop.</p></div></body></html>"
+        )
+    };
+    let ld = r#"<script type="application/ld+json">{"@type":"Product","name":"Walnut desk organiser"}</script>"#;
+    let md = visible_markdown(&Dom::from(page(ld).as_str()), None);
+    assert!(md.contains("Solid walnut, three trays"), "the hidden block holding the name stays: {md}");
+    assert!(!md.contains("Front view"), "images go: {md}");
+    assert!(!md.contains("Sign up"), "dialogs go: {md}");
+    assert!(!md.contains("cart is empty"), "a product page's hidden blocks go: {md}");
+
+    // Elsewhere hidden blocks stay (tabs and accordions of the content).
+    let md = visible_markdown(&Dom::from(page("").as_str()), None);
+    assert!(md.contains("cart is empty") && !md.contains("Sign up") && !md.contains("Front view"), "{md}");
+}
+
+#[test]
+fn a_page_past_its_deadline_gets_its_plain_text() {
+    let html = "<html><title>Slow</title><body><p>Every word counts.</p><script>x()</script></body></html>";
+    let late = extract_within(html, None, std::time::Duration::ZERO);
+    assert_eq!(late, Extracted { title: Some("Slow".into()), markdown: "Every word counts.\n".into() });
+    let on_time = extract_within(ARTICLE, None, std::time::Duration::from_secs(30));
+    assert_eq!(on_time, extract(ARTICLE, None));
+}
+
+#[test]
+fn a_page_kept_in_a_large_noscript_is_read() {
+    let posts = "<p>A reply that says something useful about the question asked.</p>".repeat(120);
+    let html = format!(
+        "<html><body><noscript><img src=x></noscript><noscript><div id=\"main\">{posts}</div></noscript></body></html>"
+    );
+    let out = extract(&html, None);
+    assert!(
+        out.markdown.contains("A reply that says something useful"),
+        "{}",
+        &out.markdown[..out.markdown.len().min(200)]
+    );
+    let small =
+        "<html><body><p>Visible text of the page.</p><noscript>Please enable JavaScript.</noscript></body></html>";
+    assert!(!extract(small, None).markdown.contains("enable JavaScript"), "small noscripts stay hidden");
+}
+
+#[test]
+fn code_languages_are_read_from_common_highlighter_conventions() {
+    assert_eq!(language_of("language-rust").as_deref(), Some("rust"));
+    assert_eq!(language_of("highlight-source-python").as_deref(), Some("python"));
+    assert_eq!(language_of("brush: js; gutter: false").as_deref(), Some("js"));
+    assert_eq!(language_of("sourceCode python").as_deref(), Some("python"));
+    assert_eq!(language_of("hljs language-ts").as_deref(), Some("ts"));
+    assert_eq!(language_of("rust").as_deref(), Some("rust"));
+    assert_eq!(language_of("language-plaintext"), None);
+    assert_eq!(language_of("wide dark"), None);
+}
