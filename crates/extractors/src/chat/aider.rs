@@ -178,6 +178,85 @@ fn drop_echoed_command(text: &str) -> String {
     text.to_owned()
 }
 
+// aider's vocabulary, as the context extractor reads a session by it.
+
+/// aider's commands that can add their output to the chat for the model to read.
+pub(crate) const OUTPUT_COMMANDS: &[&str] = &["/run", "/test", "/lint", "/web"];
+
+/// aider's slash commands that are not conversation turns.
+pub(crate) const COMMANDS: &[&str] = &[
+    "/add",
+    "/drop",
+    "/clear",
+    "/diff",
+    "/run",
+    "/tokens",
+    "/help",
+    "/ls",
+    "/commit",
+    "/lint",
+    "/test",
+    "/web",
+    "/read-only",
+    "/map",
+    "/settings",
+    "/paste",
+    "/voice",
+    "/reset",
+    "/exit",
+    "/quit",
+    "/git",
+    "/copy",
+    "/editor",
+];
+
+/// Files aider's output says it put in the chat or edited ("Added x to the chat",
+/// "Applied edit to x"): the files a coding session worked on, even when nobody named
+/// them in prose.
+pub(crate) fn files_edited(tool: &str) -> Vec<String> {
+    tool.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            line.strip_prefix("Applied edit to ")
+                .or_else(|| line.strip_prefix("Added ").and_then(|rest| rest.strip_suffix(" to the chat")))
+                .filter(|file| !file.contains(char::is_whitespace))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+/// A commit aider reported, and whether it holds the user's own uncommitted changes,
+/// which aider commits ("Committing x before applying edits.") before its edit.
+pub(crate) struct Commit {
+    pub(crate) id: String,
+    pub(crate) message: String,
+    pub(crate) users_own: bool,
+}
+
+pub(crate) fn commits_in(tool: &str) -> Vec<Commit> {
+    let mut commits = Vec::new();
+    let mut after_committing = false;
+    for line in tool.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix("Commit ") {
+            let (id, message) = rest.split_once(' ').unwrap_or((rest, ""));
+            if id.len() >= 7 && id.len() <= 40 && id.chars().all(|c| c.is_ascii_hexdigit()) {
+                let (id, message) = (id.to_owned(), message.trim().to_owned());
+                commits.push(Commit { id, message, users_own: after_committing });
+            }
+        }
+        after_committing = line.starts_with("Committing ") && line.ends_with("before applying edits.");
+    }
+    commits
+}
+
+/// Commits an `/undo` removed, from `Removed: 1a2b3c4 message` lines.
+pub(crate) fn removed_in(tool: &str) -> Vec<String> {
+    tool.lines()
+        .filter_map(|line| line.trim().strip_prefix("Removed: "))
+        .map(|rest| format!("commit {}", rest.trim()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

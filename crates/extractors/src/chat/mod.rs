@@ -3,7 +3,7 @@
 //! exports (JSON), aider chat histories, SpecStory/Cursor exports, and pasted text with
 //! speaker markers.
 
-mod aider;
+pub(crate) mod aider;
 mod exports;
 mod speakers;
 mod specstory;

@@ -1,0 +1,609 @@
+//! A chat's context: the exchanges collected from the turns, decisions from the user's
+//! instructions with the commits that carried them out, open questions, one line per
+//! exchange, values a style or configuration edit settled on.
+
+use super::*;
+
+/// One user message and what followed it until the next one.
+pub(super) struct Exchange<'a> {
+    pub(super) user: String,
+    /// Times the same message was sent (retries after errors).
+    pub(super) sent: u32,
+    pub(super) replies: Vec<&'a str>,
+    pub(super) tool: Vec<&'a str>,
+    pub(super) first_turn: u32,
+    pub(super) last_turn: u32,
+}
+
+/// A chat's context: decisions from the user's instructions (with the commits that
+/// carried them out), open questions from unanswered questions and the assistant's
+/// last unanswered ones, one line per exchange, and the artifact list.
+pub(super) fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
+    let lines: Vec<&str> = document.markdown.lines().collect();
+    let turn_text = |index: usize| {
+        let turn = &document.turns[index];
+        // Skip the `**Role:**` label line.
+        let from = (turn.start_line as usize).min(lines.len());
+        let to = (turn.end_line as usize).min(lines.len());
+        lines[from..to].join("\n")
+    };
+    let texts: Vec<String> = (0..document.turns.len()).map(turn_text).collect();
+
+    let mut exchanges: Vec<Exchange<'_>> = Vec::new();
+    for (i, turn) in document.turns.iter().enumerate() {
+        let number = i as u32 + 1;
+        match turn.role {
+            Role::User => {
+                let text = texts[i].trim().to_owned();
+                match exchanges.last_mut() {
+                    // The same message again after only errors: a retry, not a new question.
+                    Some(last) if last.user == text && last.replies.is_empty() => {
+                        last.sent += 1;
+                        last.last_turn = number;
+                    }
+                    _ => exchanges.push(Exchange {
+                        user: text,
+                        sent: 1,
+                        replies: Vec::new(),
+                        tool: Vec::new(),
+                        first_turn: number,
+                        last_turn: number,
+                    }),
+                }
+            }
+            Role::Assistant => {
+                if let Some(last) = exchanges.last_mut() {
+                    last.replies.push(&texts[i]);
+                    last.last_turn = number;
+                }
+            }
+            Role::Tool => {
+                if let Some(last) = exchanges.last_mut() {
+                    last.tool.push(&texts[i]);
+                    last.last_turn = number;
+                }
+            }
+            Role::System => {}
+        }
+    }
+
+    let mut decisions = Vec::new();
+    let mut open_questions = Vec::new();
+    let mut conversation = Vec::new();
+    for (index, exchange) in exchanges.iter().enumerate() {
+        let (own, commits): (Vec<Commit>, Vec<Commit>) =
+            exchange.tool.iter().flat_map(|t| commits_in(t)).partition(|c| c.users_own);
+        let command = exchange.user.split_whitespace().next().unwrap_or_default();
+        if command == "/undo" {
+            let removed: Vec<String> = exchange.tool.iter().flat_map(|t| removed_in(t)).collect();
+            let what = if removed.is_empty() { "the last commit".to_owned() } else { removed.join(", ") };
+            decisions.push(format!("Undid {what}"));
+            continue;
+        }
+        if command == "/model" {
+            let model = exchange.user.trim_start_matches("/model").trim();
+            decisions.push(format!("Switched the model to {model}"));
+            continue;
+        }
+        // `/run`, `/test` and friends put their output in the chat: the reply to it is
+        // a real exchange (it reads the result), though not a decision.
+        let reads_output = OUTPUT_COMMANDS.contains(&command) && !exchange.replies.is_empty();
+        if command.starts_with('/') && !reads_output && (COMMANDS.contains(&command) || !exchange.user.contains(' ')) {
+            continue;
+        }
+        let user = request(&exchange.user);
+        let question = is_question(user);
+        let in_exchange: Vec<(usize, &ArtifactDraft)> = artifacts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.provenance.turn.is_some_and(|t| (exchange.first_turn..=exchange.last_turn).contains(&t)))
+            .collect();
+        let refs: Vec<String> = in_exchange.iter().map(|(i, _)| ArtifactDraft::reference(*i)).collect();
+        let mut gist = exchange.replies.iter().find_map(|r| reply_gist(r)).unwrap_or_default();
+        // Results tend to come last ("so the answer is 1/3", "219 errors remain"):
+        // keep the exchange's concluding sentence when it carries a value.
+        if let Some(conclusion) = exchange.replies.last().and_then(|r| reply_conclusion(r))
+            && !gist.contains(conclusion.trim_end_matches(['.', '!']))
+        {
+            let _ = write!(gist, " … {conclusion}");
+        }
+
+        // The user stopped the reply and sent the request again with a change: the
+        // later message is what was decided.
+        let superseded = commits.is_empty()
+            && interrupted(exchange)
+            && exchanges.get(index + 1).is_some_and(|next| restates(user, &next.user));
+        // Running something decides nothing (its result is in the conversation line),
+        // and a question nothing was committed for is no decision either.
+        let decided = !(reads_output || superseded || (question && commits.is_empty()));
+        // A request the Decisions section quotes whole is only recalled here.
+        let quoted_whole = decided && {
+            let first = first_paragraph(user);
+            let bare = |text: &str| text.replace(['`', '*'], "");
+            first.chars().count() <= MAX_ITEM_CHARS
+                && bare(&first) == bare(&user.split_whitespace().collect::<Vec<_>>().join(" "))
+        };
+        let limit = if quoted_whole { RECALLED_CHARS } else { 400 };
+        let mut line = format!("**User:** {}", shorten(user, limit).replace('\n', " "));
+        if exchange.sent > 1 {
+            let _ = write!(line, " (sent {} times)", exchange.sent);
+        }
+        if !gist.is_empty() {
+            let _ = write!(line, " → **Assistant:** {gist}");
+        }
+        if !refs.is_empty() {
+            let _ = write!(line, " [{}]", refs.join(", "));
+        }
+        if !commits.is_empty() {
+            let ids: Vec<&str> = commits.iter().map(|c| c.id.as_str()).collect();
+            let _ = write!(line, " (commit {})", ids.join(", "));
+        }
+        conversation.push(line);
+
+        if !decided {
+            if question && !reads_output && !superseded && exchange.replies.is_empty() {
+                open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
+            }
+        } else {
+            let mut decision = shorten(&first_paragraph(user), MAX_ITEM_CHARS);
+            let listed = |commits: &[Commit]| {
+                commits.iter().map(|c| format!("{} {}", c.id, c.message)).collect::<Vec<_>>().join("; ")
+            };
+            // What the user had changed by hand was committed first: not this
+            // request's work, but a reader needs to know that commit exists.
+            match (commits.is_empty(), own.is_empty()) {
+                (false, true) => write!(decision, " (commit {})", listed(&commits)),
+                (false, false) => write!(
+                    decision,
+                    " (commit {}; the user's own changes committed first as {})",
+                    listed(&commits),
+                    listed(&own)
+                ),
+                (true, false) => write!(decision, " (the user's own changes committed as {})", listed(&own)),
+                (true, true) => Ok(()),
+            }
+            .expect("writing to a String");
+            // The values a style or configuration edit set (a colour, a size, a flag)
+            // are what a reader of the decision needs, and they live in the edit, not
+            // in the prose. A code edit's added lines are logic, not values: left out.
+            let mut changed: Vec<(&str, Option<&str>)> = Vec::new();
+            let sets_values = |a: &ArtifactDraft| a.language.as_deref().is_some_and(|l| VALUE_LANGUAGES.contains(&l));
+            for line in in_exchange.iter().filter(|(_, a)| sets_values(a)).flat_map(|(_, a)| added_lines(&a.content)) {
+                if changed.len() < MAX_CHANGED_LINES && !changed.iter().any(|(l, _)| *l == line.0) {
+                    changed.push(line);
+                }
+            }
+            if !changed.is_empty() {
+                let list: Vec<String> = changed
+                    .iter()
+                    .map(|(line, was)| match was {
+                        Some(was) => format!("`{}` (was `{}`)", shorten(line, 80), shorten(was, 60)),
+                        None => format!("`{}`", shorten(line, 80)),
+                    })
+                    .collect();
+                let _ = write!(decision, " — sets {}", list.join(", "));
+            }
+            decisions.push(decision);
+        }
+        // Questions the assistant asked at the very end and nobody answered.
+        if index + 1 == exchanges.len()
+            && let Some(last) = exchange.replies.last()
+        {
+            for sentence in textrank::sentences(&prose_of(last)) {
+                let lower = sentence.to_lowercase();
+                if sentence.ends_with('?') && !POLITE_CLOSERS.iter().any(|p| lower.contains(p)) {
+                    open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
+                }
+            }
+        }
+        // Puzzlement the user voiced ("it seems weird that it always converges from
+        // below") is a question, open until some later reply explains something.
+        for sentence in textrank::sentences(&prose_of(user)) {
+            let lower = sentence.to_lowercase();
+            if PUZZLEMENT_CUES.iter().any(|cue| lower.contains(cue))
+                && !exchanges[index..].iter().flat_map(|e| &e.replies).any(|reply| explains(reply))
+            {
+                open_questions.push(format!("{} (not explained)", shorten(&sentence, MAX_ITEM_CHARS)));
+            }
+        }
+        // A choice the assistant asked for ("Which area should I tackle first?") that
+        // the user's next message passed over for something else stays open.
+        if let (Some(last), Some(next)) = (exchange.replies.last(), exchanges.get(index + 1))
+            && let Some(choice) = trailing_choice_question(last)
+            && !answers(&next.user)
+        {
+            open_questions.push(format!("{} (not answered)", shorten(&choice, MAX_ITEM_CHARS)));
+        }
+    }
+    open_questions.extend(unfinished_at_the_end(&exchanges, artifacts));
+    open_questions.extend(commands_left_unreported(&exchanges));
+    let decisions = dedup(decisions.into_iter());
+    let open_questions = dedup(open_questions.into_iter());
+
+    // Summary and key points from the prose of user and assistant turns.
+    let mut sentences = Vec::new();
+    let mut from_assistant = Vec::new();
+    for (i, turn) in document.turns.iter().enumerate() {
+        if matches!(turn.role, Role::User | Role::Assistant) {
+            for sentence in textrank::sentences(&prose_of(&texts[i])) {
+                from_assistant.push(turn.role == Role::Assistant);
+                sentences.push(sentence);
+            }
+        }
+    }
+    let (summary, mut key_points) = summary_and_key_points(&sentences, |i| from_assistant[i]);
+    // A key point the conversation list already quotes would be said twice.
+    key_points.retain(|point| !conversation.iter().chain(&decisions).any(|line| line.contains(point.as_str())));
+    let title = document.title.clone().or_else(|| exchanges.first().map(|e| shorten(&first_paragraph(&e.user), 80)));
+
+    let mut content = String::new();
+    if let Some(title) = &title {
+        let _ = writeln!(content, "# {title}\n");
+    }
+    let users = exchanges.len();
+    let _ = writeln!(content, "A conversation of {} turns ({users} user messages).\n", document.turns.len());
+    if let Some(summary) = &summary {
+        let _ = writeln!(content, "{summary}\n");
+    }
+    section_list(&mut content, "Decisions", &decisions, true);
+    section_list(&mut content, "Open questions", &open_questions, false);
+    section_list(&mut content, "Key points", &key_points, false);
+    section_list(&mut content, "Conversation", &conversation, true);
+    let mut files =
+        files_mentioned(document.turns.iter().zip(&texts).filter(|(t, _)| t.role != Role::Tool).map(|(_, x)| x));
+    for file in
+        document.turns.iter().zip(&texts).filter(|(t, _)| t.role == Role::Tool).flat_map(|(_, x)| files_edited(x))
+    {
+        // aider prints absolute paths for files given outside the repository root;
+        // one already named relative to it is the same file.
+        if !files.iter().any(|known| *known == file || file.ends_with(&format!("/{known}"))) {
+            files.push(file);
+        }
+    }
+    if !files.is_empty() {
+        let _ = writeln!(content, "## Files mentioned\n\n{}\n", files.join(", "));
+    }
+    artifact_list(&mut content, artifacts);
+    ContextDraft {
+        content: content.trim_end().to_owned() + "\n",
+        title,
+        summary,
+        outline: Vec::new(),
+        key_points,
+        decisions,
+        open_questions,
+        ..ContextDraft::default()
+    }
+}
+
+/// What a user message asks, without the `/ask` or `/code` that picks aider's mode.
+pub(super) fn request(message: &str) -> &str {
+    message.trim_start_matches("/ask").trim_start_matches("/code").trim()
+}
+
+/// Whether the user stopped the exchange's reply: aider prints `^C` when it is
+/// interrupted, and a reply cut off mid-block leaves its code fence open.
+pub(super) fn interrupted(exchange: &Exchange<'_>) -> bool {
+    let unclosed = |reply: &str| {
+        let mut fences = crate::markdown::Fences::default();
+        reply.lines().for_each(|line| {
+            fences.feed(line);
+        });
+        fences.in_code()
+    };
+    exchange.tool.iter().any(|t| t.contains("^C")) || exchange.replies.last().is_some_and(|r| unclosed(r))
+}
+
+/// Words a message must have for a near copy of it to count as its restatement.
+pub(super) const RESTATED_MIN_WORDS: usize = 5;
+
+/// Tenths of a message's words a later one must repeat to restate it.
+pub(super) const RESTATED_TENTHS: usize = 8;
+
+/// Whether `later` restates `message`, as a user does who interrupts a reply and
+/// sends the request again with a change.
+pub(super) fn restates(message: &str, later: &str) -> bool {
+    let words = |text: &str| -> std::collections::HashSet<String> {
+        text.split(|c: char| !c.is_alphanumeric() && c != '_')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (mine, theirs) = (words(message), words(request(later)));
+    mine.len() >= RESTATED_MIN_WORDS && mine.intersection(&theirs).count() * 10 >= mine.len() * RESTATED_TENTHS
+}
+
+/// Work the conversation leaves visibly unfinished: the last problems a reply
+/// reported ("219 errors in 31 files") when no later reply reports them fixed, and a
+/// final request whose replies only announced the work ("Let me create …") without
+/// producing anything.
+pub(super) fn unfinished_at_the_end(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Vec<String> {
+    let mut open = Vec::new();
+    let replies: Vec<&str> = exchanges.iter().flat_map(|e| e.replies.iter().copied()).collect();
+    let last_problem = replies.iter().enumerate().rev().find_map(|(i, reply)| {
+        textrank::sentences(&prose_of(reply)).into_iter().find(|s| reports_problems(s)).map(|s| (i, s))
+    });
+    if let Some((at, sentence)) = last_problem {
+        let fixed = replies[at + 1..].iter().any(|reply| {
+            let lower = prose_of(reply).to_lowercase();
+            RESOLVED_CUES.iter().any(|cue| lower.contains(cue))
+        });
+        if !fixed {
+            open.push(format!("Still unresolved at the end: {}", shorten(&sentence, MAX_ITEM_CHARS)));
+        }
+    }
+    if let Some(last) = exchanges.last()
+        && !last.user.starts_with('/')
+        && !is_question(&last.user)
+        && let Some(reply) = last.replies.iter().rev().find(|r| !prose_of(r).trim().is_empty())
+    {
+        let closing = textrank::sentences(&prose_of(reply)).pop().unwrap_or_default().to_lowercase();
+        let announces =
+            ["let me ", "i'll ", "i will ", "now i'll ", "next, i'll "].iter().any(|a| closing.starts_with(a))
+                || closing.ends_with(':');
+        let produced = artifacts.iter().any(|a| {
+            a.provenance.turn.is_some_and(|t| (last.first_turn..=last.last_turn).contains(&t))
+                && a.content.trim() != "undefined"
+        });
+        if announces && !produced {
+            open.push(format!(
+                "{} (not done when the conversation ends)",
+                shorten(&first_paragraph(&last.user), MAX_ITEM_CHARS)
+            ));
+        }
+    }
+    open
+}
+
+/// Shell commands a reply shows as one-line code blocks (`npm run test`), each with
+/// the prose that follows it in the reply, code left out.
+pub(super) fn command_blocks(reply: &str) -> Vec<(String, String)> {
+    const SHELL_FENCES: &[&str] = &["", "bash", "sh", "shell", "console", "zsh"];
+    let lines: Vec<&str> = reply.lines().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let Some(language) = lines[i].trim_start().strip_prefix("```") else {
+            i += 1;
+            continue;
+        };
+        let Some(close) = (i + 1..lines.len()).find(|&j| lines[j].trim_start().starts_with("```")) else { break };
+        let body: Vec<&str> = lines[i + 1..close].iter().map(|l| l.trim()).filter(|l| !l.is_empty()).collect();
+        if let [command] = body.as_slice()
+            && SHELL_FENCES.contains(&language.trim())
+            && command.contains(' ')
+            && command.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            let command = command.trim_start_matches("$ ").to_owned();
+            found.push((command, prose_of(&lines[close + 1..].join("\n"))));
+        }
+        i = close + 1;
+    }
+    found
+}
+
+/// Whether `prose` mentions the outcome of `command`: a part of its last word
+/// ("check-types" → "type", "lint") appears in it.
+pub(super) fn mentions_result_of(command: &str, prose: &str) -> bool {
+    let prose = prose.to_lowercase();
+    let last = command.split_whitespace().last().unwrap_or_default().to_lowercase();
+    last.split(['-', '_', ':', '/', '.'])
+        .map(|part| part.strip_suffix('s').filter(|p| p.len() >= 4).unwrap_or(part))
+        .filter(|part| part.len() >= 4)
+        .any(|part| prose.contains(part))
+}
+
+/// The commands of the first list of them the assistant gave (a plan such as "run
+/// these checks: …") that the conversation visibly leaves without a result: run
+/// later but with no reply mentioning what came of them the last time they ran, or
+/// never run while others from the list were. Nothing when no command of the list
+/// was run: a list nobody acted on is a suggestion, not unfinished work.
+pub(super) fn commands_left_unreported(exchanges: &[Exchange<'_>]) -> Option<String> {
+    let blocks: Vec<Vec<(String, String)>> = exchanges.iter().map(|e| command_blocks(&e.replies.join("\n"))).collect();
+    let planned_at = blocks.iter().position(|b| {
+        let mut distinct: Vec<&str> = b.iter().map(|(c, _)| c.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.len() >= 2
+    })?;
+    let mut plan: Vec<&str> = Vec::new();
+    for (command, _) in &blocks[planned_at] {
+        if !plan.contains(&command.as_str()) {
+            plan.push(command);
+        }
+    }
+    let mut unreported = Vec::new();
+    let mut never_run = Vec::new();
+    for command in &plan {
+        // The prose after the command's last run, up to the next user message.
+        let last_run = blocks[planned_at + 1..].iter().flatten().rev().find(|(c, _)| c == command);
+        match last_run {
+            None => never_run.push(format!("`{command}`")),
+            Some((_, after)) if !mentions_result_of(command, after) => unreported.push(format!("`{command}`")),
+            Some(_) => {}
+        }
+    }
+    if never_run.len() == plan.len() || (unreported.is_empty() && never_run.is_empty()) {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !unreported.is_empty() {
+        parts.push(format!("run with no result reported: {}", unreported.join(", ")));
+    }
+    if !never_run.is_empty() {
+        parts.push(format!("never run: {}", never_run.join(", ")));
+    }
+    Some(format!("Commands from the plan {}.", parts.join("; ")))
+}
+
+/// `<datetime>`, `<your-key>`: an angle-bracketed word that is no HTML element.
+pub(super) fn is_placeholder(html: &str) -> bool {
+    const ELEMENTS: &[&str] = &[
+        "a", "abbr", "b", "br", "code", "del", "details", "div", "em", "hr", "i", "img", "ins", "kbd", "mark", "p",
+        "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "u", "var", "wbr",
+    ];
+    let Some(name) = html.strip_prefix('<').and_then(|h| h.strip_suffix('>')) else { return false };
+    let name = name.trim_start_matches('/').trim_end_matches('/');
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        && !ELEMENTS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// File names the participants wrote in prose (`src/app.ts`, `README.md`), in order
+/// of first mention: a coding chat's context should say which files it was about.
+pub(super) fn files_mentioned<'a>(texts: impl Iterator<Item = &'a String>) -> Vec<String> {
+    const MAX_FILES: usize = 40;
+    let mut seen = Vec::new();
+    for text in texts {
+        for word in
+            prose_of(text).split(|c: char| c.is_whitespace() || matches!(c, '`' | '(' | ')' | ',' | '"' | '\'' | '*'))
+        {
+            let word = word.trim_end_matches([':', ';', '.', '!', '?']);
+            let plausible = crate::symbols::is_file_name(word)
+                && !word.contains("://")
+                && word.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '/' | '_' | '-' | '<' | '>'));
+            if plausible && !seen.iter().any(|s: &String| s == word) && seen.len() < MAX_FILES {
+                seen.push(word.to_owned());
+            }
+        }
+    }
+    seen
+}
+
+/// The prose of a message: its blocks outside code, one per line.
+pub(super) fn prose_of(text: &str) -> String {
+    blocks(text).into_iter().filter(|b| b.heading.is_none()).map(|b| b.text).collect::<Vec<_>>().join("\n")
+}
+
+pub(super) fn first_paragraph(text: &str) -> String {
+    let prose = prose_of(text);
+    let first = prose.lines().next().unwrap_or(text);
+    first.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first sentence or two of a reply, up to about 240 characters.
+pub(super) fn reply_gist(reply: &str) -> Option<String> {
+    let prose = prose_of(reply);
+    let mut gist = String::new();
+    for sentence in textrank::sentences(&prose) {
+        if !gist.is_empty() && gist.chars().count() + sentence.chars().count() > 240 {
+            break;
+        }
+        if !gist.is_empty() {
+            gist.push(' ');
+        }
+        gist.push_str(&sentence);
+        if gist.chars().count() > 120 {
+            break;
+        }
+    }
+    (!gist.is_empty()).then(|| shorten(&gist, 240))
+}
+
+/// The last sentence of a reply that states something concrete: a number, a file
+/// or identifier (`a_b`, `x.ts`, `a/b`), or an explicit conclusion ("So …",
+/// "Therefore …"). Questions and offers are not conclusions.
+pub(super) fn reply_conclusion(reply: &str) -> Option<String> {
+    const CUES: [&str; 7] = ["so ", "therefore", "thus", "in summary", "overall", "the result", "this gives"];
+    let sentences = textrank::sentences(&prose_of(reply));
+    let concrete = |sentence: &str| {
+        sentence.split_whitespace().any(|word| {
+            let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+            word.chars().any(|c| c.is_ascii_digit())
+                || (word.len() > 2 && (word.contains('_') || word.contains('.') || word.contains('/')))
+        })
+    };
+    let last = sentences.len().checked_sub(1)?;
+    let at = (last.saturating_sub(5)..=last).rev().find(|&i| {
+        let sentence = &sentences[i];
+        let lower = sentence.to_lowercase();
+        !sentence.ends_with('?')
+            && !POLITE_CLOSERS.iter().any(|p| lower.contains(p))
+            && (concrete(sentence) || CUES.iter().any(|cue| lower.starts_with(cue)))
+    })?;
+    // A reply that ends on a list of values ("B01003_001E: Total population",
+    // "B25077_001E: Median value …") concludes with its last two items, not one.
+    let short_value = |s: &str| concrete(s) && s.contains(':') && s.chars().count() <= 100;
+    match at.checked_sub(1).map(|i| &sentences[i]) {
+        Some(before) if short_value(before) && short_value(&sentences[at]) => {
+            Some(shorten(&format!("{before}; {}", sentences[at]), 200))
+        }
+        _ => Some(shorten(&sentences[at], 200)),
+    }
+}
+
+/// `Commit 1a2b3c4 message` lines in aider's output.
+/// At most this many changed lines are quoted per decision.
+pub(super) const MAX_CHANGED_LINES: usize = 3;
+
+/// Languages whose edits set values rather than logic: styles, markup, configuration.
+pub(super) const VALUE_LANGUAGES: &[&str] = &[
+    "css",
+    "scss",
+    "sass",
+    "less",
+    "html",
+    "xml",
+    "json",
+    "yaml",
+    "yml",
+    "toml",
+    "ini",
+    "properties",
+    "env",
+    "dotenv",
+];
+
+/// The lines an edit adds: the new side of `<<<<<<< SEARCH|ORIGINAL … =======
+/// … >>>>>>> REPLACE|UPDATED` hunks or the `+` lines of a unified diff, leaving out
+/// lines the same edit removes (moved or re-indented lines are not changes) and
+/// lines without a letter or digit (braces). A block that is not an edit adds none.
+pub(super) fn added_lines(code: &str) -> Vec<(&str, Option<&str>)> {
+    #[derive(PartialEq)]
+    enum Side {
+        Outside,
+        Old,
+        New,
+    }
+    let mut side = Side::Outside;
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    for line in code.lines() {
+        if line.starts_with("<<<<<<<") {
+            side = Side::Old;
+        } else if line.starts_with("=======") && side == Side::Old {
+            side = Side::New;
+        } else if line.starts_with(">>>>>>>") {
+            side = Side::Outside;
+        } else {
+            match side {
+                Side::Old => removed.push(line.trim()),
+                Side::New => added.push(line.trim()),
+                Side::Outside => {
+                    if let Some(rest) = line.strip_prefix('+').filter(|_| !line.starts_with("+++")) {
+                        added.push(rest.trim());
+                    } else if let Some(rest) = line.strip_prefix('-').filter(|_| !line.starts_with("---")) {
+                        removed.push(rest.trim());
+                    }
+                }
+            }
+        }
+    }
+    added.retain(|line| line.chars().any(char::is_alphanumeric) && !removed.contains(line));
+    added.into_iter().map(|line| (line, replaced_value(line, &removed))).collect()
+}
+
+/// The value an added `key: value` (or `key = value`) line replaced: the value of a
+/// removed line with the same key ("border: 0.1rem solid #159957;" for "border: 0.1rem
+/// solid #155799;"). What a setting was is part of the decision to change it.
+pub(super) fn replaced_value<'a>(added: &str, removed: &[&'a str]) -> Option<&'a str> {
+    fn key_of(line: &str) -> Option<(&str, &str)> {
+        let at = line.find([':', '='])?;
+        let key = line[..at].trim();
+        (!key.is_empty() && key.len() <= 40).then_some((key, &line[at + 1..]))
+    }
+    let (key, value) = key_of(added)?;
+    removed.iter().find_map(|line| {
+        let (old_key, old_value) = key_of(line)?;
+        (old_key == key && old_value.trim() != value.trim()).then(|| old_value.trim())
+    })
+}

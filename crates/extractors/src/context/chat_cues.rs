@@ -1,0 +1,96 @@
+//! The words that tell a chat's turns apart: questions, answers, picks, puzzlement,
+//! explanations, polite closers, problems reported and problems resolved.
+
+use super::*;
+
+pub(super) const INTERROGATIVES: &[&str] = &[
+    "what", "why", "how", "is", "are", "can", "could", "does", "do", "should", "would", "which", "where", "when",
+    "who", "will", "did", "any", "was",
+];
+
+pub(super) fn is_question(text: &str) -> bool {
+    let last = textrank::sentences(text).pop().unwrap_or_default();
+    let first_word = text.split_whitespace().next().unwrap_or_default().to_lowercase();
+    last.ends_with('?') || INTERROGATIVES.contains(&first_word.trim_matches(|c: char| !c.is_alphanumeric()))
+}
+
+/// The reply's closing question when it asks the user to choose (it starts with
+/// which/what/how/where/when/who): not a yes/no offer, however politely put.
+pub(super) fn trailing_choice_question(reply: &str) -> Option<String> {
+    let last = textrank::sentences(&prose_of(reply)).pop()?;
+    let first = last.split_whitespace().next()?.to_lowercase();
+    let choice = ["which", "what", "how", "where", "when", "who"].contains(&first.as_str());
+    (last.ends_with('?') && choice).then_some(last)
+}
+
+/// Whether a user message reads as an answer to a question just asked: short, or
+/// opening with a pick ("1", "the first", "yes", "go with", "option B", ...).
+pub(super) fn answers(message: &str) -> bool {
+    const PICKS: [&str; 16] = [
+        "yes", "no", "ok", "okay", "sure", "go", "let's", "lets", "option", "the", "first", "second", "both", "either",
+        "start", "begin",
+    ];
+    let first = message.split_whitespace().next().unwrap_or_default().to_lowercase();
+    let first = first.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
+    message.split_whitespace().count() <= 12 || PICKS.contains(&first) || first.chars().all(|c| c.is_ascii_digit())
+}
+
+/// A user wondering why something happens, without necessarily asking.
+pub(super) const PUZZLEMENT_CUES: &[&str] = &[
+    "seems weird",
+    "is weird",
+    "weird that",
+    "strange that",
+    "seems odd",
+    "odd that",
+    "i wonder why",
+    "not sure why",
+    "surprising that",
+    "don't understand why",
+    "do not understand why",
+];
+
+/// Whether a reply's prose gives a reason.
+pub(super) fn explains(reply: &str) -> bool {
+    const REASONS: [&str; 8] =
+        ["because", "due to", "the reason", "this happens", "caused by", "is expected", "explains", "this is why"];
+    let prose = prose_of(reply).to_lowercase();
+    REASONS.iter().any(|reason| prose.contains(reason))
+}
+
+pub(super) const POLITE_CLOSERS: &[&str] = &[
+    "would you like",
+    "do you want",
+    "shall i",
+    "should i",
+    "let me know",
+    "is there anything",
+    "anything else",
+    "would it help",
+    "do you need",
+    "can i help",
+];
+
+/// Replies saying a reported problem is gone.
+pub(super) const RESOLVED_CUES: &[&str] = &[
+    "0 errors",
+    "no errors",
+    "no type errors",
+    "all tests pass",
+    "tests pass",
+    "passes now",
+    "all fixed",
+    "fixed all",
+];
+
+/// A sentence reporting a count of problems: "Found 219 errors in 31 files".
+pub(super) fn reports_problems(sentence: &str) -> bool {
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    words.windows(2).any(|pair| {
+        let count = pair[0].trim_start_matches('(');
+        let noun = pair[1].to_lowercase();
+        count.parse::<u32>().is_ok_and(|n| n > 0)
+            && ["error", "errors", "failure", "failures", "failed", "failing"]
+                .contains(&noun.trim_end_matches([',', '.', ')', ':']))
+    })
+}

@@ -1,0 +1,410 @@
+//! Tests of the extractive context on small documents and chats written for each rule.
+
+use super::*;
+use crate::chat::{Chat, Message, render};
+
+fn chat(messages: &[(Role, &str)]) -> Document {
+    render(&Chat {
+        title: Some("Queue design".into()),
+        messages: messages.iter().map(|(r, t)| Message::new(*r, *t)).collect(),
+    })
+}
+
+/// The context of `doc` with the artifacts found in it, as the pipeline drafts it.
+fn drafted(doc: &Document) -> ContextDraft {
+    ExtractiveContextExtractor.draft(doc, &crate::artifacts::extract(doc))
+}
+
+#[test]
+fn chat_decisions_follow_instructions_commits_and_undos() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Should the queue live in Redis or Postgres?"),
+        (Assistant, "Postgres is enough: SKIP LOCKED gives safe claims. Redis adds a second store."),
+        (User, "Use Postgres with SKIP LOCKED for the queue."),
+        (Assistant, "Done:\n\n```sql\nSELECT id FROM runs FOR UPDATE SKIP LOCKED;\n```"),
+        (Tool, "Applied edit to queue.sql\nCommit 1a2b3c4 feat: claim runs with SKIP LOCKED"),
+        (User, "/undo"),
+        (Tool, "Removed: 1a2b3c4 feat: claim runs with SKIP LOCKED"),
+        (User, "/model gpt-4o"),
+        (User, "How long should the lease be?"),
+    ]);
+    let artifacts = crate::artifacts::extract(&doc);
+    let draft = ExtractiveContextExtractor.draft(&doc, &artifacts);
+    assert_eq!(
+        draft.decisions,
+        [
+            "Use Postgres with SKIP LOCKED for the queue. (commit 1a2b3c4 feat: claim runs with SKIP LOCKED)",
+            "Undid commit 1a2b3c4 feat: claim runs with SKIP LOCKED",
+            "Switched the model to gpt-4o",
+        ]
+    );
+    assert_eq!(draft.open_questions, ["How long should the lease be? (no answer)"]);
+    assert_eq!(draft.title.as_deref(), Some("Queue design"));
+    let content = &draft.content;
+    assert!(content.contains("- A1 CODE sql"), "a pointer to every artifact: {content}");
+    assert!(content.contains("[A1]"), "the exchange points at its artifact: {content}");
+    assert!(content.contains("Should the queue live in Redis or Postgres? → **Assistant:** Postgres is enough"));
+    assert!(draft.context_tokens > 0 && draft.original_tokens > 0);
+    assert_eq!(ExtractiveContextExtractor.draft(&doc, &artifacts), draft, "deterministic");
+}
+
+#[test]
+fn the_conversation_only_recalls_a_request_that_decisions_quote_whole() {
+    use Role::*;
+    let request = "wrap the analytics stuff in an Analytics object and pass that around, then I don't have to \
+                   check whether tracking is on at every call site";
+    let question = "what would it take to make the analytics module usable from the web ui as well as from \
+                    the command line, and is that worth doing now?";
+    let doc = chat(&[(User, request), (Assistant, "Done."), (User, question), (Assistant, "Not much.")]);
+    let draft = drafted(&doc);
+    assert_eq!(draft.decisions, [request]);
+    assert!(
+        draft.content.contains(
+            "1. **User:** wrap the analytics stuff in an Analytics object and pass that around, then I don't \
+             have to check… → **Assistant:** Done."
+        ),
+        "{}",
+        draft.content
+    );
+    assert!(draft.content.contains(&format!("2. **User:** {question} →")), "{}", draft.content);
+}
+
+#[test]
+fn the_users_own_changes_aider_commits_before_its_edit_are_named_as_such() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "add a force_refresh arg to get_repo_map"),
+        (Assistant, "Certainly! Here is the change."),
+        (
+            Tool,
+            "Committing aider/repomap.py before applying edits.\nCommit bcd6257 feat: Add last_map attribute\n\
+             Applied edit to aider/repomap.py\nCommit 551804c feat: add force_refresh arg",
+        ),
+        (User, "now add a --map-refresh switch"),
+        (Assistant, "The edit did not apply."),
+        (Tool, "Committing aider/main.py before applying edits.\nCommit 1234abc fix: user edits"),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        [
+            "add a force_refresh arg to get_repo_map (commit 551804c feat: add force_refresh arg; the user's own \
+             changes committed first as bcd6257 feat: Add last_map attribute)",
+            "now add a --map-refresh switch (the user's own changes committed as 1234abc fix: user edits)",
+        ]
+    );
+}
+
+#[test]
+fn an_instruction_sent_again_with_a_change_before_any_commit_is_decided_by_the_later_one() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "add a /map command that runs get_repo_map with `force_refresh`"),
+        (Tool, "^C again to exit"),
+        (Assistant, "Certainly! I'll add a `/map` command.\n\n```python\ndef cmd_map(self, args):\n"),
+        (User, "add a /map-refresh command that runs get_repo_map with `force_refresh`"),
+        (Assistant, "Certainly! I'll add a `/map-refresh` command."),
+        (Tool, "Commit 17335b1 feat: Add /map-refresh command"),
+        (User, "add a test for the command"),
+        (Assistant, "Here is a test."),
+        (User, "add a test for the parser as well"),
+        (Assistant, "Here is another."),
+    ]);
+    let draft = drafted(&doc);
+    assert_eq!(
+        draft.decisions,
+        [
+            "add a /map-refresh command that runs get_repo_map with force_refresh (commit 17335b1 feat: Add \
+             /map-refresh command)",
+            "add a test for the command",
+            "add a test for the parser as well",
+        ],
+        "the interrupted /map request is superseded; two different requests both stand"
+    );
+    assert!(draft.content.contains("**User:** add a /map command"), "the exchange stays in the conversation");
+}
+
+#[test]
+fn a_request_phrased_as_a_question_that_was_committed_is_a_decision_and_a_run_result_is_kept() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "can you add a summary table?"),
+        (Assistant, "Sure:\n\n```python\nprint(df.describe())\n```"),
+        (Tool, "Applied edit to getdata.py\nCommit 2f4fcd4 aider: print a summary table"),
+        (User, "/run python3 getdata.py"),
+        (Tool, "Correlation: 0.16020298445808737\nAdd the output to the chat? y"),
+        (Assistant, "The script works. The correlation between density and prices is 0.1602."),
+        (User, "/add notes.md"),
+    ]);
+    let draft = drafted(&doc);
+    assert_eq!(draft.decisions, ["can you add a summary table? (commit 2f4fcd4 aider: print a summary table)"]);
+    assert!(draft.open_questions.is_empty(), "{:?}", draft.open_questions);
+    let content = &draft.content;
+    assert!(content.contains("**User:** /run python3 getdata.py → **Assistant:**"), "{content}");
+    assert!(content.contains("0.1602"), "the result the reply read out is kept: {content}");
+    assert!(!content.contains("/add notes.md"), "a bare command is not an exchange: {content}");
+}
+
+#[test]
+fn problems_left_at_the_end_and_a_final_request_only_announced_stay_open() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "re-run the type check"),
+        (Assistant, "Ran it. Found 219 errors in 31 files."),
+        (User, "write a log of this session to log.md"),
+        (Assistant, "You're right. Let me create a more accurate log:"),
+        (Assistant, "```\nundefined\n```"),
+    ]);
+    let draft = drafted(&doc);
+    assert_eq!(
+        draft.open_questions,
+        [
+            "Still unresolved at the end: Found 219 errors in 31 files.",
+            "write a log of this session to log.md (not done when the conversation ends)"
+        ]
+    );
+
+    let done = chat(&[
+        (User, "re-run the type check"),
+        (Assistant, "Found 3 errors in 1 file."),
+        (User, "fix them"),
+        (Assistant, "Fixed. The check now reports 0 errors."),
+    ]);
+    assert!(drafted(&done).open_questions.is_empty());
+}
+
+#[test]
+fn retries_are_one_question_and_the_assistants_last_real_question_stays_open() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "How should the web UI confirm actions?"),
+        (Tool, "Overloaded error"),
+        (User, "How should the web UI confirm actions?"),
+        (
+            Assistant,
+            "Two options: make confirm async, or queue confirmations. Which approach do you prefer? Would you like me to sketch both?",
+        ),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    assert_eq!(draft.open_questions, ["Which approach do you prefer?"], "the polite closer is not a question");
+    assert!(draft.content.contains("(sent 2 times)"), "{}", draft.content);
+    assert!(draft.decisions.is_empty(), "a question is not a decision");
+}
+
+#[test]
+fn a_choice_the_user_passed_over_stays_open_and_an_answered_one_does_not() {
+    use Role::*;
+    let asked = "There are 219 type errors left in 31 files. Which area would you like me to tackle first?";
+    let passed_over = chat(&[
+        (User, "Run the type check."),
+        (Assistant, asked),
+        (
+            User,
+            "Write a chronological log of every change made in this conversation and save it to a new markdown file in the workspace.",
+        ),
+        (Assistant, "Saved the log to profile-updates.md."),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&passed_over, &[]);
+    assert_eq!(draft.open_questions, ["Which area would you like me to tackle first? (not answered)"]);
+
+    let answered = chat(&[
+        (User, "Run the type check."),
+        (Assistant, asked),
+        (User, "Start with the model definitions."),
+        (Assistant, "Fixed the model definitions."),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&answered, &[]);
+    assert!(draft.open_questions.is_empty(), "{:?}", draft.open_questions);
+}
+
+#[test]
+fn chat_contexts_list_the_files_mentioned_in_prose_once_each() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Fix the bug in `src/core/Cline.ts` and update README.md, see https://example.com/a.html."),
+        (Assistant, "I changed src/core/Cline.ts (and its test). Version 1.2 is fine.\n\n```sh\ncat hidden.ts\n```"),
+        (Tool, "wrote output.log.txt"),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    assert!(draft.content.contains("## Files mentioned\n\nsrc/core/Cline.ts, README.md\n"), "{}", draft.content);
+}
+
+#[test]
+fn files_aider_edited_and_placeholder_names_are_listed() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Save the log to profile-<datetime>.md, keep <b>bold</b> text as is"),
+        (Assistant, "Done."),
+        (
+            Tool,
+            "Added assets/css/style.css to the chat\nApplied edit to index.html\nApplied edit to /home/me/site/index.html",
+        ),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    assert!(
+        draft.content.contains("## Files mentioned\n\nprofile-<datetime>.md, assets/css/style.css, index.html\n"),
+        "{}",
+        draft.content
+    );
+    assert_eq!(
+        draft.decisions,
+        ["Save the log to profile-<datetime>.md, keep bold text as is"],
+        "a placeholder is kept, real HTML tags are not"
+    );
+}
+
+#[test]
+fn an_edit_adds_the_lines_of_its_new_side_that_it_does_not_also_remove() {
+    let search_replace = "index.html\n<<<<<<< SEARCH\n  p {\n    color: #159957;\n  }\n=======\n  p {\n    color: #155799;\n    padding: 1rem;\n  }\n>>>>>>> REPLACE\n";
+    assert_eq!(added_lines(search_replace), [("color: #155799;", Some("#159957;")), ("padding: 1rem;", None)]);
+    let diff = "--- a/x.toml\n+++ b/x.toml\n@@ -1,2 +1,2 @@\n-port = 80\n+port = 8080\n name = \"x\"\n";
+    assert_eq!(added_lines(diff), [("port = 8080", Some("80"))]);
+    assert!(added_lines("fn main() {\n    println!(\"hi\");\n}\n").is_empty(), "a plain block is not an edit");
+}
+
+#[test]
+fn a_decision_carried_out_by_a_style_edit_quotes_the_values_it_set() {
+    use Role::*;
+    let edit = "```css\n<<<<<<< SEARCH\nblockquote { color: #159957; }\n=======\nblockquote { color: #155799; }\n>>>>>>> REPLACE\n```";
+    let doc = chat(&[(User, "make the blockquote blue"), (Assistant, edit)]);
+    let draft = drafted(&doc);
+    assert_eq!(
+        draft.decisions,
+        ["make the blockquote blue — sets `blockquote { color: #155799; }` (was `#159957; }`)"]
+    );
+}
+
+#[test]
+fn puzzlement_stays_open_until_a_reply_explains_it() {
+    use Role::*;
+    let puzzled = "Plot a few runs. It seems weird that it always converges from the bottom.";
+    let unexplained = chat(&[
+        (User, puzzled),
+        (Assistant, "Here is the graph. All lines seem to converge from below."),
+        (User, "add the mean"),
+        (Assistant, "Here is the mean."),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&unexplained, &[]);
+    assert_eq!(draft.open_questions, ["It seems weird that it always converges from the bottom. (not explained)"]);
+    let explained = chat(&[
+        (User, puzzled),
+        (Assistant, "Here is the graph."),
+        (User, "add the mean"),
+        (Assistant, "The early average is low because small samples rarely include large distances."),
+    ]);
+    assert!(ExtractiveContextExtractor.draft(&explained, &[]).open_questions.is_empty());
+}
+
+#[test]
+fn announcements_and_apologies_are_not_summary_material_but_statements_with_a_colon_are() {
+    for filler in [
+        "Here are the changes:",
+        "2. Now, let's update the main.py file to use this new Analytics object:",
+        "The config needs the following:",
+        "I apologize for the confusion.",
+    ] {
+        assert!(is_filler(filler), "{filler}");
+    }
+    for content in [
+        "Start with a TTL of 5 minutes:",
+        "The fix is to await the response:",
+        "Redis is needed.",
+        "Nowadays the cache holds:",
+    ] {
+        assert!(!is_filler(content), "{content}");
+    }
+}
+
+#[test]
+fn latex_math_in_replies_reads_as_plain_text_in_the_context() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "What is the average distance between x and y?"),
+        (Assistant, "The average distance between \\( x \\) and \\( y \\) is \\( \\frac{1}{3} \\)."),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    assert!(draft.content.contains("between x and y is 1/3."), "{}", draft.content);
+    assert!(!draft.content.contains("frac"), "{}", draft.content);
+}
+
+#[test]
+fn an_exchange_keeps_the_replys_concrete_conclusion() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "What is the average distance between two uniform variables?"),
+        (
+            Assistant,
+            "Take the expectation of the absolute difference over the unit square, which is the natural way in. \
+             Split the integral at the diagonal, where the absolute value changes its sign. \
+             Both halves are equal by symmetry, so computing one of them and doubling it is enough. \
+             The inner integral is a simple polynomial in the outer variable. \
+             So the expected distance is 1/3. Would you like a simulation?",
+        ),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    let line = draft.content.lines().find(|l| l.contains("**User:** What is the average")).unwrap();
+    assert!(line.contains("Take the expectation"), "the reply's opening: {line}");
+    assert!(line.ends_with("… So the expected distance is 1/3."), "and its conclusion: {line}");
+    assert!(!line.contains("Would you like"), "offers are not conclusions");
+}
+
+#[test]
+fn a_reply_ending_on_a_list_of_values_concludes_with_its_last_two() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "which variables do I need?"),
+        (
+            Assistant,
+            "You need population and home values. Use these ACS variables:\n\n\
+             - B01003_001E: Total population\n- B25077_001E: Median home value\n",
+        ),
+    ]);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    let line = draft.content.lines().find(|l| l.contains("**User:** which variables")).unwrap();
+    assert!(
+        line.ends_with("… B01003_001E: Total population; B25077_001E: Median home value"),
+        "both values of the closing list: {line}"
+    );
+}
+
+#[test]
+fn documents_get_outline_summary_decisions_and_open_questions() {
+    let md = "# Storage design\n\nThe service stores sources, runs and revisions. Revisions keep the fetched bytes in the blob store. The database keeps their metadata and hashes.\n\n## Choices\n\nWe decided to use Postgres in production and SQLite for the embedded default. Bananas are not relevant here at all.\n\n## Open questions\n\n- How long should revisions be retained?\n- The purge schedule is TBD.\n";
+    let doc = Document::new(md, DocumentFormat::Markdown);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    assert_eq!(draft.title.as_deref(), Some("Storage design"));
+    assert_eq!(draft.outline, ["Storage design", "  Choices", "  Open questions"]);
+    assert_eq!(draft.decisions, ["We decided to use Postgres in production and SQLite for the embedded default."]);
+    assert_eq!(draft.open_questions, ["How long should revisions be retained?", "The purge schedule is TBD."]);
+    assert!(draft.summary.as_deref().is_some_and(|s| s.contains("Revisions keep the fetched bytes")));
+    assert!(draft.content.starts_with("# Storage design\n\n"));
+}
+
+#[test]
+fn planned_commands_left_without_a_result_are_open() {
+    use Role::*;
+    let plan = "Run these checks:\n\n1. **Types**\n```bash\nnpm run check-types\n```\n\
+                2. **Tests**\n```bash\nnpm run test\n```\n3. **Package**\n```bash\nnpm run package\n```";
+    let ran = "First the types:\n\n```\nnpm run check-types\n```\n\nNow the tests:\n\n```\nnpm run test\n```\n\n\
+               The type check found 12 type errors in 3 files.";
+    let doc = chat(&[(User, "Which checks should we run?"), (Assistant, plan), (User, "Go ahead."), (Assistant, ran)]);
+    let open = drafted(&doc).open_questions;
+    assert!(
+        open.contains(
+            &"Commands from the plan run with no result reported: `npm run test`; never run: `npm run package`."
+                .to_owned()
+        ),
+        "{open:?}"
+    );
+
+    // Every command run and its outcome told: nothing left open.
+    let reported = "```\nnpm run check-types\n```\n\nTypes are clean.\n\n```\nnpm run test\n```\n\nAll tests pass.\n\n\
+                    ```\nnpm run package\n```\n\nThe package is built.";
+    let doc =
+        chat(&[(User, "Which checks should we run?"), (Assistant, plan), (User, "Go ahead."), (Assistant, reported)]);
+    assert!(!drafted(&doc).open_questions.iter().any(|q| q.starts_with("Commands")));
+
+    // A list of commands nobody ran is a suggestion, not unfinished work.
+    let doc = chat(&[(User, "Which checks should we run?"), (Assistant, plan), (User, "Thanks, that is all.")]);
+    assert!(!drafted(&doc).open_questions.iter().any(|q| q.starts_with("Commands")));
+}
