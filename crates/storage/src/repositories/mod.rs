@@ -3,6 +3,7 @@
 mod accounts;
 mod artifacts;
 mod collections;
+mod columns;
 mod idempotency;
 mod postbacks;
 mod rate_limits;

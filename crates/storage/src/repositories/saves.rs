@@ -61,8 +61,8 @@ static SAVE_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let assign = |columns: Vec<&'static str>| {
         columns.iter().map(|c| format!("\"{c}\" = r.\"{c}\"")).collect::<Vec<_>>().join(", ")
     };
-    let source_set = assign(super::sources::written_source_columns().map(|c| c.as_str()).collect());
-    let run_set = assign(super::sources::rewritten_run_columns().map(|c| c.as_str()).collect());
+    let source_set = assign(super::columns::written_source_columns().map(|c| c.as_str()).collect());
+    let run_set = assign(super::columns::rewritten_run_columns().map(|c| c.as_str()).collect());
     let run_columns: Vec<String> = runs::Column::iter().map(|c| format!("\"{}\"", c.as_str())).collect();
     let run_values = run_columns.iter().map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ");
     let run_columns = run_columns.join(", ");
@@ -101,7 +101,7 @@ async fn save_batch(lane: Lane, requests: Vec<SaveRequest>) -> Result<Vec<bool>>
                 RunModel::None => ("none", None, serde_json::Value::Null),
                 RunModel::Insert(run) => ("insert", Some(run.id), model_json(run, runs::Column::iter())),
                 RunModel::Update(run) => {
-                    ("update", Some(run.id), model_json(run, super::sources::rewritten_run_columns()))
+                    ("update", Some(run.id), model_json(run, super::columns::rewritten_run_columns()))
                 }
             };
             serde_json::json!({
@@ -110,7 +110,7 @@ async fn save_batch(lane: Lane, requests: Vec<SaveRequest>) -> Result<Vec<bool>>
                 "run_id": run_id,
                 "expected": request.expected,
                 "write": write,
-                "source": model_json(&request.source, super::sources::written_source_columns()),
+                "source": model_json(&request.source, super::columns::written_source_columns()),
                 "run": run,
             })
         })
