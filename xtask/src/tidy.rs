@@ -122,6 +122,23 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_architecture_lists_the_xtask_commands_that_help_lists() {
+        let commands: Vec<&str> = crate::USAGE
+            .lines()
+            .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+            .filter_map(|line| line.split_whitespace().next())
+            .collect();
+        assert!(commands.contains(&"ci") && commands.contains(&"chaos"), "{commands:?}");
+        let architecture = fs::read_to_string(workspace_root().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+        let section = architecture.split("### `xtask`").nth(1).expect("an xtask section");
+        let section = section.split("\n## ").next().unwrap_or(section);
+        for command in commands {
+            let named = section.contains(&format!("`{command}`")) || section.contains(&format!("`{command} "));
+            assert!(named, "ARCHITECTURE.md's xtask section does not name `{command}`");
+        }
+    }
+
     /// Top-level definitions of a proto file: (kind, name, body lines).
     fn proto_blocks(text: &str) -> Vec<(String, String, Vec<String>)> {
         let mut blocks = Vec::new();
