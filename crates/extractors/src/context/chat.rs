@@ -17,7 +17,10 @@ pub(super) struct Exchange<'a> {
 
 /// A chat's context: decisions from the user's instructions (with the commits that
 /// carried them out), open questions from unanswered questions and the assistant's
-/// last unanswered ones, one line per exchange, and the artifact list.
+/// last unanswered ones, one line per exchange, and the artifact list. Three steps:
+/// the turns are collected into exchanges, each exchange is classified (what it
+/// decided, what it left open, its line in the conversation), and the findings are
+/// rendered with the summary, key points and files.
 pub(super) fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
     let lines: Vec<&str> = document.markdown.lines().collect();
     let turn_text = |index: usize| {
@@ -28,7 +31,22 @@ pub(super) fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> 
         lines[from..to].join("\n")
     };
     let texts: Vec<String> = (0..document.turns.len()).map(turn_text).collect();
+    let exchanges = collect(document, &texts);
+    let findings = classify(&exchanges, artifacts);
+    render(document, &texts, &exchanges, findings, artifacts)
+}
 
+/// What the exchanges of a chat come to.
+struct Findings {
+    decisions: Vec<String>,
+    open_questions: Vec<String>,
+    /// One line per exchange.
+    conversation: Vec<String>,
+}
+
+/// The user messages of a chat, each with the replies and tool output that followed
+/// it; a message sent again after only errors counts once.
+fn collect<'a>(document: &Document, texts: &'a [String]) -> Vec<Exchange<'a>> {
     let mut exchanges: Vec<Exchange<'_>> = Vec::new();
     for (i, turn) in document.turns.iter().enumerate() {
         let number = i as u32 + 1;
@@ -67,6 +85,11 @@ pub(super) fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> 
         }
     }
 
+    exchanges
+}
+
+/// Decisions, open questions and the conversation line of every exchange.
+fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings {
     let mut decisions = Vec::new();
     let mut open_questions = Vec::new();
     let mut conversation = Vec::new();
@@ -145,81 +168,112 @@ pub(super) fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> 
                 open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
             }
         } else {
-            let mut decision = shorten(&first_paragraph(user), MAX_ITEM_CHARS);
-            let listed = |commits: &[Commit]| {
-                commits.iter().map(|c| format!("{} {}", c.id, c.message)).collect::<Vec<_>>().join("; ")
-            };
-            // What the user had changed by hand was committed first: not this
-            // request's work, but a reader needs to know that commit exists.
-            match (commits.is_empty(), own.is_empty()) {
-                (false, true) => write!(decision, " (commit {})", listed(&commits)),
-                (false, false) => write!(
-                    decision,
-                    " (commit {}; the user's own changes committed first as {})",
-                    listed(&commits),
-                    listed(&own)
-                ),
-                (true, false) => write!(decision, " (the user's own changes committed as {})", listed(&own)),
-                (true, true) => Ok(()),
-            }
-            .expect("writing to a String");
-            // The values a style or configuration edit set (a colour, a size, a flag)
-            // are what a reader of the decision needs, and they live in the edit, not
-            // in the prose. A code edit's added lines are logic, not values: left out.
-            let mut changed: Vec<(&str, Option<&str>)> = Vec::new();
-            let sets_values = |a: &ArtifactDraft| a.language.as_deref().is_some_and(|l| VALUE_LANGUAGES.contains(&l));
-            for line in in_exchange.iter().filter(|(_, a)| sets_values(a)).flat_map(|(_, a)| added_lines(&a.content)) {
-                if changed.len() < MAX_CHANGED_LINES && !changed.iter().any(|(l, _)| *l == line.0) {
-                    changed.push(line);
-                }
-            }
-            if !changed.is_empty() {
-                let list: Vec<String> = changed
-                    .iter()
-                    .map(|(line, was)| match was {
-                        Some(was) => format!("`{}` (was `{}`)", shorten(line, 80), shorten(was, 60)),
-                        None => format!("`{}`", shorten(line, 80)),
-                    })
-                    .collect();
-                let _ = write!(decision, " — sets {}", list.join(", "));
-            }
+            let decision = decision(user, &commits, &own, &in_exchange);
             decisions.push(decision);
         }
-        // Questions the assistant asked at the very end and nobody answered.
-        if index + 1 == exchanges.len()
-            && let Some(last) = exchange.replies.last()
-        {
-            for sentence in textrank::sentences(&prose_of(last)) {
-                let lower = sentence.to_lowercase();
-                if sentence.ends_with('?') && !POLITE_CLOSERS.iter().any(|p| lower.contains(p)) {
-                    open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
-                }
-            }
-        }
-        // Puzzlement the user voiced ("it seems weird that it always converges from
-        // below") is a question, open until some later reply explains something.
-        for sentence in textrank::sentences(&prose_of(user)) {
-            let lower = sentence.to_lowercase();
-            if PUZZLEMENT_CUES.iter().any(|cue| lower.contains(cue))
-                && !exchanges[index..].iter().flat_map(|e| &e.replies).any(|reply| explains(reply))
-            {
-                open_questions.push(format!("{} (not explained)", shorten(&sentence, MAX_ITEM_CHARS)));
-            }
-        }
-        // A choice the assistant asked for ("Which area should I tackle first?") that
-        // the user's next message passed over for something else stays open.
-        if let (Some(last), Some(next)) = (exchange.replies.last(), exchanges.get(index + 1))
-            && let Some(choice) = trailing_choice_question(last)
-            && !answers(&next.user)
-        {
-            open_questions.push(format!("{} (not answered)", shorten(&choice, MAX_ITEM_CHARS)));
+        open_questions.extend(left_open(exchanges, index, user));
+    }
+    open_questions.extend(unfinished_at_the_end(exchanges, artifacts));
+    open_questions.extend(commands_left_unreported(exchanges));
+    Findings {
+        decisions: dedup(decisions.into_iter()),
+        open_questions: dedup(open_questions.into_iter()),
+        conversation,
+    }
+}
+
+/// What an exchange decided: the request's first paragraph, the commits that carried
+/// it out (and the user's own changes committed before them), and the values a style
+/// or configuration edit set.
+fn decision(user: &str, commits: &[Commit], own: &[Commit], in_exchange: &[(usize, &ArtifactDraft)]) -> String {
+    let mut decision = shorten(&first_paragraph(user), MAX_ITEM_CHARS);
+    let listed =
+        |commits: &[Commit]| commits.iter().map(|c| format!("{} {}", c.id, c.message)).collect::<Vec<_>>().join("; ");
+    // What the user had changed by hand was committed first: not this
+    // request's work, but a reader needs to know that commit exists.
+    match (commits.is_empty(), own.is_empty()) {
+        (false, true) => write!(decision, " (commit {})", listed(commits)),
+        (false, false) => write!(
+            decision,
+            " (commit {}; the user's own changes committed first as {})",
+            listed(commits),
+            listed(own)
+        ),
+        (true, false) => write!(decision, " (the user's own changes committed as {})", listed(own)),
+        (true, true) => Ok(()),
+    }
+    .expect("writing to a String");
+    // The values a style or configuration edit set (a colour, a size, a flag)
+    // are what a reader of the decision needs, and they live in the edit, not
+    // in the prose. A code edit's added lines are logic, not values: left out.
+    let mut changed: Vec<(&str, Option<&str>)> = Vec::new();
+    let sets_values = |a: &ArtifactDraft| a.language.as_deref().is_some_and(|l| VALUE_LANGUAGES.contains(&l));
+    for line in in_exchange.iter().filter(|(_, a)| sets_values(a)).flat_map(|(_, a)| added_lines(&a.content)) {
+        if changed.len() < MAX_CHANGED_LINES && !changed.iter().any(|(l, _)| *l == line.0) {
+            changed.push(line);
         }
     }
-    open_questions.extend(unfinished_at_the_end(&exchanges, artifacts));
-    open_questions.extend(commands_left_unreported(&exchanges));
-    let decisions = dedup(decisions.into_iter());
-    let open_questions = dedup(open_questions.into_iter());
+    if !changed.is_empty() {
+        let list: Vec<String> = changed
+            .iter()
+            .map(|(line, was)| match was {
+                Some(was) => format!("`{}` (was `{}`)", shorten(line, 80), shorten(was, 60)),
+                None => format!("`{}`", shorten(line, 80)),
+            })
+            .collect();
+        let _ = write!(decision, " — sets {}", list.join(", "));
+    }
+    decision
+}
 
+/// What the exchange at `index` leaves open: the assistant's closing questions when it
+/// is the last, puzzlement the user voiced that no later reply explains, a choice the
+/// assistant asked for that the user's next message passed over.
+fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String> {
+    let exchange = &exchanges[index];
+    let mut open_questions = Vec::new();
+    // Questions the assistant asked at the very end and nobody answered.
+    if index + 1 == exchanges.len()
+        && let Some(last) = exchange.replies.last()
+    {
+        for sentence in textrank::sentences(&prose_of(last)) {
+            let lower = sentence.to_lowercase();
+            if sentence.ends_with('?') && !POLITE_CLOSERS.iter().any(|p| lower.contains(p)) {
+                open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
+            }
+        }
+    }
+    // Puzzlement the user voiced ("it seems weird that it always converges from
+    // below") is a question, open until some later reply explains something.
+    for sentence in textrank::sentences(&prose_of(user)) {
+        let lower = sentence.to_lowercase();
+        if PUZZLEMENT_CUES.iter().any(|cue| lower.contains(cue))
+            && !exchanges[index..].iter().flat_map(|e| &e.replies).any(|reply| explains(reply))
+        {
+            open_questions.push(format!("{} (not explained)", shorten(&sentence, MAX_ITEM_CHARS)));
+        }
+    }
+    // A choice the assistant asked for ("Which area should I tackle first?") that
+    // the user's next message passed over for something else stays open.
+    if let (Some(last), Some(next)) = (exchange.replies.last(), exchanges.get(index + 1))
+        && let Some(choice) = trailing_choice_question(last)
+        && !answers(&next.user)
+    {
+        open_questions.push(format!("{} (not answered)", shorten(&choice, MAX_ITEM_CHARS)));
+    }
+    open_questions
+}
+
+/// The context's markdown and fields: title, summary and key points from the prose,
+/// the findings' sections, the files the session named or edited, the artifacts.
+fn render(
+    document: &Document,
+    texts: &[String],
+    exchanges: &[Exchange<'_>],
+    findings: Findings,
+    artifacts: &[ArtifactDraft],
+) -> ContextDraft {
+    let Findings { decisions, open_questions, conversation } = findings;
     // Summary and key points from the prose of user and assistant turns.
     let mut sentences = Vec::new();
     let mut from_assistant = Vec::new();
@@ -250,9 +304,9 @@ pub(super) fn chat_context(document: &Document, artifacts: &[ArtifactDraft]) -> 
     section_list(&mut content, "Key points", &key_points, false);
     section_list(&mut content, "Conversation", &conversation, true);
     let mut files =
-        files_mentioned(document.turns.iter().zip(&texts).filter(|(t, _)| t.role != Role::Tool).map(|(_, x)| x));
+        files_mentioned(document.turns.iter().zip(texts).filter(|(t, _)| t.role != Role::Tool).map(|(_, x)| x));
     for file in
-        document.turns.iter().zip(&texts).filter(|(t, _)| t.role == Role::Tool).flat_map(|(_, x)| files_edited(x))
+        document.turns.iter().zip(texts).filter(|(t, _)| t.role == Role::Tool).flat_map(|(_, x)| files_edited(x))
     {
         // aider prints absolute paths for files given outside the repository root;
         // one already named relative to it is the same file.
