@@ -193,12 +193,9 @@ fn decision(user: &str, commits: &[Commit], own: &[Commit], in_exchange: &[(usiz
     // request's work, but a reader needs to know that commit exists.
     match (commits.is_empty(), own.is_empty()) {
         (false, true) => write!(decision, " (commit {})", listed(commits)),
-        (false, false) => write!(
-            decision,
-            " (commit {}; the user's own changes committed first as {})",
-            listed(commits),
-            listed(own)
-        ),
+        (false, false) => {
+            write!(decision, " (commit {}; the user's own changes committed first as {})", listed(commits), listed(own))
+        }
         (true, false) => write!(decision, " (the user's own changes committed as {})", listed(own)),
         (true, true) => Ok(()),
     }
