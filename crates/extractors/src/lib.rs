@@ -81,10 +81,16 @@ impl Normalizer for AutoNormalizer {
 pub fn normalize_as(input: NormalizeInput<'_>, forced: InputType) -> Result<Document, String> {
     let kind = match forced {
         InputType::Auto => text::kind_of(input.content_type, input.bytes)?,
-        InputType::Html => text::Kind::Html,
-        InputType::Markdown | InputType::Chat => text::Kind::Markdown,
-        InputType::Text => text::Kind::Text,
         InputType::Pdf => text::Kind::Pdf,
+        // A forced text type still refuses bytes that are not text.
+        InputType::Html | InputType::Markdown | InputType::Chat | InputType::Text => {
+            text::refuse_binary(input.bytes)?;
+            match forced {
+                InputType::Html => text::Kind::Html,
+                InputType::Text => text::Kind::Text,
+                _ => text::Kind::Markdown,
+            }
+        }
     };
     if kind == text::Kind::Pdf {
         return pdf::to_markdown(input.bytes).map(|md| Document::new(md, DocumentFormat::Pdf));

@@ -37,6 +37,7 @@ pub fn kind_of(content_type: Option<&str>, bytes: &[u8]) -> Result<Kind, String>
                 .ok_or_else(|| format!("content type {other} is not supported"));
         }
     };
+    refuse_binary(bytes)?;
     Ok(match (declared, sniffed) {
         // Bytes that are unmistakably a PDF or HTML beat a generic text label.
         (Some(Kind::Text) | None, Some(kind @ (Kind::Pdf | Kind::Html))) => kind,
@@ -44,6 +45,48 @@ pub fn kind_of(content_type: Option<&str>, bytes: &[u8]) -> Result<Kind, String>
         (Some(kind), _) => kind,
         (None, None) => Kind::Text,
     })
+}
+
+/// How much of the input the binary check looks at.
+const BINARY_SAMPLE: usize = 8192;
+
+/// Refuses bytes that are not text in any encoding ctxd reads: a known binary format
+/// (an image, an archive, an executable...) by its magic number, or bytes dense with
+/// control characters. Only input that is not valid UTF-8 is judged, so text that
+/// merely holds a NUL or begins like a magic number ("MZ...") is still text, and
+/// legacy 8-bit text (windows-1252) has no control characters to trip on.
+///
+/// # Errors
+/// A message naming the format when it is known.
+pub fn refuse_binary(bytes: &[u8]) -> Result<(), String> {
+    if bytes.starts_with(b"%PDF-") || has_unicode_bom(bytes) {
+        return Ok(());
+    }
+    let sample = &bytes[..bytes.len().min(BINARY_SAMPLE)];
+    let valid = match std::str::from_utf8(sample) {
+        Ok(_) => true,
+        // A sample cut inside a character is still text.
+        Err(e) => e.error_len().is_none() && bytes.len() > BINARY_SAMPLE,
+    };
+    if valid {
+        return Ok(());
+    }
+    if let Some(kind) = infer::get(sample).filter(|k| k.matcher_type() != infer::MatcherType::Text) {
+        return Err(format!("the content is binary ({}), not text ctxd can read", kind.mime_type()));
+    }
+    let controls = sample
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)) || b == 0x7f)
+        .count();
+    // Random bytes hold about 11% controls; text in a legacy encoding next to none.
+    if controls * 20 > sample.len() {
+        return Err("the content is binary data, not text ctxd can read".into());
+    }
+    Ok(())
+}
+
+fn has_unicode_bom(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\xEF\xBB\xBF") || bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF")
 }
 
 fn sniff(bytes: &[u8]) -> Option<Kind> {
@@ -111,6 +154,29 @@ fn meta_charset(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_archives_and_random_bytes_are_refused_whatever_their_label() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10";
+        let refused = kind_of(None, png).unwrap_err();
+        assert!(refused.contains("image/png"), "{refused}");
+        assert!(kind_of(Some("text/plain"), png).is_err(), "a text label does not make a PNG text");
+        let zip = b"PK\x03\x04\x14\0\x06\0\x08\0\0\0!\0\xb4\xe7";
+        assert!(kind_of(None, zip).unwrap_err().contains("zip"));
+        // Deterministic noise: every byte value, shuffled by a multiplier.
+        let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(kind_of(None, &noise).unwrap_err(), "the content is binary data, not text ctxd can read");
+    }
+
+    #[test]
+    fn text_that_holds_nuls_magic_words_or_legacy_bytes_is_still_text() {
+        assert_eq!(kind_of(Some("text/plain"), b"first\0\0second\0 line\n"), Ok(Kind::Text));
+        assert_eq!(kind_of(None, b"MZ Wallace bags, reviewed"), Ok(Kind::Text));
+        assert_eq!(kind_of(None, b"caf\xe9 cr\xe8me br\xfbl\xe9e"), Ok(Kind::Text));
+        assert_eq!(kind_of(None, b"\xFF\xFEh\0i\0"), Ok(Kind::Text), "UTF-16 with its mark is text");
+        let long = "é".repeat(BINARY_SAMPLE);
+        assert_eq!(kind_of(None, long.as_bytes()), Ok(Kind::Text), "a sample cut inside a character");
+    }
 
     #[test]
     fn a_utf8_label_on_legacy_bytes_falls_back_to_the_page_or_windows_1252() {
