@@ -96,7 +96,7 @@ async fn bodies_over_the_limit_are_413() {
 }
 
 #[tokio::test]
-async fn content_over_the_configured_limit_is_400_naming_the_field() {
+async fn content_over_the_configured_limit_is_413_naming_the_field_and_the_setting() {
     let app = spawn_app_with(Backend::Sqlite, |config| config.limits.max_content_bytes = 10).await.unwrap();
     let space = app.create_space("s").await;
     let response = app
@@ -105,8 +105,10 @@ async fn content_over_the_configured_limit_is_400_naming_the_field() {
             json!({"type": "CONTENT", "initial_data": {"data": "x".repeat(11)}}),
         )
         .await;
-    assert_eq!(response.status, 400);
-    assert_eq!(response.detail_fields(), ["initial_data.data"]);
+    assert_eq!(response.status, 413, "{}", response.body);
+    assert_eq!(response.body["code"], 413);
+    let message = response.body["message"].as_str().unwrap();
+    assert!(message.contains("initial_data.data") && message.contains("limits.max_content_bytes"), "{message}");
 }
 
 mod requests_over_the_plan_limit_get_429_with_retry_after {

@@ -131,11 +131,10 @@ impl SourceInput {
     ///
     /// NUL characters are dropped from CONTENT data: Postgres cannot store them, and in
     /// pasted text they carry nothing a reader sees.
-    pub fn check(
-        material: &SourceMaterial,
-        fields: &SourceFields,
-        max_content_bytes: usize,
-    ) -> Result<Self, Vec<FieldError>> {
+    ///
+    /// The size of CONTENT data is the service's check: over the limit is a 413, not a
+    /// field error.
+    pub fn check(material: &SourceMaterial, fields: &SourceFields) -> Result<Self, Vec<FieldError>> {
         let invalid = |field: &str, message: String| Err(vec![FieldError::new(field, message)]);
         match material {
             SourceMaterial::Uri { url } if url.len() > MAX_URL_BYTES => {
@@ -154,9 +153,6 @@ impl SourceInput {
                 if data.trim_matches(|c: char| c.is_whitespace() || c == '\0').is_empty() =>
             {
                 invalid(fields.data, "must not be empty".into())
-            }
-            SourceMaterial::Content { data } if data.len() > max_content_bytes => {
-                invalid(fields.data, format!("must be at most {max_content_bytes} bytes"))
             }
             SourceMaterial::Content { data } => {
                 let mut data = data.clone();
@@ -350,8 +346,8 @@ mod tests {
         refresh_policy: "instructions.refresh_policy",
     };
 
-    fn check(material: SourceMaterial, max: usize) -> Result<SourceInput, Vec<FieldError>> {
-        SourceInput::check(&material, &REST_LIKE, max)
+    fn check(material: SourceMaterial) -> Result<SourceInput, Vec<FieldError>> {
+        SourceInput::check(&material, &REST_LIKE)
     }
 
     fn uri(url: &str) -> SourceMaterial {
@@ -360,47 +356,46 @@ mod tests {
 
     #[test]
     fn urls_must_be_absolute_http_within_the_length_limit_and_errors_use_the_callers_names() {
-        assert_eq!(check(uri("https://example.com/a"), 10).unwrap().to_json(), json!({"url": "https://example.com/a"}));
+        assert_eq!(check(uri("https://example.com/a")).unwrap().to_json(), json!({"url": "https://example.com/a"}));
         for bad in ["ftp://example.com/x", "/relative", "file:///etc/passwd"] {
-            assert_eq!(fields(check(uri(bad), 10)), ["initial_data.url"], "{bad}");
+            assert_eq!(fields(check(uri(bad))), ["initial_data.url"], "{bad}");
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_BYTES));
-        assert_eq!(fields(check(uri(&long), 10)), ["initial_data.url"]);
+        assert_eq!(fields(check(uri(&long))), ["initial_data.url"]);
         let grpc = SourceFields { url: "input.url", ..SourceFields::PLAIN };
-        let error = SourceInput::check(&uri("nope"), &grpc, 10).unwrap_err();
+        let error = SourceInput::check(&uri("nope"), &grpc).unwrap_err();
         assert_eq!(error[0].field, "input.url", "another transport's vocabulary");
     }
 
     #[test]
-    fn content_must_be_non_empty_and_within_the_limit() {
+    fn content_must_be_non_empty() {
         let content = |data: &str| SourceMaterial::Content { data: data.into() };
-        assert!(check(content("hello"), 5).is_ok());
-        assert_eq!(fields(check(content("hello!"), 5)), ["initial_data.data"]);
-        assert_eq!(fields(check(content("  "), 5)), ["initial_data.data"]);
-        assert_eq!(check(content("a\0b"), 5).unwrap(), SourceInput::Content { data: "ab".into() }, "NULs dropped");
-        assert!(check(content("\0 "), 5).is_err());
+        assert!(check(content("hello")).is_ok());
+        assert_eq!(fields(check(content("  "))), ["initial_data.data"]);
+        assert_eq!(check(content("a\0b")).unwrap(), SourceInput::Content { data: "ab".into() }, "NULs dropped");
+        assert!(check(content("\0 ")).is_err());
     }
 
     #[test]
     fn file_needs_a_key() {
         let file = |key: &str| SourceMaterial::File { file_key: key.into() };
-        assert!(check(file("uploads/abc"), 5).is_ok());
-        assert_eq!(fields(check(file(""), 5)), ["initial_data.data"]);
+        assert!(check(file("uploads/abc")).is_ok());
+        assert_eq!(fields(check(file(""))), ["initial_data.data"]);
     }
 
     #[test]
     fn composition_members_are_bounded_unique_uuids() {
         let members = |ids: Vec<String>| SourceMaterial::Composition { source_ids: ids };
         let (a, b) = (SourceId::new().to_string(), SourceId::new().to_string());
-        let ok = check(members(vec![a.clone(), b]), 5).unwrap();
+        let ok = check(members(vec![a.clone(), b])).unwrap();
         assert_eq!(SourceInput::from_stored(SourceType::Composition, &ok.to_json()).unwrap(), ok);
         assert_eq!(
-            fields(check(members(vec![a.clone(), "nope".into(), a]), 5)),
+            fields(check(members(vec![a.clone(), "nope".into(), a]))),
             ["initial_data.source_ids[1]", "initial_data.source_ids[2]"]
         );
-        assert_eq!(fields(check(members(vec![]), 5)), ["initial_data.source_ids"]);
+        assert_eq!(fields(check(members(vec![]))), ["initial_data.source_ids"]);
         let too_many = (0..101).map(|_| SourceId::new().to_string()).collect();
-        assert_eq!(fields(check(members(too_many), 5)), ["initial_data.source_ids"]);
+        assert_eq!(fields(check(members(too_many))), ["initial_data.source_ids"]);
     }
 
     #[test]

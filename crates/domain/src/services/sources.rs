@@ -482,7 +482,17 @@ impl SourceService {
         fields: &SourceFields,
         violations: &mut Violations,
     ) -> Result<Option<SourceInput>> {
-        let input = match SourceInput::check(material, fields, self.limits.max_content_bytes) {
+        if let SourceMaterial::Content { data } = material
+            && data.len() > self.limits.max_content_bytes
+        {
+            return Err(Error::PayloadTooLarge(format!(
+                "{} is {} bytes, over the limit of {} (limits.max_content_bytes)",
+                fields.data,
+                data.len(),
+                self.limits.max_content_bytes
+            )));
+        }
+        let input = match SourceInput::check(material, fields) {
             Ok(input) => input,
             Err(errors) => {
                 for error in errors {
