@@ -260,6 +260,9 @@ pub trait RevisionRepository: Send + Sync {
     /// A source's revisions, newest first.
     async fn list(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Revision>>;
     async fn context(&self, source_id: SourceId, revision: u32) -> Result<Option<Context>>;
+    /// The newest context made from revision `at_most` or an earlier one: what is
+    /// served while a newer revision's context was not extracted.
+    async fn latest_context(&self, source_id: SourceId, at_most: u32) -> Result<Option<Context>>;
 }
 
 /// Bytes streamed in chunks; an `Err` item ends the stream and is what the consumer

@@ -42,4 +42,15 @@ impl RevisionRepository for SeaStore {
             .map_err(map_db_err)?;
         model.map(context_from).transpose()
     }
+
+    async fn latest_context(&self, source_id: SourceId, at_most: u32) -> Result<Option<Context>> {
+        let model = contexts::Entity::find()
+            .filter(contexts::Column::SourceId.eq(source_id.0))
+            .filter(contexts::Column::Revision.lte(i32::try_from(at_most).unwrap_or(i32::MAX)))
+            .order_by_desc(contexts::Column::Revision)
+            .one(&self.db)
+            .await
+            .map_err(map_db_err)?;
+        model.map(context_from).transpose()
+    }
 }

@@ -22,7 +22,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
     Statement, TransactionTrait,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType},
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict},
 };
 
 use super::SeaStore;
@@ -443,12 +443,40 @@ impl RunQueue for SeaStore {
             .col_expr(sources::Column::Message, Expr::value(finish.error.clone()))
             .col_expr(sources::Column::UpdatedAt, Expr::value(now));
         if let Some(revision) = &finish.revision {
+            // Content the current revision already has is re-extracted into it: the
+            // revision keeps its number and takes the new metadata and context.
             revisions::Entity::insert(revision_to(revision).into_active_model().reset_all())
+                .on_conflict(
+                    OnConflict::columns([revisions::Column::SourceId, revisions::Column::Number])
+                        .update_columns([
+                            revisions::Column::FetchedAt,
+                            revisions::Column::Http,
+                            revisions::Column::ExtractorVersion,
+                        ])
+                        .to_owned(),
+                )
                 .exec(&txn)
                 .await
                 .map_err(map_db_err)?;
             if let Some(context) = &finish.context {
                 contexts::Entity::insert(context_to(context).into_active_model().reset_all())
+                    .on_conflict(
+                        OnConflict::columns([contexts::Column::SourceId, contexts::Column::Revision])
+                            .update_columns([
+                                contexts::Column::ExtractorVersion,
+                                contexts::Column::Content,
+                                contexts::Column::Title,
+                                contexts::Column::Summary,
+                                contexts::Column::Outline,
+                                contexts::Column::KeyPoints,
+                                contexts::Column::Decisions,
+                                contexts::Column::OpenQuestions,
+                                contexts::Column::OriginalTokens,
+                                contexts::Column::ContextTokens,
+                                contexts::Column::CreatedAt,
+                            ])
+                            .to_owned(),
+                    )
                     .exec(&txn)
                     .await
                     .map_err(map_db_err)?;

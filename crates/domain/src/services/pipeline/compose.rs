@@ -60,21 +60,26 @@ impl Pipeline {
         let content_hash = sha256(&[composed.markdown.as_bytes(), b"\0", composed.context.content.as_bytes()]);
         Self::stop_if_unchanged(run, subject, &content_hash, &extractor_version)?;
 
-        let number = source.revision.unwrap_or(0) + 1;
-        let markdown = composed.markdown.into_bytes();
+        let markdown = composed.markdown;
         let http = HttpMeta { content_type: Some("text/markdown; charset=utf-8".into()), ..HttpMeta::default() };
-        let revision = self.revision(source.id, number, content_hash, http, markdown.len(), extractor_version.clone());
-        let artifacts = self.artifact_write(run, source, number, &composed.artifacts);
         let context = run.flags.run_context_extraction.then(|| {
             let mut draft = composed.context;
             let count = |text: &str| self.ports.context_extractor.count_tokens(text);
-            draft.original_tokens = count(std::str::from_utf8(&markdown).unwrap_or_default());
+            draft.original_tokens = count(&markdown);
             draft.context_tokens = count(&draft.content);
-            self.context(source.id, number, extractor_version, draft)
+            draft
         });
         checkpoint(stop)?;
-        self.store_blobs(source.id, number, markdown.clone(), markdown).await?;
-        Ok(Produced { revision, context, artifacts })
+        let made = Made {
+            content_hash,
+            http,
+            fetched: true,
+            raw: markdown.clone().into_bytes(),
+            markdown,
+            context,
+            artifacts: composed.artifacts,
+        };
+        self.place(run, subject, made, extractor_version).await
     }
 
     /// What a composition needs of one member: its current markdown, context and

@@ -119,6 +119,21 @@ struct Produced {
     revision: Revision,
     context: Option<Context>,
     artifacts: Option<ArtifactWrite>,
+    /// CHANGED for new content or re-extracted outputs that differ from those served;
+    /// UNCHANGED when re-extracting the current content made the same outputs.
+    outcome: RunOutcome,
+}
+
+/// What the stages made of a source's material, before it is placed in a revision.
+struct Made {
+    content_hash: String,
+    http: HttpMeta,
+    /// The material was read from its origin now (not the stored copy).
+    fetched: bool,
+    raw: Vec<u8>,
+    markdown: String,
+    context: Option<ContextDraft>,
+    artifacts: Vec<ArtifactDraft>,
 }
 
 /// `sha256:` of the parts, in order.
@@ -205,10 +220,13 @@ impl Pipeline {
             RunFinish { status, outcome, error, revision, context, artifacts, postback: None, timings, attempt: None }
         };
         let (mut finish, processed) = match result {
-            Ok(produced) => (
-                finish(RunStatus::Completed, Some(RunOutcome::Changed), None, Some(produced)),
-                Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) },
-            ),
+            Ok(produced) => {
+                let outcome = Some(produced.outcome);
+                (
+                    finish(RunStatus::Completed, outcome, None, Some(produced)),
+                    Processed::Finished { status: RunStatus::Completed, outcome },
+                )
+            }
             Err(Stop::Unchanged) => (
                 finish(RunStatus::Completed, Some(RunOutcome::Unchanged), None, None),
                 Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) },
@@ -329,6 +347,7 @@ impl Pipeline {
             None => current.ok_or_else(no_content)?.content_hash.clone(),
         };
         Self::stop_if_unchanged(run, subject, &content_hash, &extractor_version)?;
+        let fetched = material.is_some();
         let (bytes, http) = match material {
             Some(material) => (material.bytes, material.http),
             None => {
@@ -354,8 +373,6 @@ impl Pipeline {
         timings.normalize = Some(elapsed_ms(started));
         checkpoint(stop)?;
 
-        let number = source.revision.unwrap_or(0) + 1;
-        let revision = self.revision(source.id, number, content_hash, http, bytes.len(), extractor_version.clone());
         // The context points at the artifacts, so they are found whenever either output
         // is wanted.
         let started = Instant::now();
@@ -365,19 +382,99 @@ impl Pipeline {
             Vec::new()
         };
         timings.artifacts = Some(elapsed_ms(started));
-        let stored_artifacts = self.artifact_write(run, source, number, &artifacts);
         let context = if run.flags.run_context_extraction {
             let started = Instant::now();
             let mut draft = self.ports.context_extractor.extract(&document, &artifacts).await;
             draft.strip_nul();
             timings.context = Some(elapsed_ms(started));
-            Some(self.context(source.id, number, extractor_version, draft))
+            Some(draft)
         } else {
             None
         };
         checkpoint(stop)?;
-        self.store_blobs(source.id, number, bytes, document.markdown.into_bytes()).await?;
-        Ok(Produced { revision, context, artifacts: stored_artifacts })
+        let made = Made { content_hash, http, fetched, raw: bytes, markdown: document.markdown, context, artifacts };
+        self.place(run, subject, made, extractor_version).await
+    }
+
+    /// Puts what a run made in place. Each distinct content is one revision: content
+    /// that hashes like the current revision's (a reprocess, a forced refresh, a
+    /// refresh after a cancel) is re-extracted into that revision, which keeps its
+    /// number and takes the new extractor version; other content is the next revision.
+    /// Phases that did not run leave the outputs they would have replaced as they are.
+    async fn place(
+        &self,
+        run: &Run,
+        subject: &RunSubject,
+        made: Made,
+        extractor_version: String,
+    ) -> Result<Produced, Stop> {
+        let source = &subject.source;
+        let in_place = subject.current.as_ref().filter(|current| current.content_hash == made.content_hash);
+        let now = self.ports.clock.now();
+        let (revision, outcome) = match in_place {
+            Some(current) => {
+                let same = self.same_outputs(run, current, &made).await?;
+                let mut revision = current.clone();
+                revision.extractor_version.clone_from(&extractor_version);
+                if made.fetched {
+                    revision.fetched_at = now;
+                    revision.http = made.http;
+                }
+                (revision, if same { RunOutcome::Unchanged } else { RunOutcome::Changed })
+            }
+            None => {
+                let number = source.revision.unwrap_or(0) + 1;
+                let revision = Revision {
+                    source_id: source.id,
+                    number,
+                    content_hash: made.content_hash,
+                    fetched_at: now,
+                    http: made.http,
+                    bytes: made.raw.len() as u64,
+                    extractor_version: extractor_version.clone(),
+                };
+                (revision, RunOutcome::Changed)
+            }
+        };
+        let number = revision.number;
+        // Re-made identical artifacts are not written again: their ids stay valid.
+        let artifacts = match outcome {
+            RunOutcome::Unchanged => None,
+            _ => self.artifact_write(run, source, number, &made.artifacts),
+        };
+        let context = made.context.map(|draft| self.context(source.id, number, extractor_version, draft));
+        // Blobs first: if the commit then fails, orphaned blobs are harmless, while a
+        // committed revision without its blobs would not be. Re-extracted markdown that
+        // differs replaces the current revision's (same content, newer normalizer).
+        if in_place.is_none() {
+            self.ports.blobs.put(&Revision::raw_key(source.id, number), made.raw).await?;
+        }
+        if in_place.is_none() || outcome == RunOutcome::Changed {
+            self.ports.blobs.put(&Revision::markdown_key(source.id, number), made.markdown.into_bytes()).await?;
+        }
+        Ok(Produced { revision, context, artifacts, outcome })
+    }
+
+    /// Whether re-extracting `current`'s content made exactly the outputs served now
+    /// (the phases that ran; the markdown always).
+    async fn same_outputs(&self, run: &Run, current: &Revision, made: &Made) -> Result<bool, Stop> {
+        let markdown = self.ports.blobs.get(&Revision::markdown_key(current.source_id, current.number)).await?;
+        if markdown.as_deref() != Some(made.markdown.as_bytes()) {
+            return Ok(false);
+        }
+        if let Some(draft) = &made.context {
+            let served = self.ports.revisions.context(current.source_id, current.number).await?;
+            if served.is_none_or(|served| served.draft != *draft) {
+                return Ok(false);
+            }
+        }
+        if run.flags.run_artifact_extraction {
+            let served = self.ports.artifacts.for_revision(current.source_id, current.number).await?;
+            if !served.iter().map(|a| &a.draft).eq(made.artifacts.iter()) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Ends the run as UNCHANGED when nothing it would produce differs: same content,
@@ -398,26 +495,6 @@ impl Pipeline {
             return Err(Stop::Unchanged);
         }
         Ok(())
-    }
-
-    fn revision(
-        &self,
-        source_id: SourceId,
-        number: u32,
-        content_hash: String,
-        http: HttpMeta,
-        bytes: usize,
-        extractor_version: String,
-    ) -> Revision {
-        Revision {
-            source_id,
-            number,
-            content_hash,
-            fetched_at: self.ports.clock.now(),
-            http,
-            bytes: bytes as u64,
-            extractor_version,
-        }
     }
 
     fn artifact_write(
@@ -447,14 +524,6 @@ impl Pipeline {
 
     fn context(&self, source_id: SourceId, revision: u32, extractor_version: String, draft: ContextDraft) -> Context {
         Context { source_id, revision, extractor_version, draft, created_at: self.ports.clock.now() }
-    }
-
-    /// Blobs first: if the commit then fails, orphaned blobs are harmless, while a
-    /// committed revision without its blobs would not be.
-    async fn store_blobs(&self, source_id: SourceId, number: u32, raw: Vec<u8>, markdown: Vec<u8>) -> Result<(), Stop> {
-        self.ports.blobs.put(&Revision::raw_key(source_id, number), raw).await?;
-        self.ports.blobs.put(&Revision::markdown_key(source_id, number), markdown).await?;
-        Ok(())
     }
 
     async fn delete_revision_blobs(&self, source_id: SourceId, number: u32) {

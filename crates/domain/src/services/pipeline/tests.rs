@@ -238,36 +238,62 @@ async fn only_scheduled_refreshes_ask_the_fetcher_to_honour_robots_txt() {
     assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) });
 }
 
+/// The context the counting extractor makes of `markdown`, as stored for revision 1.
+fn stored_context(source: &Source, markdown: &str) -> Context {
+    let draft =
+        ContextDraft { content: markdown.into(), original_tokens: 1, context_tokens: 1, ..ContextDraft::default() };
+    Context { source_id: source.id, revision: 1, extractor_version: "old".into(), draft, created_at: Utc::now() }
+}
+
 #[tokio::test]
-async fn a_failed_last_run_is_never_skipped_as_unchanged() {
+async fn a_failed_last_run_is_never_skipped_and_re_extracts_into_the_current_revision() {
     let source = uri_source(Some(1));
     let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", "utf8-1+count-1+none-1")));
     h.fetcher.expect_fetch().returning(|_, _| Ok(FetchOutcome::NotModified));
     h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
-    h.blobs.expect_put().times(2).returning(|_, _| Ok(()));
+    h.blobs.expect_put().never();
+    let context = stored_context(&source, "hello");
+    h.revisions.expect_context().returning(move |_, _| Ok(Some(context.clone())));
+    h.artifacts.expect_for_revision().returning(|_, _| Ok(Vec::new()));
     h.previous_run(RunStatus::Failed);
     let finished = h.capture_finish();
     let (pipeline, extractor) = h.pipeline();
     let processed = pipeline.process(refresh_run(&source, false), "w", &StopSignal::default()).await.unwrap();
-    assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) });
-    assert_eq!(finished.lock().unwrap().clone().unwrap().revision.unwrap().number, 2);
-    assert_eq!(*extractor.0.lock().unwrap(), 1);
+    assert_eq!(*extractor.0.lock().unwrap(), 1, "extraction ran");
+    assert_eq!(
+        processed,
+        Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Unchanged) },
+        "it made what is served already"
+    );
+    let finish = finished.lock().unwrap().clone().unwrap();
+    assert_eq!(finish.revision.unwrap().number, 1, "the same content is the same revision");
+    assert!(finish.artifacts.is_none(), "identical artifacts keep their ids");
 }
 
 #[tokio::test]
-async fn force_and_a_new_extractor_version_re_extract_unchanged_content() {
+async fn force_and_a_new_extractor_version_re_extract_unchanged_content_in_place() {
     for (force, stored_version) in [(true, "utf8-1+count-1+none-1"), (false, "utf8-0+count-0+none-0")] {
         let source = uri_source(Some(1));
         let mut h = Harness::new(&source, Some(revision_of(&source, b"hello", stored_version)));
         h.fetcher.expect_fetch().returning(|_, _| {
             Ok(FetchOutcome::Fetched { bytes: b"hello".to_vec(), content_hash: None, http: HttpMeta::default() })
         });
-        h.blobs.expect_put().returning(|_, _| Ok(()));
+        h.blobs.expect_get().returning(|_| Ok(Some(b"hello".to_vec())));
+        // An older extractor made another context: the new one replaces it.
+        let context = stored_context(&source, "hello, as the old extractor saw it");
+        h.revisions.expect_context().returning(move |_, _| Ok(Some(context.clone())));
+        // Only the markdown is written again; the raw bytes are the revision's already.
+        h.blobs.expect_put().withf(|key, _| key.ends_with("normalized.md")).times(1).returning(|_, _| Ok(()));
         h.previous_run(RunStatus::Completed);
-        let _finished = h.capture_finish();
+        let finished = h.capture_finish();
         let (pipeline, extractor) = h.pipeline();
-        pipeline.process(refresh_run(&source, force), "w", &StopSignal::default()).await.unwrap();
+        let processed = pipeline.process(refresh_run(&source, force), "w", &StopSignal::default()).await.unwrap();
         assert_eq!(*extractor.0.lock().unwrap(), 1, "force={force}, stored version {stored_version}");
+        assert_eq!(processed, Processed::Finished { status: RunStatus::Completed, outcome: Some(RunOutcome::Changed) });
+        let finish = finished.lock().unwrap().clone().unwrap();
+        let revision = finish.revision.unwrap();
+        assert_eq!((revision.number, revision.extractor_version.as_str()), (1, "utf8-1+count-1+none-1"));
+        assert_eq!(finish.context.unwrap().revision, 1);
     }
 }
 
