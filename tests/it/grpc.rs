@@ -412,7 +412,8 @@ async fn health_and_reflection_are_served(app: TestApp) {
     }
     assert_eq!(status, ServingStatus::Serving);
 
-    let mut reflection = ServerReflectionClient::new(channel);
+    // v1 and v1alpha list the same services, the health service among them.
+    let mut reflection = ServerReflectionClient::new(channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -421,9 +422,32 @@ async fn health_and_reflection_are_served(app: TestApp) {
     let answer = stream.message().await.unwrap().unwrap();
     let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else { panic!("a service list") };
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for service in
-        ["ctxd.v1.SourcesService", "ctxd.v1.SpacesService", "ctxd.v1.ArtifactsService", "ctxd.v1.ApiKeysService"]
-    {
+
+    use tonic_reflection::pb::v1alpha as alpha;
+    let mut old = alpha::server_reflection_client::ServerReflectionClient::new(channel);
+    let request = alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(alpha::server_reflection_request::MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = old.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let answer = stream.message().await.unwrap().unwrap();
+    let Some(alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) = answer.message_response
+    else {
+        panic!("a v1alpha service list")
+    };
+    // Each version lists itself; everything else is the same.
+    let alpha_names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    let without_reflection =
+        |names: &[String]| names.iter().filter(|n| !n.starts_with("grpc.reflection.")).cloned().collect::<Vec<_>>();
+    assert_eq!(without_reflection(&alpha_names), without_reflection(&names), "both versions list the same services");
+    assert!(alpha_names.iter().any(|n| n == "grpc.reflection.v1alpha.ServerReflection"), "{alpha_names:?}");
+    for service in [
+        "ctxd.v1.SourcesService",
+        "ctxd.v1.SpacesService",
+        "ctxd.v1.ArtifactsService",
+        "ctxd.v1.ApiKeysService",
+        "grpc.health.v1.Health",
+    ] {
         assert!(names.iter().any(|n| n == service), "{service} in {names:?}");
     }
 }

@@ -84,6 +84,7 @@ mod postbacks;
 mod processing;
 mod queue;
 mod rate_limits;
+mod revisions;
 mod scheduler;
 mod sources;
 mod spaces;

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 /// A local origin whose body, ETag and status the test controls; it logs the
 /// `If-None-Match` of every request.
 #[derive(Clone, Default)]
-struct Origin {
+pub(crate) struct Origin {
     body: Arc<Mutex<(String, String)>>,
     status: Arc<Mutex<u16>>,
     delay: Arc<Mutex<Duration>>,
@@ -26,7 +26,7 @@ struct Origin {
 }
 
 impl Origin {
-    async fn start() -> (Self, String) {
+    pub(crate) async fn start() -> (Self, String) {
         let origin = Origin::default();
         *origin.status.lock().unwrap() = 200;
         origin.set("first version", "\"v1\"");
@@ -37,7 +37,7 @@ impl Origin {
         (origin, url)
     }
 
-    fn set(&self, body: &str, etag: &str) {
+    pub(crate) fn set(&self, body: &str, etag: &str) {
         *self.body.lock().unwrap() = (body.to_owned(), etag.to_owned());
     }
 
@@ -223,12 +223,12 @@ async fn content_sources_complete_with_a_revision_and_context(app: TestApp) {
         "{metrics}"
     );
 
-    // Reprocess re-extracts from the stored content.
+    // Reprocess re-extracts from the stored content, into the same revision.
     let reprocess = app.post(&format!("/v1/sources/{id}/reprocess"), json!({})).await;
     assert_eq!(reprocess.status, 202);
     let done = wait_for_run(&app, id, &reprocess.body["last_run"]["id"]).await;
     assert_eq!(done["status"], "COMPLETED");
-    assert_eq!(done["revision"], 2);
+    assert_eq!(done["revision"], 1);
 }
 
 async fn refresh_is_conditional_and_skips_unchanged_content(app: TestApp) {
@@ -286,11 +286,12 @@ async fn refresh_is_conditional_and_skips_unchanged_content(app: TestApp) {
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1/diff")).await.status, 400, "nothing before revision 1");
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/9/diff")).await.status, 404);
 
-    // Force re-extracts even when the origin answers 304.
+    // Force re-extracts even when the origin answers 304: into the same revision, and
+    // the same extractor makes the same outputs.
     let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({"force": true})).await;
     let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
-    assert_eq!(done["last_run"]["outcome"], "CHANGED");
-    assert_eq!(done["revision"], 3);
+    assert_eq!(done["last_run"]["outcome"], "UNCHANGED");
+    assert_eq!(done["revision"], 2);
     assert_eq!(origin.requests().last().unwrap().as_deref(), Some("\"v2\""));
 }
 
@@ -312,14 +313,15 @@ async fn failed_fetches_keep_the_previous_revision_readable(app: TestApp) {
     assert_eq!(context.status, 200);
     assert!(context.body["content"].as_str().unwrap().contains("first version"));
 
-    // The origin recovers with the same content: the failed last run forbids skipping.
+    // The origin recovers with the same content: the failed last run forbids skipping,
+    // so it is re-extracted, into the same revision, and comes out as served.
     *origin.status.lock().unwrap() = 200;
     origin.set("first version", "\"v1\"");
     let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
     let done = wait_for_run(&app, &id, &refresh.body["last_run"]["id"]).await;
     assert_eq!(done["status"], "COMPLETED");
-    assert_eq!(done["last_run"]["outcome"], "CHANGED");
-    assert_eq!(done["revision"], 2);
+    assert_eq!(done["last_run"]["outcome"], "UNCHANGED");
+    assert_eq!(done["revision"], 1);
 
     *origin.status.lock().unwrap() = 404;
     let refresh = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
@@ -373,7 +375,7 @@ async fn old_revisions_lose_their_content_but_keep_their_metadata(app: TestApp) 
     // retain = 2: revision 1 keeps its metadata, not its content.
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions")).await.body["pagination"]["total"], 3);
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1")).await.status, 200);
-    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1/content")).await.status, 404);
+    assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1/content")).await.status, 410);
     let current =
         app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/3/content")).send().await.unwrap();
     assert_eq!(current.text().await.unwrap(), "v3\n");

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     Unauthenticated,
     Forbidden,
     NotFound,
+    /// The resource existed and is gone for good (content retention removed it).
+    Gone,
     Conflict,
     PayloadTooLarge,
     /// Over the plan's rate limit; the error carries when to retry.
@@ -57,6 +59,10 @@ pub enum Error {
     /// The three are deliberately indistinguishable.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The resource existed but its data was removed on purpose; the message says
+    /// which setting did it.
+    #[error("{0}")]
+    Gone(String),
     /// The action is not allowed in the resource's current state.
     #[error("{0}")]
     Conflict(String),
@@ -85,6 +91,7 @@ impl Error {
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Gone(_) => ErrorKind::Gone,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
             Error::RateLimited(_) => ErrorKind::RateLimited,

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use ctxd_domain::{
     Error, ErrorKind,
     model::{
-        ApiKey, Artifact, ArtifactKind, Collection, CollectionNode, Context, Page, PageRequest, RefreshMode, Revision,
-        Run, RunKind, RunOutcome, RunStatus, Source, SourceFields, SourceInput, SourceMaterial, SourceType, Space,
+        ApiKey, Artifact, ArtifactKind, Collection, CollectionNode, Context, Page, PageRequest, RefreshMode, Run,
+        RunKind, RunOutcome, RunStatus, Source, SourceFields, SourceInput, SourceMaterial, SourceType, Space,
     },
-    services::RefreshPolicyInput,
+    services::{ListedRevision, RefreshPolicyInput},
     state::SourceStatus,
 };
 use serde_json::Value;
@@ -22,7 +22,8 @@ pub fn code_of(kind: ErrorKind) -> Code {
         ErrorKind::InvalidInput => Code::InvalidArgument,
         ErrorKind::Unauthenticated => Code::Unauthenticated,
         ErrorKind::Forbidden => Code::PermissionDenied,
-        ErrorKind::NotFound => Code::NotFound,
+        // gRPC has no "gone": the resource is not there, and the message says why.
+        ErrorKind::NotFound | ErrorKind::Gone => Code::NotFound,
         ErrorKind::Conflict => Code::FailedPrecondition,
         ErrorKind::PayloadTooLarge => Code::ResourceExhausted,
         ErrorKind::RateLimited => Code::ResourceExhausted,
@@ -323,8 +324,10 @@ pub fn source(s: Source) -> pb::Source {
     }
 }
 
-pub fn revision(r: Revision) -> pb::Revision {
+pub fn revision(listed: ListedRevision) -> pb::Revision {
+    let ListedRevision { revision: r, content_available } = listed;
     pb::Revision {
+        content_available,
         source_id: r.source_id.to_string(),
         number: r.number,
         content_hash: r.content_hash,

@@ -40,9 +40,15 @@ pub async fn serve(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let api = Api::new(use_cases, gate);
     let (reporter, health_service) = tonic_health::server::health_reporter();
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Both reflection versions: grpcurl and current clients speak v1; Python's
+    // grpcio-reflection, older grpcurl and several GUI clients only v1alpha. The health
+    // service is registered too, so listings show it.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (reflection_v1, reflection_v1alpha) = (reflection().build_v1()?, reflection().build_v1alpha()?);
     let watcher = tokio::spawn(async move {
         // The overall status ("") follows the dependencies (database, object store),
         // checked every few seconds.
@@ -55,7 +61,8 @@ pub async fn serve(
     let result = Server::builder()
         .layer(metered::MeteredLayer(metrics))
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(pb::spaces_service_server::SpacesServiceServer::new(api.clone()))
         .add_service(pb::collections_service_server::CollectionsServiceServer::new(api.clone()))
         .add_service(pb::sources_service_server::SourcesServiceServer::new(api.clone()))

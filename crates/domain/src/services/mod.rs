@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 pub use api_keys::{ApiKeyService, NewApiKey};
 pub use collections::{CollectionPatch, CollectionService, NewCollection};
-pub use outputs::{Content, ContentFormat, OutputService, RevisionDiff};
+pub use outputs::{Content, ContentFormat, ListedRevision, OutputService, RevisionDiff};
 pub use sources::{
     FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch, SourceService,
 };
@@ -48,6 +48,8 @@ pub struct Limits {
     pub uploads: UploadSettings,
     /// How deep collections may nest (a top-level collection is at depth 1).
     pub max_collection_depth: usize,
+    /// How many of a source's latest revisions keep their content.
+    pub retain_revisions: u32,
 }
 
 impl Default for Limits {
@@ -62,6 +64,7 @@ impl Default for Limits {
                 .collect(),
             uploads: UploadSettings::default(),
             max_collection_depth: crate::model::collection::DEFAULT_MAX_DEPTH,
+            retain_revisions: 20,
         }
     }
 }
@@ -126,7 +129,7 @@ impl UseCases {
             api_keys: ApiKeyService::new(ports.clone()),
             spaces: SpaceService::new(ports.clone()),
             collections: CollectionService::new(ports.clone(), limits.max_collection_depth),
-            outputs: OutputService::new(ports.clone()),
+            outputs: OutputService::new(ports.clone(), limits.retain_revisions),
             idempotency: idempotency::IdempotencyService::new(ports.idempotency.clone(), ports.clock.clone()),
             postbacks: postbacks::PostbackService::new(
                 ports.postbacks.clone(),

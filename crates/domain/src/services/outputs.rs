@@ -37,14 +37,40 @@ pub struct RevisionDiff {
     pub artifacts: ArtifactChanges,
 }
 
+/// A revision as listed: its metadata, and whether its content is still kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedRevision {
+    pub revision: Revision,
+    /// False once retention removed the content (`revisions.retain`); the metadata
+    /// stays, and the content endpoints answer 410.
+    pub content_available: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct OutputService {
     ports: Ports,
+    /// How many of a source's latest revisions keep their content.
+    retain: u32,
 }
 
 impl OutputService {
-    pub fn new(ports: Ports) -> Self {
-        Self { ports }
+    pub fn new(ports: Ports, retain: u32) -> Self {
+        Self { ports, retain: retain.max(1) }
+    }
+
+    /// Whether retention has removed revision `number`'s content, with `current` the
+    /// source's current revision.
+    fn pruned(&self, number: u32, current: Option<u32>) -> bool {
+        current.is_some_and(|current| number.saturating_add(self.retain) <= current)
+    }
+
+    /// The error for content retention removed: a 410 naming the setting.
+    fn gone(&self, number: u32) -> Error {
+        Error::Gone(format!(
+            "the content of revision {number} is no longer kept: revisions.retain keeps the content of a source's \
+             last {} revisions",
+            self.retain
+        ))
     }
 
     async fn visible_source(&self, user: &User, id: SourceId) -> Result<Source> {
@@ -69,34 +95,49 @@ impl OutputService {
 
     /// # Errors
     /// [`Error::NotFound`] for an unknown source.
-    pub async fn revisions(&self, user: &User, id: SourceId, page: PageRequest) -> Result<Page<Revision>> {
-        self.visible_source(user, id).await?;
-        self.ports.revisions.list(id, page).await
+    pub async fn revisions(&self, user: &User, id: SourceId, page: PageRequest) -> Result<Page<ListedRevision>> {
+        let source = self.visible_source(user, id).await?;
+        let page = self.ports.revisions.list(id, page).await?;
+        Ok(page.map(|revision| self.listed(revision, source.revision)))
+    }
+
+    fn listed(&self, revision: Revision, current: Option<u32>) -> ListedRevision {
+        let content_available = !self.pruned(revision.number, current);
+        ListedRevision { revision, content_available }
     }
 
     /// # Errors
     /// [`Error::NotFound`] for an unknown source or revision.
-    pub async fn revision(&self, user: &User, id: SourceId, number: u32) -> Result<Revision> {
-        self.visible_source(user, id).await?;
-        self.ports.revisions.get(id, number).await?.ok_or(Error::NotFound("revision"))
+    pub async fn revision(&self, user: &User, id: SourceId, number: u32) -> Result<ListedRevision> {
+        let source = self.visible_source(user, id).await?;
+        let revision = self.ports.revisions.get(id, number).await?.ok_or(Error::NotFound("revision"))?;
+        Ok(self.listed(revision, source.revision))
     }
 
-    /// The context of `revision`, or of the current revision.
+    /// The context of `revision`; without one, the context served now: the current
+    /// revision's, or the newest earlier one when the runs since skipped extraction.
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown source or revision, or when no context was
     /// extracted for it (yet, or because extraction was turned off).
     pub async fn context(&self, user: &User, id: SourceId, revision: Option<u32>) -> Result<Context> {
         let source = self.visible_source(user, id).await?;
-        let number = revision.or(source.revision).ok_or(Error::NotFound("context"))?;
-        self.ports.revisions.context(id, number).await?.ok_or(Error::NotFound("context"))
+        let context = match (revision, source.revision) {
+            (Some(number), _) => self.ports.revisions.context(id, number).await?,
+            // A run that skipped context extraction leaves the previous context served
+            // (and the source's token counts describe it).
+            (None, Some(current)) => self.ports.revisions.latest_context(id, current).await?,
+            (None, None) => None,
+        };
+        context.ok_or(Error::NotFound("context"))
     }
 
     /// A unified diff of revision `against` (default `number - 1`) to `number`.
     ///
     /// # Errors
     /// [`Error::Validation`] when there is nothing to compare against;
-    /// [`Error::NotFound`] for unknown revisions or content no longer retained.
+    /// [`Error::NotFound`] for unknown revisions; [`Error::Gone`] for content
+    /// retention removed.
     pub async fn diff(&self, user: &User, id: SourceId, number: u32, against: Option<u32>) -> Result<RevisionDiff> {
         self.visible_source(user, id).await?;
         let against = match against {
@@ -160,15 +201,15 @@ impl OutputService {
     async fn markdown(&self, id: SourceId, number: u32) -> Result<String> {
         self.ports.revisions.get(id, number).await?.ok_or(Error::NotFound("revision"))?;
         let bytes =
-            self.ports.blobs.get(&Revision::markdown_key(id, number)).await?.ok_or(Error::NotFound("content"))?;
+            self.ports.blobs.get(&Revision::markdown_key(id, number)).await?.ok_or_else(|| self.gone(number))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The stored content of `revision`, or of the current revision.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown source or revision, or when the revision's
-    /// content is no longer retained.
+    /// [`Error::NotFound`] for an unknown source or revision; [`Error::Gone`] when
+    /// retention removed the revision's content.
     pub async fn content(
         &self,
         user: &User,
@@ -186,7 +227,8 @@ impl OutputService {
                 stored.http.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
             ),
         };
-        let bytes = self.ports.blobs.get(&key).await?.ok_or(Error::NotFound("content"))?;
+        // A revision whose blob is missing had its content removed by retention.
+        let bytes = self.ports.blobs.get(&key).await?.ok_or_else(|| self.gone(number))?;
         Ok(Content { bytes, content_type })
     }
 }

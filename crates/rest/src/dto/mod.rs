@@ -17,9 +17,12 @@ use ctxd_domain::{
     ids::CollectionId,
     model::{
         ApiKey, Artifact, ArtifactChanges, ArtifactKind, Collection, CollectionNode, Context, Page, RefreshMode,
-        RefreshPolicy, Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceType, Space,
+        RefreshPolicy, Run, RunKind, RunOutcome, RunStatus, Source, SourceType, Space,
     },
-    services::{FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch},
+    services::{
+        FastForwardRequest, ListedRevision, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest,
+        SourcePatch,
+    },
     state::SourceStatus,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

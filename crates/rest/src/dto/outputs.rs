@@ -21,11 +21,16 @@ pub struct RevisionOut {
     pub http: HttpMetaOut,
     pub bytes: u64,
     pub extractor_version: String,
+    /// False once content retention (`revisions.retain`) removed this revision's
+    /// content: its metadata stays, its content endpoints answer 410.
+    pub content_available: bool,
 }
 
-impl From<Revision> for RevisionOut {
-    fn from(r: Revision) -> Self {
+impl From<ListedRevision> for RevisionOut {
+    fn from(listed: ListedRevision) -> Self {
+        let ListedRevision { revision: r, content_available } = listed;
         RevisionOut {
+            content_available,
             number: r.number,
             content_hash: r.content_hash,
             fetched_at: r.fetched_at,

@@ -128,7 +128,7 @@ fn format_of(params: &ContentParams) -> ContentFormat {
 /// The current revision's normalized markdown, or with `?format=raw` the bytes as fetched.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/content", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), ContentParams),
-    responses((status = 200, description = "The content (text/markdown, or the original type with format=raw)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or no content yet", body = ErrorBody)),
+    responses((status = 200, description = "The content (text/markdown, or the original type with format=raw)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or no content yet", body = ErrorBody), (status = 410, description = "The revision's content was removed by retention (revisions.retain)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_content(
     State(state): State<AppState>,
@@ -144,7 +144,7 @@ pub async fn get_content(
 /// One revision's normalized markdown, or with `?format=raw` the bytes as fetched.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}/content", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path, minimum = 1), ContentParams),
-    responses((status = 200, description = "The content (text/markdown, or the original type with format=raw)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found, or no longer retained", body = ErrorBody)),
+    responses((status = 200, description = "The content (text/markdown, or the original type with format=raw)"), (status = 400, description = "Invalid input", body = ErrorBody), (status = 401, description = "Not authenticated", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 410, description = "The revision's content was removed by retention (revisions.retain)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn get_revision_content(
     State(state): State<AppState>,
@@ -162,7 +162,7 @@ pub async fn get_revision_content(
 /// revision) to revision `n`, plus the artifact changes.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/revisions/{n}/diff", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), ("n" = u32, Path, minimum = 1), DiffParams),
-    responses((status = 200, description = "OK", body = RevisionDiffOut), BadRequest, (status = 404, description = "Not found, or content no longer retained", body = ErrorBody), Refusals),
+    responses((status = 200, description = "OK", body = RevisionDiffOut), BadRequest, (status = 404, description = "Not found", body = ErrorBody), (status = 410, description = "The revision's content was removed by retention (revisions.retain)", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn diff_revisions(
     State(state): State<AppState>,
