@@ -38,11 +38,24 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     }
-    let database = Database::connect_with(&config.effective_database_url(), config.connect_settings())
+    let url = config.effective_database_url();
+    let database = Database::connect_with(&url, config.connect_settings())
         .await
-        .context("cannot open the database")?;
+        .with_context(|| format!("cannot open the database at {}", without_password(&url)))?;
     database.migrate().await.context("cannot apply database migrations")?;
     Ok(database)
+}
+
+/// The database URL fit for a log or an error: the password is left out.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "the configured database_url".to_owned(),
+    }
 }
 
 /// The adapters every process needs: storage and the blob store.
@@ -369,21 +382,9 @@ pub async fn bootstrap_first_key(use_cases: &UseCases, data_dir: &Path) -> anyho
     let Some(issued) = use_cases.api_keys.bootstrap_local_user().await? else { return Ok(None) };
     std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("first-api-key");
-    write_private(&path, issued.secret.expose()).with_context(|| format!("cannot write {}", path.display()))?;
+    crate::private_file::write_private(&path, &format!("{}\n", issued.secret.expose()))
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(Some(issued))
-}
-
-fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    writeln!(file, "{secret}")
 }
 
 /// The offline extractor, or the LLM one (falling back to it) when configured.

@@ -400,6 +400,14 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub worker: Option<WorkerOverrides>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<GrpcOverrides>,
+}
+
+/// `--grpc-listen`: merged into `grpc`, keeping its other settings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GrpcOverrides {
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -411,7 +419,8 @@ impl Config {
     /// Loads and validates the layered configuration.
     ///
     /// # Errors
-    /// Every problem found, one line each: unreadable file, wrong types, invalid values.
+    /// Every problem found, one line each: unreadable file, unknown keys and `CTXD_`
+    /// variables (with the nearest valid name), wrong types, invalid values.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, Vec<String>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
@@ -424,10 +433,17 @@ impl Config {
             .merge(Env::prefixed("CTXD_").split("__"))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .merge(Serialized::defaults(overrides));
-        let config: Config =
-            figment.extract().map_err(|error| error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-        config.validate()?;
-        Ok(config)
+        let mut problems = check::problems(file);
+        match figment.extract::<Config>() {
+            Ok(config) => {
+                if let Err(invalid) = config.validate() {
+                    problems.extend(invalid);
+                }
+                if problems.is_empty() { Ok(config) } else { Err(problems) }
+            }
+            Err(error) if problems.is_empty() => Err(error.into_iter().map(|e| e.to_string()).collect()),
+            Err(_) => Err(problems),
+        }
     }
 
     /// # Errors
@@ -564,6 +580,7 @@ impl Config {
                 ..ctxd_domain::services::UploadSettings::default()
             },
             max_collection_depth: self.limits.max_collection_depth,
+            retain_revisions: self.revisions.retain,
         }
     }
 
@@ -606,7 +623,7 @@ impl Config {
         // never exists half-written, and when two processes start together the
         // second link fails and that process reads the first one's key.
         let staging = self.data_dir.join(format!(".upload-signing.key.{}", std::process::id()));
-        std::fs::write(&staging, &key)?;
+        crate::private_file::write_private(&staging, &key)?;
         let linked = std::fs::hard_link(&staging, &path);
         let _ = std::fs::remove_file(&staging);
         match linked {
@@ -668,5 +685,6 @@ impl Config {
     }
 }
 
+mod check;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod extract;
 pub mod metered;
+pub mod private_file;
 pub mod worker;
 
 pub use app::Application;

@@ -3,21 +3,37 @@
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ctxd_domain::model::Plan;
 use ctxd_server::{
     Application, Config,
     app::{Adapters, Workers, bootstrap_first_key, open_database},
-    config::{Overrides, WorkerOverrides},
+    config::{GrpcOverrides, Overrides, WorkerOverrides},
     extract::ExtractOptions,
 };
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-/// ctxd turns web pages, files and AI conversations into reusable context, and keeps it fresh.
+/// What `ctxd --help` says before the commands.
+const ABOUT: &str = "ctxd turns web pages, files and AI conversations into reusable context for AI work \
+(markdown, a compact summary, code and other artifacts), and keeps it fresh.";
+
+/// What `ctxd --help` says after the commands.
+const AFTER_HELP: &str = "\
+Start with `ctxd serve`: it keeps its SQLite database and files in ./ctxd-data, prints
+the first API key once and serves the REST API on http://127.0.0.1:8080 (docs at /docs)
+and gRPC on 127.0.0.1:50051.
+
+Configuration (flags beat environment variables beat the --config file beat defaults):
+  DATABASE_URL            postgres://user@host/db for PostgreSQL (default: SQLite in --data-dir)
+  CTXD_LISTEN             the REST address; nested settings use `__`, as in
+  CTXD_GRPC__LISTEN       the gRPC address, or CTXD_WORKER__COUNT, CTXD_BLOBS__BACKEND=s3
+  RUST_LOG                log detail (default: info for serve and worker, warn otherwise)
+
+Every setting, the API and how to run workers and PostgreSQL are in README.md.";
+
 #[derive(Debug, Parser)]
-#[command(name = "ctxd", version, about)]
+#[command(name = "ctxd", version, about = ABOUT, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,6 +57,9 @@ enum Command {
         /// Address to listen on [default: 127.0.0.1:8080]
         #[arg(long)]
         listen: Option<String>,
+        /// Address of the gRPC API [default: 127.0.0.1:50051]
+        #[arg(long, value_name = "ADDR")]
+        grpc_listen: Option<String>,
         /// Do not run workers in this process (run `ctxd worker` elsewhere)
         #[arg(long)]
         no_worker: bool,
@@ -96,9 +115,18 @@ enum KeysCommand {
     },
 }
 
-fn load_config(common: &Common, listen: Option<String>, no_worker: bool) -> Result<Config, ExitCode> {
-    let worker = no_worker.then_some(WorkerOverrides { enabled: false });
-    let overrides = Overrides { listen, data_dir: common.data_dir.clone(), worker };
+/// What `serve` takes on the command line beyond the common options.
+#[derive(Debug, Default)]
+struct ServeFlags {
+    listen: Option<String>,
+    grpc_listen: Option<String>,
+    no_worker: bool,
+}
+
+fn load_config(common: &Common, serve: ServeFlags) -> Result<Config, ExitCode> {
+    let worker = serve.no_worker.then_some(WorkerOverrides { enabled: false });
+    let grpc = serve.grpc_listen.map(|listen| GrpcOverrides { listen });
+    let overrides = Overrides { listen: serve.listen, data_dir: common.data_dir.clone(), worker, grpc };
     Config::load(common.config.as_deref(), &overrides).map_err(|problems| {
         eprintln!("ctxd: invalid configuration:");
         for problem in problems {
@@ -117,20 +145,27 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr so that `keys create` prints nothing but the key on stdout.
+    // One-shot commands stay quiet (no migration lines) unless RUST_LOG asks; colours
+    // only on a terminal, so redirected logs hold no escape codes.
+    let quiet = !matches!(cli.command, Command::Serve { .. } | Command::Worker { .. });
+    let default_filter = if quiet { "warn" } else { "info,sqlx=warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Serve { listen, no_worker, common } => match load_config(&common, listen, no_worker) {
-            Ok(config) => serve(config).await,
-            Err(code) => return code,
-        },
-        Command::Worker { common } => match load_config(&common, None, false) {
+        Command::Serve { listen, grpc_listen, no_worker, common } => {
+            match load_config(&common, ServeFlags { listen, grpc_listen, no_worker }) {
+                Ok(config) => serve(config).await,
+                Err(code) => return code,
+            }
+        }
+        Command::Worker { common } => match load_config(&common, ServeFlags::default()) {
             Ok(config) => work(config).await,
             Err(code) => return code,
         },
-        Command::Migrate { common } => match load_config(&common, None, false) {
+        Command::Migrate { common } => match load_config(&common, ServeFlags::default()) {
             Ok(config) => migrate(config).await,
             Err(code) => return code,
         },
@@ -150,7 +185,7 @@ async fn main() -> ExitCode {
             };
         }
         Command::Keys { command: KeysCommand::Create { user, plan, common } } => {
-            match load_config(&common, None, false) {
+            match load_config(&common, ServeFlags::default()) {
                 Ok(config) => create_key(config, &user, plan.as_deref()).await,
                 Err(code) => return code,
             }
@@ -171,7 +206,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("API key: {}", issued.secret.expose());
         tracing::info!(path = %config.data_dir.join("first-api-key").display(), "first API key written");
     }
-    tracing::info!(address = %app.local_addr(), docs = %format!("http://{}/docs", app.local_addr()), "ctxd is serving");
+    let grpc = app.grpc_addr().map_or_else(|| "off".to_owned(), |addr| addr.to_string());
+    tracing::info!(
+        address = %app.local_addr(),
+        grpc = %grpc,
+        docs = %format!("http://{}/docs", app.local_addr()),
+        "ctxd is serving"
+    );
     app.run_until_stopped(shutdown_signal()).await
 }
 
@@ -204,7 +245,15 @@ async fn create_key(config: Config, user: &str, plan: Option<&str>) -> anyhow::R
     let (_database, adapters) = Adapters::open(&config).await?;
     let use_cases = ctxd_domain::services::UseCases::new(adapters.ports(), config.use_case_limits()?);
     let plan = plan.map(|p| p.parse::<Plan>()).transpose().map_err(anyhow::Error::msg)?;
-    let (_, issued) = use_cases.api_keys.create_for_user_name(user, plan).await.context("cannot create the key")?;
+    let (_, issued) = match use_cases.api_keys.create_for_user_name(user, plan).await {
+        Ok(created) => created,
+        // The user's own mistake: say which flag and why, not just "invalid request".
+        Err(ctxd_domain::Error::Validation { details, .. }) => {
+            let problems: Vec<_> = details.iter().map(|d| format!("--{}: {}", d.field, d.message)).collect();
+            anyhow::bail!("{}", problems.join("; "));
+        }
+        Err(error) => return Err(anyhow::Error::new(error).context("cannot create the key")),
+    };
     println!("{}", issued.secret.expose());
     Ok(())
 }

@@ -165,3 +165,131 @@ fn extract_prints_markdown_or_one_json_line_per_input_offline() {
     let bad_type = ctxd().args(["extract", "--type", "docx"]).arg(&page).output().unwrap();
     assert_eq!(bad_type.status.code(), Some(2));
 }
+
+/// Runs `ctxd` with `args` and the given environment; returns (exit code, stdout, stderr).
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = ctxd();
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+    (output.status.code(), text(output.stdout), text(output.stderr))
+}
+
+#[test]
+fn serve_takes_grpc_listen_logs_both_addresses_without_colour_and_sends_browsers_to_the_docs() {
+    use std::sync::mpsc;
+    let data_dir = tempfile::tempdir().unwrap();
+    let (rest, grpc) = (free_port(), free_port());
+    let mut child = ctxd()
+        .args(["serve", "--listen", &format!("127.0.0.1:{rest}"), "--grpc-listen", &format!("127.0.0.1:{grpc}")])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _server = Server(child);
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let serving = loop {
+        let line = received.recv_timeout(Duration::from_secs(30)).expect("a start-up line");
+        if line.contains("ctxd is serving") {
+            break line;
+        }
+    };
+    assert!(serving.contains(&format!("grpc=127.0.0.1:{grpc}")), "{serving}");
+    assert!(serving.contains(&format!("address=127.0.0.1:{rest}")), "{serving}");
+    assert!(!serving.contains('\u{1b}'), "no colour codes into a pipe: {serving:?}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", grpc)).is_ok(), "gRPC listens where it was told");
+
+    let root = http_get(rest, "/", "");
+    assert!(root.starts_with("HTTP/1.1 307"), "{root}");
+    assert!(root.to_ascii_lowercase().contains("location: /docs/"), "{root}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = std::fs::metadata(data_dir.path().join("upload-signing.key")).unwrap();
+        assert_eq!(key.permissions().mode() & 0o777, 0o600, "the signing key is private");
+    }
+}
+
+#[test]
+fn one_shot_commands_are_quiet_and_name_the_flag_a_user_got_wrong() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path().to_str().unwrap();
+    // No RUST_LOG: the defaults a user gets.
+    let mut command = ctxd();
+    command.env_remove("RUST_LOG").args(["keys", "create", "--user", "ops", "--data-dir", dir]);
+    let output = command.output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "no migration lines on a first run");
+
+    let (code, stdout, stderr) = run(&["keys", "create", "--user", "", "--data-dir", dir], &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("--user: must not be empty"), "{stderr}");
+
+    let (code, help, _) = run(&["--help"], &[]);
+    assert_eq!(code, Some(0));
+    for needle in ["reusable context", "DATABASE_URL", "CTXD_", "README.md", "--help"] {
+        assert!(help.contains(needle), "{needle} in\n{help}");
+    }
+    assert!(!help.contains("composition root"), "no crate comment for users:\n{help}");
+}
+
+#[test]
+fn every_configuration_problem_is_reported_at_once_with_the_nearest_valid_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ctxd.toml");
+    std::fs::write(&config, "[limits]\nmax_conent_bytes = 5\n[worker]\ncount = \"many\"\n").unwrap();
+    let env = [("CTXD_WORKER__LEASE_SECONDS", "soon"), ("CTXD_GRPC__LISTN", "127.0.0.1:1")];
+    let (code, _, stderr) = run(&["serve", "--config", config.to_str().unwrap()], &env);
+    assert_eq!(code, Some(2), "{stderr}");
+    let problems: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  ")).collect();
+    assert_eq!(problems.len(), 4, "{stderr}");
+    for needle in [
+        "limits.max_conent_bytes (in ",
+        "unknown key; did you mean limits.max_content_bytes?",
+        "worker.count (in ",
+        "CTXD_WORKER__LEASE_SECONDS: invalid type",
+        "CTXD_GRPC__LISTN: unknown variable; did you mean CTXD_GRPC__LISTEN?",
+    ] {
+        assert!(stderr.contains(needle), "{needle} in\n{stderr}");
+    }
+}
+
+#[test]
+fn an_unreachable_database_fails_start_up_naming_the_host_and_not_the_password() {
+    let (code, _, stderr) =
+        run(&["migrate"], &[("DATABASE_URL", "postgres://ctxd:hunter2@127.0.0.1:1/ctxd"), ("RUST_LOG", "off")]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("cannot open the database at postgres://ctxd@127.0.0.1:1/ctxd"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn extract_refuses_images_and_random_bytes_and_still_prints_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("logo.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0").unwrap();
+    let noise = dir.path().join("noise.bin");
+    std::fs::write(&noise, (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>())
+        .unwrap();
+    let page = dir.path().join("notes.md");
+    std::fs::write(&page, "# Notes\n\nkept\n").unwrap();
+    let args = ["extract", png.to_str().unwrap(), page.to_str().unwrap(), noise.to_str().unwrap()];
+    let (code, stdout, stderr) = run(&args, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stdout, "# Notes\n\nkept\n");
+    assert!(stderr.contains("logo.png: the content is binary (image/png)"), "{stderr}");
+    assert!(stderr.contains("noise.bin: the content is binary data"), "{stderr}");
+}

@@ -35,6 +35,12 @@ fn the_upload_signing_key_is_made_once_and_kept_in_the_data_dir() {
     assert_eq!(config.upload_signing_key().unwrap(), first, "a restart signs with the same key");
     let names: Vec<_> = std::fs::read_dir(&config.data_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["upload-signing.key"], "no staging file is left behind");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(config.data_dir.join("upload-signing.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only its owner reads the key");
+    }
 
     std::fs::write(config.data_dir.join("upload-signing.key"), "").unwrap();
     let error = config.upload_signing_key().unwrap_err();
