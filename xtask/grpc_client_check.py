@@ -3,7 +3,8 @@
 Run by `cargo xtask ci`: generates Python stubs from proto/ with grpcio-tools,
 then against a running `ctxd serve` creates a space and a URI source served by a
 local origin, watches it to COMPLETED, refreshes it and watches that run to its
-end (UNCHANGED: the origin did not change).
+end (UNCHANGED: the origin did not change). It also lists the services through
+grpcio-reflection, whose client speaks reflection v1alpha.
 
 Usage: grpc_client_check.py PROTO_DIR OUT_DIR GRPC_ADDRESS API_KEY
 """
@@ -24,6 +25,9 @@ if code != 0:
 sys.path.insert(0, out_dir)
 
 import grpc  # noqa: E402
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (  # noqa: E402
+    ProtoReflectionDescriptorDatabase,
+)
 
 from ctxd.v1 import sources_pb2, sources_pb2_grpc, spaces_pb2, spaces_pb2_grpc  # noqa: E402
 
@@ -54,6 +58,9 @@ url = f"http://127.0.0.1:{origin.server_address[1]}/notes.md"
 metadata = [("authorization", f"Bearer {api_key}")]
 channel = grpc.insecure_channel(address)
 grpc.channel_ready_future(channel).result(timeout=20)
+listed = set(ProtoReflectionDescriptorDatabase(channel).get_services())
+for service in ("ctxd.v1.SourcesService", "ctxd.v1.SpacesService", "grpc.health.v1.Health"):
+    assert service in listed, (service, listed)
 spaces = spaces_pb2_grpc.SpacesServiceStub(channel)
 sources = sources_pb2_grpc.SourcesServiceStub(channel)
 
@@ -90,4 +97,4 @@ try:
 except grpc.RpcError as error:
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED, error.code()
 
-print(f"python gRPC client: created, watched {seen}, refreshed UNCHANGED, unauthenticated refused")
+print(f"python gRPC client: {len(listed)} services listed by reflection, created, watched {seen}, refreshed UNCHANGED, unauthenticated refused")

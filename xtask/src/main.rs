@@ -317,11 +317,15 @@ impl Drop for ChildGuard {
 /// grpcio-tools is installed.
 fn grpc_client_check() -> anyhow::Result<()> {
     use std::io::BufRead;
-    let have_tools =
-        Command::new("python3").args(["-c", "import grpc, grpc_tools"]).status().is_ok_and(|status| status.success());
+    let have_tools = Command::new("python3")
+        .args(["-c", "import grpc, grpc_tools, grpc_reflection"])
+        .status()
+        .is_ok_and(|status| status.success());
     if !have_tools {
         if std::env::var_os("CI").is_some() {
-            bail!("CI needs grpcio and grpcio-tools (pip install grpcio grpcio-tools)");
+            bail!(
+                "CI needs grpcio, grpcio-tools and grpcio-reflection (pip install grpcio grpcio-tools grpcio-reflection)"
+            );
         }
         eprintln!("note: grpcio-tools is not installed; skipping the Python gRPC client check");
         return Ok(());
@@ -335,10 +339,12 @@ fn grpc_client_check() -> anyhow::Result<()> {
     let free_port = || -> anyhow::Result<u16> { Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
     let (rest_port, grpc_port) = (free_port()?, free_port()?);
     let mut server = Command::new(target.join("debug/ctxd"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{rest_port}"), "--data-dir"])
+        .args(["serve", "--listen", &format!("127.0.0.1:{rest_port}"), "--grpc-listen"])
+        .arg(format!("127.0.0.1:{grpc_port}"))
+        .arg("--data-dir")
         .arg(scratch.join("data"))
         .env_remove("DATABASE_URL")
-        .env("CTXD_GRPC__LISTEN", format!("127.0.0.1:{grpc_port}"))
+        .env_remove("CTXD_GRPC__LISTEN")
         .env("CTXD_FETCH__ALLOW_PRIVATE_NETWORKS", "true")
         .env("CTXD_WORKER__POLL_INTERVAL_MS", "50")
         .env("RUST_LOG", "warn")
