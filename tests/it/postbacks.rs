@@ -245,3 +245,39 @@ async fn canceling_queued_work_is_posted_too(app: TestApp) {
     assert_eq!(payload["status"], "CANCELED");
     assert_eq!(payload["revision"], Value::Null);
 }
+
+/// With the default address guard, a postback URL naming a loopback, private or
+/// link-local address (or `localhost`) is a 400 when it is set, on create and on
+/// update, not a string of failed deliveries later.
+#[tokio::test]
+async fn postback_urls_the_sender_would_refuse_are_refused_when_set() {
+    let app = spawn_app_with(Backend::Sqlite, |config| config.fetch.allow_private_networks = false).await.unwrap();
+    let space = app.create_space("s").await;
+    let sources = format!("/v1/spaces/{space}/sources");
+    let with =
+        |url: &str| json!({"type": "CONTENT", "initial_data": {"data": "x"}, "instructions": {"postback_url": url}});
+    for (url, reason) in [
+        ("https://127.0.0.1/hook", "loopback"),
+        ("https://localhost:8443/hook", "loopback"),
+        ("https://hooks.localhost./x", "loopback"),
+        ("https://10.1.2.3/hook", "private network"),
+        ("https://169.254.169.254/latest", "link-local"),
+        ("https://[::ffff:192.168.0.1]/hook", "private network"),
+    ] {
+        let response = app.post(&sources, with(url)).await;
+        assert_eq!(response.status, 400, "{url}: {}", response.body);
+        assert_eq!(response.detail_fields(), ["instructions.postback_url"], "{url}");
+        assert!(response.body.to_string().contains(reason), "{url}: {}", response.body);
+    }
+    let created = app.post(&sources, with("https://hooks.example.com/ctxd")).await;
+    assert_eq!(created.status, 202, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let patch = app
+        .send(
+            app.request(reqwest::Method::PATCH, &format!("/v1/sources/{id}"))
+                .json(&json!({"instructions": {"postback_url": "https://[::1]/hook"}})),
+        )
+        .await;
+    assert_eq!(patch.status, 400, "{}", patch.body);
+    assert_eq!(patch.detail_fields(), ["instructions.postback_url"]);
+}

@@ -568,6 +568,7 @@ impl Config {
             max_content_bytes: self.limits.max_content_bytes,
             min_refresh_interval_seconds: self.limits.min_refresh_interval_seconds,
             allow_http_postbacks: self.postback.allow_http,
+            allow_private_postbacks: self.fetch.allow_private_networks,
             postback_retry_delays: self
                 .postback
                 .retry_delays_seconds

@@ -1,5 +1,6 @@
 //! The entities and value objects of ctxd, with their validation rules.
 
+pub mod address;
 mod api_key;
 mod artifact;
 pub(crate) mod collection;

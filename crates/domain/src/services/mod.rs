@@ -43,6 +43,9 @@ pub struct Limits {
     pub min_refresh_interval_seconds: u64,
     /// Whether `http://` postback targets are accepted (local development).
     pub allow_http_postbacks: bool,
+    /// Whether postback URLs may name loopback and private addresses (development and
+    /// tests; `fetch.allow_private_networks`).
+    pub allow_private_postbacks: bool,
     /// Waits before each postback retry; after the last one, delivery gives up.
     pub postback_retry_delays: Vec<std::time::Duration>,
     pub uploads: UploadSettings,
@@ -58,6 +61,7 @@ impl Default for Limits {
             max_content_bytes: 10 * 1024 * 1024,
             min_refresh_interval_seconds: 60,
             allow_http_postbacks: false,
+            allow_private_postbacks: false,
             postback_retry_delays: crate::model::DEFAULT_RETRY_DELAYS_SECONDS
                 .iter()
                 .map(|s| std::time::Duration::from_secs(*s))

@@ -564,10 +564,31 @@ impl SourceService {
         }
         let url = Url::parse(raw).map_err(|_| FieldError::new(field, "must be an absolute URL"))?;
         match url.scheme() {
-            "https" => Ok(url),
-            "http" if self.limits.allow_http_postbacks => Ok(url),
-            "http" => Err(FieldError::new(field, "must use https (set postback.allow_http for local development)")),
-            _ => Err(FieldError::new(field, "must be an https URL")),
+            "https" => {}
+            "http" if self.limits.allow_http_postbacks => {}
+            "http" => {
+                return Err(FieldError::new(field, "must use https (set postback.allow_http for local development)"));
+            }
+            _ => return Err(FieldError::new(field, "must be an https URL")),
+        }
+        // An address the sender would refuse is refused now, where the user sees it,
+        // not as failed deliveries later. Names are resolved only when delivering.
+        let reason = match url.host() {
+            _ if self.limits.allow_private_postbacks => None,
+            Some(url::Host::Ipv4(ip)) => crate::model::address::blocked_reason(ip.into()),
+            Some(url::Host::Ipv6(ip)) => crate::model::address::blocked_reason(ip.into()),
+            Some(url::Host::Domain(name)) => {
+                let name = name.trim_end_matches('.').to_ascii_lowercase();
+                (name == "localhost" || name.ends_with(".localhost")).then_some("loopback")
+            }
+            None => None,
+        };
+        match reason {
+            Some(reason) => Err(FieldError::new(
+                field,
+                format!("points at a {reason} address, which ctxd never posts to (see fetch.allow_private_networks)"),
+            )),
+            None => Ok(url),
         }
     }
 
