@@ -412,3 +412,18 @@ async fn file_keys_cannot_walk_out_of_the_store(app: TestApp) {
         assert!(write.body["requestId"].is_string());
     }
 }
+
+/// An optional body may be absent, empty or `null`; whitespace alone is not JSON and
+/// is a 400 (schemathesis sent `\r` to `POST /v1/api-keys`).
+#[tokio::test]
+async fn an_optional_body_of_whitespace_alone_is_a_400() {
+    let app = ctxd_test_support::spawn_app(ctxd_test_support::Backend::Sqlite).await.unwrap();
+    let send = |body: &'static str| {
+        app.send(app.request(Method::POST, "/v1/api-keys").header("content-type", "application/json").body(body))
+    };
+    let refused = send("\r").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert_eq!(refused.detail_fields(), ["body"]);
+    assert_eq!(send("").await.status, 201);
+    assert_eq!(send("null").await.status, 201);
+}

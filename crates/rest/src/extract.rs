@@ -34,7 +34,8 @@ impl FromRequestParts<AppState> for Auth {
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
-/// A JSON body where an empty body (or none, or `null`) means `T::default()`.
+/// A JSON body where an empty body (or none, or `null`) means `T::default()`;
+/// whitespace alone is a 400.
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);
 
@@ -55,8 +56,13 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_bytes(request, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
+        // Nothing at all, or JSON's null, is "no body". Whitespace alone is neither a
+        // missing body nor a JSON text: it is refused like any other malformed body.
+        if bytes.is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid("body", "must be a JSON object, null, or empty"));
         }
         parse_json(&bytes).map(OptionalJson)
     }
