@@ -210,6 +210,7 @@ impl Pipeline {
             Some(subject) => self.run_stages(&run, subject, stop, &mut timings).await,
         };
         let source = subject.map(|subject| subject.source);
+        let previous_number = source.as_ref().and_then(|source| source.revision);
         let finish = |status, outcome, mut error: Option<String>, produced: Option<Produced>| {
             // Messages quote what the world sent (a type, an address): keep them storable.
             error.iter_mut().for_each(crate::model::strip_nul);
@@ -285,7 +286,10 @@ impl Pipeline {
             return Ok(Processed::Abandoned);
         }
         // Retention: the revision that just fell out of the window loses its content.
-        if let Some(expired) = revision.as_ref().and_then(|r| r.number.checked_sub(self.retain_revisions))
+        // A re-extraction into the current revision moved no window: its expired
+        // revision was pruned when the current one was first stored.
+        let new_number = revision.as_ref().map(|r| r.number).filter(|n| Some(*n) != previous_number);
+        if let Some(expired) = new_number.and_then(|n| n.checked_sub(self.retain_revisions))
             && expired > 0
         {
             self.delete_revision_blobs(run.source_id, expired).await;
