@@ -13,6 +13,8 @@ mod m20261129_000007_source_notify;
 mod m20261129_000008_queue_indexes;
 mod m20261201_000009_notices_outside_writes;
 mod m20261203_000010_rate_limits;
+mod m20261203_000011_postback_deliveries;
+mod m20261203_000012_space_deletes;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -32,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_queue_indexes::Migration),
             Box::new(m20261201_000009_notices_outside_writes::Migration),
             Box::new(m20261203_000010_rate_limits::Migration),
+            Box::new(m20261203_000011_postback_deliveries::Migration),
+            Box::new(m20261203_000012_space_deletes::Migration),
         ]
     }
 }

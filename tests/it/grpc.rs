@@ -112,12 +112,12 @@ async fn watch(app: &TestApp, id: &str, follow: bool) -> tonic::Streaming<pb::So
 }
 
 /// Plays the worker on `store`: claims the queued run, then finishes it COMPLETED.
-async fn claim(store: &ctxd_storage::SeaStore) -> ctxd_domain::model::Run {
+pub(crate) async fn claim(store: &ctxd_storage::SeaStore) -> ctxd_domain::model::Run {
     use ctxd_domain::ports::RunQueue;
     RunQueue::claim(store, "test-worker", std::time::Duration::from_secs(60)).await.unwrap().expect("a queued run").run
 }
 
-async fn complete(store: &ctxd_storage::SeaStore, run: &ctxd_domain::model::Run) {
+pub(crate) async fn complete(store: &ctxd_storage::SeaStore, run: &ctxd_domain::model::Run) {
     use ctxd_domain::{
         model::RunStatus,
         ports::{RunFinish, RunQueue},

@@ -103,7 +103,11 @@ macro_rules! postback_tests {
     )*};
 }
 
-postback_tests!(completion_is_posted_signed_and_retried_with_a_stable_id, canceling_queued_work_is_posted_too);
+postback_tests!(
+    completion_is_posted_signed_and_retried_with_a_stable_id,
+    canceling_queued_work_is_posted_too,
+    deliveries_that_fail_are_listed_with_their_errors_until_given_up
+);
 
 mod pending_deliveries_survive_a_restart {
     use ctxd_test_support::{Backend, spawn_app_with};
@@ -206,6 +210,22 @@ async fn completion_is_posted_signed_and_retried_with_a_stable_id(app: TestApp) 
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(receiver.seen.lock().unwrap().len(), 3, "delivered once it succeeded, not again");
 
+    // The owner sees what became of the delivery.
+    let listed = app.get(&format!("/v1/sources/{}/postbacks", source["id"].as_str().unwrap())).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.body["pagination"]["total"], 1);
+    let delivery = &listed.body["postbacks"][0];
+    assert_eq!(delivery["webhook_id"], ids[0].as_str());
+    assert_eq!(delivery["event"], "SourceStatusNotification");
+    assert_eq!(delivery["url"], url.as_str());
+    assert_eq!(delivery["status"], "DELIVERED");
+    assert_eq!(delivery["attempts"], 3);
+    assert_eq!(delivery["last_status_code"], 204);
+    assert_eq!(delivery["last_error"], "receiver answered 503", "the last failure stays readable");
+    assert_eq!(delivery["next_attempt_at"], Value::Null);
+    assert!(delivery["delivered_at"].is_string(), "{delivery}");
+    assert_eq!(delivery["payload"], payload);
+
     let rotated = app.post("/v1/postback-secret/rotate", json!({})).await;
     assert_eq!(rotated.status, 200);
     assert_ne!(rotated.body["secret"], secret.as_str());
@@ -280,4 +300,75 @@ async fn postback_urls_the_sender_would_refuse_are_refused_when_set() {
         .await;
     assert_eq!(patch.status, 400, "{}", patch.body);
     assert_eq!(patch.detail_fields(), ["instructions.postback_url"]);
+}
+
+async fn deliveries_that_fail_are_listed_with_their_errors_until_given_up(app: TestApp) {
+    // One receiver that always answers 503, one address where nothing listens.
+    let (receiver, failing) = start_receiver(u32::MAX).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let silent = format!("http://127.0.0.1:{port}/hook");
+    let space = app.create_space("s").await;
+    let mut ids = Vec::new();
+    for url in [&failing, &silent] {
+        let body = json!({"type": "CONTENT", "initial_data": {"data": "x"}, "instructions": {"postback_url": url}});
+        ids.push(app.create_source(&space, body).await["id"].as_str().unwrap().to_owned());
+    }
+    // Three retries after the first attempt, then the sender gives up.
+    wait_for_requests(&receiver, 4).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let deliveries: Vec<Value> = loop {
+        let mut deliveries = Vec::new();
+        for id in &ids {
+            let listed = app.get(&format!("/v1/sources/{id}/postbacks")).await;
+            assert_eq!(listed.status, 200, "{}", listed.body);
+            deliveries.push(listed.body["postbacks"][0].clone());
+        }
+        if deliveries.iter().all(|d| d["status"] == "GAVE_UP") {
+            break deliveries;
+        }
+        assert!(Instant::now() < deadline, "not given up: {deliveries:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for delivery in &deliveries {
+        assert_eq!(delivery["attempts"], 4, "{delivery}");
+        assert_eq!(delivery["next_attempt_at"], Value::Null, "{delivery}");
+        assert_eq!(delivery["delivered_at"], Value::Null, "{delivery}");
+    }
+    assert_eq!(deliveries[0]["last_status_code"], 503);
+    assert_eq!(deliveries[0]["last_error"], "receiver answered 503");
+    assert_eq!(deliveries[1]["last_status_code"], Value::Null, "no answer came");
+    assert!(deliveries[1]["last_error"].as_str().is_some_and(|e| !e.is_empty()), "{}", deliveries[1]);
+}
+
+/// A delivery still waiting shows when it is tried next.
+#[tokio::test]
+async fn a_delivery_waiting_for_its_retry_shows_when() {
+    let app = spawn_app_with(Backend::Sqlite, |config| {
+        config.worker.enabled = true;
+        config.worker.poll_interval_ms = 20;
+        config.postback.allow_http = true;
+        config.postback.poll_interval_ms = 30;
+        config.postback.retry_delays_seconds = vec![3600];
+    })
+    .await
+    .unwrap();
+    let (_receiver, url) = start_receiver(u32::MAX).await;
+    let space = app.create_space("s").await;
+    let body = json!({"type": "CONTENT", "initial_data": {"data": "x"}, "instructions": {"postback_url": url}});
+    let id = app.create_source(&space, body).await["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let delivery = loop {
+        let listed = app.get(&format!("/v1/sources/{id}/postbacks")).await;
+        let delivery = listed.body["postbacks"][0].clone();
+        if delivery["attempts"] == 1 {
+            break delivery;
+        }
+        assert!(Instant::now() < deadline, "never attempted: {}", listed.body);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    };
+    assert_eq!(delivery["status"], "PENDING");
+    assert_eq!(delivery["last_status_code"], 503);
+    let next: chrono::DateTime<chrono::Utc> = delivery["next_attempt_at"].as_str().unwrap().parse().unwrap();
+    let wait = next - chrono::Utc::now();
+    assert!(wait > chrono::Duration::minutes(59) && wait <= chrono::Duration::minutes(60), "{delivery}");
 }

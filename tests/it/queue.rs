@@ -224,13 +224,15 @@ async fn runs_stored_leased_are_held_until_their_lease_expires(db: TestDatabase)
     // A refresh handed to a worker that then dies.
     let mut source = SourceRepository::get(&f.store, f.user.id, source.id).await.unwrap().unwrap();
     let mut second = Run::queued(source.id, f.user.id, RunKind::Refresh, RunFlags::default(), None, Utc::now());
-    let lease = leased(&mut second, "dies", 30);
+    // Long enough that a loaded machine still claims within it (it was 30 ms, and a
+    // busy CI run took longer between the save and the claim).
+    let lease = leased(&mut second, "dies", 1_000);
     source.status = SourceStatus::Processing;
     source.last_run = Some(second.clone());
     let write = RunWrite::InsertLeased(second.clone(), lease);
     assert!(SourceRepository::save(&f.store, &source, SourceStatus::Completed, write, None).await.unwrap());
     assert!(RunQueue::claim(&f.store, "other", Duration::from_secs(60)).await.unwrap().is_none(), "held");
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     let again = RunQueue::claim(&f.store, "other", Duration::from_secs(60)).await.unwrap().expect("reclaimed");
     assert_eq!((again.run.id, again.run.attempt), (second.id, 2));
     assert_eq!(again.subject.map(|s| s.previous), Some(Some(RunStatus::Completed)));
@@ -294,8 +296,25 @@ async fn finishing_is_once_only(db: TestDatabase) {
 async fn deleting_a_space_removes_everything_in_it(db: TestDatabase) {
     let f = fixture(&db).await;
     let run = enqueue(&f).await;
-    assert!(SpaceRepository::delete(&f.store, f.user.id, f.space.id).await.unwrap());
+    let now = Utc::now();
+    assert!(SpaceRepository::delete(&f.store, f.user.id, f.space.id, now).await.unwrap());
+    assert!(!SpaceRepository::delete(&f.store, f.user.id, f.space.id, now).await.unwrap(), "only once");
+    assert!(SpaceRepository::get(&f.store, f.user.id, f.space.id).await.unwrap().is_none());
+
+    // First the soft delete: the source is deleted and its queued work canceled.
+    let source = SourceRepository::get(&f.store, f.user.id, run.source_id).await.unwrap().unwrap();
+    assert!(source.deleted_at.is_some());
+    assert_eq!(source.status, SourceStatus::Canceled);
+    assert_eq!(RunQueue::get(&f.store, f.user.id, run.id).await.unwrap().unwrap().status, RunStatus::Canceled);
+    assert!(RunQueue::claim(&f.store, "w", Duration::from_secs(60)).await.unwrap().is_none());
+    assert_eq!(SpaceRepository::purge_emptied(&f.store, 10).await.unwrap(), 0, "the space waits for its sources");
+
+    // Then the purge, whatever the grace period: the space is gone.
+    let long_ago = now - chrono::Duration::days(365);
+    assert_eq!(SourceRepository::purgeable(&f.store, long_ago, 10).await.unwrap(), [run.source_id]);
+    assert!(SourceRepository::purge(&f.store, run.source_id, long_ago).await.unwrap());
     assert!(SourceRepository::get(&f.store, f.user.id, run.source_id).await.unwrap().is_none());
     assert!(RunQueue::get(&f.store, f.user.id, run.id).await.unwrap().is_none(), "runs go with their source");
-    assert!(RunQueue::claim(&f.store, "w", Duration::from_secs(60)).await.unwrap().is_none());
+    assert_eq!(SpaceRepository::purge_emptied(&f.store, 10).await.unwrap(), 1);
+    assert!(SourceRepository::purgeable(&f.store, now, 10).await.unwrap().is_empty());
 }

@@ -173,6 +173,31 @@ impl BlobStore for ObjectBlobStore {
         }
     }
 
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64> {
+        let folder = prefix.trim_end_matches('/');
+        // `list` takes whole path segments, so `sources/a` never matches `sources/ab`.
+        let locations = self.store.list(Some(&path(folder)?)).map_ok(|meta| meta.location).boxed();
+        let mut deleted = 0;
+        let mut results = self.store.delete_stream(locations);
+        while let Some(result) = results.next().await {
+            match result {
+                Ok(_) => deleted += 1,
+                // Someone else (another purger) deleted it first.
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(map_err(error)),
+            }
+        }
+        // A local directory keeps the folders the files were in; drop the empty tree.
+        if let Some(root) = &self.root {
+            match tokio::fs::remove_dir_all(root.join(folder)).await {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(Error::Unavailable(Box::new(error))),
+            }
+        }
+        Ok(deleted)
+    }
+
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>> {
         match self.store.head(&path(key)?).await {
             Ok(meta) => Ok(Some(meta_of(&meta))),

@@ -26,6 +26,19 @@ async fn put_get_delete_round_trip_on_disk() {
 }
 
 #[tokio::test]
+async fn delete_prefix_removes_one_folder_and_nothing_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ObjectBlobStore::local(dir.path()).unwrap();
+    for key in ["sources/a/revisions/1/raw", "sources/a/revisions/2/normalized.md", "sources/ab/revisions/1/raw"] {
+        store.put(key, b"x".to_vec()).await.unwrap();
+    }
+    assert_eq!(store.delete_prefix("sources/a/").await.unwrap(), 2);
+    assert_eq!(store.get("sources/ab/revisions/1/raw").await.unwrap().as_deref(), Some(&b"x"[..]), "a sibling stays");
+    assert!(!dir.path().join("sources/a").exists(), "no empty folders are left behind");
+    assert_eq!(store.delete_prefix("sources/a/").await.unwrap(), 0, "a second purge finds nothing");
+}
+
+#[tokio::test]
 async fn conditional_read_answers_not_modified_until_the_object_is_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let store = ObjectBlobStore::local(dir.path()).unwrap();

@@ -16,9 +16,9 @@ use crate::{
     Result,
     ids::{ApiKeyId, ArtifactId, CollectionId, PostbackId, RunId, SourceId, SpaceId, UserId},
     model::{
-        ApiKey, Artifact, ArtifactDraft, ArtifactQuery, ArtifactWrite, Collection, Context, ContextDraft, Document,
-        HttpMeta, NormalizeInput, Page, PageRequest, Postback, Revision, Run, RunStatus, Source, SourceType, Space,
-        Upload, User,
+        ApiKey, Artifact, ArtifactDraft, ArtifactQuery, ArtifactWrite, Collection, Context, ContextDraft,
+        DeliveryFailure, Document, HttpMeta, NormalizeInput, Page, PageRequest, Postback, Revision, Run, RunStatus,
+        Source, SourceType, Space, Upload, User,
     },
     state::SourceStatus,
 };
@@ -71,9 +71,14 @@ pub trait SpaceRepository: Send + Sync {
     async fn list(&self, user_id: UserId, page: PageRequest) -> Result<Page<Space>>;
     /// Writes name, description and `updated_at`.
     async fn update(&self, space: &Space) -> Result<()>;
-    /// Deletes the space with everything in it (collections, sources, runs) in one
-    /// transaction. Returns whether it existed.
-    async fn delete(&self, user_id: UserId, id: SpaceId) -> Result<bool>;
+    /// Deletes the space in one transaction: the space is hidden, its collections
+    /// removed, its sources soft-deleted with their queued runs canceled and running
+    /// ones asked to stop; the sources' data goes with the purge
+    /// ([`SourceRepository::purge`]). Returns whether a live space was there.
+    async fn delete(&self, user_id: UserId, id: SpaceId, now: DateTime<Utc>) -> Result<bool>;
+    /// Removes up to `limit` deleted spaces whose sources are all purged; returns how
+    /// many.
+    async fn purge_emptied(&self, limit: u64) -> Result<u64>;
 }
 
 #[cfg_attr(test, mockall::automock)]
@@ -176,6 +181,13 @@ pub trait SourceRepository: Send + Sync {
     /// Requests a rebuild of every composition that contains `member` (it was
     /// deleted or restored, so what the compositions hold changed).
     async fn request_rebuilds_of(&self, member: SourceId) -> Result<()>;
+    /// Sources due to be purged: soft-deleted at or before `deleted_before`, or in a
+    /// deleted space. At most `limit`, oldest first.
+    async fn purgeable(&self, deleted_before: DateTime<Utc>, limit: u64) -> Result<Vec<SourceId>>;
+    /// Deletes source `id` for good, with its runs, revisions, contexts, artifacts and
+    /// postback deliveries, if it is still due (see [`SourceRepository::purgeable`]).
+    /// Returns whether it was.
+    async fn purge(&self, id: SourceId, deleted_before: DateTime<Utc>) -> Result<bool>;
 }
 
 /// What a worker reports when a run ends.
@@ -299,6 +311,9 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
+    /// Deletes every object whose key starts with `prefix` (a folder, ending in `/`);
+    /// returns how many there were.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64>;
     /// Metadata of an object, `Ok(None)` when there is none.
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>>;
     /// Reads an object unless its ETag is still `if_none_match`.
@@ -438,11 +453,11 @@ pub enum SourceChange {
 /// The feed of source changes that drives live watches: every committed change of a
 /// source's status or run, from this process and (where the store can tell) others.
 pub trait SourceEvents: Send + Sync {
-    /// Changes from now on.
+    /// Changes from now on, with a [`SourceChange::Missed`] now and then where notices
+    /// can be missed (other processes' writes where the store cannot hear them, a
+    /// writer that died between its commit and its notice), so a watcher looks again.
+    /// Ends when the store shuts down.
     fn subscribe(&self) -> futures_util::stream::BoxStream<'static, SourceChange>;
-    /// Whether changes made by other processes reach [`SourceEvents::subscribe`]. When
-    /// not, a watcher must also look again now and then.
-    fn sees_other_processes(&self) -> bool;
 }
 
 /// Whether a dependency (the database, the object store) is reachable, for
@@ -463,16 +478,18 @@ pub trait PostbackStore: Send + Sync {
     /// Takes up to `limit` deliveries that are due, holding each for `hold` so other
     /// senders skip them meanwhile. Safe from many processes at once.
     async fn claim_due(&self, now: DateTime<Utc>, hold: std::time::Duration, limit: u64) -> Result<Vec<Postback>>;
-    async fn delivered(&self, id: PostbackId, attempts: u32, at: DateTime<Utc>) -> Result<()>;
+    async fn delivered(&self, id: PostbackId, attempts: u32, status_code: u16, at: DateTime<Utc>) -> Result<()>;
     /// Records a failed attempt; `next_attempt_at: None` gives up for good.
     async fn failed(
         &self,
         id: PostbackId,
         attempts: u32,
-        error: &str,
+        failure: &DeliveryFailure,
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<()>;
     async fn get(&self, id: PostbackId) -> Result<Option<Postback>>;
+    /// A source's deliveries, newest first.
+    async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Postback>>;
 }
 
 /// Sends one webhook request.

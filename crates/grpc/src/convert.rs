@@ -276,6 +276,7 @@ pub fn run(r: Run) -> pb::Run {
         queued_at: Some(timestamp(r.queued_at)),
         started_at: r.started_at.map(timestamp),
         finished_at: r.finished_at.map(timestamp),
+        next_attempt_at: r.retry_at.map(timestamp),
         timings: Some(pb::StageTimings {
             fetch_ms: r.timings.fetch,
             normalize_ms: r.timings.normalize,

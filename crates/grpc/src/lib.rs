@@ -14,19 +14,20 @@ mod metered;
 mod services;
 mod watch;
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use ctxd_domain::services::{UseCases, access::AccessGate, health::Health};
 pub use services::Api;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 /// Serves every ctxd service, `grpc.health.v1.Health` (SERVING while the database
 /// answers) and server reflection on `listener`, each call counted into `metrics`,
-/// until `shutdown` completes; calls in
-/// flight are finished first.
+/// until `stopping` is cancelled; calls in
+/// flight are finished first, and watches end.
 ///
 /// # Errors
 /// When the server cannot run (reflection setup, transport failure).
@@ -36,9 +37,9 @@ pub async fn serve(
     gate: Arc<AccessGate>,
     health: Health,
     metrics: Arc<ctxd_telemetry::Metrics>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    stopping: CancellationToken,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let api = Api::new(use_cases, gate);
+    let api = Api::new(use_cases, gate, stopping.clone());
     let (reporter, health_service) = tonic_health::server::health_reporter();
     // Both reflection versions: grpcurl and current clients speak v1; Python's
     // grpcio-reflection, older grpcurl and several GUI clients only v1alpha. The health
@@ -68,7 +69,7 @@ pub async fn serve(
         .add_service(pb::sources_service_server::SourcesServiceServer::new(api.clone()))
         .add_service(pb::artifacts_service_server::ArtifactsServiceServer::new(api.clone()))
         .add_service(pb::api_keys_service_server::ApiKeysServiceServer::new(api))
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), stopping.cancelled_owned())
         .await;
     watcher.abort();
     result.map_err(Into::into)

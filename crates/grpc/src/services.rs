@@ -24,14 +24,17 @@ use crate::{
 pub struct Api {
     use_cases: UseCases,
     gate: Arc<AccessGate>,
+    /// Cancelled when the server stops: open watches end, so shutdown does not wait
+    /// for clients that follow a source.
+    stopping: tokio_util::sync::CancellationToken,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
 
 impl Api {
     /// `gate` is the process's, shared with REST: one door, one budget per user.
-    pub fn new(use_cases: UseCases, gate: Arc<AccessGate>) -> Self {
-        Self { use_cases, gate }
+    pub fn new(use_cases: UseCases, gate: Arc<AccessGate>, stopping: tokio_util::sync::CancellationToken) -> Self {
+        Self { use_cases, gate, stopping }
     }
 
     /// The user behind `authorization: Bearer <api key>` metadata, let in by the access
@@ -207,7 +210,9 @@ impl pb::sources_service_server::SourcesService for Api {
     async fn watch_source(&self, request: Request<pb::WatchSourceRequest>) -> Reply<Self::WatchSourceStream> {
         let user = self.user(&request).await?;
         let r = request.into_inner();
-        let stream = crate::watch::watch(self.use_cases.clone(), user, source_id(&r.id)?, r.follow).await?;
+        let stream =
+            crate::watch::watch(self.use_cases.clone(), user, source_id(&r.id)?, r.follow, self.stopping.clone())
+                .await?;
         Ok(Response::new(stream))
     }
 

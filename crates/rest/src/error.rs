@@ -107,17 +107,27 @@ impl From<Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
+impl ApiError {
+    /// The contract's error body, quoting `request_id`.
+    pub(crate) fn body(&self, request_id: String) -> ErrorBody {
+        ErrorBody {
             error: self.status.canonical_reason().unwrap_or("Error").to_owned(),
-            message: self.message,
+            message: self.message.clone(),
             code: self.status.as_u16(),
             details: (!self.details.is_empty()).then(|| {
-                self.details.into_iter().map(|d| ErrorDetail { field: d.field, message: d.message }).collect()
+                self.details
+                    .iter()
+                    .map(|d| ErrorDetail { field: d.field.clone(), message: d.message.clone() })
+                    .collect()
             }),
-            request_id: request_id::current(),
-        };
+            request_id,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body(request_id::current());
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

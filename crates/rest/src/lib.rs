@@ -43,6 +43,9 @@ pub struct AppState {
     pub gate: Arc<ctxd_domain::services::access::AccessGate>,
     pub metrics: Arc<ctxd_telemetry::Metrics>,
     pub queue: Arc<dyn ctxd_domain::ports::RunQueue>,
+    /// Cancelled when the server stops: open event streams end, so a graceful
+    /// shutdown does not wait for clients that follow a source.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for AppState {
@@ -113,7 +116,8 @@ impl Modify for BearerAuth {
 /// Every documented route, with its OpenAPI description.
 fn api_router() -> OpenApiRouter<AppState> {
     use routes::{
-        api_keys::*, collections::*, operations::*, outputs::*, postbacks::*, sources::*, spaces::*, uploads::*,
+        api_keys::*, collections::*, events::*, operations::*, outputs::*, postbacks::*, sources::*, spaces::*,
+        uploads::*,
     };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(create_space, list_spaces))
@@ -128,6 +132,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh_source))
         .routes(routes!(reprocess_source))
         .routes(routes!(fast_forward_source))
+        .routes(routes!(source_events))
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
         .routes(routes!(list_revisions))
@@ -141,6 +146,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(search_artifacts))
         .routes(routes!(get_postback_secret))
         .routes(routes!(rotate_postback_secret))
+        .routes(routes!(list_postbacks))
         .routes(routes!(presign_upload))
         .routes(routes!(put_file, get_file))
         .routes(routes!(create_api_key, list_api_keys))

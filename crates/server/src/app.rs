@@ -14,6 +14,7 @@ use ctxd_domain::{
         health::Health,
         pipeline::{Pipeline, PipelinePorts},
         postbacks::PostbackService,
+        purge::PurgeService,
         scheduler::Scheduler,
     },
 };
@@ -163,10 +164,12 @@ pub struct Application {
     database: Database,
     handoff: Handoff,
     workers: Option<Workers>,
+    /// Cancelled when the process stops: the workers, gRPC and open event streams end.
+    stopping: CancellationToken,
 }
 
-/// The background work of a process: the worker pool, the refresh scheduler and the
-/// postback sender.
+/// The background work of a process: the worker pool, the refresh scheduler, the
+/// postback sender and the purge.
 pub struct Workers {
     pipeline: Pipeline,
     runs: Arc<dyn ctxd_domain::ports::RunQueue>,
@@ -174,6 +177,7 @@ pub struct Workers {
     settings: worker::WorkerSettings,
     scheduler: Option<(Scheduler, crate::config::SchedulerConfig)>,
     sender: (PostbackService, HttpWebhookSender, std::time::Duration),
+    purge: (PurgeService, std::time::Duration),
 }
 
 impl std::fmt::Debug for Workers {
@@ -201,6 +205,13 @@ impl Workers {
         )
         .context("cannot build the postback HTTP client")?;
         let sender = (postbacks, sender, std::time::Duration::from_millis(config.postback.poll_interval_ms));
+        let purge = PurgeService::new(
+            store.clone(),
+            store.clone(),
+            adapters.blobs.clone(),
+            chrono::Duration::days(i64::from(config.retention.deleted_grace_days)),
+        );
+        let purge = (purge, std::time::Duration::from_secs(config.retention.purge_interval_seconds));
         Ok(Self {
             pipeline: adapters.pipeline(config, metrics.clone())?,
             runs: store,
@@ -208,6 +219,7 @@ impl Workers {
             settings: worker::WorkerSettings { metrics: Some(metrics), ..config.worker_settings() },
             scheduler,
             sender,
+            purge,
         })
     }
 
@@ -217,11 +229,14 @@ impl Workers {
             self.scheduler.map(|(scheduler, config)| tokio::spawn(schedule(scheduler, config, shutdown.clone())));
         let (postbacks, sender, every) = self.sender;
         let sender = tokio::spawn(send_postbacks(postbacks, sender, every, shutdown.clone()));
+        let (purge, every) = self.purge;
+        let purge = tokio::spawn(purge_deleted(purge, every, shutdown.clone()));
         worker::run_pool(self.pipeline, self.runs, self.handoff, self.settings, shutdown).await;
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
         }
         let _ = sender.await;
+        let _ = purge.await;
     }
 }
 
@@ -241,12 +256,14 @@ impl Application {
         };
         let limiter = ctxd_domain::services::rate_limits::RateLimiter::new(rest.rate_limits, budgets);
         let gate = Arc::new(ctxd_domain::services::access::AccessGate::new(use_cases.api_keys.clone(), limiter));
+        let stopping = CancellationToken::new();
         let state = AppState {
             use_cases: use_cases.clone(),
             health: adapters.health.clone(),
             gate: gate.clone(),
             metrics: metrics.clone(),
             queue: Arc::new(adapters.store.clone()),
+            stopping: stopping.clone(),
         };
         let router = ctxd_rest::router(state, &rest);
         let listener =
@@ -263,7 +280,19 @@ impl Application {
         let workers =
             if config.worker.enabled { Some(Workers::new(&adapters, config, metrics.clone())?) } else { None };
         let handoff = adapters.handoff.clone();
-        Ok(Self { listener, grpc_listener, health, gate, metrics, router, use_cases, database, handoff, workers })
+        Ok(Self {
+            listener,
+            grpc_listener,
+            health,
+            gate,
+            metrics,
+            router,
+            use_cases,
+            database,
+            handoff,
+            workers,
+            stopping,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -291,20 +320,11 @@ impl Application {
     /// Serves (and runs the workers) until `shutdown` resolves, then finishes in-flight
     /// requests and runs.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let token = CancellationToken::new();
+        let token = self.stopping;
         let workers = self.workers.map(|workers| tokio::spawn(workers.run(token.clone())));
         let grpc = self.grpc_listener.map(|listener| {
             let stop = token.clone();
-            tokio::spawn(ctxd_grpc::serve(
-                listener,
-                self.use_cases.clone(),
-                self.gate,
-                self.health,
-                self.metrics,
-                async move {
-                    stop.cancelled().await;
-                },
-            ))
+            tokio::spawn(ctxd_grpc::serve(listener, self.use_cases.clone(), self.gate, self.health, self.metrics, stop))
         });
         let stop_workers = token.clone();
         let served = axum::serve(ctxd_rest::listener::ShapedListener(self.listener), self.router)
@@ -353,6 +373,31 @@ async fn send_postbacks(
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "postback pass failed"),
+        }
+    }
+}
+
+/// Purges what deletes left behind, every `every`, until shutdown. Every worker process
+/// runs it; two purging the same source at once delete the same objects and rows,
+/// which is harmless.
+async fn purge_deleted(purge: PurgeService, every: std::time::Duration, shutdown: CancellationToken) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = shutdown.cancelled() => return,
+        }
+        // A pass is not cut off by shutdown midway: it stops between statements.
+        match purge.purge_due(chrono::Utc::now()).await {
+            Ok(pass) if pass.n_sources + pass.n_spaces > 0 => tracing::info!(
+                sources = pass.n_sources,
+                objects = pass.n_objects,
+                spaces = pass.n_spaces,
+                "purged deleted data"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "purge pass failed"),
         }
     }
 }

@@ -30,6 +30,7 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub scheduler: SchedulerConfig,
     pub revisions: RevisionsConfig,
+    pub retention: RetentionConfig,
     pub fetch: FetchConfig,
     pub rate_limits: RateLimitConfig,
     pub llm: LlmSettings,
@@ -256,6 +257,24 @@ impl Default for RevisionsConfig {
     }
 }
 
+/// How long deleted things stay restorable, and how often the purge looks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetentionConfig {
+    /// Days a soft-deleted source stays restorable; then the purge removes it with
+    /// its runs, revisions, artifacts and stored objects. Sources of a deleted space
+    /// are purged at once.
+    pub deleted_grace_days: u32,
+    /// How often each worker process runs the purge.
+    pub purge_interval_seconds: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { deleted_grace_days: 30, purge_interval_seconds: 300 }
+    }
+}
+
 /// The refresh scheduler runs in every process that runs workers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -363,6 +382,7 @@ impl Default for Config {
             worker: WorkerConfig::default(),
             scheduler: SchedulerConfig::default(),
             revisions: RevisionsConfig::default(),
+            retention: RetentionConfig::default(),
             fetch: FetchConfig::default(),
             rate_limits: RateLimitConfig::default(),
             llm: LlmSettings::default(),
@@ -495,6 +515,12 @@ impl Config {
         if self.revisions.retain == 0 {
             problems.push("revisions.retain: must be at least 1".into());
         }
+        if self.retention.purge_interval_seconds == 0 {
+            problems.push("retention.purge_interval_seconds: must be greater than 0".into());
+        }
+        if self.retention.deleted_grace_days > 36_500 {
+            problems.push("retention.deleted_grace_days: at most 36500 (100 years)".into());
+        }
         match (&self.llm.base_url, &self.llm.model) {
             (Some(url), _)
                 if !matches!(url::Url::parse(url).map(|u| u.scheme().to_owned()).as_deref(), Ok("http" | "https")) =>
@@ -582,6 +608,7 @@ impl Config {
             },
             max_collection_depth: self.limits.max_collection_depth,
             retain_revisions: self.revisions.retain,
+            deleted_grace: chrono::Duration::days(i64::from(self.retention.deleted_grace_days)),
         }
     }
 

@@ -7,8 +7,8 @@ use ctxd_domain::{
     ids::UserId,
     model::{
         ApiKey, Artifact, ArtifactDraft, Collection, Context, ContextDraft, HttpMeta, Postback, Provenance,
-        RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome, Source, SourceInput, SourceStats,
-        SourceType, Space, Upload, User,
+        RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome, RunStatus, Source, SourceInput,
+        SourceStats, SourceType, Space, Upload, User,
     },
     ports::Lease,
     state::SourceStatus,
@@ -111,6 +111,7 @@ pub(crate) fn space_to(space: &Space) -> spaces::Model {
         description: space.description.clone(),
         created_at: space.created_at,
         updated_at: space.updated_at,
+        deleted_at: None,
     }
 }
 
@@ -188,6 +189,12 @@ pub(crate) fn run_from(model: runs::Model) -> Result<Run> {
         },
         input,
         attempt: u32::try_from(model.attempt).unwrap_or(0),
+        // A released run waits in the queue until `available_at_ms`.
+        retry_at: if model.status == RunStatus::Pending.as_str() && model.attempt > 0 && model.available_at_ms > 0 {
+            Some(from_millis(model.available_at_ms)?)
+        } else {
+            None
+        },
         error: model.error,
         cancel_requested: model.cancel_requested,
         queued_at: model.queued_at,
@@ -430,7 +437,8 @@ pub(crate) fn postback_to(postback: &Postback) -> postback_outbox::Model {
         next_attempt_at_ms: millis(postback.next_attempt_at),
         last_error: postback.last_error.clone(),
         created_at: postback.created_at,
-        delivered_at: None,
+        delivered_at: postback.delivered_at,
+        last_status_code: postback.last_status_code.map(i32::from),
     }
 }
 
@@ -445,6 +453,8 @@ pub(crate) fn postback_from(model: postback_outbox::Model) -> Result<Postback> {
         attempts: u32::try_from(model.attempts).unwrap_or(0),
         next_attempt_at: from_millis(model.next_attempt_at_ms)?,
         last_error: model.last_error,
+        last_status_code: model.last_status_code.and_then(|code| u16::try_from(code).ok()),
         created_at: model.created_at,
+        delivered_at: model.delivered_at,
     })
 }

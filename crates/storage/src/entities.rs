@@ -57,6 +57,8 @@ pub mod spaces {
         pub description: Option<String>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        /// Set by a delete; the row goes once the purge removed its sources.
+        pub deleted_at: Option<DateTimeUtc>,
     }
     no_relations!();
 }
@@ -272,6 +274,7 @@ pub mod postback_outbox {
         pub last_error: Option<String>,
         pub created_at: DateTimeUtc,
         pub delivered_at: Option<DateTimeUtc>,
+        pub last_status_code: Option<i32>,
     }
     no_relations!();
 }

@@ -20,6 +20,15 @@ use uuid::Uuid;
 
 const CHANNEL: &str = "ctxd_sources";
 
+/// How often subscribers are told to look again when the feed misses other processes
+/// (SQLite: another process on the same file writes unseen).
+const FALLBACK_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How often subscribers are told to look again when the feed covers every process: a
+/// writer publishes its notices just after its commit, so one that died in between
+/// took them with it.
+const SAFETY_POLL: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Notices buffered per subscriber before it is told it missed some.
 const CAPACITY: usize = 1024;
 
@@ -96,14 +105,23 @@ impl Events {
 
 impl SourceEvents for crate::SeaStore {
     fn subscribe(&self) -> BoxStream<'static, SourceChange> {
-        BroadcastStream::new(self.events.sender.subscribe())
-            .map(|item| match item {
-                Ok(id) if !id.is_nil() => SourceChange::Changed(SourceId::from(id)),
-                Ok(_) | Err(BroadcastStreamRecvError::Lagged(_)) => SourceChange::Missed,
-            })
-            .boxed()
+        let notices = BroadcastStream::new(self.events.sender.subscribe()).map(|item| match item {
+            Ok(id) if !id.is_nil() => SourceChange::Changed(SourceId::from(id)),
+            Ok(_) | Err(BroadcastStreamRecvError::Lagged(_)) => SourceChange::Missed,
+        });
+        let poll = if self.sees_other_processes() { SAFETY_POLL } else { FALLBACK_POLL };
+        let looks = futures_util::stream::unfold((), move |()| async move {
+            tokio::time::sleep(poll).await;
+            Some((SourceChange::Missed, ()))
+        })
+        // Both halves end with the feed, so a subscriber sees the end.
+        .take_until(self.events.stop.clone().cancelled_owned());
+        futures_util::stream::select(notices, looks).boxed()
     }
+}
 
+impl crate::SeaStore {
+    /// Whether changes made by other processes reach the feed (Postgres).
     fn sees_other_processes(&self) -> bool {
         self.events.outbox.is_some()
     }

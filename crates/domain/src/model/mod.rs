@@ -22,7 +22,7 @@ pub use collection::{Collection, CollectionNode, build_tree};
 pub use context::{Context, ContextDraft};
 pub use document::{Document, DocumentFormat, NormalizeInput, Role, Turn};
 pub use page::{Page, PageRequest};
-pub use postback::{DEFAULT_RETRY_DELAYS_SECONDS, Postback, PostbackStatus, WebhookSecret};
+pub use postback::{DEFAULT_RETRY_DELAYS_SECONDS, DeliveryFailure, Postback, PostbackStatus, WebhookSecret};
 pub use refresh_policy::{RefreshMode, RefreshPolicy};
 pub use revision::{HttpMeta, Revision};
 pub use run::{Run, RunFlags, RunKind, RunOutcome, RunStatus, StageTimings};

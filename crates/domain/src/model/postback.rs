@@ -28,7 +28,18 @@ pub struct Postback {
     pub attempts: u32,
     pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// The status code of the receiver's last answer, if the last attempt got one.
+    pub last_status_code: Option<u16>,
     pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// Why one delivery attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryFailure {
+    /// The receiver's answer when it gave one (not 2xx); `None` when no answer came.
+    pub status_code: Option<u16>,
+    pub error: String,
 }
 
 impl Postback {
@@ -62,7 +73,9 @@ impl Postback {
             attempts: 0,
             next_attempt_at: now,
             last_error: None,
+            last_status_code: None,
             created_at: now,
+            delivered_at: None,
         })
     }
 }

@@ -29,6 +29,11 @@ pub struct Revision {
 }
 
 impl Revision {
+    /// The blob store folder that holds every object of a source's revisions.
+    pub fn folder(source_id: SourceId) -> String {
+        format!("sources/{source_id}/")
+    }
+
     /// Where the bytes as fetched are kept in the blob store.
     pub fn raw_key(source_id: SourceId, number: u32) -> String {
         format!("sources/{source_id}/revisions/{number}/raw")

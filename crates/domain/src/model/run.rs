@@ -84,6 +84,9 @@ pub struct Run {
     /// How many times a worker has claimed the run (0 while queued for the first time).
     pub attempt: u32,
     pub error: Option<String>,
+    /// When a run that failed transiently and waits in the queue may be tried again
+    /// (`error` says why the last attempt failed); `None` for every other run.
+    pub retry_at: Option<DateTime<Utc>>,
     /// Set when a cancel arrives while a worker holds the run; the worker stops at its
     /// next checkpoint.
     pub cancel_requested: bool,
@@ -114,6 +117,7 @@ impl Run {
             input,
             attempt: 0,
             error: None,
+            retry_at: None,
             cancel_requested: false,
             queued_at: now,
             started_at: None,

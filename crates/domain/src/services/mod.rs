@@ -10,6 +10,7 @@ pub mod idempotency;
 mod outputs;
 pub mod pipeline;
 pub mod postbacks;
+pub mod purge;
 pub mod rate_limits;
 pub mod scheduler;
 mod sources;
@@ -23,6 +24,7 @@ pub use collections::{CollectionPatch, CollectionService, NewCollection};
 pub use outputs::{Content, ContentFormat, ListedRevision, OutputService, RevisionDiff};
 pub use sources::{
     FastForwardRequest, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest, SourcePatch, SourceService,
+    SourceWatch, event_id,
 };
 pub use spaces::{SpaceInput, SpaceService};
 pub use uploads::{
@@ -53,6 +55,8 @@ pub struct Limits {
     pub max_collection_depth: usize,
     /// How many of a source's latest revisions keep their content.
     pub retain_revisions: u32,
+    /// How long a soft-deleted source stays restorable before the purge takes it.
+    pub deleted_grace: chrono::Duration,
 }
 
 impl Default for Limits {
@@ -69,6 +73,7 @@ impl Default for Limits {
             uploads: UploadSettings::default(),
             max_collection_depth: crate::model::collection::DEFAULT_MAX_DEPTH,
             retain_revisions: 20,
+            deleted_grace: chrono::Duration::days(30),
         }
     }
 }
@@ -163,9 +168,6 @@ pub(crate) mod test_ports {
     impl SourceEvents for NoEvents {
         fn subscribe(&self) -> futures_util::stream::BoxStream<'static, SourceChange> {
             Box::pin(futures_util::stream::empty())
-        }
-        fn sees_other_processes(&self) -> bool {
-            false
         }
     }
 

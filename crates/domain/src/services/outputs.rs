@@ -5,7 +5,9 @@ use super::Ports;
 use crate::{
     Error, Result,
     ids::{ArtifactId, RunId, SourceId, SpaceId},
-    model::{Artifact, ArtifactChanges, ArtifactQuery, Context, Page, PageRequest, Revision, Run, Source, User},
+    model::{
+        Artifact, ArtifactChanges, ArtifactQuery, Context, Page, PageRequest, Postback, Revision, Run, Source, User,
+    },
 };
 
 /// Which form of a revision's content to return.
@@ -85,6 +87,16 @@ impl OutputService {
     pub async fn runs(&self, user: &User, id: SourceId, page: PageRequest) -> Result<Page<Run>> {
         self.visible_source(user, id).await?;
         self.ports.runs.list_for_source(id, page).await
+    }
+
+    /// The source's postback deliveries, newest first: each notification with its
+    /// attempts, the receiver's last answer and when it is tried next.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] for an unknown source.
+    pub async fn postbacks(&self, user: &User, id: SourceId, page: PageRequest) -> Result<Page<Postback>> {
+        self.visible_source(user, id).await?;
+        self.ports.postbacks.list_for_source(id, page).await
     }
 
     /// # Errors

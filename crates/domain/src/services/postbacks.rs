@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use crate::{
     Result,
     ids::UserId,
-    model::{Postback, User, WebhookSecret},
+    model::{DeliveryFailure, Postback, User, WebhookSecret},
     ports::{Clock, PostbackStore, WebhookSender},
 };
 
@@ -70,11 +70,11 @@ impl PostbackService {
         for postback in self.store.claim_due(self.clock.now(), HOLD, limit).await? {
             let attempts = postback.attempts + 1;
             match self.attempt(sender, &postback).await? {
-                Ok(()) => {
-                    self.store.delivered(postback.id, attempts, self.clock.now()).await?;
+                Ok(status_code) => {
+                    self.store.delivered(postback.id, attempts, status_code, self.clock.now()).await?;
                     pass.n_delivered += 1;
                 }
-                Err(error) => {
+                Err(failure) => {
                     let delay = usize::try_from(attempts - 1).ok().and_then(|i| self.retry_delays.get(i));
                     let next = delay.map(|d| self.clock.now() + chrono::Duration::from_std(*d).unwrap_or_default());
                     if next.is_some() {
@@ -82,15 +82,20 @@ impl PostbackService {
                     } else {
                         pass.n_gave_up += 1
                     }
-                    self.store.failed(postback.id, attempts, &error, next).await?;
+                    self.store.failed(postback.id, attempts, &failure, next).await?;
                 }
             }
         }
         Ok(pass)
     }
 
-    /// One signed POST. The outer result is storage; the inner one the delivery.
-    async fn attempt(&self, sender: &dyn WebhookSender, postback: &Postback) -> Result<Result<(), String>> {
+    /// One signed POST. The outer result is storage; the inner one the delivery, with
+    /// the receiver's 2xx status when it took it.
+    async fn attempt(
+        &self,
+        sender: &dyn WebhookSender,
+        postback: &Postback,
+    ) -> Result<std::result::Result<u16, DeliveryFailure>> {
         let secret = self.secret_of(postback.user_id).await?;
         let body = serde_json::to_vec(&postback.payload).expect("JSON values serialize");
         let id = postback.id.to_string();
@@ -102,9 +107,11 @@ impl PostbackService {
             ("webhook-signature".to_owned(), secret.sign(&id, timestamp, &body)),
         ];
         Ok(match sender.post(&postback.url, headers, body).await {
-            Ok(status) if (200..300).contains(&status) => Ok(()),
-            Ok(status) => Err(format!("receiver answered {status}")),
-            Err(error) => Err(error),
+            Ok(status) if (200..300).contains(&status) => Ok(status),
+            Ok(status) => {
+                Err(DeliveryFailure { status_code: Some(status), error: format!("receiver answered {status}") })
+            }
+            Err(error) => Err(DeliveryFailure { status_code: None, error }),
         })
     }
 }
@@ -132,11 +139,13 @@ mod tests {
             attempts,
             next_attempt_at: fixed_now(),
             last_error: None,
+            last_status_code: None,
             created_at: fixed_now(),
+            delivered_at: None,
         }
     }
 
-    type Failures = Arc<Mutex<Vec<(u32, String, Option<chrono::DateTime<chrono::Utc>>)>>>;
+    type Failures = Arc<Mutex<Vec<(u32, DeliveryFailure, Option<chrono::DateTime<chrono::Utc>>)>>>;
 
     fn service(claimed: Postback, secret: &'static str) -> (PostbackService, Failures, Arc<Mutex<u32>>) {
         let failures: Failures = Arc::default();
@@ -145,12 +154,12 @@ mod tests {
         store.expect_claim_due().return_once(move |_, _, _| Ok(vec![claimed]));
         store.expect_secret().returning(move |_| Ok(Some(secret.to_owned())));
         let sink = failures.clone();
-        store.expect_failed().returning(move |_, attempts, error, next| {
-            sink.lock().unwrap().push((attempts, error.to_owned(), next));
+        store.expect_failed().returning(move |_, attempts, failure, next| {
+            sink.lock().unwrap().push((attempts, failure.clone(), next));
             Ok(())
         });
         let count = delivered.clone();
-        store.expect_delivered().returning(move |_, _, _| {
+        store.expect_delivered().returning(move |_, _, _, _| {
             *count.lock().unwrap() += 1;
             Ok(())
         });
@@ -188,9 +197,10 @@ mod tests {
             let mut sender = MockWebhookSender::new();
             sender.expect_post().returning(|_, _, _| Ok(500));
             service.deliver_due(&sender, 10).await.unwrap();
-            let (attempts, error, next) = failures.lock().unwrap().pop().unwrap();
+            let (attempts, failure, next) = failures.lock().unwrap().pop().unwrap();
             assert_eq!(attempts, previous_attempts + 1);
-            assert_eq!(error, "receiver answered 500");
+            assert_eq!(failure.error, "receiver answered 500");
+            assert_eq!(failure.status_code, Some(500));
             assert_eq!(next, expected_delay.map(|s| fixed_now() + chrono::Duration::seconds(s)));
         }
     }

@@ -194,17 +194,6 @@ impl SourceService {
         }
     }
 
-    /// The feed of source changes, for live watches. Subscribe before reading the
-    /// current state, so that nothing between the two is missed.
-    pub fn changes(&self) -> futures_util::stream::BoxStream<'static, crate::ports::SourceChange> {
-        self.ports.events.subscribe()
-    }
-
-    /// Whether [`SourceService::changes`] carries other processes' changes too.
-    pub fn changes_cover_other_processes(&self) -> bool {
-        self.ports.events.sees_other_processes()
-    }
-
     /// # Errors
     /// [`Error::NotFound`] when missing, soft-deleted or someone else's.
     pub async fn get(&self, user: &User, id: SourceId) -> Result<Source> {
@@ -292,15 +281,24 @@ impl SourceService {
         self.ports.sources.request_rebuilds_of(id).await
     }
 
-    /// Undoes a soft delete.
+    /// Undoes a soft delete, within `retention.deleted_grace_days` of it and while
+    /// the source's space exists: past that the source is the purge's (its objects
+    /// may be gone already), so it is not found.
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Conflict`] when the source is not deleted.
     pub async fn restore(&self, user: &User, id: SourceId) -> Result<Source> {
+        let source = self.ports.sources.get(user.id, id).await?.ok_or(Error::NotFound("source"))?;
+        if self.ports.spaces.get(user.id, source.space_id).await?.is_none() {
+            return Err(Error::NotFound("source"));
+        }
+        let grace = self.limits.deleted_grace;
         let restored = self
-            .mutate(user, id, Visibility::Any, |source, _| {
-                if !source.is_deleted() {
-                    return Err(Error::Conflict("source is not deleted".into()));
+            .mutate(user, id, Visibility::Any, |source, now| {
+                match source.deleted_at {
+                    None => return Err(Error::Conflict("source is not deleted".into())),
+                    Some(deleted_at) if deleted_at <= now - grace => return Err(Error::NotFound("source")),
+                    Some(_) => {}
                 }
                 source.deleted_at = None;
                 Ok(RunWrite::None)
@@ -688,3 +686,6 @@ fn cancel(source: &mut Source, now: DateTime<Utc>) -> Result<RunWrite> {
 
 #[cfg(test)]
 mod tests;
+mod watch;
+
+pub use watch::{SourceWatch, event_id};

@@ -67,12 +67,15 @@ impl SpaceService {
         Ok(space)
     }
 
-    /// Deletes the space and everything in it.
+    /// Deletes the space and everything in it: at once it and its sources answer 404
+    /// (the sources are soft-deleted, their work canceled), and the purge removes
+    /// their data, stored objects included, in the background.
     ///
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn delete(&self, user: &User, id: SpaceId) -> Result<()> {
-        if self.ports.spaces.delete(user.id, id).await? { Ok(()) } else { Err(Error::NotFound("space")) }
+        let now = self.ports.clock.now();
+        if self.ports.spaces.delete(user.id, id, now).await? { Ok(()) } else { Err(Error::NotFound("space")) }
     }
 }
 
@@ -111,7 +114,7 @@ mod tests {
     async fn another_users_space_is_not_found() {
         let mut mocks = Mocks::default();
         mocks.spaces.expect_get().returning(|_, _| Ok(None));
-        mocks.spaces.expect_delete().returning(|_, _| Ok(false));
+        mocks.spaces.expect_delete().returning(|_, _, _| Ok(false));
         let service = SpaceService::new(mocks.into_ports());
         assert!(matches!(service.get(&user(), SpaceId::new()).await, Err(Error::NotFound("space"))));
         assert!(matches!(service.delete(&user(), SpaceId::new()).await, Err(Error::NotFound("space"))));

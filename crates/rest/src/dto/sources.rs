@@ -250,6 +250,11 @@ pub struct RunOut {
     pub cancel_requested: bool,
     pub attempt: u32,
     pub error: Option<String>,
+    /// While a run that failed transiently waits in the queue: when it is tried
+    /// again (`error` holds the last attempt's error). Null for every other run.
+    #[serde(serialize_with = "serialize_opt_time")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
     #[serde(serialize_with = "serialize_time")]
     #[schema(value_type = String, format = DateTime)]
     pub queued_at: DateTime<Utc>,
@@ -277,6 +282,7 @@ impl From<Run> for RunOut {
             cancel_requested: run.cancel_requested,
             attempt: run.attempt,
             error: run.error,
+            next_attempt_at: run.retry_at,
             queued_at: run.queued_at,
             started_at: run.started_at,
             finished_at: run.finished_at,
@@ -403,4 +409,13 @@ pub struct SourceListParams {
 pub struct RunsPage {
     pub runs: Vec<RunOut>,
     pub pagination: Pagination,
+}
+
+/// `GET /v1/sources/{sourceId}/events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EventParams {
+    /// Keep the stream open after a final status (default false: it ends there).
+    pub follow: Option<bool>,
 }

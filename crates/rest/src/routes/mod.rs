@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod collections;
+pub mod events;
 pub mod operations;
 pub mod outputs;
 pub mod postbacks;

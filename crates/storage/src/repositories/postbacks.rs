@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ctxd_domain::{
     Result,
-    ids::{PostbackId, UserId},
-    model::{Postback, PostbackStatus},
+    ids::{PostbackId, SourceId, UserId},
+    model::{DeliveryFailure, Page, PageRequest, Postback, PostbackStatus},
     ports::PostbackStore,
 };
 use sea_orm::{
@@ -89,10 +89,11 @@ impl PostbackStore for SeaStore {
         claimed.into_iter().map(postback_from).collect()
     }
 
-    async fn delivered(&self, id: PostbackId, attempts: u32, at: DateTime<Utc>) -> Result<()> {
+    async fn delivered(&self, id: PostbackId, attempts: u32, status_code: u16, at: DateTime<Utc>) -> Result<()> {
         postback_outbox::Entity::update_many()
             .col_expr(postback_outbox::Column::Status, Expr::value(PostbackStatus::Delivered.as_str()))
             .col_expr(postback_outbox::Column::Attempts, Expr::value(i32::try_from(attempts).unwrap_or(i32::MAX)))
+            .col_expr(postback_outbox::Column::LastStatusCode, Expr::value(i32::from(status_code)))
             .col_expr(postback_outbox::Column::DeliveredAt, Expr::value(at))
             .filter(postback_outbox::Column::Id.eq(id.0))
             .exec(&self.db)
@@ -105,12 +106,13 @@ impl PostbackStore for SeaStore {
         &self,
         id: PostbackId,
         attempts: u32,
-        error: &str,
+        failure: &DeliveryFailure,
         next_attempt_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let mut update = postback_outbox::Entity::update_many()
             .col_expr(postback_outbox::Column::Attempts, Expr::value(i32::try_from(attempts).unwrap_or(i32::MAX)))
-            .col_expr(postback_outbox::Column::LastError, Expr::value(error));
+            .col_expr(postback_outbox::Column::LastError, Expr::value(failure.error.as_str()))
+            .col_expr(postback_outbox::Column::LastStatusCode, Expr::value(failure.status_code.map(i32::from)));
         update = match next_attempt_at {
             Some(at) => update.col_expr(postback_outbox::Column::NextAttemptAtMs, Expr::value(millis(at))),
             None => update.col_expr(postback_outbox::Column::Status, Expr::value(PostbackStatus::GaveUp.as_str())),
@@ -122,5 +124,12 @@ impl PostbackStore for SeaStore {
     async fn get(&self, id: PostbackId) -> Result<Option<Postback>> {
         let model = postback_outbox::Entity::find_by_id(id.0).one(&self.db).await.map_err(map_db_err)?;
         model.map(postback_from).transpose()
+    }
+
+    async fn list_for_source(&self, source_id: SourceId, page: PageRequest) -> Result<Page<Postback>> {
+        let select = postback_outbox::Entity::find()
+            .filter(postback_outbox::Column::SourceId.eq(source_id.0))
+            .order_by_desc(postback_outbox::Column::Id);
+        super::fetch_page(&self.db, select, page, postback_from).await
     }
 }

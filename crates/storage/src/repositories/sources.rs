@@ -14,8 +14,8 @@ use ctxd_domain::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
-    Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
     sea_query::{Expr, OnConflict, Query},
 };
 use uuid::Uuid;
@@ -27,7 +27,7 @@ use super::{
 };
 use crate::{
     convert::{leased_run_to, run_from, run_to, source_from, source_to},
-    entities::{composition_members, pending_rebuilds, runs, sources},
+    entities::{composition_members, pending_rebuilds, postback_outbox, runs, sources, spaces},
     map_db_err,
 };
 
@@ -232,6 +232,70 @@ impl SourceRepository for SeaStore {
         request_rebuilds(&self.db, member.0, crate::convert::millis(chrono::Utc::now())).await
     }
 
+    async fn purgeable(&self, deleted_before: chrono::DateTime<chrono::Utc>, limit: u64) -> Result<Vec<SourceId>> {
+        // Two index walks rather than one OR, which no index answers: the sources of
+        // deleted spaces first (they go at once), then those past their grace.
+        let mut due: Vec<SourceId> = sources::Entity::find()
+            .select_only()
+            .column(sources::Column::Id)
+            .filter(sources::Column::SpaceId.in_subquery(deleted_spaces()))
+            .limit(limit)
+            .into_tuple::<Uuid>()
+            .all(&self.db)
+            .await
+            .map_err(map_db_err)?
+            .into_iter()
+            .map(SourceId::from)
+            .collect();
+        let room = limit.saturating_sub(due.len() as u64);
+        if room > 0 {
+            let expired = sources::Entity::find()
+                .select_only()
+                .column(sources::Column::Id)
+                .filter(sources::Column::DeletedAt.is_not_null())
+                .filter(sources::Column::DeletedAt.lte(deleted_before))
+                .order_by_asc(sources::Column::DeletedAt)
+                .limit(room)
+                .into_tuple::<Uuid>()
+                .all(&self.db)
+                .await
+                .map_err(map_db_err)?;
+            for id in expired.into_iter().map(SourceId::from) {
+                if !due.contains(&id) {
+                    due.push(id);
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    async fn purge(&self, id: SourceId, deleted_before: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        // Runs, revisions, contexts, artifacts, memberships and rebuild requests go
+        // with the row (ON DELETE CASCADE); the outbox has no foreign key.
+        let removed = sources::Entity::delete_many()
+            .filter(sources::Column::Id.eq(id.0))
+            .filter(
+                Condition::any()
+                    .add(sources::Column::DeletedAt.lte(deleted_before))
+                    .add(sources::Column::SpaceId.in_subquery(deleted_spaces())),
+            )
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        if removed.rows_affected == 0 {
+            txn.rollback().await.map_err(map_db_err)?;
+            return Ok(false);
+        }
+        postback_outbox::Entity::delete_many()
+            .filter(postback_outbox::Column::SourceId.eq(id.0))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(true)
+    }
+
     async fn rebuild_queued(&self, id: SourceId) -> Result<()> {
         pending_rebuilds::Entity::delete_by_id(id.0).exec(&self.db).await.map_err(map_db_err)?;
         Ok(())
@@ -257,4 +321,13 @@ pub(super) async fn request_rebuilds(db: &impl ConnectionTrait, member: Uuid, no
         .to_owned();
     db.execute(&insert).await.map_err(map_db_err)?;
     Ok(())
+}
+
+/// The ids of deleted spaces (a partial index holds them).
+fn deleted_spaces() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(spaces::Column::Id)
+        .from(spaces::Entity)
+        .and_where(spaces::Column::DeletedAt.is_not_null())
+        .to_owned()
 }

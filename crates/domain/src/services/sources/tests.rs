@@ -385,21 +385,43 @@ async fn a_lost_status_race_is_retried_then_reported() {
 #[tokio::test]
 async fn deleted_sources_are_hidden_except_from_restore() {
     let user = user();
-    let mut stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
+    let space = space_of(&user);
+    let mut stored = source(&user, space.id, uri(), SourceStatus::Completed);
     stored.deleted_at = Some(fixed_now());
     let (mut mocks, _) = mocks_with(stored.clone(), true);
+    with_space(&mut mocks, space.clone());
     mocks.sources.expect_request_rebuilds_of().times(1).returning(|_| Ok(()));
     let service = service(mocks);
     assert!(matches!(service.get(&user, stored.id).await, Err(Error::NotFound(_))));
     assert!(matches!(service.delete(&user, stored.id).await, Err(Error::NotFound(_))));
     assert!(service.restore(&user, stored.id).await.unwrap().deleted_at.is_none());
 
-    let live = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
-    let (mocks, _) = mocks_with(live.clone(), true);
+    let live = source(&user, space.id, uri(), SourceStatus::Completed);
+    let (mut mocks, _) = mocks_with(live.clone(), true);
+    with_space(&mut mocks, space);
     assert!(matches!(
         SourceService::new(mocks.into_ports(), Limits::default()).restore(&user, live.id).await,
         Err(Error::Conflict(_))
     ));
+}
+
+#[tokio::test]
+async fn a_source_past_its_grace_or_in_a_deleted_space_is_not_restored() {
+    let user = user();
+    let space = space_of(&user);
+    let mut expired = source(&user, space.id, uri(), SourceStatus::Completed);
+    expired.deleted_at = Some(fixed_now() - Limits::default().deleted_grace);
+    let (mut mocks, saved) = mocks_with(expired.clone(), true);
+    with_space(&mut mocks, space);
+    assert!(matches!(service(mocks).restore(&user, expired.id).await, Err(Error::NotFound("source"))));
+    assert!(saved.lock().unwrap().is_empty(), "nothing written");
+
+    let mut in_deleted_space = expired;
+    in_deleted_space.deleted_at = Some(fixed_now());
+    let (mut mocks, saved) = mocks_with(in_deleted_space.clone(), true);
+    mocks.spaces.expect_get().returning(|_, _| Ok(None));
+    assert!(matches!(service(mocks).restore(&user, in_deleted_space.id).await, Err(Error::NotFound("source"))));
+    assert!(saved.lock().unwrap().is_empty(), "nothing written");
 }
 
 #[tokio::test]
