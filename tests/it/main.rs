@@ -79,6 +79,7 @@ mod grpc;
 mod grpc_parity;
 mod hostile;
 mod hot_paths;
+mod mcp;
 mod operations;
 mod pipeline;
 mod postbacks;

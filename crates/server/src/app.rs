@@ -265,7 +265,11 @@ impl Application {
             queue: Arc::new(adapters.store.clone()),
             stopping: stopping.clone(),
         };
-        let router = ctxd_rest::router(state, &rest);
+        let mut router = ctxd_rest::router(state, &rest);
+        if config.mcp.enabled {
+            let mcp = ctxd_mcp::router(use_cases.clone(), gate.clone(), &config.mcp_http(), stopping.clone());
+            router = router.merge(mcp);
+        }
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let grpc_listener = match config.grpc.enabled {

@@ -35,6 +35,7 @@ pub struct Config {
     pub rate_limits: RateLimitConfig,
     pub llm: LlmSettings,
     pub grpc: GrpcConfig,
+    pub mcp: McpConfig,
     /// The address clients reach the REST API at (`https://ctxd.example.com`), for
     /// the upload URLs ctxd hands out; default: each request's `Host`.
     pub public_url: Option<String>,
@@ -138,6 +139,26 @@ pub struct GrpcConfig {
 impl Default for GrpcConfig {
     fn default() -> Self {
         Self { enabled: true, listen: "127.0.0.1:50051".into() }
+    }
+}
+
+/// MCP over Streamable HTTP at `/mcp` on the REST listener (`ctxd mcp` serves stdio).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct McpConfig {
+    pub enabled: bool,
+    /// Most MCP sessions open at once (clients before protocol 2026-07-28 keep one).
+    pub max_sessions: usize,
+    /// A session idle this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// `Host` values `/mcp` accepts besides loopback names and `public_url`'s host
+    /// (rebinding protection): add the names clients reach this server by.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for McpConfig {
+    fn default() -> Self {
+        Self { enabled: true, max_sessions: 1000, idle_timeout_seconds: 600, allowed_hosts: Vec::new() }
     }
 }
 
@@ -387,6 +408,7 @@ impl Default for Config {
             rate_limits: RateLimitConfig::default(),
             llm: LlmSettings::default(),
             grpc: GrpcConfig::default(),
+            mcp: McpConfig::default(),
             public_url: None,
             blobs: BlobsConfig::default(),
             uploads: UploadsConfig::default(),
@@ -514,6 +536,9 @@ impl Config {
         }
         if self.revisions.retain == 0 {
             problems.push("revisions.retain: must be at least 1".into());
+        }
+        if self.mcp.max_sessions == 0 || self.mcp.idle_timeout_seconds == 0 {
+            problems.push("mcp.max_sessions and mcp.idle_timeout_seconds: must be greater than 0".into());
         }
         if self.retention.purge_interval_seconds == 0 {
             problems.push("retention.purge_interval_seconds: must be greater than 0".into());
@@ -709,6 +734,26 @@ impl Config {
                 .as_deref()
                 .and_then(|u| url::Url::parse(&format!("{}/", u.trim_end_matches('/'))).ok()),
             trust_forwarded: self.http.trust_forwarded,
+        }
+    }
+
+    /// What bounds `/mcp`: sessions, body size, and the `Host` names accepted (the
+    /// configured ones and `public_url`'s).
+    pub fn mcp_http(&self) -> ctxd_mcp::HttpSettings {
+        let mut allowed_hosts = self.mcp.allowed_hosts.clone();
+        if let Some(public) = self.rest().public_url {
+            if let Some(host) = public.host_str() {
+                allowed_hosts.push(host.to_owned());
+            }
+            if let (Some(host), Some(port)) = (public.host_str(), public.port()) {
+                allowed_hosts.push(format!("{host}:{port}"));
+            }
+        }
+        ctxd_mcp::HttpSettings {
+            max_sessions: self.mcp.max_sessions,
+            idle_timeout: std::time::Duration::from_secs(self.mcp.idle_timeout_seconds),
+            allowed_hosts,
+            max_body_bytes: self.http.max_body_bytes,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The `ctxd` command line: `serve`, `worker`, `migrate`, `keys create`, `openapi` and
-//! `extract`.
+//! The `ctxd` command line: `serve`, `worker`, `mcp`, `migrate`, `keys create`,
+//! `openapi` and `extract`.
 
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
@@ -22,7 +22,8 @@ const ABOUT: &str = "ctxd turns web pages, files and AI conversations into reusa
 const AFTER_HELP: &str = "\
 Start with `ctxd serve`: it keeps its SQLite database and files in ./ctxd-data, prints
 the first API key once and serves the REST API on http://127.0.0.1:8080 (docs at /docs)
-and gRPC on 127.0.0.1:50051.
+and gRPC on 127.0.0.1:50051. AI assistants connect over MCP: to http://127.0.0.1:8080/mcp
+with the key, or by starting `ctxd mcp` (stdio).
 
 Configuration (flags beat environment variables beat the --config file beat defaults):
   DATABASE_URL            postgres://user@host/db for PostgreSQL (default: SQLite in --data-dir)
@@ -72,6 +73,19 @@ enum Command {
         common: Common,
     },
     /// Apply database migrations and exit
+    /// Serve MCP on stdin/stdout for a local AI client that starts a command (opens the
+    /// same database as serve; logs go to stderr)
+    Mcp {
+        /// The user the assistant acts for
+        #[arg(long, default_value = "local")]
+        user: String,
+        /// Run no workers in this process (when `ctxd serve` or `ctxd worker` runs on the
+        /// same database, its workers process what the assistant queues)
+        #[arg(long)]
+        no_worker: bool,
+        #[command(flatten)]
+        common: Common,
+    },
     Migrate {
         #[command(flatten)]
         common: Common,
@@ -165,6 +179,12 @@ async fn main() -> ExitCode {
             Ok(config) => work(config).await,
             Err(code) => return code,
         },
+        Command::Mcp { user, no_worker, common } => {
+            match load_config(&common, ServeFlags { no_worker, ..ServeFlags::default() }) {
+                Ok(config) => mcp(config, &user).await,
+                Err(code) => return code,
+            }
+        }
         Command::Migrate { common } => match load_config(&common, ServeFlags::default()) {
             Ok(config) => migrate(config).await,
             Err(code) => return code,
@@ -239,6 +259,42 @@ async fn work(config: Config) -> anyhow::Result<()> {
     tracing::info!(count = config.worker.count, "ctxd workers are running");
     workers.run(token).await;
     Ok(())
+}
+
+/// `ctxd mcp`: one MCP session on stdio, with this process's own workers unless
+/// `--no-worker` (or `worker.enabled = false`).
+async fn mcp(config: Config, user: &str) -> anyhow::Result<()> {
+    let (_database, adapters) = Adapters::open(&config).await?;
+    let use_cases = ctxd_domain::services::UseCases::new(adapters.ports(), config.use_case_limits()?);
+    // A fresh installation gets its local user (and first key file) as with `serve`;
+    // stdout belongs to the protocol, so nothing is printed.
+    bootstrap_first_key(&use_cases, &config.data_dir).await?;
+    let user = match use_cases.api_keys.user_named(user).await {
+        Ok(found) => found,
+        Err(ctxd_domain::Error::NotFound(_)) => {
+            anyhow::bail!("--user: no user named {user:?}; `ctxd keys create --user {user}` makes one")
+        }
+        Err(error) => return Err(anyhow::Error::new(error).context("cannot read the user")),
+    };
+    let token = CancellationToken::new();
+    let workers = match config.worker.enabled {
+        true => {
+            let workers = Workers::new(&adapters, &config, Arc::new(ctxd_telemetry::Metrics::new()))?;
+            Some(tokio::spawn(workers.run(token.clone())))
+        }
+        false => None,
+    };
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    let served = ctxd_mcp::serve_stdio(use_cases, user, token.clone()).await;
+    token.cancel();
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
+    served.map_err(|error| anyhow::anyhow!("the MCP session failed: {error}"))
 }
 
 async fn create_key(config: Config, user: &str, plan: Option<&str>) -> anyhow::Result<()> {

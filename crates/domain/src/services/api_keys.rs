@@ -123,6 +123,15 @@ impl ApiKeyService {
         Ok((user, issued))
     }
 
+    /// The user called `name`, for local clients that act as a user without a key
+    /// (`ctxd mcp --user NAME`: whoever can start the process can read the database).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when there is no such user.
+    pub async fn user_named(&self, name: &str) -> Result<User> {
+        self.ports.users.find_by_name(name).await?.ok_or(Error::NotFound("user"))
+    }
+
     /// First start of an empty installation: when there are no users yet, creates the
     /// local user and returns its first key; otherwise returns `None`.
     pub async fn bootstrap_local_user(&self) -> Result<Option<IssuedApiKey>> {
