@@ -45,7 +45,7 @@ async fn every_tool_answers_from_the_use_cases(app: TestApp) {
     let added: ToolOutput = tools::add_source(
         use_cases,
         &user,
-        args(json!({"space_id": space, "text": TRANSCRIPT, "name": "deploy chat", "wait_seconds": 30})),
+        args(json!({"space": space, "text": TRANSCRIPT, "name": "deploy chat", "wait_seconds": 30})),
     )
     .await
     .unwrap();
@@ -66,23 +66,31 @@ async fn every_tool_answers_from_the_use_cases(app: TestApp) {
     assert_eq!(content.text.split('\n').count(), 2, "two lines, the second blank: {:?}", content.text);
     assert!(content.structured["total_lines"].as_u64().unwrap() > 2);
 
-    let found = tools::search_artifacts(use_cases, &user, args(json!({"space_id": space, "query": "ExecStart"})))
-        .await
-        .unwrap();
+    let found =
+        tools::search_artifacts(use_cases, &user, args(json!({"space": space, "query": "ExecStart"}))).await.unwrap();
     assert_eq!(found.structured["total"], 1, "{}", found.text);
     let artifact_id = found.structured["artifacts"][0]["id"].as_str().unwrap();
     let artifact = tools::get_artifact(use_cases, &user, args(json!({"artifact_id": artifact_id}))).await.unwrap();
     assert!(artifact.text.contains("```ini\n[Service]"), "{}", artifact.text);
 
+    // A space can be named instead of given by id; a new name makes a new space.
+    let by_name = tools::list_sources(use_cases, &user, args(json!({"space": "Research"}))).await.unwrap();
+    assert_eq!(by_name.structured["total"], 1, "names compare without case");
+    let elsewhere =
+        tools::add_source(use_cases, &user, args(json!({"space": "notes", "text": "a note", "wait_seconds": 0})))
+            .await
+            .unwrap();
+    assert_ne!(elsewhere.structured["source"]["space_id"], space.as_str());
+    assert_eq!(tools::list_spaces(use_cases, &user, page()).await.unwrap().structured["total"], 2);
     let listed =
-        tools::list_sources(use_cases, &user, args(json!({"space_id": space, "status": "COMPLETED"}))).await.unwrap();
+        tools::list_sources(use_cases, &user, args(json!({"space": space, "status": "COMPLETED"}))).await.unwrap();
     assert_eq!(listed.structured["total"], 1);
-    let none = tools::list_sources(use_cases, &user, args(json!({"space_id": space, "type": "URI"}))).await.unwrap();
+    let none = tools::list_sources(use_cases, &user, args(json!({"space": space, "type": "URI"}))).await.unwrap();
     assert_eq!(none.structured["total"], 0);
 
     // A URL source, then a refresh that finds a change: a new revision.
     let (origin, url) = Origin::start().await;
-    let page_source = tools::add_source(use_cases, &user, args(json!({"space_id": space, "url": url}))).await.unwrap();
+    let page_source = tools::add_source(use_cases, &user, args(json!({"space": space, "url": url}))).await.unwrap();
     let page_id = page_source.structured["source"]["id"].as_str().unwrap().to_owned();
     assert_eq!(page_source.structured["source"]["revision"], 1, "{}", page_source.text);
     origin.set("second version, with more words in it", "\"v2\"");
@@ -106,19 +114,21 @@ async fn tool_errors_name_what_the_model_can_fix(app: TestApp) {
     let use_cases = &app.use_cases;
     let space = app.create_space("private").await;
     let added =
-        tools::add_source(use_cases, &alice, args(json!({"space_id": space, "text": "secret notes"}))).await.unwrap();
+        tools::add_source(use_cases, &alice, args(json!({"space": space, "text": "secret notes"}))).await.unwrap();
     let id = added.structured["source_id"].as_str().unwrap().to_owned();
 
     // Another user's ids are not found, whichever tool asks.
     let not_found = |result: Result<ToolOutput, Error>| matches!(result, Err(Error::NotFound(_)));
     assert!(not_found(tools::get_context(use_cases, &bob, args(json!({"source_id": id}))).await));
     assert!(not_found(tools::source_status(use_cases, &bob, args(json!({"source_id": id}))).await));
-    assert!(not_found(tools::list_sources(use_cases, &bob, args(json!({"space_id": space}))).await));
+    assert!(not_found(tools::list_sources(use_cases, &bob, args(json!({"space": space}))).await));
     assert!(not_found(
         tools::pack_context(use_cases, &bob, &id).await.map(|p| ToolOutput { text: p.text, structured: Value::Null })
     ));
-    let sneaky = tools::add_source(use_cases, &bob, args(json!({"space_id": space, "text": "x"}))).await;
+    let sneaky = tools::add_source(use_cases, &bob, args(json!({"space": space, "text": "x"}))).await;
     assert!(matches!(sneaky, Err(Error::NotFound(_))), "{sneaky:?}");
+    let unknown = tools::list_sources(use_cases, &alice, args(json!({"space": "no such space"}))).await;
+    assert!(matches!(unknown, Err(Error::NotFound("space"))), "reads never create a space: {unknown:?}");
 
     let field_of = |result: Result<ToolOutput, Error>| match result {
         Err(error) => error.details().iter().map(|d| d.field.clone()).collect::<Vec<_>>(),
@@ -129,23 +139,23 @@ async fn tool_errors_name_what_the_model_can_fix(app: TestApp) {
         ["source_id"]
     );
     assert_eq!(
-        field_of(tools::add_source(use_cases, &alice, args(json!({"space_id": space}))).await),
+        field_of(tools::add_source(use_cases, &alice, args(json!({"space": space}))).await),
         ["url"],
         "neither url nor text"
     );
     assert_eq!(
         field_of(
-            tools::add_source(use_cases, &alice, args(json!({"space_id": space, "text": "x", "wait_seconds": 1000})))
+            tools::add_source(use_cases, &alice, args(json!({"space": space, "text": "x", "wait_seconds": 1000})))
                 .await
         ),
         ["wait_seconds"]
     );
     assert_eq!(
-        field_of(tools::add_source(use_cases, &alice, args(json!({"space_id": space, "url": "ftp://x/y"}))).await),
+        field_of(tools::add_source(use_cases, &alice, args(json!({"space": space, "url": "ftp://x/y"}))).await),
         ["url"]
     );
     assert_eq!(
-        field_of(tools::list_sources(use_cases, &alice, args(json!({"space_id": space, "status": "DONE"}))).await),
+        field_of(tools::list_sources(use_cases, &alice, args(json!({"space": space, "status": "DONE"}))).await),
         ["status"]
     );
     let backwards = args(json!({"source_id": id, "start_line": 5, "end_line": 2}));

@@ -13,10 +13,14 @@ commands:
   ci                  format check, clippy (warnings are errors), the whole test suite
                       (unit and end-to-end, on SQLite and PostgreSQL) with cargo-nextest,
                       validation of the generated OpenAPI document, a Python gRPC client
-                      (grpcio-tools) against a real ctxd serve, schemathesis against a
+                      (grpcio-tools) against a real ctxd serve, the MCP Python SDK against
+                      ctxd serve and ctxd mcp on both backends, schemathesis against a
                       seeded ctxd serve on both backends (90 s each), and the extraction
                       quality gate when ../shared/data is there (required in CI)
   grpc-client-check   only the Python gRPC client check of ci
+  mcp-client-check    only the MCP check of ci: the official MCP Python SDK (installed
+                      from PyPI into target/mcp-venv) drives ctxd serve over Streamable
+                      HTTP and ctxd mcp over stdio, on SQLite and then on PostgreSQL
   schemathesis [--max-time S]
                       schemathesis (every check) against a live ctxd serve seeded with real
                       resources, on SQLite and then on PostgreSQL, S seconds each (default
@@ -54,6 +58,7 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("grpc-client-check") => grpc_client_check(),
+        Some("mcp-client-check") => mcp_client_check(),
         Some("chaos") => chaos(&args[1..]),
         Some("schemathesis") => schemathesis(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "extract") => bench_extract(&args[1..]),
@@ -165,27 +170,77 @@ fn attack_suite() -> anyhow::Result<()> {
 /// The schemathesis version the attack suite runs.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
 
+/// The MCP SDK version the MCP check runs.
+const MCP_SDK: &str = "mcp==2.3.0";
+
 /// A Python with [`SCHEMATHESIS`], in a virtualenv under target/ (made once).
 fn schemathesis_python() -> anyhow::Result<String> {
-    let venv = target_dir()?.join("schemathesis-venv");
-    let python = venv.join("bin/python").to_string_lossy().into_owned();
     let version = SCHEMATHESIS.split_once("==").map_or("", |(_, v)| v);
     let check = format!("import schemathesis, sys; sys.exit(schemathesis.__version__ != '{version}')");
+    venv_python("schemathesis-venv", SCHEMATHESIS, &check)
+}
+
+/// A Python with [`MCP_SDK`], in a virtualenv under target/ (made once).
+fn mcp_python() -> anyhow::Result<String> {
+    let version = MCP_SDK.split_once("==").map_or("", |(_, v)| v);
+    let check = format!("import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '{version}')");
+    venv_python("mcp-venv", MCP_SDK, &check)
+}
+
+/// The Python of virtualenv `target/{name}`, with `package` installed unless `check`
+/// (a Python snippet) already passes there.
+fn venv_python(name: &str, package: &str, check: &str) -> anyhow::Result<String> {
+    let venv = target_dir()?.join(name);
+    let python = venv.join("bin/python").to_string_lossy().into_owned();
     let installed = || {
         Command::new(&python)
-            .args(["-c", &check])
+            .args(["-c", check])
             .stderr(std::process::Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
     if !installed() {
         run("python3", &["-m", "venv", &venv.to_string_lossy()])?;
-        run(&python, &["-m", "pip", "install", "--quiet", SCHEMATHESIS])?;
+        run(&python, &["-m", "pip", "install", "--quiet", package])?;
         if !installed() {
-            bail!("{SCHEMATHESIS} did not install into {}", venv.display());
+            bail!("{package} did not install into {}", venv.display());
         }
     }
     Ok(python)
+}
+
+/// The official MCP Python SDK against `ctxd serve` (Streamable HTTP) and `ctxd mcp`
+/// (stdio), on SQLite and then on PostgreSQL (`tests/mcp/client_check.py`). Required
+/// in CI; elsewhere skipped when the SDK cannot be installed.
+fn mcp_client_check() -> anyhow::Result<()> {
+    let python = match mcp_python() {
+        Ok(python) => python,
+        Err(error) if std::env::var_os("CI").is_none() => {
+            eprintln!("note: the MCP SDK could not be installed ({error:#}); skipping the MCP client check");
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    };
+    cargo(&["build", "--quiet", "--bin", "ctxd"])?;
+    let ctxd = target_dir()?.join("debug/ctxd").to_string_lossy().into_owned();
+    let script = workspace_root()?.join("tests/mcp/client_check.py").to_string_lossy().into_owned();
+    eprintln!("MCP client check on SQLite");
+    run(&python, &[script.as_str(), "--ctxd", ctxd.as_str()])?;
+    eprintln!("MCP client check on PostgreSQL");
+    let url = bench_database("ctxd_mcp_check")?;
+    run(&python, &[script.as_str(), "--ctxd", ctxd.as_str(), "--database-url", url.as_str()])
+}
+
+/// A fresh PostgreSQL database (found or started as the tests do), by its URL.
+fn bench_database(name: &str) -> anyhow::Result<String> {
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--quiet", "-p", "ctxd-bench", "--", "database", name])
+        .output()
+        .context("cannot run ctxd-bench")?;
+    if !output.status.success() {
+        bail!("no PostgreSQL database {name}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    Ok(String::from_utf8(output.stdout)?.trim().to_owned())
 }
 
 /// `cargo xtask schemathesis`: `tests/schemathesis/attack.py` against the debug `ctxd`
@@ -207,14 +262,7 @@ fn run_schemathesis(python: &str, max_time: &str) -> anyhow::Result<()> {
     eprintln!("schemathesis on SQLite");
     run(&script, &base)?;
     eprintln!("schemathesis on PostgreSQL");
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["run", "--quiet", "-p", "ctxd-bench", "--", "database", "ctxd_schemathesis"])
-        .output()
-        .context("cannot run ctxd-bench")?;
-    if !output.status.success() {
-        bail!("no PostgreSQL database for schemathesis: {}", String::from_utf8_lossy(&output.stderr));
-    }
-    let url = String::from_utf8(output.stdout)?.trim().to_owned();
+    let url = bench_database("ctxd_schemathesis")?;
     let mut with_postgres = base.to_vec();
     with_postgres.extend(["--database-url", url.as_str()]);
     run(&script, &with_postgres)
@@ -257,6 +305,7 @@ fn ci() -> anyhow::Result<()> {
     drop(moto);
     validate_openapi()?;
     grpc_client_check()?;
+    mcp_client_check()?;
     attack_suite()?;
     extraction_gate()
 }

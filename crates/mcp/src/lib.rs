@@ -3,6 +3,7 @@
 //! HTTP at `/mcp` on the REST listener (each request let in by the access gate, like
 //! every `/v1` request) and stdio for local clients (`ctxd mcp`).
 
+mod args;
 mod errors;
 mod render;
 pub mod resources;

@@ -11,13 +11,14 @@ use std::{
 use ctxd_domain::{Error, model::User, services::UseCases};
 use rmcp::{
     ErrorData, RoleServer, ServerHandler,
-    handler::server::{router::tool::ToolRouter, wrapper::Parameters},
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
     model::{
-        CallToolResult, ContentBlock, Extensions, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
-        Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
-        Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
-        Resource, ResourceContents, ResourceTemplate, ResourceUpdatedNotificationParam, Role, ServerCapabilities,
-        ServerConfig, SubscribeRequestParams, SubscriptionFilter, UnsubscribeRequestParams,
+        CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Extensions, GetPromptRequestParams,
+        GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+        ListResourcesResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+        ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+        ResourceUpdatedNotificationParam, Role, ServerCapabilities, ServerConfig, SubscribeRequestParams,
+        SubscriptionFilter, UnsubscribeRequestParams,
     },
     service::{RequestContext, SubscriptionContext},
     tool, tool_handler, tool_router,
@@ -25,6 +26,7 @@ use rmcp::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    args::Parameters,
     errors,
     resources::{self, CONTENT_TEMPLATE, CONTEXT_TEMPLATE, ResourceUri},
     tools::{self, ToolOutput},
@@ -235,6 +237,21 @@ impl ServerHandler for CtxdMcp {
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("ctxd", env!("CARGO_PKG_VERSION")))
             .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        // rmcp's own answer ("tool not found") does not say which tools there are.
+        if self.tool_router.get(&request.name).is_none() {
+            let known: Vec<String> =
+                self.tool_router.list_all().into_iter().map(|tool| tool.name.into_owned()).collect();
+            let message = format!("unknown tool {:?}; ctxd's tools are {}", request.name, known.join(", "));
+            return Err(ErrorData::invalid_params(message, None));
+        }
+        self.tool_router.call(ToolCallContext::new(self, request, context)).await
     }
 
     async fn list_resources(

@@ -11,7 +11,7 @@ use ctxd_domain::{
         Artifact, ArtifactQuery, Context, PageRequest, RefreshMode, Source, SourceMaterial, SourceType, Space, User,
     },
     ports::SourceFilter,
-    services::{ContentFormat, NewSource, RefreshPolicyInput, RefreshRequest, UseCases},
+    services::{ContentFormat, NewSource, RefreshPolicyInput, RefreshRequest, SpaceInput, UseCases},
     state::SourceStatus,
 };
 use futures_util::StreamExt;
@@ -45,8 +45,8 @@ pub struct PageArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArtifactsArgs {
-    /// The space to search (its id, from `list_spaces`).
-    pub space_id: String,
+    /// The space to search: its id (from `list_spaces`) or its name.
+    pub space: String,
     /// Words to find in an artifact's title, language or content.
     pub query: Option<String>,
     /// CODE, SCHEMA, DIAGRAM, TABLE, COMMAND, ...
@@ -96,8 +96,8 @@ pub struct GetArtifactArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListSourcesArgs {
-    /// The space's id.
-    pub space_id: String,
+    /// The space: its id (from `list_spaces`) or its name.
+    pub space: String,
     /// Only sources in this collection.
     pub collection_id: Option<String>,
     /// CREATED, PENDING, PROCESSING, COMPLETED, FAILED or CANCELED.
@@ -112,8 +112,8 @@ pub struct ListSourcesArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSourceArgs {
-    /// The space to add it to.
-    pub space_id: String,
+    /// The space to add it to: its id or its name (a new name creates the space).
+    pub space: String,
     /// A web page to fetch (http or https). Give this or `text`.
     pub url: Option<String>,
     /// Pasted text: a chat transcript, markdown, plain text, HTML or a JSON chat
@@ -153,8 +153,38 @@ pub(crate) fn source_id(raw: &str) -> Result<SourceId> {
     id("source_id", raw, SourceId::parse_field)
 }
 
-fn space_id(raw: &str) -> Result<SpaceId> {
-    id("space_id", raw, SpaceId::parse_field)
+/// The caller's space named by `raw`: an id, or a name (compared without case);
+/// with `create`, a name no space has yet makes a new space.
+async fn space(use_cases: &UseCases, user: &User, raw: &str, create: bool) -> Result<SpaceId> {
+    let raw = raw.trim();
+    if let Ok(id) = raw.parse::<SpaceId>() {
+        return Ok(id);
+    }
+    if raw.is_empty() {
+        return Err(Error::invalid("space", "name a space (its id or its name)"));
+    }
+    for number in 1.. {
+        let listed =
+            use_cases.spaces.list(user, PageRequest::new(Some(number), Some(PageRequest::MAX_PER_PAGE))?).await?;
+        if let Some(found) = listed.items.iter().find(|space| space.name.eq_ignore_ascii_case(raw)) {
+            return Ok(found.id);
+        }
+        if number >= listed.pages() {
+            break;
+        }
+    }
+    if !create {
+        return Err(Error::NotFound("space"));
+    }
+    let input = SpaceInput { name: raw.to_owned(), description: None };
+    let created = use_cases.spaces.create(user, input).await.map_err(|error| match error {
+        // The name is the `space` argument here.
+        Error::Validation { .. } => {
+            Error::invalid("space", "a new space's name: 1 to 200 characters, no control characters")
+        }
+        other => other,
+    })?;
+    Ok(created.id)
 }
 
 fn collection_id(raw: &str) -> Result<CollectionId> {
@@ -180,7 +210,7 @@ fn space_json(space: &Space) -> Value {
 }
 
 pub async fn list_sources(use_cases: &UseCases, user: &User, args: ListSourcesArgs) -> Result<ToolOutput> {
-    let space = space_id(&args.space_id)?;
+    let space = space(use_cases, user, &args.space, false).await?;
     let filter = SourceFilter {
         status: args.status.as_deref().map(|s| parse_enum::<SourceStatus>("status", s)).transpose()?,
         source_type: args.source_type.as_deref().map(|s| parse_enum::<SourceType>("type", s)).transpose()?,
@@ -295,7 +325,7 @@ fn artifact_json(artifact: &Artifact) -> Value {
 }
 
 pub async fn search_artifacts(use_cases: &UseCases, user: &User, args: SearchArtifactsArgs) -> Result<ToolOutput> {
-    let space = space_id(&args.space_id)?;
+    let space = space(use_cases, user, &args.space, false).await?;
     let query = ArtifactQuery::new(args.kind.as_deref(), args.language.as_deref(), args.query.as_deref())?;
     let found = use_cases.outputs.search_artifacts(user, space, &query, page(args.page, args.per_page)?).await?;
     let text = render::artifacts(&found.items, found.total);
@@ -327,7 +357,6 @@ pub async fn source_status(use_cases: &UseCases, user: &User, args: SourceArgs) 
 }
 
 pub async fn add_source(use_cases: &UseCases, user: &User, args: AddSourceArgs) -> Result<ToolOutput> {
-    let space = space_id(&args.space_id)?;
     let wait = wait_for(args.wait_seconds)?;
     let material = match (args.url, args.text) {
         (Some(url), None) => SourceMaterial::Uri { url },
@@ -335,6 +364,8 @@ pub async fn add_source(use_cases: &UseCases, user: &User, args: AddSourceArgs) 
         (Some(_), Some(_)) => return Err(Error::invalid("url", "give url or text, not both")),
         (None, None) => return Err(Error::invalid("url", "give url (a page to fetch) or text (pasted content)")),
     };
+    // Last: a new name creates the space, which a bad argument above must not do.
+    let space = space(use_cases, user, &args.space, true).await?;
     let mut request = NewSource::new(material);
     request.fields.url = "url";
     request.fields.data = "text";
