@@ -213,3 +213,30 @@ async fn the_mcp_endpoint_lets_in_only_live_keys(app: TestApp) {
     let rebound = post_mcp(&app, Some(&app.api_key), Some("evil.example")).await;
     assert!(rebound.status().is_client_error(), "{}", rebound.status());
 }
+
+/// Sessions are bounded: past `mcp.max_sessions`, a new one is refused with 503 until
+/// one closes; requests of the open session still go through.
+#[tokio::test]
+async fn sessions_over_the_bound_are_refused_until_one_closes() {
+    let app = ctxd_test_support::spawn_app_with(ctxd_test_support::Backend::Sqlite, |config| {
+        config.mcp.max_sessions = 1;
+    })
+    .await
+    .unwrap();
+    let first = post_mcp(&app, Some(&app.api_key), None).await;
+    assert_eq!(first.status(), 200);
+    let session = first.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let second = post_mcp(&app, Some(&app.api_key), None).await;
+    assert_eq!(second.status(), 503, "{}", second.text().await.unwrap());
+
+    let closed = app
+        .client
+        .delete(format!("{}/mcp", app.address))
+        .bearer_auth(&app.api_key)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    assert_eq!(post_mcp(&app, Some(&app.api_key), None).await.status(), 200, "room again");
+}
