@@ -93,3 +93,4 @@ mod sources;
 mod spaces;
 mod tenants;
 mod uploads;
+mod web;

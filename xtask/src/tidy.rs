@@ -89,6 +89,7 @@ mod tests {
             "ctxd-server",
             "ctxd-telemetry",
             "rmcp",
+            "maud",
         ];
         let found: Vec<_> = deps.iter().filter(|d| forbidden.contains(&d.as_str())).collect();
         assert!(found.is_empty(), "domain must stay pure; it depends on {found:?}");
@@ -97,7 +98,7 @@ mod tests {
     #[test]
     fn adapters_do_not_depend_on_each_other() {
         let root = workspace_root();
-        let adapters = ["storage", "rest", "grpc", "mcp", "blobs", "fetchers", "extractors", "llm"];
+        let adapters = ["storage", "rest", "grpc", "mcp", "web", "blobs", "fetchers", "extractors", "llm"];
         for adapter in adapters {
             let deps = normal_dependencies(&root.join(format!("crates/{adapter}/Cargo.toml")));
             assert!(deps.contains(&"ctxd-domain".to_owned()), "{adapter} implements the domain's ports");

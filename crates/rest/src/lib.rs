@@ -170,8 +170,6 @@ pub fn router(state: AppState, config: &RestConfig) -> Router {
     api.route_layer(middleware::from_fn_with_state(declared, query_guard::middleware))
         .route("/openapi.json", get(move || async move { Json(spec.as_ref().clone()) }))
         .route("/metrics", get(metrics::render))
-        // A browser pointed at the server lands on the API documentation.
-        .route("/", get(|| async { axum::response::Redirect::temporary("/docs/") }))
         .merge(SwaggerUi::new("/docs").url("/docs/openapi.json", openapi.as_ref().clone()))
         .fallback(error::fallback)
         .method_not_allowed_fallback(method_not_allowed)

@@ -270,6 +270,12 @@ impl Application {
             let mcp = ctxd_mcp::router(use_cases.clone(), gate.clone(), &config.mcp_http(), stopping.clone());
             router = router.merge(mcp);
         }
+        router = if config.web.enabled {
+            router.merge(ctxd_web::router(use_cases.clone(), config.web_settings(), stopping.clone()))
+        } else {
+            // Without the console, a browser pointed at the server lands on the API docs.
+            router.route("/", axum::routing::get(|| async { axum::response::Redirect::temporary("/docs/") }))
+        };
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let grpc_listener = match config.grpc.enabled {

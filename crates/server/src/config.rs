@@ -36,6 +36,7 @@ pub struct Config {
     pub llm: LlmSettings,
     pub grpc: GrpcConfig,
     pub mcp: McpConfig,
+    pub web: WebConfig,
     /// The address clients reach the REST API at (`https://ctxd.example.com`), for
     /// the upload URLs ctxd hands out; default: each request's `Host`.
     pub public_url: Option<String>,
@@ -159,6 +160,21 @@ pub struct McpConfig {
 impl Default for McpConfig {
     fn default() -> Self {
         Self { enabled: true, max_sessions: 1000, idle_timeout_seconds: 600, allowed_hosts: Vec::new() }
+    }
+}
+
+/// The web console at `/` on the REST listener.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebConfig {
+    pub enabled: bool,
+    /// How long a sign-in lasts.
+    pub session_hours: u32,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self { enabled: true, session_hours: 12 }
     }
 }
 
@@ -409,6 +425,7 @@ impl Default for Config {
             llm: LlmSettings::default(),
             grpc: GrpcConfig::default(),
             mcp: McpConfig::default(),
+            web: WebConfig::default(),
             public_url: None,
             blobs: BlobsConfig::default(),
             uploads: UploadsConfig::default(),
@@ -537,6 +554,9 @@ impl Config {
         if self.revisions.retain == 0 {
             problems.push("revisions.retain: must be at least 1".into());
         }
+        if self.web.session_hours == 0 || self.web.session_hours > 24 * 90 {
+            problems.push("web.session_hours: 1 to 2160 (90 days)".into());
+        }
         if self.mcp.max_sessions == 0 || self.mcp.idle_timeout_seconds == 0 {
             problems.push("mcp.max_sessions and mcp.idle_timeout_seconds: must be greater than 0".into());
         }
@@ -634,6 +654,7 @@ impl Config {
             max_collection_depth: self.limits.max_collection_depth,
             retain_revisions: self.revisions.retain,
             deleted_grace: chrono::Duration::days(i64::from(self.retention.deleted_grace_days)),
+            console_session_ttl: chrono::Duration::hours(i64::from(self.web.session_hours)),
         }
     }
 
@@ -735,6 +756,12 @@ impl Config {
                 .and_then(|u| url::Url::parse(&format!("{}/", u.trim_end_matches('/'))).ok()),
             trust_forwarded: self.http.trust_forwarded,
         }
+    }
+
+    /// The console's settings: its cookie is `Secure` when `public_url` is https.
+    pub fn web_settings(&self) -> ctxd_web::WebSettings {
+        let secure_cookies = self.rest().public_url.is_some_and(|url| url.scheme() == "https");
+        ctxd_web::WebSettings { secure_cookies }
     }
 
     /// What bounds `/mcp`: sessions, body size, and the `Host` names accepted (the

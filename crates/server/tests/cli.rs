@@ -211,9 +211,10 @@ fn serve_takes_grpc_listen_logs_both_addresses_without_colour_and_sends_browsers
     assert!(!serving.contains('\u{1b}'), "no colour codes into a pipe: {serving:?}");
     assert!(std::net::TcpStream::connect(("127.0.0.1", grpc)).is_ok(), "gRPC listens where it was told");
 
+    // A browser pointed at the server lands on the console's sign-in.
     let root = http_get(rest, "/", "");
-    assert!(root.starts_with("HTTP/1.1 307"), "{root}");
-    assert!(root.to_ascii_lowercase().contains("location: /docs/"), "{root}");
+    assert!(root.starts_with("HTTP/1.1 303"), "{root}");
+    assert!(root.to_ascii_lowercase().contains("location: /sign-in"), "{root}");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -33,11 +33,27 @@ impl ApiKeyService {
     /// # Errors
     /// [`Error::Unauthenticated`] for an unknown, revoked or expired key.
     pub async fn authenticate(&self, secret: &str) -> Result<User> {
+        self.authenticate_key(secret).await.map(|(_, user)| user)
+    }
+
+    /// Like [`ApiKeyService::authenticate`], with the key itself.
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] for an unknown, revoked or expired key.
+    pub async fn authenticate_key(&self, secret: &str) -> Result<(ApiKey, User)> {
         if !secret.starts_with(ApiKeySecret::PREFIX) {
             return Err(Error::Unauthenticated("The API key is not valid"));
         }
-        let hash = crate::model::hash_secret_for_lookup(secret);
-        let Some((key, user)) = self.ports.api_keys.find_by_hash(&hash).await? else {
+        self.authenticate_hash(&crate::model::hash_secret_for_lookup(secret)).await
+    }
+
+    /// The live key with this lookup hash, and its user: how a console session, which
+    /// holds the hash and never the secret, is checked on each request.
+    ///
+    /// # Errors
+    /// [`Error::Unauthenticated`] for an unknown, revoked or expired key.
+    pub async fn authenticate_hash(&self, hash: &str) -> Result<(ApiKey, User)> {
+        let Some((key, user)) = self.ports.api_keys.find_by_hash(hash).await? else {
             return Err(Error::Unauthenticated("The API key is not valid"));
         };
         if key.revoked_at.is_some() {
@@ -46,7 +62,7 @@ impl ApiKeyService {
         if !key.is_usable_at(self.ports.clock.now()) {
             return Err(Error::Unauthenticated("The API key has expired"));
         }
-        Ok(user)
+        Ok((key, user))
     }
 
     /// Mints a key for `user`. The secret is returned here and never again.

@@ -4,6 +4,7 @@
 pub mod access;
 mod api_keys;
 mod collections;
+pub mod console;
 pub mod handoff;
 pub mod health;
 pub mod idempotency;
@@ -57,6 +58,8 @@ pub struct Limits {
     pub retain_revisions: u32,
     /// How long a soft-deleted source stays restorable before the purge takes it.
     pub deleted_grace: chrono::Duration,
+    /// How long a web console sign-in lasts (never past its key's expiry).
+    pub console_session_ttl: chrono::Duration,
 }
 
 impl Default for Limits {
@@ -74,6 +77,7 @@ impl Default for Limits {
             max_collection_depth: crate::model::collection::DEFAULT_MAX_DEPTH,
             retain_revisions: 20,
             deleted_grace: chrono::Duration::days(30),
+            console_session_ttl: chrono::Duration::hours(12),
         }
     }
 }
@@ -122,6 +126,7 @@ pub struct UseCaseSet {
     pub postbacks: postbacks::PostbackService,
     pub idempotency: idempotency::IdempotencyService,
     pub uploads: UploadService,
+    pub console: console::ConsoleSessions,
 }
 
 impl std::ops::Deref for UseCases {
@@ -146,6 +151,11 @@ impl UseCases {
                 limits.postback_retry_delays.clone(),
             ),
             uploads: UploadService::new(ports.clone(), limits.uploads.clone()),
+            console: console::ConsoleSessions::new(
+                ports.clone(),
+                &limits.uploads.signing_key,
+                limits.console_session_ttl,
+            ),
             sources: SourceService::new(ports, limits),
         }))
     }
