@@ -359,21 +359,32 @@ impl Application {
     }
 }
 
-/// Delivers due postbacks until shutdown. Deliveries live in the database, so
-/// whatever is pending at shutdown is sent by the next process that runs this.
-async fn send_postbacks(
-    postbacks: PostbackService,
-    sender: HttpWebhookSender,
-    every: std::time::Duration,
-    shutdown: CancellationToken,
-) {
-    let mut interval = tokio::time::interval(every);
+/// Runs `pass` every `period` until shutdown; a pass in progress finishes first.
+async fn every<F, Fut>(period: std::time::Duration, shutdown: CancellationToken, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = interval.tick() => {}
             () = shutdown.cancelled() => return,
         }
+        pass().await;
+    }
+}
+
+/// Delivers due postbacks until shutdown. Deliveries live in the database, so
+/// whatever is pending at shutdown is sent by the next process that runs this.
+async fn send_postbacks(
+    postbacks: PostbackService,
+    sender: HttpWebhookSender,
+    period: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    every(period, shutdown, || async {
         match postbacks.deliver_due(&sender, 50).await {
             Ok(pass) if pass.n_delivered + pass.n_retrying + pass.n_gave_up > 0 => tracing::info!(
                 delivered = pass.n_delivered,
@@ -384,21 +395,15 @@ async fn send_postbacks(
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "postback pass failed"),
         }
-    }
+    })
+    .await;
 }
 
-/// Purges what deletes left behind, every `every`, until shutdown. Every worker process
-/// runs it; two purging the same source at once delete the same objects and rows,
-/// which is harmless.
-async fn purge_deleted(purge: PurgeService, every: std::time::Duration, shutdown: CancellationToken) {
-    let mut interval = tokio::time::interval(every);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
-        // A pass is not cut off by shutdown midway: it stops between statements.
+/// Purges what deletes left behind, every `period`, until shutdown. Every worker
+/// process runs it; two purging the same source at once delete the same objects and
+/// rows, which is harmless.
+async fn purge_deleted(purge: PurgeService, period: std::time::Duration, shutdown: CancellationToken) {
+    every(period, shutdown, || async {
         match purge.purge_due(chrono::Utc::now()).await {
             Ok(pass) if pass.n_sources + pass.n_spaces > 0 => tracing::info!(
                 sources = pass.n_sources,
@@ -409,18 +414,13 @@ async fn purge_deleted(purge: PurgeService, every: std::time::Duration, shutdown
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "purge pass failed"),
         }
-    }
+    })
+    .await;
 }
 
 /// Runs scheduler passes until shutdown.
 async fn schedule(scheduler: Scheduler, config: crate::config::SchedulerConfig, shutdown: CancellationToken) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_millis(config.interval_ms));
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
+    every(std::time::Duration::from_millis(config.interval_ms), shutdown, || async {
         match scheduler.tick(config.batch).await {
             Ok(tick) if tick.n_enqueued > 0 => {
                 tracing::info!(enqueued = tick.n_enqueued, postponed = tick.n_postponed, "scheduled refreshes")
@@ -428,7 +428,8 @@ async fn schedule(scheduler: Scheduler, config: crate::config::SchedulerConfig, 
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "scheduler pass failed"),
         }
-    }
+    })
+    .await;
 }
 
 /// On the first start of an empty installation, creates the local user and its first

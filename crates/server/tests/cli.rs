@@ -179,7 +179,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
 }
 
 #[test]
-fn serve_takes_grpc_listen_logs_both_addresses_without_colour_and_sends_browsers_to_the_docs() {
+fn serve_takes_grpc_listen_logs_both_addresses_without_colour_and_sends_browsers_to_the_console() {
     use std::sync::mpsc;
     let data_dir = tempfile::tempdir().unwrap();
     let (rest, grpc) = (free_port(), free_port());
