@@ -14,7 +14,10 @@ on_both_backends!(
     forms_need_the_sessions_token_and_other_users_ids_are_not_found
 );
 
-with_workers!(a_source_can_be_added_read_refreshed_and_diffed_from_the_console => 3);
+with_workers!(
+    a_source_can_be_added_read_refreshed_and_diffed_from_the_console => 3,
+    collections_compositions_reprocess_fast_forward_and_restore_from_the_console => 3,
+);
 
 /// A browser: no redirects followed, one session cookie.
 struct Browser {
@@ -248,4 +251,66 @@ async fn wait_for_status(browser: &mut Browser, path: &str, status: &str) -> Str
         assert!(Instant::now() < deadline, "{path} never became {status}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn collections_compositions_reprocess_fast_forward_and_restore_from_the_console(app: TestApp) {
+    let space = app.create_space("Notes").await;
+    let space_page = format!("/spaces/{space}");
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&app.api_key).await;
+    let csrf = browser.csrf(&space_page).await;
+
+    // A collection, and a source filed in it.
+    let made = browser.post(&format!("{space_page}/collections"), &[("csrf", &csrf), ("name", "Meetings")]).await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let filtered = made.location.unwrap();
+    let collection = filtered.rsplit('=').next().unwrap().to_owned();
+    let table = "# Scores\n\n| Flavour | Score |\n|---|---|\n| vanilla | 3 |\n| lemon | 5 |\n";
+    let added = browser
+        .post(&format!("{space_page}/sources"), &[("csrf", &csrf), ("text", table), ("collection", &collection)])
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let scores = added.location.unwrap();
+    let page = wait_for_status(&mut browser, &scores, "COMPLETED").await;
+    assert!(page.contains("<th>Flavour</th>"), "a table artifact is shown as a table");
+    let listed = browser.get(&filtered).await.body;
+    assert!(listed.contains(&scores) && listed.contains("aria-current=\"page\""), "{listed}");
+
+    // A conversation, continued by fast-forward; reprocessed without context extraction.
+    let first = "**User:** Which colour?\n\n**Assistant:** Blue.\n";
+    let chat = browser.post(&format!("{space_page}/sources"), &[("csrf", &csrf), ("text", first)]).await;
+    let chat = chat.location.unwrap();
+    wait_for_status(&mut browser, &chat, "COMPLETED").await;
+    let continued = format!("{first}\n**User:** And the shape?\n\n**Assistant:** Round.\n");
+    let forwarded = browser.post(&format!("{chat}/fast-forward"), &[("csrf", &csrf), ("text", &continued)]).await;
+    assert_eq!(forwarded.status, 303, "{}", forwarded.body);
+    let chat_id = chat.rsplit('/').next().unwrap();
+    assert_eq!(app.get(&format!("/v1/sources/{chat_id}")).await.body["last_run"]["kind"], "FAST_FORWARD");
+    wait_for_status(&mut browser, &chat, "COMPLETED").await;
+    let reprocessed =
+        browser.post(&format!("{chat}/reprocess"), &[("csrf", &csrf), ("flags", "1"), ("artifacts", "on")]).await;
+    assert_eq!(reprocessed.status, 303);
+    let run = app.get(&format!("/v1/sources/{chat_id}")).await.body["last_run"].clone();
+    assert_eq!((run["kind"].as_str(), run["run_context_extraction"].as_bool()), (Some("REPROCESS"), Some(false)));
+    assert_eq!(run["run_artifact_extraction"], true);
+    wait_for_status(&mut browser, &chat, "COMPLETED").await;
+
+    // A composition of the two, chosen by ticking them.
+    let scores_id = scores.rsplit('/').next().unwrap();
+    let composed = browser
+        .post(&format!("{space_page}/sources"), &[("csrf", &csrf), ("member", scores_id), ("member", chat_id)])
+        .await;
+    assert_eq!(composed.status, 303, "{}", composed.body);
+    let composition = composed.location.unwrap();
+    let page = wait_for_status(&mut browser, &composition, "COMPLETED").await;
+    assert!(page.contains("COMPOSITION"), "{page}");
+
+    // Deleted, then restored from the space's list of deleted sources.
+    browser.post(&format!("{chat}/delete"), &[("csrf", &csrf)]).await;
+    assert!(!browser.get(&space_page).await.body.contains(&format!("/sources/{chat_id}/restore")));
+    let with_deleted = browser.get(&format!("{space_page}?deleted=1")).await.body;
+    assert!(with_deleted.contains(&format!("/sources/{chat_id}/restore")), "{with_deleted}");
+    let restored = browser.post(&format!("{chat}/restore"), &[("csrf", &csrf)]).await;
+    assert_eq!(restored.location.as_deref(), Some(space_page.as_str()));
+    assert_eq!(browser.get(&chat).await.status, 200);
 }

@@ -5,7 +5,7 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::{
     Form,
-    extract::{Path, Query, State},
+    extract::{Path, Query, RawForm, State},
     http::{HeaderMap, StatusCode, header},
     response::{
         IntoResponse, Redirect, Response,
@@ -14,10 +14,13 @@ use axum::{
 };
 use ctxd_domain::{
     Error,
-    ids::{ApiKeyId, SourceId, SpaceId},
+    ids::{ApiKeyId, CollectionId, SourceId, SpaceId},
     model::{PageRequest, RefreshMode, SourceMaterial, SourceType},
     ports::SourceFilter,
-    services::{NewApiKey, NewSource, RefreshPolicyInput, SpaceInput, console::ConsoleSession},
+    services::{
+        FastForwardRequest, NewApiKey, NewCollection, NewSource, RefreshPolicyInput, ReprocessRequest, SpaceInput,
+        console::ConsoleSession,
+    },
     state::SourceStatus,
 };
 use futures_util::StreamExt;
@@ -172,6 +175,9 @@ pub struct SpaceQuery {
     status: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
+    collection: Option<String>,
+    /// Show soft-deleted sources too (to restore them).
+    deleted: Option<String>,
 }
 
 pub async fn space_page(
@@ -195,18 +201,26 @@ async fn render_space(
     let space = console.use_cases.spaces.get(&session.user, id).await?;
     let status_filter = query.status.as_deref().unwrap_or("");
     let kind_filter = query.kind.as_deref().unwrap_or("");
+    let collection = query.collection.as_deref().and_then(|c| c.parse::<CollectionId>().ok());
+    let deleted = query.deleted.as_deref().is_some_and(|d| !d.is_empty());
     let filter = SourceFilter {
         status: status_filter.parse::<SourceStatus>().ok(),
         source_type: kind_filter.parse::<SourceType>().ok(),
+        collection_id: collection,
+        include_deleted: deleted,
         ..SourceFilter::default()
     };
     let sources = console.use_cases.sources.list(&session.user, id, filter, first_page(LISTED)).await?;
+    let tree = console.use_cases.collections.tree(&session.user, id).await?;
     let view = pages::SpaceView {
         space: &space,
         sources: &sources.items,
         total: sources.total,
         status: status_filter,
         kind: kind_filter,
+        collections: &tree,
+        collection,
+        deleted,
     };
     Ok((status, pages::space(session, &view, form)).into_response())
 }
@@ -240,23 +254,49 @@ pub async fn delete_space(
     Ok(see_other("/spaces"))
 }
 
-#[derive(Debug, Deserialize)]
+/// The add-source form; `members` are the sources chosen for a composition.
+#[derive(Debug, Default)]
 pub struct SourceForm {
-    #[serde(default)]
     csrf: String,
     url: Option<String>,
     text: Option<String>,
     name: Option<String>,
+    collection: Option<String>,
     refresh_interval_seconds: Option<String>,
     postback_url: Option<String>,
+    members: Vec<String>,
+}
+
+impl SourceForm {
+    /// Reads the urlencoded body by hand: the composition's members repeat one field,
+    /// which serde's form reader does not take.
+    fn parse(body: &[u8]) -> Self {
+        let mut form = SourceForm::default();
+        for (key, value) in url::form_urlencoded::parse(body) {
+            let value = value.into_owned();
+            match key.as_ref() {
+                "csrf" => form.csrf = value,
+                "url" => form.url = Some(value),
+                "text" => form.text = Some(value),
+                "name" => form.name = Some(value),
+                "collection" => form.collection = Some(value),
+                "refresh_interval_seconds" => form.refresh_interval_seconds = Some(value),
+                "postback_url" => form.postback_url = Some(value),
+                "member" => form.members.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 pub async fn add_source(
     State(console): State<Console>,
     Signed(session): Signed,
     Path(raw): Path<String>,
-    Form(form): Form<SourceForm>,
+    RawForm(body): RawForm,
 ) -> PageResult {
+    let form = SourceForm::parse(&body);
     check(&console, &session, &form.csrf)?;
     let space = id::<SpaceId>(&raw, "space")?;
     let values = [
@@ -282,15 +322,25 @@ pub async fn add_source(
 
 /// The form as a source request, its fields named as the form names them.
 fn source_request(form: &SourceForm) -> Result<NewSource, Error> {
-    let material = match (nonempty(&form.url), form.text.clone().filter(|t| !t.trim().is_empty())) {
-        (Some(url), None) => SourceMaterial::Uri { url },
-        (None, Some(data)) => SourceMaterial::Content { data },
-        (Some(_), Some(_)) => return Err(Error::invalid("url", "give a URL or text, not both")),
-        (None, None) => return Err(Error::invalid("url", "give a web page's URL, or paste text below")),
+    let text = form.text.clone().filter(|t| !t.trim().is_empty());
+    let material = match (nonempty(&form.url), text, form.members.is_empty()) {
+        (Some(url), None, true) => SourceMaterial::Uri { url },
+        (None, Some(data), true) => SourceMaterial::Content { data },
+        (None, None, false) => SourceMaterial::Composition { source_ids: form.members.clone() },
+        (None, None, true) => {
+            return Err(Error::invalid("url", "give a web page's URL, paste text below, or choose sources to compose"));
+        }
+        _ => return Err(Error::invalid("url", "give one of: a URL, text, or sources to compose")),
     };
     let mut request = NewSource::new(material);
     request.fields.url = "url";
     request.fields.data = "text";
+    request.fields.source_ids = "member";
+    request.collection_id = nonempty(&form.collection)
+        .map(|c| {
+            c.parse::<CollectionId>().map_err(|_| Error::invalid("collection", "not one of this space's collections"))
+        })
+        .transpose()?;
     request.fields.postback_url = "postback_url";
     request.fields.refresh_policy = "refresh_interval_seconds";
     request.name = nonempty(&form.name);
@@ -302,6 +352,43 @@ fn source_request(form: &SourceForm) -> Result<NewSource, Error> {
             Some(RefreshPolicyInput { mode: RefreshMode::Interval, interval_seconds: Some(seconds) });
     }
     Ok(request)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CollectionForm {
+    #[serde(default)]
+    csrf: String,
+    name: Option<String>,
+    parent: Option<String>,
+}
+
+pub async fn create_collection(
+    State(console): State<Console>,
+    Signed(session): Signed,
+    Path(raw): Path<String>,
+    Form(form): Form<CollectionForm>,
+) -> PageResult {
+    check(&console, &session, &form.csrf)?;
+    let space = id::<SpaceId>(&raw, "space")?;
+    let parent = nonempty(&form.parent).map(|p| p.parse::<CollectionId>()).transpose();
+    let created = match parent {
+        Ok(parent_id) => {
+            let input = NewCollection { name: form.name.clone().unwrap_or_default(), description: None, parent_id };
+            console.use_cases.collections.create(&session.user, space, input).await
+        }
+        Err(_) => Err(Error::invalid("parent_id", "not one of this space's collections")),
+    };
+    match created {
+        Ok(collection) => Ok(see_other(&format!("/spaces/{space}?collection={}", collection.id))),
+        Err(error) => {
+            let mut state = refused(&[("collection_name", &form.name)], error)?;
+            // The form names its fields apart from the add-source form's.
+            for detail in &mut state.errors {
+                detail.field = format!("collection_{}", detail.field);
+            }
+            render_space(&console, &session, space, &SpaceQuery::default(), &state, StatusCode::BAD_REQUEST).await
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -405,23 +492,58 @@ pub async fn diff_page(
     Ok(pages::diff(&session, &source, &diff).into_response())
 }
 
+/// The actions' form: the CSRF token, and what reprocess and fast-forward take.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    /// Set by the reprocess form, whose unchecked boxes send nothing.
+    flags: Option<String>,
+    context: Option<String>,
+    artifacts: Option<String>,
+    /// Fast-forward: the continued conversation.
+    text: Option<String>,
+}
+
 pub async fn source_action(
     State(console): State<Console>,
     Signed(session): Signed,
     Path((raw, action)): Path<(String, String)>,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ActionForm>,
 ) -> PageResult {
     check(&console, &session, &form.csrf)?;
     let id = id::<SourceId>(&raw, "source")?;
     let sources = &console.use_cases.sources;
     let user = &session.user;
     let back = format!("/sources/{id}");
+    let flagged = form.flags.is_some();
     match action.as_str() {
         "refresh" => drop(sources.refresh(user, id, Default::default()).await?),
-        "reprocess" => drop(sources.reprocess(user, id, Default::default()).await?),
+        "reprocess" => {
+            let request = ReprocessRequest {
+                run_context_extraction: flagged.then_some(form.context.is_some()),
+                run_artifact_extraction: flagged.then_some(form.artifacts.is_some()),
+                update_existing: None,
+            };
+            drop(sources.reprocess(user, id, request).await?)
+        }
+        "fast-forward" => {
+            let mut request = FastForwardRequest {
+                input: SourceMaterial::Content { data: form.text.clone().unwrap_or_default() },
+                fields: Default::default(),
+                postback_url: None,
+                run_context_extraction: None,
+                run_artifact_extraction: None,
+            };
+            request.fields.data = "text";
+            drop(sources.fast_forward(user, id, request).await?)
+        }
         "cancel" => drop(sources.cancel(user, id).await?),
         "pin" => drop(sources.toggle_pin(user, id).await?),
-        "restore" => drop(sources.restore(user, id).await?),
+        "restore" => {
+            let space = sources.restore(user, id).await?.space_id;
+            return Ok(see_other(&format!("/spaces/{space}")));
+        }
         "delete" => {
             let space = sources.get(user, id).await?.space_id;
             sources.delete(user, id).await?;

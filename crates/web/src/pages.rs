@@ -4,7 +4,8 @@
 use axum::http::StatusCode;
 use ctxd_domain::{
     Error, FieldError,
-    model::{ApiKey, Artifact, Context, Postback, Run, Source, Space},
+    ids::CollectionId,
+    model::{ApiKey, Artifact, ArtifactKind, CollectionNode, Context, Postback, Run, Source, Space},
     services::{ListedRevision, RevisionDiff, console::ConsoleSession},
 };
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -162,6 +163,47 @@ pub struct SpaceView<'a> {
     pub total: u64,
     pub status: &'a str,
     pub kind: &'a str,
+    pub collections: &'a [CollectionNode],
+    /// The collection the list is filtered to.
+    pub collection: Option<CollectionId>,
+    /// Whether deleted sources are listed too.
+    pub deleted: bool,
+}
+
+/// The collection tree as nested lists, each a filter link.
+fn tree(space: &Space, nodes: &[CollectionNode], current: Option<CollectionId>) -> Markup {
+    html! {
+        ul {
+            @for node in nodes {
+                li {
+                    @let id = node.collection.id;
+                    a href={ "/spaces/" (space.id) "?collection=" (id) } aria-current=[(current == Some(id)).then_some("page")] {
+                        (node.collection.name)
+                    }
+                    @if !node.children.is_empty() { (tree(space, &node.children, current)) }
+                }
+            }
+        }
+    }
+}
+
+/// Every collection of the tree, depth-first, with its depth.
+fn flatten(nodes: &[CollectionNode], depth: usize, out: &mut Vec<(usize, CollectionId, String)>) {
+    for node in nodes {
+        out.push((depth, node.collection.id, node.collection.name.clone()));
+        flatten(&node.children, depth + 1, out);
+    }
+}
+
+fn collection_options(nodes: &[CollectionNode], selected: &str) -> Markup {
+    let mut all = Vec::new();
+    flatten(nodes, 0, &mut all);
+    html! {
+        option value="" { "none" }
+        @for (depth, id, name) in &all {
+            option value=(id) selected[selected == id.to_string()] { ("\u{a0}\u{a0}".repeat(*depth)) (name) }
+        }
+    }
 }
 
 pub fn space(session: &ConsoleSession, view: &SpaceView<'_>, form: &FormState) -> Page {
@@ -181,8 +223,32 @@ pub fn space(session: &ConsoleSession, view: &SpaceView<'_>, form: &FormState) -
                 input #q type="text" name="q";
                 button.secondary type="submit" { "Search" }
             }
+            h2 { "Collections" }
+            @if view.collections.is_empty() {
+                p.muted { "No collections: sources can be grouped into a tree of them." }
+            } @else {
+                nav aria-label="Collections" {
+                    (tree(space, view.collections, view.collection))
+                    @if view.collection.is_some() { p { a href={ "/spaces/" (space.id) } { "All sources" } } }
+                }
+            }
+            details {
+                summary { "New collection" }
+                form.panel method="post" action={ "/spaces/" (space.id) "/collections" } {
+                    (csrf(session))
+                    label for="collection-name" { "Name" }
+                    input #collection-name type="text" name="name" value=(form.value("collection_name")) required
+                        aria-describedby="collection_name-error";
+                    (field_errors(&form.errors, "collection_name"))
+                    label for="collection-parent" { "Inside" }
+                    select #collection-parent name="parent" { (collection_options(view.collections, "")) }
+                    (field_errors(&form.errors, "collection_parent_id"))
+                    p { button.secondary type="submit" { "Create collection" } }
+                }
+            }
             h2 { "Sources" }
             form.actions method="get" action={ "/spaces/" (space.id) } {
+                @if let Some(collection) = view.collection { input type="hidden" name="collection" value=(collection); }
                 label for="status" { "Status" }
                 select #status name="status" {
                     @for status in statuses {
@@ -195,6 +261,7 @@ pub fn space(session: &ConsoleSession, view: &SpaceView<'_>, form: &FormState) -
                         option value=(kind) selected[view.kind == kind] { @if kind.is_empty() { "any" } @else { (kind) } }
                     }
                 }
+                label.inline { input type="checkbox" name="deleted" value="1" checked[view.deleted]; " deleted too" }
                 button.secondary type="submit" { "Filter" }
             }
             @if view.sources.is_empty() {
@@ -207,8 +274,16 @@ pub fn space(session: &ConsoleSession, view: &SpaceView<'_>, form: &FormState) -
                             @for source in view.sources {
                                 tr {
                                     td {
-                                        @if source.pinned { span aria-label="pinned" { "📌 " } }
-                                        a href={ "/sources/" (source.id) } { (source_name(source)) }
+                                        @if source.pinned { span.muted { "pinned · " } }
+                                        @if source.is_deleted() {
+                                            (source_name(source)) " "
+                                            form.inline method="post" action={ "/sources/" (source.id) "/restore" } {
+                                                (csrf(session))
+                                                button.secondary type="submit" { "Restore" }
+                                            }
+                                        } @else {
+                                            a href={ "/sources/" (source.id) } { (source_name(source)) }
+                                        }
                                     }
                                     td { (source.input.source_type().as_str()) }
                                     td { (badge(source)) }
@@ -238,7 +313,20 @@ pub fn space(session: &ConsoleSession, view: &SpaceView<'_>, form: &FormState) -
                 label for="text" { "…or paste text (a chat transcript, markdown, HTML)" }
                 textarea #text name="text" aria-describedby="text-error" { (form.value("text")) }
                 (field_errors(&form.errors, "text"))
-                label for="source-name" { "Name (optional)" }
+                @let live: Vec<&Source> = view.sources.iter().filter(|s| !s.is_deleted()).collect();
+        @if !live.is_empty() {
+            fieldset {
+                legend { "…or compose a new source from these (in this order)" }
+                @for source in &live {
+                    label { input type="checkbox" name="member" value=(source.id); " " (source_name(source)) }
+                }
+                (field_errors(&form.errors, "member"))
+            }
+        }
+        label for="source-collection" { "Collection" }
+        select #source-collection name="collection" { (collection_options(view.collections, form.value("collection"))) }
+        (field_errors(&form.errors, "collection"))
+        label for="source-name" { "Name (optional)" }
                 input #source-name type="text" name="name" value=(form.value("name"));
                 (field_errors(&form.errors, "name"))
                 label for="interval" { "Refresh every (seconds, optional, URLs only)" }
@@ -317,10 +405,27 @@ pub fn source(session: &ConsoleSession, view: &SourceView<'_>) -> Page {
             }
             div.actions {
                 (action(session, source, "refresh", "Refresh", ""))
-                (action(session, source, "reprocess", "Reprocess", "secondary"))
+                form.inline method="post" action={ "/sources/" (source.id) "/reprocess" } {
+                    (csrf(session))
+                    input type="hidden" name="flags" value="1";
+                    label.inline { input type="checkbox" name="context" checked; " context" }
+                    label.inline { input type="checkbox" name="artifacts" checked; " artifacts" }
+                    button.secondary type="submit" { "Reprocess" }
+                }
                 (action(session, source, "cancel", "Cancel", "secondary"))
                 (action(session, source, "pin", if source.pinned { "Unpin" } else { "Pin" }, "secondary"))
                 (action(session, source, "delete", "Delete", "danger"))
+            }
+            @if source.input.source_type() == ctxd_domain::model::SourceType::Content {
+                details {
+                    summary { "Continue this conversation (fast-forward)" }
+                    form.panel method="post" action={ "/sources/" (source.id) "/fast-forward" } {
+                        (csrf(session))
+                        label for="continued" { "The whole conversation so far, continued" }
+                        textarea #continued name="text" required {}
+                        p { button.secondary type="submit" { "Fast-forward" } }
+                    }
+                }
             }
             h2 { "Context" }
             @if let Some(context) = view.context {
@@ -434,7 +539,12 @@ fn artifact_panel(artifact: &Artifact) -> Markup {
                 @if let Some(title) = &draft.title { " · " (title) }
                 " " button.secondary type="button" data-copy=(id) hidden { "Copy" }
             }
-            pre { code #(id) class=[draft.language.as_ref().map(|l| format!("language-{l}"))] { (draft.content) } }
+            @if draft.kind == ArtifactKind::Table {
+                div.table-wrap { (PreEscaped(markdown::to_html(&draft.content))) }
+                pre hidden { code #(id) { (draft.content) } }
+            } @else {
+                pre { code #(id) class=[draft.language.as_ref().map(|l| format!("language-{l}"))] { (draft.content) } }
+            }
         }
     }
 }
