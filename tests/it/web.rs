@@ -305,6 +305,42 @@ async fn collections_compositions_reprocess_fast_forward_and_restore_from_the_co
     let page = wait_for_status(&mut browser, &composition, "COMPLETED").await;
     assert!(page.contains("COMPOSITION"), "{page}");
 
+    // A file through the signed upload, as the page's script does it.
+    let presign = browser
+        .client
+        .post(format!("{}/uploads", browser.base))
+        .header("cookie", format!("ctxd_session={}", browser.cookie.clone().unwrap()))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"filename": "notes.md", "content_type": "text/markdown", "size": 22}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(presign.status(), 200);
+    let presigned: serde_json::Value = presign.json().await.unwrap();
+    let put = browser
+        .client
+        .put(format!("{}{}", browser.base, presigned["upload_url"].as_str().unwrap()))
+        .header("content-type", "text/markdown")
+        .body("# Notes\n\nUploaded.\n\n..")
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let key = presigned["file_key"].as_str().unwrap();
+    let uploaded = browser.post(&format!("{space_page}/sources"), &[("csrf", &csrf), ("file_key", key)]).await;
+    assert_eq!(uploaded.status, 303, "{}", uploaded.body);
+    let page = wait_for_status(&mut browser, &uploaded.location.unwrap(), "COMPLETED").await;
+    assert!(page.contains("FILE"), "{page}");
+    let forged = browser
+        .client
+        .post(format!("{}/uploads", browser.base))
+        .header("cookie", format!("ctxd_session={}", browser.cookie.clone().unwrap()))
+        .json(&json!({"filename": "x.md", "content_type": "text/markdown", "size": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403, "the presign needs the session's token too");
+
     // Deleted, then restored from the space's list of deleted sources.
     browser.post(&format!("{chat}/delete"), &[("csrf", &csrf)]).await;
     assert!(!browser.get(&space_page).await.body.contains(&format!("/sources/{chat_id}/restore")));

@@ -291,6 +291,16 @@ async fn walk(browser: &Browser, base: &str, key: &str, data_dir: &std::path::Pa
     browser.wait_for_text("context tokens from").await;
     browser.check_page("source").await;
 
+    // A file, uploaded by the page's script through the signed upload URL.
+    let file = data_dir.join("notes.md");
+    std::fs::write(&file, "# Uploaded notes\n\nWe decided to keep backups for thirty days.\n").unwrap();
+    browser.go(&space).await;
+    browser.type_into("#file", file.to_str().unwrap()).await;
+    browser.click("form[action$='/sources'] button[type=submit]").await;
+    browser.wait_for_url("/sources/").await;
+    browser.wait_for_text("FILE").await;
+    browser.wait_for_text("context tokens from").await;
+
     // A URL source: its badge on the space page turns COMPLETED with no reload.
     let (origin, url) = start_origin().await;
     browser.go(&space).await;

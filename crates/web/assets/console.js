@@ -47,7 +47,46 @@
     });
   }
 
+  // File upload: presign, PUT the file to the signed URL, then submit the form with
+  // the file's key. Without JavaScript the file field stays hidden.
+  function uploads() {
+    document.querySelectorAll("[data-upload]").forEach(function (box) {
+      box.hidden = false;
+      var input = box.querySelector("input[type=file]");
+      var key = box.querySelector("input[name=file_key]");
+      var status = box.querySelector("[data-upload-status]");
+      var form = box.closest("form");
+      form.addEventListener("submit", function (event) {
+        var file = input.files && input.files[0];
+        if (!file || key.value) return;
+        event.preventDefault();
+        status.textContent = "Uploading " + file.name + "…";
+        var type = file.type || "application/octet-stream";
+        fetch("/uploads", {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-csrf-token": input.getAttribute("data-csrf") },
+          body: JSON.stringify({ filename: file.name, content_type: type, size: file.size })
+        }).then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok) throw new Error(body.error || response.statusText);
+            return body;
+          });
+        }).then(function (body) {
+          return fetch(body.upload_url, { method: "PUT", headers: { "content-type": type }, body: file })
+            .then(function (put) {
+              if (!put.ok) throw new Error("the upload was refused (" + put.status + ")");
+              key.value = body.file_key;
+              form.submit();
+            });
+        }).catch(function (error) {
+          status.textContent = "Upload failed: " + error.message;
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    uploads();
     var seen = {};
     document.querySelectorAll("[data-watch]").forEach(function (element) {
       var id = element.getAttribute("data-watch");

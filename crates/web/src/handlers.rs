@@ -265,6 +265,8 @@ pub struct SourceForm {
     refresh_interval_seconds: Option<String>,
     postback_url: Option<String>,
     members: Vec<String>,
+    /// An uploaded file's key (the page's script uploads the file first).
+    file_key: Option<String>,
 }
 
 impl SourceForm {
@@ -283,6 +285,7 @@ impl SourceForm {
                 "refresh_interval_seconds" => form.refresh_interval_seconds = Some(value),
                 "postback_url" => form.postback_url = Some(value),
                 "member" => form.members.push(value),
+                "file_key" => form.file_key = Some(value),
                 _ => {}
             }
         }
@@ -324,6 +327,9 @@ pub async fn add_source(
 fn source_request(form: &SourceForm) -> Result<NewSource, Error> {
     let text = form.text.clone().filter(|t| !t.trim().is_empty());
     let material = match (nonempty(&form.url), text, form.members.is_empty()) {
+        (None, None, true) if nonempty(&form.file_key).is_some() => {
+            SourceMaterial::File { file_key: nonempty(&form.file_key).unwrap_or_default() }
+        }
         (Some(url), None, true) => SourceMaterial::Uri { url },
         (None, Some(data), true) => SourceMaterial::Content { data },
         (None, None, false) => SourceMaterial::Composition { source_ids: form.members.clone() },
@@ -336,6 +342,7 @@ fn source_request(form: &SourceForm) -> Result<NewSource, Error> {
     request.fields.url = "url";
     request.fields.data = "text";
     request.fields.source_ids = "member";
+    request.fields.file_key = "file";
     request.collection_id = nonempty(&form.collection)
         .map(|c| {
             c.parse::<CollectionId>().map_err(|_| Error::invalid("collection", "not one of this space's collections"))
@@ -352,6 +359,57 @@ fn source_request(form: &SourceForm) -> Result<NewSource, Error> {
             Some(RefreshPolicyInput { mode: RefreshMode::Interval, interval_seconds: Some(seconds) });
     }
     Ok(request)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UploadRequest {
+    filename: Option<String>,
+    content_type: Option<String>,
+    size: Option<u64>,
+}
+
+/// Presigns an upload for the page's script (JSON in, JSON out; the CSRF token comes
+/// in the `x-csrf-token` header): the file then goes straight to the signed URL, S3's
+/// or ctxd's own, and the form carries only its key.
+pub async fn presign_upload(
+    State(console): State<Console>,
+    Signed(session): Signed,
+    headers: HeaderMap,
+    axum::Json(request): axum::Json<UploadRequest>,
+) -> Response {
+    let csrf = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Err(error) = console.use_cases.console.check_csrf(&session, csrf) {
+        return (StatusCode::FORBIDDEN, axum::Json(json!({"error": error.public_message()}))).into_response();
+    }
+    let upload = ctxd_domain::services::NewUpload {
+        filename: request.filename,
+        content_type: request.content_type,
+        size: request.size,
+    };
+    match console.use_cases.uploads.presign(&session.user, upload).await {
+        Ok(presigned) => {
+            let url = match &presigned.target {
+                ctxd_domain::services::UploadTarget::Direct(url) => url.to_string(),
+                ctxd_domain::services::UploadTarget::Ctxd { query } => {
+                    format!("/v1/files/{}?{query}", presigned.upload.file_key)
+                }
+            };
+            axum::Json(json!({"upload_url": url, "file_key": presigned.upload.file_key})).into_response()
+        }
+        Err(error) => {
+            let status = match error.kind() {
+                ctxd_domain::ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                ctxd_domain::ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let message = format!(
+                "{}{}",
+                error.public_message(),
+                error.details().iter().map(|d| format!("; {}: {}", d.field, d.message)).collect::<String>()
+            );
+            (status, axum::Json(json!({"error": message}))).into_response()
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

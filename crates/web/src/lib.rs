@@ -55,6 +55,7 @@ pub fn router(use_cases: UseCases, settings: WebSettings, stopping: Cancellation
         .route("/spaces/{id}/delete", post(delete_space))
         .route("/spaces/{id}/sources", post(add_source))
         .route("/spaces/{id}/collections", post(create_collection))
+        .route("/uploads", post(presign_upload))
         .route("/spaces/{id}/search", get(search_page))
         .route("/sources/{id}", get(source_page))
         .route("/sources/{id}/live", get(live))

@@ -310,7 +310,14 @@ pub fn space(session: &ConsoleSession, view: &SpaceView<'_>, form: &FormState) -
                 input #url type="url" name="url" value=(form.value("url")) placeholder="https://…"
                     aria-describedby="url-error";
                 (field_errors(&form.errors, "url"))
-                label for="text" { "…or paste text (a chat transcript, markdown, HTML)" }
+                div data-upload hidden {
+                label for="file" { "…or upload a file (PDF, HTML, markdown, text, a chat export)" }
+                input #file type="file" data-csrf=(session.csrf) aria-describedby="file-error";
+                input type="hidden" name="file_key";
+                p.muted data-upload-status aria-live="polite" {}
+            }
+            (field_errors(&form.errors, "file"))
+            label for="text" { "…or paste text (a chat transcript, markdown, HTML)" }
                 textarea #text name="text" aria-describedby="text-error" { (form.value("text")) }
                 (field_errors(&form.errors, "text"))
                 @let live: Vec<&Source> = view.sources.iter().filter(|s| !s.is_deleted()).collect();
