@@ -214,6 +214,8 @@ async fn a_source_can_be_added_read_refreshed_and_diffed_from_the_console(app: T
     let diff = browser.get(&format!("{url_page}/diff?to=2")).await;
     assert_eq!(diff.status, 200);
     assert!(diff.body.contains("class=\"add\"") && diff.body.contains("second version"), "{}", diff.body);
+    let split = browser.get(&format!("{url_page}/diff?to=2&from=1&view=split")).await;
+    assert!(split.body.contains("<td class=\"add\">") && split.body.contains("Unified view"), "{}", split.body);
 
     let search = browser.get(&format!("{space_page}/search?q=systemctl")).await;
     assert!(search.body.contains("1 found"), "{}", search.body);

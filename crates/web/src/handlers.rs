@@ -535,6 +535,8 @@ pub async fn live(State(console): State<Console>, Signed(session): Signed, Path(
 pub struct DiffQuery {
     to: Option<u32>,
     from: Option<u32>,
+    /// `split` for side by side.
+    view: Option<String>,
 }
 
 pub async fn diff_page(
@@ -547,7 +549,8 @@ pub async fn diff_page(
     let source = console.use_cases.sources.get(&session.user, id).await?;
     let to = query.to.or(source.revision).ok_or(Error::NotFound("revision"))?;
     let diff = console.use_cases.outputs.diff(&session.user, id, to, query.from).await?;
-    Ok(pages::diff(&session, &source, &diff).into_response())
+    let side_by_side = query.view.as_deref() == Some("split");
+    Ok(pages::diff(&session, &source, &diff, side_by_side).into_response())
 }
 
 /// The actions' form: the CSRF token, and what reprocess and fast-forward take.

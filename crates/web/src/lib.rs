@@ -6,6 +6,7 @@
 //! Secure over https; the domain's `ConsoleSessions` signs and checks it); every form
 //! post carries the session's CSRF token. The key never appears in a URL or a page.
 
+mod diff;
 mod handlers;
 mod markdown;
 mod pages;

@@ -10,7 +10,7 @@ use ctxd_domain::{
 };
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::markdown;
+use crate::{diff::split, markdown};
 
 fn time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -556,7 +556,8 @@ fn artifact_panel(artifact: &Artifact) -> Markup {
     }
 }
 
-pub fn diff(session: &ConsoleSession, source: &Source, diff: &RevisionDiff) -> Page {
+pub fn diff(session: &ConsoleSession, source: &Source, diff: &RevisionDiff, side_by_side: bool) -> Page {
+    let base = format!("/sources/{}/diff?to={}&from={}", source.id, diff.to, diff.from);
     layout(
         "Diff",
         Some(session),
@@ -565,10 +566,29 @@ pub fn diff(session: &ConsoleSession, source: &Source, diff: &RevisionDiff) -> P
             p { a href={ "/sources/" (source.id) } { "← " (source_name(source)) } }
             h1 { "Revision " (diff.from) " → " (diff.to) }
             @if !diff.changed { p { "The markdown did not change." } }
-            pre.diff {
-                @for line in diff.unified.lines() {
-                    @let class = if line.starts_with("@@") { "hunk" } else if line.starts_with('+') { "add" } else if line.starts_with('-') { "del" } else { "" };
-                    span class=(class) { (line) } "\n"
+            p {
+                @if side_by_side { a href=(base) { "Unified view" } } @else { a href={ (base) "&view=split" } { "Side-by-side view" } }
+            }
+            @if side_by_side {
+                div.table-wrap {
+                    table.diff {
+                        thead { tr { th { "Revision " (diff.from) } th { "Revision " (diff.to) } } }
+                        tbody {
+                            @for row in split(&diff.unified) {
+                                tr {
+                                    td class=[(!row.same && row.old.is_some()).then_some("del")] { pre { (row.old.as_deref().unwrap_or("")) } }
+                                    td class=[(!row.same && row.new.is_some()).then_some("add")] { pre { (row.new.as_deref().unwrap_or("")) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            } @else {
+                pre.diff {
+                    @for line in diff.unified.lines() {
+                        @let class = if line.starts_with("@@") { "hunk" } else if line.starts_with('+') { "add" } else if line.starts_with('-') { "del" } else { "" };
+                        span class=(class) { (line) } "\n"
+                    }
                 }
             }
         },
