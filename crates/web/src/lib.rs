@@ -8,6 +8,7 @@
 
 mod diff;
 mod handlers;
+mod highlight;
 mod markdown;
 mod pages;
 

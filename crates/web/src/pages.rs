@@ -10,7 +10,7 @@ use ctxd_domain::{
 };
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use crate::{diff::split, markdown};
+use crate::{diff::split, highlight, markdown};
 
 fn time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
@@ -550,7 +550,11 @@ fn artifact_panel(artifact: &Artifact) -> Markup {
                 div.table-wrap { (PreEscaped(markdown::to_html(&draft.content))) }
                 pre hidden { code #(id) { (draft.content) } }
             } @else {
-                pre { code #(id) class=[draft.language.as_ref().map(|l| format!("language-{l}"))] { (draft.content) } }
+                @if let Some(highlighted) = highlight::to_html(&draft.content, draft.language.as_deref()) {
+                    pre { code #(id) { (PreEscaped(highlighted)) } }
+                } @else {
+                    pre { code #(id) { (draft.content) } }
+                }
             }
         }
     }
