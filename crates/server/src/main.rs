@@ -222,14 +222,20 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
+    let console = format!("http://{}/", app.local_addr());
     if let Some(issued) = bootstrap_first_key(app.use_cases(), &config.data_dir).await? {
+        // The key's line comes first: scripts read it.
         println!("API key: {}", issued.secret.expose());
+        if config.web.enabled {
+            println!("Open {console} in a browser and sign in with this key.");
+        }
         tracing::info!(path = %config.data_dir.join("first-api-key").display(), "first API key written");
     }
     let grpc = app.grpc_addr().map_or_else(|| "off".to_owned(), |addr| addr.to_string());
     tracing::info!(
         address = %app.local_addr(),
         grpc = %grpc,
+        console = %if config.web.enabled { console.as_str() } else { "off" },
         docs = %format!("http://{}/docs", app.local_addr()),
         "ctxd is serving"
     );

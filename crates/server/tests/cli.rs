@@ -208,6 +208,7 @@ fn serve_takes_grpc_listen_logs_both_addresses_without_colour_and_sends_browsers
     };
     assert!(serving.contains(&format!("grpc=127.0.0.1:{grpc}")), "{serving}");
     assert!(serving.contains(&format!("address=127.0.0.1:{rest}")), "{serving}");
+    assert!(serving.contains(&format!("console=http://127.0.0.1:{rest}/")), "{serving}");
     assert!(!serving.contains('\u{1b}'), "no colour codes into a pipe: {serving:?}");
     assert!(std::net::TcpStream::connect(("127.0.0.1", grpc)).is_ok(), "gRPC listens where it was told");
 
