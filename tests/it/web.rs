@@ -121,6 +121,15 @@ async fn signing_in_takes_a_key_and_gives_a_cookie_that_never_shows_it(app: Test
     // A forged or tampered token is no session.
     browser.cookie = Some(format!("{token}x"));
     assert_eq!(browser.get("/spaces").await.status, 303);
+    // A form posted after the session ended leads back to the page it was on.
+    let request = browser
+        .client
+        .post(format!("{}/spaces", browser.base))
+        .header("referer", format!("{}/spaces?x=1", browser.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=old&name=late");
+    let late = browser.send(request).await;
+    assert_eq!((late.status, late.location.as_deref()), (303, Some("/sign-in?next=%2Fspaces%3Fx%3D1")));
 
     // A session ends with its key.
     let key = app.key_for("dora").await;

@@ -277,6 +277,7 @@ async fn walk(browser: &Browser, base: &str, key: &str, data_dir: &std::path::Pa
     browser.type_into("#key", key).await;
     browser.click("form[action='/sign-in'] button").await;
     browser.wait_for_url("/spaces").await;
+    browser.check_page("spaces").await;
 
     // A space, and pasted text in it.
     browser.type_into("#name", "Research").await;

@@ -78,10 +78,25 @@ impl FromRequestParts<Console> for Signed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Response> {
-        let back = OriginalUri::from_request_parts(parts, console)
-            .await
-            .map(|uri| uri.0.path_and_query().map(ToString::to_string).unwrap_or_default())
-            .unwrap_or_default();
+        // After signing in again the browser comes back here; a form post cannot be
+        // replayed, so it comes back to the page the form was on.
+        let back = if parts.method == axum::http::Method::GET {
+            OriginalUri::from_request_parts(parts, console)
+                .await
+                .map(|uri| uri.0.path_and_query().map(ToString::to_string).unwrap_or_default())
+                .unwrap_or_default()
+        } else {
+            parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|referer| referer.to_str().ok())
+                .and_then(|referer| url::Url::parse(referer).ok())
+                .map(|url| match url.query() {
+                    Some(query) => format!("{}?{query}", url.path()),
+                    None => url.path().to_owned(),
+                })
+                .unwrap_or_default()
+        };
         let Some(token) = cookie(&parts.headers) else { return Err(to_sign_in(&back)) };
         match console.use_cases.console.resume(&token).await {
             Ok(session) => Ok(Signed(session)),
