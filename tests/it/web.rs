@@ -204,6 +204,7 @@ async fn a_source_can_be_added_read_refreshed_and_diffed_from_the_console(app: T
     assert!(page.contains("context tokens from"), "the context panel");
     assert!(page.contains("systemctl enable --now ctxd"), "the artifact");
     assert!(page.contains("<table>") && page.contains("INITIAL"), "the runs");
+    assert!(page.contains("class=\"phases\"") && page.contains("normalize "), "a run's phases as a bar");
     let live = browser.get(&format!("{source_page}/live")).await;
     assert!(live.body.contains("event: source") && live.body.contains("\"COMPLETED\""), "{}", live.body);
 

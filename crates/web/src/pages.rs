@@ -445,7 +445,7 @@ pub fn source(session: &ConsoleSession, view: &SourceView<'_>) -> Page {
             h2 { "Runs" }
             div.table-wrap {
                 table {
-                    thead { tr { th { "Kind" } th { "Status" } th { "Outcome" } th { "Queued" } th { "Fetch" } th { "Normalize" } th { "Context" } th { "Artifacts" } } }
+                    thead { tr { th { "Kind" } th { "Status" } th { "Outcome" } th { "Queued" } th { "Phases" } th { "Fetch" } th { "Normalize" } th { "Context" } th { "Artifacts" } } }
                     tbody {
                         @for run in view.runs {
                             tr {
@@ -453,6 +453,7 @@ pub fn source(session: &ConsoleSession, view: &SourceView<'_>) -> Page {
                                 td { (run.status.as_str()) @if let Some(error) = &run.error { br; span.muted { (error) } } }
                                 td { (run.outcome.map_or("–", |o| o.as_str())) }
                                 td { (time(run.queued_at)) }
+                                td { (phases(run)) }
                                 td { (ms(run.timings.fetch)) } td { (ms(run.timings.normalize)) }
                                 td { (ms(run.timings.context)) } td { (ms(run.timings.artifacts)) }
                             }
@@ -499,6 +500,25 @@ pub fn source(session: &ConsoleSession, view: &SourceView<'_>) -> Page {
             }
         },
     )
+}
+
+/// A run's phases as one bar, each phase as wide as its share of the run's time.
+fn phases(run: &Run) -> Markup {
+    let t = &run.timings;
+    let parts = [("fetch", t.fetch), ("normalize", t.normalize), ("context", t.context), ("artifacts", t.artifacts)];
+    let total: u64 = parts.iter().filter_map(|(_, ms)| *ms).sum();
+    let label: Vec<String> = parts.iter().filter_map(|(name, ms)| ms.map(|ms| format!("{name} {ms} ms"))).collect();
+    html! {
+        @if total > 0 {
+            div.phases role="img" aria-label=(label.join(", ")) {
+                @for (name, ms) in parts {
+                    @if let Some(ms) = ms.filter(|ms| *ms > 0) {
+                        span class=(name) style={ "width: " (ms * 100 / total) "%" } {}
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn ms(value: Option<u64>) -> String {
