@@ -224,11 +224,16 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     let console = format!("http://{}/", app.local_addr());
     if let Some(issued) = bootstrap_first_key(app.use_cases(), &config.data_dir).await? {
-        // The key's line comes first: scripts read it.
-        println!("API key: {}", issued.secret.expose());
+        // The key's line comes first: scripts read it. Whoever reads may stop after
+        // it (`ctxd serve | head -1`); a closed stdout must not stop the server.
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "API key: {}", issued.secret.expose());
         if config.web.enabled {
-            println!("Open {console} in a browser and sign in with this key.");
+            let _ = writeln!(stdout, "Open {console} in a browser and sign in with this key.");
         }
+        let _ = stdout.flush();
+        drop(stdout);
         tracing::info!(path = %config.data_dir.join("first-api-key").display(), "first API key written");
     }
     let grpc = app.grpc_addr().map_or_else(|| "off".to_owned(), |addr| addr.to_string());

@@ -28,6 +28,35 @@ fn http_get(port: u16, path: &str, key: &str) -> String {
     response
 }
 
+/// `ctxd serve | head -1` closes the pipe after the key's line: the server must go on
+/// serving (printing to a closed stdout used to panic it).
+#[test]
+fn serve_keeps_serving_when_nobody_reads_its_stdout() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = ctxd()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Close the read end before the server writes anything.
+    drop(child.stdout.take());
+    let mut server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let key_file = data_dir.path().join("first-api-key");
+    while !key_file.exists() || std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(server.0.try_wait().unwrap().is_none(), "the server died");
+        assert!(Instant::now() < deadline, "the server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.0.try_wait().unwrap().is_none(), "the server died after printing its key");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert!(http_get(port, "/v1/spaces", key.trim()).starts_with("HTTP/1.1 200"));
+}
+
 #[test]
 fn serve_on_a_fresh_data_dir_prints_a_working_first_key_once() {
     let data_dir = tempfile::tempdir().unwrap();
