@@ -164,6 +164,8 @@ fn unavailable(error: DbErr) -> Error {
 /// - text Postgres cannot store (a NUL character, in text or in JSON) is a validation
 ///   error: the rules keep NULs out, and this is the backstop that keeps one that got
 ///   through from becoming a 500;
+/// - a deadlock or serialization failure is a `Conflict` ([`CONTENTION`]): the
+///   transaction was rolled back whole and can be sent again;
 /// - a unique violation is a `Conflict`; everything else `Internal`.
 pub(crate) fn map_db_err(error: DbErr) -> Error {
     if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
@@ -181,6 +183,9 @@ pub(crate) fn map_db_err(error: DbErr) -> Error {
             return unavailable(error);
         }
         Some(Class::Nul) => return Error::invalid("body", "text must not contain NUL (\\u0000) characters"),
+        // Postgres broke a lock cycle (or a serialization conflict) by failing this
+        // transaction; nothing of it was written, and the request can simply be sent again.
+        Some(Class::Contention) => return Error::Conflict(CONTENTION.into()),
         Some(Class::Other) | None => {}
     }
     match error {
@@ -192,11 +197,16 @@ pub(crate) fn map_db_err(error: DbErr) -> Error {
     }
 }
 
+/// The message of a transaction Postgres rolled back to break a lock cycle.
+pub(crate) const CONTENTION: &str = "the request ran into a concurrent change of the same data; send it again";
+
 /// What a driver error says about the database, for [`map_db_err`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
     Unavailable,
     Nul,
+    /// Deadlock or serialization failure: the transaction was rolled back.
+    Contention,
     Other,
 }
 
@@ -214,6 +224,8 @@ pub(crate) fn classify(error: &sqlx::Error) -> Class {
             Some("57P01" | "57P02" | "57P03" | "53300") => Class::Unavailable,
             // invalid byte sequence (0x00 in text), unsupported \u0000 in jsonb.
             Some("22021" | "22P05") => Class::Nul,
+            // deadlock_detected, serialization_failure.
+            Some("40P01" | "40001") => Class::Contention,
             _ => Class::Other,
         },
         _ => Class::Other,

@@ -67,6 +67,28 @@ impl SpaceRepository for SeaStore {
     }
 
     async fn delete(&self, user_id: UserId, id: SpaceId, now: DateTime<Utc>) -> Result<bool> {
+        // Workers lock a run before its source, requests a source before its runs; a
+        // delete of many sources can meet either and be chosen to break the cycle.
+        // Nothing of it was written then, so it is tried again.
+        let mut attempts = 0;
+        loop {
+            match self.delete_space(user_id, id, now).await {
+                Err(ctxd_domain::Error::Conflict(message)) if message == crate::CONTENTION && attempts < 3 => {
+                    attempts += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn purge_emptied(&self, limit: u64) -> Result<u64> {
+        self.purge_emptied_spaces(limit).await
+    }
+}
+
+impl SeaStore {
+    /// One attempt of [`SpaceRepository::delete`].
+    async fn delete_space(&self, user_id: UserId, id: SpaceId, now: DateTime<Utc>) -> Result<bool> {
         let txn = self.db.begin().await.map_err(map_db_err)?;
         let hidden = spaces::Entity::update_many()
             .col_expr(spaces::Column::DeletedAt, Expr::value(now))
@@ -92,23 +114,8 @@ impl SpaceRepository for SeaStore {
                 .and_where(sources::Column::SpaceId.eq(id.0))
                 .to_owned()
         };
-        // Queued work ends CANCELED at once; a worker holding a run stops at its next
-        // checkpoint, as after a cancel.
-        runs::Entity::update_many()
-            .col_expr(runs::Column::Status, Expr::value(RunStatus::Canceled.as_str()))
-            .col_expr(runs::Column::FinishedAt, Expr::value(now))
-            .filter(runs::Column::Status.eq(RunStatus::Pending.as_str()))
-            .filter(runs::Column::SourceId.in_subquery(in_space()))
-            .exec(&txn)
-            .await
-            .map_err(map_db_err)?;
-        runs::Entity::update_many()
-            .col_expr(runs::Column::CancelRequested, Expr::value(true))
-            .filter(runs::Column::Status.eq(RunStatus::Processing.as_str()))
-            .filter(runs::Column::SourceId.in_subquery(in_space()))
-            .exec(&txn)
-            .await
-            .map_err(map_db_err)?;
+        // Sources before runs, the order every save takes its locks in: the other order
+        // deadlocked with a concurrent cancel of one of the space's sources.
         // The status machine's cancel of queued work, for each status that has some.
         for queued in [SourceStatus::Created, SourceStatus::Pending] {
             let to = queued.apply(Event::Cancel)?.to;
@@ -129,6 +136,23 @@ impl SpaceRepository for SeaStore {
             .exec_with_returning(&txn)
             .await
             .map_err(map_db_err)?;
+        // Queued work ends CANCELED at once; a worker holding a run stops at its next
+        // checkpoint, as after a cancel.
+        runs::Entity::update_many()
+            .col_expr(runs::Column::Status, Expr::value(RunStatus::Canceled.as_str()))
+            .col_expr(runs::Column::FinishedAt, Expr::value(now))
+            .filter(runs::Column::Status.eq(RunStatus::Pending.as_str()))
+            .filter(runs::Column::SourceId.in_subquery(in_space()))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        runs::Entity::update_many()
+            .col_expr(runs::Column::CancelRequested, Expr::value(true))
+            .filter(runs::Column::Status.eq(RunStatus::Processing.as_str()))
+            .filter(runs::Column::SourceId.in_subquery(in_space()))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
         txn.commit().await.map_err(map_db_err)?;
         // Watchers of these sources learn that they are gone.
         for source in deleted {
@@ -137,7 +161,7 @@ impl SpaceRepository for SeaStore {
         Ok(true)
     }
 
-    async fn purge_emptied(&self, limit: u64) -> Result<u64> {
+    async fn purge_emptied_spaces(&self, limit: u64) -> Result<u64> {
         // Per space an index lookup of its sources, not a read of every source.
         let has_sources = Query::select()
             .expr(Expr::val(1))
