@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use ctxd_domain::{Error, ErrorKind, Result};
+use ctxd_domain::{Error, Result};
 use tokio::sync::{mpsc, oneshot};
 
 type Call<Req, Resp> = (Req, oneshot::Sender<Result<Resp>>);
@@ -106,14 +106,17 @@ pub(crate) async fn answers<T>(
 }
 
 /// The same failure for every caller of a batch (domain errors are not `Clone`; a
-/// batched statement only fails as unavailable or internal).
+/// batched statement fails as unavailable, as a lock conflict Postgres broke, or as
+/// internal).
 fn copy(error: &Error) -> Error {
     let cause = match std::error::Error::source(error) {
         Some(source) => source.to_string(),
         None => error.to_string(),
     };
-    match error.kind() {
-        ErrorKind::Unavailable => Error::Unavailable(cause.into()),
+    match error {
+        Error::Unavailable(_) => Error::Unavailable(cause.into()),
+        // Rolled back whole: each caller may send its request again.
+        Error::Conflict(message) => Error::Conflict(message.clone()),
         _ => Error::internal(cause),
     }
 }
@@ -212,6 +215,7 @@ fn connection_error(error: sqlx::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
+    use ctxd_domain::ErrorKind;
     use std::{
         sync::{
             Arc,
@@ -277,5 +281,12 @@ mod tests {
         call.abort();
         let back = tokio::time::timeout(Duration::from_secs(5), handed_back.recv()).await.unwrap();
         assert_eq!(back, Some(7));
+    }
+
+    #[test]
+    fn a_lock_conflict_reaches_every_caller_as_a_conflict_to_send_again() {
+        let copied = copy(&Error::Conflict(crate::CONTENTION.into()));
+        assert!(matches!(&copied, Error::Conflict(message) if message == crate::CONTENTION), "{copied:?}");
+        assert_eq!(copy(&Error::internal("boom")).kind(), ErrorKind::Internal);
     }
 }
