@@ -485,7 +485,7 @@ pub async fn source_page(
     let content = optional(outputs.content(user, id, None, ctxd_domain::services::ContentFormat::Markdown).await)?;
     let content = content.map(|c| String::from_utf8_lossy(&c.bytes).into_owned());
     let postbacks = outputs.postbacks(user, id, first_page(20)).await?;
-    let view = pages::SourceView {
+    let view = crate::source_page::SourceView {
         source: &source,
         context: context.as_ref(),
         artifacts: &artifacts.items,
@@ -494,7 +494,7 @@ pub async fn source_page(
         content: content.as_deref(),
         postbacks: &postbacks.items,
     };
-    Ok(pages::source(&session, &view).into_response())
+    Ok(crate::source_page::source(&session, &view).into_response())
 }
 
 /// `Ok(None)` for what is not there (yet), other errors as they are.

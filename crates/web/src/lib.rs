@@ -11,6 +11,7 @@ mod handlers;
 mod highlight;
 mod markdown;
 mod pages;
+mod source_page;
 
 use axum::{
     Router,
