@@ -55,19 +55,13 @@ fn check(console: &Console, session: &ConsoleSession, csrf: &str) -> Result<(), 
 
 /// What a refused form shows again: its values and the errors by field.
 fn refused(values: &[(&str, &Option<String>)], error: Error) -> Result<FormState, PageError> {
-    match error {
-        Error::Validation { details, .. } => Ok(FormState {
-            values: values.iter().filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_owned(), v.clone()))).collect(),
-            errors: details,
-            message: Some("Please correct the fields marked below.".into()),
-        }),
-        Error::PayloadTooLarge(message) | Error::Conflict(message) => Ok(FormState {
-            values: values.iter().filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_owned(), v.clone()))).collect(),
-            errors: Vec::new(),
-            message: Some(message),
-        }),
-        other => Err(other.into()),
-    }
+    let (errors, message) = match error {
+        Error::Validation { details, .. } => (details, "Please correct the fields marked below.".to_owned()),
+        Error::PayloadTooLarge(message) | Error::Conflict(message) => (Vec::new(), message),
+        other => return Err(other.into()),
+    };
+    let values = values.iter().filter_map(|(k, v)| v.as_ref().map(|v| ((*k).to_owned(), v.clone()))).collect();
+    Ok(FormState { values, errors, message: Some(message) })
 }
 
 fn nonempty(value: &Option<String>) -> Option<String> {
