@@ -188,6 +188,7 @@ async fn finish_with(app: &TestApp, source: &Value, number: u32, drafts: &[Artif
         http: Default::default(),
         bytes: 1,
         extractor_version: "test".into(),
+        page_type: None,
     };
     let finish = RunFinish {
         status: RunStatus::Completed,

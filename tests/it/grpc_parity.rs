@@ -118,6 +118,7 @@ async fn every_rest_route_and_its_grpc_twin_agree(app: TestApp) {
     assert_eq!(rest_revision["content_hash"].as_str(), Some(grpc_revision.content_hash.as_str()));
     assert_eq!(rest_revision["bytes"].as_u64(), Some(grpc_revision.bytes));
     assert_eq!(rest_revision["extractor_version"].as_str(), Some(grpc_revision.extractor_version.as_str()));
+    assert_eq!(rest_revision["metadata"]["page_type"].as_str(), grpc_revision.page_type.as_deref());
 
     // GET /v1/sources/{id}/context = GetContext
     let rest = app.get(&format!("/v1/sources/{a_id}/context")).await.body;

@@ -160,7 +160,45 @@ with_workers!(
     failed_fetches_keep_the_previous_revision_readable => 1,
     cancel_while_processing_leaves_outputs_untouched => 3,
     a_page_with_a_wrong_charset_label_is_decoded_correctly => 1,
+    a_pages_kind_is_recorded_on_its_revision_and_shown_in_its_context => 1,
 );
+
+async fn a_pages_kind_is_recorded_on_its_revision_and_shown_in_its_context(app: TestApp) {
+    let post = |n: usize| {
+        format!(
+            r#"<div class="post" id="post-{n}"><p>Reply number {n}: I had the same problem with the driver and the
+            fix in the release notes worked for me after a restart.</p></div>"#
+        )
+    };
+    let posts: String = (1..=5).map(post).collect();
+    let page = format!(
+        r#"<html><head><title>Driver crash after update</title>
+        <script type="application/ld+json">{{"@type": "DiscussionForumPosting", "headline": "Driver crash"}}</script>
+        </head><body><main><h1>Driver crash after update</h1>{posts}</main></body></html>"#
+    );
+    let origin = Router::new().route(
+        "/t/driver-crash/42",
+        get(move || async move { ([("content-type", "text/html; charset=utf-8")], page.clone()) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/t/driver-crash/42", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, origin).await.unwrap() });
+
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    let id = source["id"].as_str().unwrap();
+    let done = wait_for_run(&app, id, &source["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let revision = app.get(&format!("/v1/sources/{id}/revisions/1")).await.body;
+    assert_eq!(revision["metadata"]["page_type"], "forum", "{revision}");
+    let listed = app.get(&format!("/v1/sources/{id}/revisions")).await.body;
+    assert_eq!(listed["revisions"][0]["metadata"]["page_type"], "forum", "{listed}");
+    let context = app.get(&format!("/v1/sources/{id}/context")).await.body;
+    assert!(context["content"].as_str().unwrap().contains("Page type: forum"), "{context}");
+    let content = app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/content")).send().await.unwrap();
+    let markdown = content.text().await.unwrap();
+    assert!(markdown.contains("Reply number 5"), "every post is content: {markdown}");
+}
 
 async fn a_page_with_a_wrong_charset_label_is_decoded_correctly(app: TestApp) {
     // A legacy page in windows-1252 that its server labels UTF-8.

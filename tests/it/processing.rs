@@ -39,6 +39,7 @@ async fn finish(app: &TestApp, source: &Value, run_id: &Value, status: RunStatus
         http: HttpMeta { status: Some(200), etag: Some("\"v1\"".into()), ..HttpMeta::default() },
         bytes: 10,
         extractor_version: "test".into(),
+        page_type: None,
     });
     let finish = RunFinish {
         status,

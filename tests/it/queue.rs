@@ -259,6 +259,7 @@ async fn a_claim_carries_what_the_run_starts_from(db: TestDatabase) {
         http: Default::default(),
         bytes: 1,
         extractor_version: "test".into(),
+        page_type: None,
     };
     let finish = RunFinish { revision: Some(revision.clone()), ..completed() };
     assert!(RunQueue::finish(&f.store, first.id, finish).await.unwrap(), "finished");

@@ -64,8 +64,11 @@ impl Normalizer for AutoNormalizer {
     /// 6: HTML whole-page answers of product pages keep the product's own block.
     /// 7: HTML whole-page answers drop images and dialogs, and on product pages the
     ///    blocks the shop hides.
+    /// 8: HTML pages are classified by kind (`page_type`), and readability's answer
+    ///    gives way to the `<main>` landmark's or the page's visible content when it
+    ///    holds a small share of it, declared articles included.
     fn version(&self) -> &'static str {
-        "auto-8"
+        "auto-9"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
@@ -105,7 +108,13 @@ pub fn normalize_as(input: NormalizeInput<'_>, forced: InputType) -> Result<Docu
         {
             markdown = format!("# {title}\n\n{markdown}");
         }
-        return Ok(Document { markdown, format: DocumentFormat::Html, title: page.title, turns: Vec::new() });
+        return Ok(Document {
+            markdown,
+            format: DocumentFormat::Html,
+            title: page.title,
+            turns: Vec::new(),
+            page_type: Some(page.page_type),
+        });
     }
     let is_json =
         kind == text::Kind::Json || (forced == InputType::Chat && decoded.trim_start().starts_with(['[', '{']));

@@ -339,6 +339,7 @@ pub fn revision(listed: ListedRevision) -> pb::Revision {
         content_type: r.http.content_type,
         bytes: r.bytes,
         extractor_version: r.extractor_version,
+        page_type: r.page_type.map(|t| t.as_str().to_owned()),
     }
 }
 

@@ -6,7 +6,7 @@ use ctxd_domain::{
     Error, Result,
     ids::UserId,
     model::{
-        ApiKey, Artifact, ArtifactDraft, Collection, Context, ContextDraft, HttpMeta, Postback, Provenance,
+        ApiKey, Artifact, ArtifactDraft, Collection, Context, ContextDraft, HttpMeta, PageType, Postback, Provenance,
         RefreshMode, RefreshPolicy, Revision, Run, RunFlags, RunKind, RunOutcome, RunStatus, Source, SourceInput,
         SourceStats, SourceType, Space, Upload, User,
     },
@@ -325,7 +325,15 @@ pub(crate) fn revision_to(revision: &Revision) -> revisions::Model {
         http: to_json(&revision.http),
         bytes: to_i64(revision.bytes),
         extractor_version: revision.extractor_version.clone(),
+        metadata: Some(to_json(&RevisionMetadata { page_type: revision.page_type })),
     }
+}
+
+/// The `revisions.metadata` object.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct RevisionMetadata {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page_type: Option<PageType>,
 }
 
 pub(crate) fn revision_from(model: revisions::Model) -> Result<Revision> {
@@ -337,6 +345,10 @@ pub(crate) fn revision_from(model: revisions::Model) -> Result<Revision> {
         http: from_json::<HttpMeta>("revisions.http", model.http)?,
         bytes: to_u64(model.bytes),
         extractor_version: model.extractor_version,
+        page_type: match model.metadata {
+            Some(metadata) => from_json::<RevisionMetadata>("revisions.metadata", metadata)?.page_type,
+            None => None,
+        },
     })
 }
 

@@ -184,6 +184,8 @@ pub mod revisions {
         pub http: Json,
         pub bytes: i64,
         pub extractor_version: String,
+        /// `{"page_type": ...}`; NULL on revisions made before it was recorded.
+        pub metadata: Option<Json>,
     }
     no_relations!();
 }

@@ -24,6 +24,22 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// What kind of web page an HTML document is: the normalizer classifies each page
+    /// and extracts its content by kind (a forum's posts, a listing's items, a
+    /// product's own block). Recorded on the revision as `metadata.page_type`.
+    PageType {
+        Article => "article",
+        Documentation => "documentation",
+        Forum => "forum",
+        Product => "product",
+        Listing => "listing",
+        Collection => "collection",
+        Service => "service",
+        Other => "other",
+    }
+}
+
 /// One turn of a chat transcript, located in the normalized markdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Turn {
@@ -41,12 +57,14 @@ pub struct Document {
     pub title: Option<String>,
     /// Chat turns in order; empty unless `format` is [`DocumentFormat::Chat`].
     pub turns: Vec<Turn>,
+    /// The kind of web page; `None` unless `format` is [`DocumentFormat::Html`].
+    pub page_type: Option<PageType>,
 }
 
 impl Document {
     /// A document of `format` with no title or turns.
     pub fn new(markdown: impl Into<String>, format: DocumentFormat) -> Self {
-        Self { markdown: markdown.into(), format, title: None, turns: Vec::new() }
+        Self { markdown: markdown.into(), format, title: None, turns: Vec::new(), page_type: None }
     }
 
     /// Drops NUL characters from the markdown and title (see [`super::strip_nul`]); a

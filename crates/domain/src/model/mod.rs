@@ -20,7 +20,7 @@ pub use api_key::{ApiKey, ApiKeySecret, IssuedApiKey, hash_secret as hash_secret
 pub use artifact::{Artifact, ArtifactChanges, ArtifactDraft, ArtifactKind, ArtifactQuery, ArtifactWrite, Provenance};
 pub use collection::{Collection, CollectionNode, build_tree};
 pub use context::{Context, ContextDraft};
-pub use document::{Document, DocumentFormat, NormalizeInput, Role, Turn};
+pub use document::{Document, DocumentFormat, NormalizeInput, PageType, Role, Turn};
 pub use page::{Page, PageRequest};
 pub use postback::{DEFAULT_RETRY_DELAYS_SECONDS, DeliveryFailure, Postback, PostbackStatus, WebhookSecret};
 pub use refresh_policy::{RefreshMode, RefreshPolicy};

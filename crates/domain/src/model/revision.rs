@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::PageType;
 use crate::ids::SourceId;
 
 /// HTTP facts of the fetch that produced a revision; they drive conditional refreshes.
@@ -26,6 +27,9 @@ pub struct Revision {
     pub bytes: u64,
     /// The extractor version whose outputs belong to this revision.
     pub extractor_version: String,
+    /// The kind of web page the content is (`metadata.page_type`); `None` for other
+    /// content and for revisions extracted before it was recorded.
+    pub page_type: Option<PageType>,
 }
 
 impl Revision {

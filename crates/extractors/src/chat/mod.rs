@@ -71,7 +71,7 @@ pub fn render(chat: &Chat) -> Document {
         push(&mut out, "\n", &mut line);
     }
     out.pop();
-    Document { markdown: out, format: DocumentFormat::Chat, title: chat.title.clone(), turns }
+    Document { markdown: out, format: DocumentFormat::Chat, title: chat.title.clone(), turns, page_type: None }
 }
 
 fn label(role: Role) -> &'static str {

@@ -86,6 +86,11 @@ pub(super) fn document_context(document: &Document, artifacts: &[ArtifactDraft])
     if let Some(title) = &title {
         let _ = writeln!(content, "# {title}\n");
     }
+    // The kind of web page tells a reader what the content is made of (a thread's
+    // posts, a shop's items) before they read it.
+    if let Some(page_type) = document.page_type {
+        let _ = writeln!(content, "Page type: {page_type}\n");
+    }
     if let Some(summary) = &summary {
         let _ = writeln!(content, "{summary}\n");
     }

@@ -378,6 +378,15 @@ fn documents_get_outline_summary_decisions_and_open_questions() {
     assert_eq!(draft.open_questions, ["How long should revisions be retained?", "The purge schedule is TBD."]);
     assert!(draft.summary.as_deref().is_some_and(|s| s.contains("Revisions keep the fetched bytes")));
     assert!(draft.content.starts_with("# Storage design\n\n"));
+    assert!(!draft.content.contains("Page type"), "only web pages have a kind");
+}
+
+#[test]
+fn a_web_pages_context_says_what_kind_of_page_it_is() {
+    let mut doc = Document::new("# Driver crash\n\nReply one.\n\nReply two.\n", DocumentFormat::Html);
+    doc.page_type = Some(ctxd_domain::model::PageType::Forum);
+    let draft = ExtractiveContextExtractor.draft(&doc, &[]);
+    assert!(draft.content.starts_with("# Driver crash\n\nPage type: forum\n"), "{}", draft.content);
 }
 
 #[test]

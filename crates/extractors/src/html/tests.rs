@@ -116,12 +116,12 @@ fn lists_of_links_to_other_pages_are_dropped_unless_they_are_the_page() {
     let page =
         format!("<html><body><div>{body}</div><div><h2>Also viewed</h2><ul>{}</ul></div></body></html>", items(12));
     // The whole-page answer, which forum, product and listing pages often get.
-    let md = visible_markdown(&Dom::from(page.as_str()), None);
+    let md = visible_markdown(&Dom::from(page.as_str()), None, Scope::Body).unwrap_or_default();
     assert!(md.contains("care guide"), "a paragraph with a link stays: {md}");
     assert!(!md.contains("Other item"), "the list of other pages goes: {md}");
 
     let listing = format!("<html><body><h1>All lamps</h1><ul>{}</ul></body></html>", items(40));
-    let md = visible_markdown(&Dom::from(listing.as_str()), None);
+    let md = visible_markdown(&Dom::from(listing.as_str()), None, Scope::Body).unwrap_or_default();
     assert!(md.contains("Other item 39"), "a list that is the page stays: {md}");
 }
 
@@ -146,12 +146,12 @@ fn a_product_page_keeps_its_product_and_not_the_cards_of_others() {
     };
     let ld = r#"<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
         {"@type":"Product","name":"Stoneware pour-over dripper","description":"A hand-thrown stoneware dripper that fits every mug and brews one cup in three minutes."}]}</script>"#;
-    let md = visible_markdown(&Dom::from(product(ld).as_str()), None);
+    let md = visible_markdown(&Dom::from(product(ld).as_str()), None, Scope::Body).unwrap_or_default();
     assert!(md.contains("Stoneware pour-over dripper") && md.contains("Takes size 02 filters"), "{md}");
     assert!(!md.contains("Enamel mug"), "the cards of other products go: {md}");
 
     // Without a product declaration the page is taken whole, as before.
-    let md = visible_markdown(&Dom::from(product("").as_str()), None);
+    let md = visible_markdown(&Dom::from(product("").as_str()), None, Scope::Body).unwrap_or_default();
     assert!(md.contains("Enamel mug no. 5"), "{md}");
 }
 
@@ -168,14 +168,14 @@ fn a_whole_page_drops_images_and_dialogs_and_a_product_page_what_the_shop_hides(
         )
     };
     let ld = r#"<script type="application/ld+json">{"@type":"Product","name":"Walnut desk organiser"}</script>"#;
-    let md = visible_markdown(&Dom::from(page(ld).as_str()), None);
+    let md = visible_markdown(&Dom::from(page(ld).as_str()), None, Scope::Body).unwrap_or_default();
     assert!(md.contains("Solid walnut, three trays"), "the hidden block holding the name stays: {md}");
     assert!(!md.contains("Front view"), "images go: {md}");
     assert!(!md.contains("Sign up"), "dialogs go: {md}");
     assert!(!md.contains("cart is empty"), "a product page's hidden blocks go: {md}");
 
     // Elsewhere hidden blocks stay (tabs and accordions of the content).
-    let md = visible_markdown(&Dom::from(page("").as_str()), None);
+    let md = visible_markdown(&Dom::from(page("").as_str()), None, Scope::Body).unwrap_or_default();
     assert!(md.contains("cart is empty") && !md.contains("Sign up") && !md.contains("Front view"), "{md}");
 }
 
@@ -183,7 +183,10 @@ fn a_whole_page_drops_images_and_dialogs_and_a_product_page_what_the_shop_hides(
 fn a_page_past_its_deadline_gets_its_plain_text() {
     let html = "<html><title>Slow</title><body><p>Every word counts.</p><script>x()</script></body></html>";
     let late = extract_within(html, None, std::time::Duration::ZERO);
-    assert_eq!(late, Extracted { title: Some("Slow".into()), markdown: "Every word counts.\n".into() });
+    assert_eq!(
+        late,
+        Extracted { title: Some("Slow".into()), markdown: "Every word counts.\n".into(), page_type: PageType::Other }
+    );
     let on_time = extract_within(ARTICLE, None, std::time::Duration::from_secs(30));
     assert_eq!(on_time, extract(ARTICLE, None));
 }
@@ -215,4 +218,49 @@ fn code_languages_are_read_from_common_highlighter_conventions() {
     assert_eq!(language_of("rust").as_deref(), Some("rust"));
     assert_eq!(language_of("language-plaintext"), None);
     assert_eq!(language_of("wide dark"), None);
+}
+
+fn candidates_with(main: Option<&str>, landmark: Option<&str>, visible: &str, marked_article: bool) -> Candidates {
+    Candidates {
+        title: None,
+        page_type: PageType::Other,
+        marked_article,
+        main: main.map(str::to_owned),
+        landmark: landmark.map(str::to_owned),
+        visible: visible.to_owned(),
+    }
+}
+
+#[test]
+fn readability_is_kept_unless_it_holds_a_small_share_of_what_a_reader_sees() {
+    let words = |n: usize, word: &str| vec![word; n].join(" ");
+    let (main, visible) = (words(60, "main"), words(100, "seen"));
+    assert_eq!(choose(&candidates_with(Some(&main), None, &visible, false)), main, "60% is enough");
+    let visible = words(140, "seen");
+    assert_eq!(choose(&candidates_with(Some(&main), None, &visible, false)), visible, "43% is not");
+    // A page that declares itself an article is trusted further, and wholly when it
+    // also reads as one.
+    let mut declared = candidates_with(Some(&main), None, &visible, true);
+    declared.page_type = PageType::Service;
+    assert_eq!(choose(&declared), main, "43% of a declared article");
+    let visible = words(400, "seen");
+    declared.visible.clone_from(&visible);
+    assert_eq!(choose(&declared), visible, "15% is not");
+    declared.page_type = PageType::Article;
+    assert_eq!(choose(&declared), main, "an article keeps readability's answer");
+}
+
+#[test]
+fn the_main_landmark_is_the_visible_content_when_it_holds_enough_of_the_page() {
+    let words = |n: usize, word: &str| vec![word; n].join(" ");
+    let (landmark, visible) = (words(300, "main"), words(1000, "page"));
+    assert_eq!(choose(&candidates_with(None, Some(&landmark), &visible, false)), landmark);
+    // A tiny `<main>` (a widget so named) is not the page's content.
+    let tiny = words(50, "widget");
+    assert_eq!(choose(&candidates_with(None, Some(&tiny), &visible, false)), visible);
+}
+
+#[test]
+fn every_extraction_names_the_kind_of_page() {
+    assert_eq!(extract(ARTICLE, Some("https://blog.example.com/posts/deploy")).page_type, PageType::Article);
 }

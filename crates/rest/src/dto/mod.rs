@@ -17,8 +17,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use ctxd_domain::{
     ids::CollectionId,
     model::{
-        ApiKey, Artifact, ArtifactChanges, ArtifactKind, Collection, CollectionNode, Context, Page, RefreshMode,
-        RefreshPolicy, Run, RunKind, RunOutcome, RunStatus, Source, SourceType, Space,
+        ApiKey, Artifact, ArtifactChanges, ArtifactKind, Collection, CollectionNode, Context, Page, PageType,
+        RefreshMode, RefreshPolicy, Run, RunKind, RunOutcome, RunStatus, Source, SourceType, Space,
     },
     services::{
         FastForwardRequest, ListedRevision, NewSource, RefreshPolicyInput, RefreshRequest, ReprocessRequest,

@@ -24,6 +24,18 @@ pub struct RevisionOut {
     /// False once content retention (`revisions.retain`) removed this revision's
     /// content: its metadata stays, its content endpoints answer 410.
     pub content_available: bool,
+    pub metadata: RevisionMetadataOut,
+}
+
+/// What the normalizer learned about the content.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionMetadataOut {
+    /// For a web page, its kind: article, documentation, forum, product, listing,
+    /// collection, service or other. Absent for other content and for revisions not
+    /// re-extracted since it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "forum")]
+    pub page_type: Option<&'static str>,
 }
 
 impl From<ListedRevision> for RevisionOut {
@@ -42,6 +54,7 @@ impl From<ListedRevision> for RevisionOut {
             },
             bytes: r.bytes,
             extractor_version: r.extractor_version,
+            metadata: RevisionMetadataOut { page_type: r.page_type.map(PageType::as_str) },
         }
     }
 }

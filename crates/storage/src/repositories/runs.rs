@@ -452,6 +452,7 @@ impl RunQueue for SeaStore {
                             revisions::Column::FetchedAt,
                             revisions::Column::Http,
                             revisions::Column::ExtractorVersion,
+                            revisions::Column::Metadata,
                         ])
                         .to_owned(),
                 )

@@ -76,6 +76,7 @@ impl Pipeline {
             fetched: true,
             raw: markdown.clone().into_bytes(),
             markdown,
+            page_type: None,
             context,
             artifacts: composed.artifacts,
         };

@@ -30,8 +30,8 @@ use crate::{
     ids::ArtifactId,
     ids::SourceId,
     model::{
-        Artifact, ArtifactDraft, ArtifactWrite, Context, ContextDraft, HttpMeta, NormalizeInput, Postback, Revision,
-        Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, StageTimings,
+        Artifact, ArtifactDraft, ArtifactWrite, Context, ContextDraft, HttpMeta, NormalizeInput, PageType, Postback,
+        Revision, Run, RunKind, RunOutcome, RunStatus, Source, SourceInput, StageTimings,
         composition::{self, Member},
     },
     ports::{
@@ -132,6 +132,7 @@ struct Made {
     fetched: bool,
     raw: Vec<u8>,
     markdown: String,
+    page_type: Option<PageType>,
     context: Option<ContextDraft>,
     artifacts: Vec<ArtifactDraft>,
 }
@@ -396,7 +397,16 @@ impl Pipeline {
             None
         };
         checkpoint(stop)?;
-        let made = Made { content_hash, http, fetched, raw: bytes, markdown: document.markdown, context, artifacts };
+        let made = Made {
+            content_hash,
+            http,
+            fetched,
+            raw: bytes,
+            markdown: document.markdown,
+            page_type: document.page_type,
+            context,
+            artifacts,
+        };
         self.place(run, subject, made, extractor_version).await
     }
 
@@ -420,6 +430,7 @@ impl Pipeline {
                 let same = self.same_outputs(run, current, &made).await?;
                 let mut revision = current.clone();
                 revision.extractor_version.clone_from(&extractor_version);
+                revision.page_type = made.page_type;
                 if made.fetched {
                     revision.fetched_at = now;
                     revision.http = made.http;
@@ -436,6 +447,7 @@ impl Pipeline {
                     http: made.http,
                     bytes: made.raw.len() as u64,
                     extractor_version: extractor_version.clone(),
+                    page_type: made.page_type,
                 };
                 (revision, RunOutcome::Changed)
             }

@@ -88,6 +88,7 @@ fn revision_of(source: &Source, bytes: &[u8], extractor_version: &str) -> Revisi
         http: HttpMeta { etag: Some("\"v1\"".into()), ..HttpMeta::default() },
         bytes: bytes.len() as u64,
         extractor_version: extractor_version.into(),
+        page_type: None,
     }
 }
 

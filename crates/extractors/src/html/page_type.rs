@@ -1,0 +1,482 @@
+//! What kind of page an HTML document is (article, documentation, forum, product,
+//! listing, collection, service, other), from signals that hold across sites: the
+//! types a page declares (schema.org JSON-LD and microdata, Open Graph), the shape of
+//! its address, and statistics of its DOM (repeated item structures, prices, posts,
+//! code). The extractor takes each kind's content its own way (see `html.rs`).
+//!
+//! The evidence is weighed, not ruled on: each signal adds points to the kinds it
+//! speaks for and the kind with the most points wins, so one misleading signal (a
+//! WordPress service page that calls itself `og:type` article, a blog address on a
+//! shop) is outvoted by the others. Weights were chosen on the tuning part of WCXB
+//! dev only (`cargo xtask bench extract` prints the checking part beside it).
+
+use dom_query::Document as Dom;
+use serde_json::Value;
+
+use ctxd_domain::model::PageType;
+
+/// What the classifier read off a page, kept for the extractor's own decisions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Signals {
+    /// schema.org types the page declares (JSON-LD `@type`, microdata `itemtype`).
+    pub declared: Vec<String>,
+    /// JSON-LD `Product` entities: one is a product page, many a shop's list.
+    pub products: usize,
+    pub og_type: Option<String>,
+    /// Visible characters (no whitespace) of the body.
+    pub text_chars: usize,
+    /// Characters inside `<pre>` and block `<code>`.
+    pub code_chars: usize,
+    pub code_blocks: usize,
+    /// Prices shown on the page (a currency sign or code next to a number).
+    pub prices: usize,
+    /// The largest set of siblings built alike and named as posts, comments,
+    /// replies or answers, each holding some text: a thread.
+    pub posts: usize,
+    /// The largest set of siblings built alike (same tag and class) that each hold
+    /// a link: cards of a listing, rows of a table of contents, menu items.
+    pub repeated_items: usize,
+    /// The most items of such a set that show a price: a shop's product cards.
+    pub priced_items: usize,
+    /// Characters inside links over all characters, in hundredths.
+    pub link_percent: usize,
+    /// Words inside `<p>` elements: prose.
+    pub paragraph_words: usize,
+    /// "Add to cart" and its kin.
+    pub buy_button: bool,
+}
+
+impl Signals {
+    /// Reads the signals off `dom` (before anything is removed from it).
+    pub(crate) fn read(dom: &Dom) -> Self {
+        let mut signals = Self::default();
+        for script in dom.select("script[type=\"application/ld+json\"]").iter() {
+            if let Ok(value) = serde_json::from_str::<Value>(script.text().trim()) {
+                collect_types(&value, &mut signals.declared, &mut signals.products, 0);
+            }
+        }
+        for node in dom.select("[itemtype]").nodes() {
+            if let Some(kind) = node.attr("itemtype").and_then(|t| t.rsplit('/').next().map(str::to_owned)) {
+                signals.declared.push(kind.trim().to_owned());
+            }
+        }
+        signals.og_type = dom
+            .select("meta[property=\"og:type\"]")
+            .attr("content")
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty());
+
+        let body = dom.select("body");
+        let text = body.text();
+        let hidden: usize = body.select("script, style, noscript, template").iter().map(|n| dense(&n.text())).sum();
+        signals.text_chars = dense(&text).saturating_sub(hidden);
+        let link_chars: usize = body.select("a").iter().map(|a| dense(&a.text())).sum();
+        signals.link_percent = link_chars * 100 / signals.text_chars.max(1);
+        for pre in body.select("pre").iter() {
+            signals.code_blocks += 1;
+            signals.code_chars += dense(&pre.text());
+        }
+        signals.prices = count_prices(&text);
+        signals.paragraph_words = body.select("p").iter().map(|p| p.text().split_whitespace().count()).sum();
+        signals.buy_button = body.select("button, input[type=\"submit\"], a[class*=\"cart\"]").iter().any(|b| {
+            let label = format!("{} {}", b.text(), b.attr("value").unwrap_or_default()).to_lowercase();
+            ["add to cart", "add to bag", "add to basket", "buy now", "in den warenkorb", "ajouter au panier"]
+                .iter()
+                .any(|l| label.contains(l))
+        });
+        (signals.repeated_items, signals.priced_items, signals.posts) = repeated_items(dom);
+        signals
+    }
+
+    fn declares(&self, kinds: &[&str]) -> bool {
+        self.declared.iter().any(|d| kinds.iter().any(|k| d.eq_ignore_ascii_case(k)))
+    }
+
+    fn code_percent(&self) -> usize {
+        self.code_chars * 100 / self.text_chars.max(1)
+    }
+}
+
+/// Whether class or id words name a post of a thread (`post`, `comment`, `reply`,
+/// `answer`, `message`, and forum software's compounds like `postbody`).
+fn names_a_post(names: &str) -> bool {
+    names.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| {
+        let word = word.to_ascii_lowercase();
+        matches!(
+            word.as_str(),
+            "post" | "posts" | "comment" | "comments" | "reply" | "replies" | "answer" | "answers" | "message"
+        ) || ["postbody", "post_body", "postcontent", "messagecontent", "commentbody"].contains(&word.as_str())
+    })
+}
+
+/// Gathers `@type` names from JSON-LD, through `@graph`, lists and nested objects
+/// (a `WebPage`'s `mainEntity`), counting `Product` entities.
+fn collect_types(value: &Value, out: &mut Vec<String>, products: &mut usize, depth: usize) {
+    if depth > 6 {
+        return;
+    }
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| collect_types(v, out, products, depth + 1)),
+        Value::Object(object) => {
+            let kinds: Vec<&str> = match object.get("@type") {
+                Some(Value::String(kind)) => vec![kind.as_str()],
+                Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            if kinds.iter().any(|k| matches!(*k, "Product" | "ProductGroup")) {
+                *products += 1;
+            }
+            out.extend(kinds.iter().map(|k| (*k).to_owned()));
+            for (key, nested) in object {
+                // Who wrote or published a page says nothing of its kind.
+                if !matches!(key.as_str(), "author" | "publisher" | "creator" | "brand" | "isPartOf" | "breadcrumb") {
+                    collect_types(nested, out, products, depth + 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Non-whitespace characters.
+fn dense(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Prices in `text`: a currency sign or code directly before or after a number.
+fn count_prices(text: &str) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let mut count = 0;
+    for (i, c) in chars.iter().enumerate() {
+        if matches!(c, '$' | '€' | '£' | '¥' | '₹') {
+            let after = chars.get(i + 1..i + 3).unwrap_or_default();
+            let before = chars.get(i.saturating_sub(2)..i).unwrap_or_default();
+            if after.iter().any(char::is_ascii_digit) || before.iter().any(char::is_ascii_digit) {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Of the groups of element siblings with the same tag and class: the largest whose
+/// members each contain a link and some text, the most members of one that show a
+/// price, and the largest whose members are named as posts.
+fn repeated_items(dom: &Dom) -> (usize, usize, usize) {
+    #[derive(Default)]
+    struct Group {
+        linked: usize,
+        priced: usize,
+        posts: usize,
+    }
+    // Elements with a link inside, found once from the links up rather than by a
+    // search under every candidate item.
+    let mut holds_link = std::collections::HashSet::new();
+    for link in dom.select("body a").nodes() {
+        for node in std::iter::once(*link).chain(link.ancestors_it(None)) {
+            if !holds_link.insert(node.id) {
+                break;
+            }
+        }
+    }
+    let (mut linked, mut priced, mut posts) = (0, 0, 0);
+    for parent in dom.select("body, body *").nodes() {
+        let children = parent.element_children();
+        if children.len() < 3 {
+            continue;
+        }
+        let mut groups: std::collections::HashMap<String, Group> = std::collections::HashMap::new();
+        for child in &children {
+            let class = child.attr("class").unwrap_or_default();
+            let signature = format!(
+                "{}.{}",
+                child.node_name().unwrap_or_default(),
+                class.split_whitespace().next().unwrap_or_default()
+            );
+            let text = child.text();
+            let chars = dense(&text);
+            if chars < 15 {
+                continue;
+            }
+            let group = groups.entry(signature).or_default();
+            if holds_link.contains(&child.id) {
+                group.linked += 1;
+                if count_prices(&text) > 0 {
+                    group.priced += 1;
+                }
+            }
+            let names = format!("{class} {}", child.attr("id").unwrap_or_default());
+            if chars >= 40 && names_a_post(&names) {
+                group.posts += 1;
+            }
+        }
+        for group in groups.values() {
+            linked = linked.max(group.linked);
+            priced = priced.max(group.priced);
+            posts = posts.max(group.posts);
+        }
+    }
+    (linked, priced, posts)
+}
+
+/// The kind of page `dom` (at `url`) is.
+pub(crate) fn classify(signals: &Signals, url: Option<&str>) -> PageType {
+    let mut score = Scores::default();
+    declared(signals, &mut score);
+    address(url, &mut score);
+    statistics(signals, &mut score);
+    score.best()
+}
+
+#[derive(Debug, Default)]
+struct Scores([i32; 8]);
+
+impl Scores {
+    fn add(&mut self, kind: PageType, points: i32) {
+        self.0[index(kind)] += points;
+    }
+
+    /// The kind with the most points; article on a tie with it or when nothing spoke.
+    fn best(&self) -> PageType {
+        let mut best = PageType::Article;
+        for kind in PageType::ALL {
+            if self.0[index(*kind)] > self.0[index(best)] {
+                best = *kind;
+            }
+        }
+        best
+    }
+}
+
+fn index(kind: PageType) -> usize {
+    PageType::ALL.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
+/// What the page says it is.
+fn declared(s: &Signals, score: &mut Scores) {
+    if s.declares(&["DiscussionForumPosting", "QAPage", "SocialMediaPosting"]) {
+        score.add(PageType::Forum, 6);
+    } else if s.declares(&["Question", "Answer"]) && !s.declares(&["FAQPage"]) {
+        // An FAQ's questions and answers are the site's own, not a thread.
+        score.add(PageType::Forum, 3);
+    }
+    if s.declares(&["TechArticle", "APIReference", "SoftwareSourceCode"]) {
+        score.add(PageType::Documentation, 4);
+    }
+    let article =
+        s.declares(&["NewsArticle", "BlogPosting", "Article", "ReportageNewsArticle", "Report", "ScholarlyArticle"]);
+    if article {
+        score.add(PageType::Article, 3);
+    }
+    if s.declares(&["CollectionPage", "OfferCatalog", "SearchResultsPage"]) {
+        score.add(PageType::Collection, 3);
+        score.add(PageType::Listing, 2);
+    }
+    if s.declares(&["ItemList"]) {
+        score.add(PageType::Listing, 1);
+        score.add(PageType::Collection, 1);
+    }
+    // Products inside an article are the ones it reviews.
+    match s.products {
+        0 => {}
+        _ if article => {}
+        1 | 2 => score.add(PageType::Product, 6),
+        _ => score.add(PageType::Collection, 5),
+    }
+    if s.declares(&["Product"]) && s.products == 0 {
+        // Microdata: one product's markup (several are a shop's cards).
+        score.add(PageType::Product, 4);
+    }
+    if s.declares(&["Service", "ProfessionalService", "LocalBusiness", "FAQPage"]) {
+        score.add(PageType::Service, 2);
+    }
+    match s.og_type.as_deref() {
+        Some("article") => score.add(PageType::Article, 1),
+        Some("product" | "og:product" | "product.item") => score.add(PageType::Product, 4),
+        Some("product.group") => score.add(PageType::Collection, 4),
+        _ => {}
+    }
+}
+
+/// Words of the address that name a kind: a path segment (`/forum/`, `/docs/`,
+/// `/products/`) or the host's first label (`community.`, `docs.`, `shop.`).
+const ADDRESS_WORDS: &[(PageType, &[&str])] = &[
+    (
+        PageType::Forum,
+        &[
+            "forum",
+            "forums",
+            "community",
+            "discuss",
+            "discussion",
+            "discussions",
+            "thread",
+            "threads",
+            "topic",
+            "topics",
+            "t",
+            "questions",
+            "viewtopic.php",
+            "showthread.php",
+            "bbs",
+        ],
+    ),
+    (
+        PageType::Documentation,
+        &[
+            "docs",
+            "doc",
+            "documentation",
+            "reference",
+            "api",
+            "manual",
+            "guide",
+            "guides",
+            "tutorial",
+            "tutorials",
+            "wiki",
+            "handbook",
+            "man",
+            "developer",
+            "developers",
+            "learn",
+            "library",
+        ],
+    ),
+    (PageType::Product, &["product", "products", "p", "dp", "item", "itm", "ip"]),
+    (
+        PageType::Collection,
+        &["collections", "collection", "category", "categories", "c", "shop", "browse", "catalog", "store"],
+    ),
+    (PageType::Listing, &["search", "tag", "tags", "archive", "archives", "list", "directory", "events", "jobs"]),
+    (PageType::Service, &["services", "service", "solutions", "solution", "pricing", "features", "about", "contact"]),
+    (PageType::Article, &["blog", "news", "article", "articles", "post", "posts", "story", "stories", "opinion"]),
+];
+
+fn address(url: Option<&str>, score: &mut Scores) {
+    let Some(url) = url.and_then(|u| url::Url::parse(u).ok()) else { return };
+    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+    let first_label = host.split('.').next().unwrap_or_default();
+    let segments: Vec<String> =
+        url.path_segments().map(|s| s.map(str::to_ascii_lowercase).collect()).unwrap_or_default();
+    for (kind, words) in ADDRESS_WORDS {
+        let in_host = host.split('.').count() > 2 && words.contains(&first_label);
+        let in_path = segments.iter().any(|s| words.contains(&s.as_str()));
+        if in_host || in_path {
+            score.add(*kind, 2);
+        }
+    }
+    // A site's front page or a section's index is rarely one article.
+    let depth = segments.iter().filter(|s| !s.is_empty()).count();
+    if depth == 0 {
+        score.add(PageType::Service, 1);
+    }
+}
+
+/// What the page's DOM looks like.
+fn statistics(s: &Signals, score: &mut Scores) {
+    if s.code_blocks >= 3 && s.code_percent() >= 10 {
+        score.add(PageType::Documentation, 3);
+    }
+    if s.posts >= 3 {
+        score.add(PageType::Forum, 3);
+    }
+    if s.buy_button && s.prices >= 1 && s.prices <= 6 {
+        score.add(PageType::Product, 2);
+    }
+    if s.priced_items >= 6 {
+        score.add(PageType::Collection, 4);
+    }
+    if s.repeated_items >= 10 && s.link_percent >= 30 && s.priced_items < 6 {
+        score.add(PageType::Listing, 2);
+    }
+    if s.link_percent < 25 {
+        match s.paragraph_words {
+            1500.. => score.add(PageType::Article, 3),
+            600.. => score.add(PageType::Article, 2),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(html: &str, url: &str) -> PageType {
+        classify(&Signals::read(&Dom::from(html)), Some(url))
+    }
+
+    fn prose(words: usize) -> String {
+        let sentence = "The committee met again on Tuesday and argued about the budget for a long time. ";
+        format!("<p>{}</p>", sentence.repeat(words / 16 + 1))
+    }
+
+    #[test]
+    fn a_thread_of_posts_is_a_forum_even_without_declared_types() {
+        let posts: String = (0..5)
+            .map(|i| {
+                format!(r#"<div class="post"><p>Answer {i}: restarting the service fixed it for me too.</p></div>"#)
+            })
+            .collect();
+        let page = format!("<html><body><h1>Service will not start</h1>{posts}</body></html>");
+        assert_eq!(kind(&page, "https://community.example.org/t/service-will-not-start/812"), PageType::Forum);
+        assert_eq!(kind(&page, "https://example.org/help/812"), PageType::Forum, "the posts alone");
+    }
+
+    #[test]
+    fn an_faq_is_not_a_thread() {
+        let ld = r#"<script type="application/ld+json">{"@type": "FAQPage", "mainEntity": [{"@type": "Question",
+            "acceptedAnswer": {"@type": "Answer"}}]}</script>"#;
+        let page = format!("<html><head>{ld}</head><body>{}</body></html>", prose(800));
+        assert_eq!(kind(&page, "https://example.com/what-are-taxes"), PageType::Article);
+    }
+
+    #[test]
+    fn one_declared_product_with_a_price_is_a_product_and_many_priced_cards_a_collection() {
+        let ld = r#"<script type="application/ld+json">{"@type": "Product", "name": "Mug",
+            "offers": {"@type": "Offer", "price": "18.00"}}</script>"#;
+        let product =
+            format!("<html><head>{ld}</head><body><h1>Mug</h1><p>$18.00</p><button>Add to cart</button></body></html>");
+        assert_eq!(kind(&product, "https://shop.example.com/products/mug"), PageType::Product);
+
+        let cards: String = (0..12)
+            .map(|i| format!(r#"<li class="card"><a href="/p/{i}">Stoneware mug {i}</a> <span>${i}.99</span></li>"#))
+            .collect();
+        let shop = format!("<html><body><h1>Mugs</h1><ul>{cards}</ul></body></html>");
+        assert_eq!(kind(&shop, "https://example.com/mugs"), PageType::Collection);
+    }
+
+    #[test]
+    fn products_an_article_reviews_do_not_make_it_a_shop() {
+        let items: String = (0..5).map(|i| format!(r#"{{"@type": "Product", "name": "Blender {i}"}},"#)).collect();
+        let ld = format!(
+            r#"<script type="application/ld+json">[{items} {{"@type": "NewsArticle", "headline": "Best blenders"}}]</script>"#
+        );
+        let page = format!("<html><head>{ld}</head><body>{}</body></html>", prose(900));
+        assert_eq!(kind(&page, "https://magazine.example.com/best-blenders-2026/"), PageType::Article);
+    }
+
+    #[test]
+    fn code_heavy_pages_under_docs_are_documentation() {
+        let code = "<pre><code>let client = Client::new(\"http://localhost:8080\");\nclient.sources().list().await?;</code></pre>";
+        let page = format!("<html><body><h1>Client</h1><p>Create a client.</p>{}</body></html>", code.repeat(4));
+        assert_eq!(kind(&page, "https://docs.example.dev/client/"), PageType::Documentation);
+    }
+
+    #[test]
+    fn many_linked_items_without_prices_are_a_listing() {
+        let items: String = (0..15)
+            .map(|i| format!(r#"<div class="teaser"><a href="/news/{i}">Story number {i} about the harbour</a></div>"#))
+            .collect();
+        let page = format!("<html><body><h1>Latest</h1>{items}</body></html>");
+        assert_eq!(kind(&page, "https://example.com/tag/harbour"), PageType::Listing);
+    }
+
+    #[test]
+    fn a_long_declared_article_stays_an_article() {
+        let ld = r#"<script type="application/ld+json">{"@type": "NewsArticle"}</script>"#;
+        let page = format!("<html><head>{ld}</head><body><article>{}</article></body></html>", prose(2000));
+        assert_eq!(kind(&page, "https://news.example.com/2026/12/03/budget"), PageType::Article);
+    }
+}
