@@ -88,7 +88,7 @@ fn plain_page(html: &str) -> Extracted {
 
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
-    let found = candidates(html, url);
+    let found = gather(html, url, false);
     let body = choose(&found);
     let body = match &found.title {
         Some(title) => without_title_heading(&body, title),
@@ -97,7 +97,8 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
     Extracted { title: found.title, markdown: markdown::tidy(&body), page_type: found.page_type }
 }
 
-/// The answers a page offers, from which [`choose`] takes one.
+/// The answers a page offers, from which [`choose`] takes one. Public for the
+/// extraction benchmark's studies, not part of the crate's interface.
 #[doc(hidden)]
 #[derive(Debug, Clone)]
 pub struct Candidates {
@@ -112,8 +113,17 @@ pub struct Candidates {
     pub visible: String,
 }
 
+/// Every answer the page offers (see [`Candidates`]), for studying the choice.
 #[doc(hidden)]
 pub fn candidates(html: &str, url: Option<&str>) -> Candidates {
+    gather(html, url, true)
+}
+
+/// The page's kind and its answers. Unless `everything` is asked for, a page that
+/// declares itself an article and reads as one skips the whole-page answers when
+/// readability found its content: [`choose`] would not look at them, and they cost
+/// as much again as readability.
+fn gather(html: &str, url: Option<&str>, everything: bool) -> Candidates {
     let bounded = crate::nesting::bounded(html, crate::nesting::MAX_DEPTH);
     let unwrapped = unwrap_large_noscript(&bounded);
     let html = unwrapped.as_ref();
@@ -121,12 +131,12 @@ pub fn candidates(html: &str, url: Option<&str>) -> Candidates {
     let signals = page_type::Signals::read(&dom);
     let page_type = page_type::classify(&signals, url);
     let marked_article = declares_article(&dom);
-    // The whole-page answers start from the page as parsed, and readability changes
-    // its DOM: they work on copies of the node arena, which cost less than parsing
-    // the page again.
-    let visible = visible_markdown(&dom.clone(), url, Scope::Body).unwrap_or_default();
+    let settled = !everything && marked_article && page_type == PageType::Article;
     let has_landmark = dom.select(LANDMARK).exists();
-    let landmark = has_landmark.then(|| visible_markdown(&dom.clone(), url, Scope::Landmark)).flatten();
+    // The whole-page answers start from the page as parsed, and readability changes
+    // its DOM: they work on a copy of the node arena, which costs less than parsing
+    // the page again.
+    let pristine = (!settled).then(|| dom.clone());
     prepare_code_blocks(&dom);
     let title = page_title(&dom);
     drop_page_furniture(&dom);
@@ -142,6 +152,12 @@ pub fn candidates(html: &str, url: Option<&str>) -> Candidates {
     let main = article
         .map(|article| article.text_content.to_string())
         .filter(|md| markdown::plain_text(md).trim().chars().count() >= MIN_MAIN_CHARS);
+    if settled && main.is_some() {
+        return Candidates { title, page_type, marked_article, main, landmark: None, visible: String::new() };
+    }
+    let pristine = pristine.unwrap_or_else(|| Dom::from(html));
+    let landmark = has_landmark.then(|| visible_markdown(&pristine.clone(), url, Scope::Landmark)).flatten();
+    let visible = visible_markdown(&pristine, url, Scope::Body).unwrap_or_default();
     Candidates { title, page_type, marked_article, main, landmark, visible }
 }
 

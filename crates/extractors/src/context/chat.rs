@@ -90,9 +90,10 @@ fn collect<'a>(document: &Document, texts: &'a [String]) -> Vec<Exchange<'a>> {
 
 /// Decisions, open questions and the conversation line of every exchange.
 fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings {
-    let mut decisions = Vec::new();
+    let mut decisions: Vec<String> = Vec::new();
     let mut open_questions = Vec::new();
     let mut conversation = Vec::new();
+    let changed_anything = |exchange: &Exchange<'_>| exchange.tool.iter().any(|t| !commits_in(t).is_empty());
     for (index, exchange) in exchanges.iter().enumerate() {
         let (own, commits): (Vec<Commit>, Vec<Commit>) =
             exchange.tool.iter().flat_map(|t| commits_in(t)).partition(|c| c.users_own);
@@ -101,6 +102,7 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             let removed: Vec<String> = exchange.tool.iter().flat_map(|t| removed_in(t)).collect();
             let what = if removed.is_empty() { "the last commit".to_owned() } else { removed.join(", ") };
             decisions.push(format!("Undid {what}"));
+            open_questions.extend(undone_question(exchanges, index));
             continue;
         }
         if command == "/model" {
@@ -116,6 +118,13 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
         }
         let user = request(&exchange.user);
         let question = is_question(user);
+        // "Nice, that worked!" decides nothing new: it verifies the decision before it.
+        if confirms(user)
+            && let Some(last) = decisions.last_mut()
+            && !last.ends_with(CONFIRMED)
+        {
+            last.push_str(CONFIRMED);
+        }
         let in_exchange: Vec<(usize, &ArtifactDraft)> = artifacts
             .iter()
             .enumerate()
@@ -138,14 +147,22 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             && exchanges.get(index + 1).is_some_and(|next| restates(user, &next.user));
         // Running something decides nothing (its result is in the conversation line),
         // and a question nothing was committed for is no decision either.
-        let decided = !(reads_output || superseded || (question && commits.is_empty()));
+        // Nor does a thanks, reference text pasted in, or a request whose reply only
+        // asked for details that the next message gave and that one carried out.
+        let unchanged = commits.is_empty() && own.is_empty();
+        let clarified = exchange.replies.iter().any(|r| asks_for_details(r))
+            && exchanges.get(index + 1).is_some_and(changed_anything);
+        let noise = unchanged && (only_confirms(user) || pasted_reference(user) || clarified);
+        let decided = !(reads_output || superseded || noise || (question && unchanged));
+        let decision = decided.then(|| decision(user, &exchange.replies, &commits, &own, &in_exchange));
         // A request the Decisions section quotes whole is only recalled here.
-        let quoted_whole = decided && {
+        let quoted_whole = decision.as_ref().is_some_and(|decision| {
             let first = first_paragraph(user);
             let bare = |text: &str| text.replace(['`', '*'], "");
             first.chars().count() <= MAX_ITEM_CHARS
                 && bare(&first) == bare(&user.split_whitespace().collect::<Vec<_>>().join(" "))
-        };
+                && decision.starts_with(&first)
+        });
         let limit = if quoted_whole { RECALLED_CHARS } else { 400 };
         let mut line = format!("**User:** {}", shorten(user, limit).replace('\n', " "));
         if exchange.sent > 1 {
@@ -163,13 +180,12 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
         }
         conversation.push(line);
 
-        if !decided {
-            if question && !reads_output && !superseded && exchange.replies.is_empty() {
+        match decision {
+            Some(decision) => decisions.push(decision),
+            None if question && !reads_output && !superseded && exchange.replies.is_empty() => {
                 open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
             }
-        } else {
-            let decision = decision(user, &commits, &own, &in_exchange);
-            decisions.push(decision);
+            None => {}
         }
         open_questions.extend(left_open(exchanges, index, user));
     }
@@ -180,47 +196,6 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
         open_questions: dedup(open_questions.into_iter()),
         conversation,
     }
-}
-
-/// What an exchange decided: the request's first paragraph, the commits that carried
-/// it out (and the user's own changes committed before them), and the values a style
-/// or configuration edit set.
-fn decision(user: &str, commits: &[Commit], own: &[Commit], in_exchange: &[(usize, &ArtifactDraft)]) -> String {
-    let mut decision = shorten(&first_paragraph(user), MAX_ITEM_CHARS);
-    let listed =
-        |commits: &[Commit]| commits.iter().map(|c| format!("{} {}", c.id, c.message)).collect::<Vec<_>>().join("; ");
-    // What the user had changed by hand was committed first: not this
-    // request's work, but a reader needs to know that commit exists.
-    match (commits.is_empty(), own.is_empty()) {
-        (false, true) => write!(decision, " (commit {})", listed(commits)),
-        (false, false) => {
-            write!(decision, " (commit {}; the user's own changes committed first as {})", listed(commits), listed(own))
-        }
-        (true, false) => write!(decision, " (the user's own changes committed as {})", listed(own)),
-        (true, true) => Ok(()),
-    }
-    .expect("writing to a String");
-    // The values a style or configuration edit set (a colour, a size, a flag)
-    // are what a reader of the decision needs, and they live in the edit, not
-    // in the prose. A code edit's added lines are logic, not values: left out.
-    let mut changed: Vec<(&str, Option<&str>)> = Vec::new();
-    let sets_values = |a: &ArtifactDraft| a.language.as_deref().is_some_and(|l| VALUE_LANGUAGES.contains(&l));
-    for line in in_exchange.iter().filter(|(_, a)| sets_values(a)).flat_map(|(_, a)| added_lines(&a.content)) {
-        if changed.len() < MAX_CHANGED_LINES && !changed.iter().any(|(l, _)| *l == line.0) {
-            changed.push(line);
-        }
-    }
-    if !changed.is_empty() {
-        let list: Vec<String> = changed
-            .iter()
-            .map(|(line, was)| match was {
-                Some(was) => format!("`{}` (was `{}`)", shorten(line, 80), shorten(was, 60)),
-                None => format!("`{}`", shorten(line, 80)),
-            })
-            .collect();
-        let _ = write!(decision, " — sets {}", list.join(", "));
-    }
-    decision
 }
 
 /// What the exchange at `index` leaves open: the assistant's closing questions when it
@@ -235,7 +210,8 @@ fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String
     {
         for sentence in textrank::sentences(&prose_of(last)) {
             let lower = sentence.to_lowercase();
-            if sentence.ends_with('?') && !POLITE_CLOSERS.iter().any(|p| lower.contains(p)) {
+            let polite = POLITE_CLOSERS.iter().any(|p| lower.contains(p));
+            if sentence.ends_with('?') && (!polite || offers_options(&sentence)) {
                 open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
             }
         }
@@ -250,10 +226,11 @@ fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String
             open_questions.push(format!("{} (not explained)", shorten(&sentence, MAX_ITEM_CHARS)));
         }
     }
-    // A choice the assistant asked for ("Which area should I tackle first?") that
-    // the user's next message passed over for something else stays open.
+    // A choice the assistant asked for ("Which area should I tackle first?", "Would
+    // you like A or B?") that the user's next message passed over for something
+    // else stays open.
     if let (Some(last), Some(next)) = (exchange.replies.last(), exchanges.get(index + 1))
-        && let Some(choice) = trailing_choice_question(last)
+        && let Some(choice) = trailing_choice_question(last).or_else(|| trailing_offer_of_options(last))
         && !answers(&next.user)
     {
         open_questions.push(format!("{} (not answered)", shorten(&choice, MAX_ITEM_CHARS)));
@@ -364,22 +341,40 @@ pub(super) fn restates(message: &str, later: &str) -> bool {
     mine.len() >= RESTATED_MIN_WORDS && mine.intersection(&theirs).count() * 10 >= mine.len() * RESTATED_TENTHS
 }
 
+/// The question an `/undo` at `index` leaves unanswered: the user asked it, the
+/// answer was an attempt (a commit), the attempt was undone, and nothing was
+/// committed after.
+fn undone_question(exchanges: &[Exchange<'_>], index: usize) -> Option<String> {
+    let committed = |e: &Exchange<'_>| e.tool.iter().any(|t| commits_in(t).iter().any(|c| !c.users_own));
+    let attempt = exchanges[..index].iter().rev().find(|e| committed(e))?;
+    let asked = request(&attempt.user);
+    let answered_later = exchanges[index + 1..].iter().any(committed);
+    (is_question(asked) && !answered_later)
+        .then(|| format!("{} (the attempt was undone, no answer since)", shorten(asked, MAX_ITEM_CHARS)))
+}
+
 /// Work the conversation leaves visibly unfinished: the last problems a reply
-/// reported ("219 errors in 31 files") when no later reply reports them fixed, and a
-/// final request whose replies only announced the work ("Let me create …") without
-/// producing anything.
+/// reported ("219 errors in 31 files") when nothing later resolved them (no later
+/// reply reports them fixed, no later exchange changed anything, the user did not
+/// confirm it works), and a final request whose replies only announced the work
+/// ("Let me create …") without producing anything.
 pub(super) fn unfinished_at_the_end(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Vec<String> {
     let mut open = Vec::new();
-    let replies: Vec<&str> = exchanges.iter().flat_map(|e| e.replies.iter().copied()).collect();
-    let last_problem = replies.iter().enumerate().rev().find_map(|(i, reply)| {
-        textrank::sentences(&prose_of(reply)).into_iter().find(|s| reports_problems(s)).map(|s| (i, s))
+    let replies: Vec<(usize, &str)> =
+        exchanges.iter().enumerate().flat_map(|(i, e)| e.replies.iter().map(move |r| (i, *r))).collect();
+    let last_problem = replies.iter().enumerate().rev().find_map(|(at, (_, reply))| {
+        textrank::sentences(&prose_of(reply)).into_iter().find(|s| reports_problems(s)).map(|s| (at, s))
     });
     if let Some((at, sentence)) = last_problem {
-        let fixed = replies[at + 1..].iter().any(|reply| {
+        let exchange = replies[at].0;
+        let reported_fixed = replies[at + 1..].iter().any(|(_, reply)| {
             let lower = prose_of(reply).to_lowercase();
             RESOLVED_CUES.iter().any(|cue| lower.contains(cue))
         });
-        if !fixed {
+        let later = &exchanges[exchange + 1..];
+        let changed_later = later.iter().any(|e| e.tool.iter().any(|t| !commits_in(t).is_empty()));
+        let confirmed_later = later.iter().any(|e| confirms(request(&e.user)));
+        if !(reported_fixed || changed_later || confirmed_later) {
             open.push(format!("Still unresolved at the end: {}", shorten(&sentence, MAX_ITEM_CHARS)));
         }
     }

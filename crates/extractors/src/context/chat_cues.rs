@@ -23,6 +23,26 @@ pub(super) fn trailing_choice_question(reply: &str) -> Option<String> {
     (last.ends_with('?') && choice).then_some(last)
 }
 
+/// Whether a closing question offers alternatives to pick from ("Would you like me
+/// to build the CLI or the web version?", "… option 1 or option 2?"): then it is a
+/// choice left to the user, however politely put.
+pub(super) fn offers_options(sentence: &str) -> bool {
+    // An offer to do "any" more, or to "proceed", names no alternative to pick.
+    const GENERIC: [&str; 7] =
+        ["anything", "any ", "let me know", "if you need", "need help", "something else", "proceed"];
+    let lower = sentence.to_lowercase();
+    lower.ends_with('?')
+        && (lower.contains(" or ") || lower.contains("which "))
+        && !GENERIC.iter().any(|generic| lower.contains(generic))
+}
+
+/// The reply's closing question when it is a polite offer of alternatives (see
+/// [`offers_options`]).
+pub(super) fn trailing_offer_of_options(reply: &str) -> Option<String> {
+    let last = textrank::sentences(&prose_of(reply)).pop()?;
+    offers_options(&last).then_some(last)
+}
+
 /// Whether a user message reads as an answer to a question just asked: short, or
 /// opening with a pick ("1", "the first", "yes", "go with", "option B", ...).
 pub(super) fn answers(message: &str) -> bool {

@@ -18,10 +18,11 @@ use crate::{
 
 mod chat;
 mod chat_cues;
+mod chat_decisions;
 mod document;
 mod render;
 
-use self::{chat::*, chat_cues::*, document::*, render::*};
+use self::{chat::*, chat_cues::*, chat_decisions::*, document::*, render::*};
 
 /// Extractive context: same input, byte-identical output.
 #[derive(Debug, Clone, Copy, Default)]

@@ -34,7 +34,7 @@ fn chat_decisions_follow_instructions_commits_and_undos() {
     assert_eq!(
         draft.decisions,
         [
-            "Use Postgres with SKIP LOCKED for the queue. (commit 1a2b3c4 feat: claim runs with SKIP LOCKED)",
+            "feat: claim runs with SKIP LOCKED (commit 1a2b3c4) — asked: \"Use Postgres with SKIP LOCKED for the queue.\"",
             "Undid commit 1a2b3c4 feat: claim runs with SKIP LOCKED",
             "Switched the model to gpt-4o",
         ]
@@ -88,9 +88,9 @@ fn the_users_own_changes_aider_commits_before_its_edit_are_named_as_such() {
     assert_eq!(
         drafted(&doc).decisions,
         [
-            "add a force_refresh arg to get_repo_map (commit 551804c feat: add force_refresh arg; the user's own \
-             changes committed first as bcd6257 feat: Add last_map attribute)",
-            "now add a --map-refresh switch (the user's own changes committed as 1234abc fix: user edits)",
+            "feat: add force_refresh arg (commit 551804c) — asked: \"add a force_refresh arg to get_repo_map\"; the \
+             user's own changes committed as feat: Add last_map attribute (commit bcd6257)",
+            "now add a --map-refresh switch; the user's own changes committed as fix: user edits (commit 1234abc)",
         ]
     );
 }
@@ -114,8 +114,8 @@ fn an_instruction_sent_again_with_a_change_before_any_commit_is_decided_by_the_l
     assert_eq!(
         draft.decisions,
         [
-            "add a /map-refresh command that runs get_repo_map with force_refresh (commit 17335b1 feat: Add \
-             /map-refresh command)",
+            "feat: Add /map-refresh command (commit 17335b1) — asked: \"add a /map-refresh command that runs \
+             get_repo_map with force_refresh\"",
             "add a test for the command",
             "add a test for the parser as well",
         ],
@@ -137,7 +137,7 @@ fn a_request_phrased_as_a_question_that_was_committed_is_a_decision_and_a_run_re
         (User, "/add notes.md"),
     ]);
     let draft = drafted(&doc);
-    assert_eq!(draft.decisions, ["can you add a summary table? (commit 2f4fcd4 aider: print a summary table)"]);
+    assert_eq!(draft.decisions, ["print a summary table (commit 2f4fcd4)"]);
     assert!(draft.open_questions.is_empty(), "{:?}", draft.open_questions);
     let content = &draft.content;
     assert!(content.contains("**User:** /run python3 getdata.py → **Assistant:**"), "{content}");
@@ -416,4 +416,120 @@ fn planned_commands_left_without_a_result_are_open() {
     // A list of commands nobody ran is a suggestion, not unfinished work.
     let doc = chat(&[(User, "Which checks should we run?"), (Assistant, plan), (User, "Thanks, that is all.")]);
     assert!(!drafted(&doc).open_questions.iter().any(|q| q.starts_with("Commands")));
+}
+
+#[test]
+fn a_confirmation_or_thanks_is_no_decision_and_verifies_the_one_before() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "make the ball slower"),
+        (Assistant, "Halved its speed."),
+        (Tool, "Applied edit to pong.py\nCommit f4ceed4 aider: Reduced ball speed by half."),
+        (User, "nice, that worked!"),
+        (Assistant, "Glad it works!"),
+        (User, "thanks"),
+        (Assistant, "You're welcome."),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        [
+            "Reduced ball speed by half (commit f4ceed4) — asked: \"make the ball slower\" — confirmed working by the user"
+        ]
+    );
+}
+
+#[test]
+fn a_bare_approval_is_decided_as_what_the_commit_or_the_reply_did() {
+    use Role::*;
+    let committed = chat(&[
+        (User, "let's build pong"),
+        (Assistant, "First the window; the paddles next."),
+        (Tool, "Commit 14799cb aider: Added the game window."),
+        (User, "go ahead"),
+        (Assistant, "Now the paddles and the ball."),
+        (Tool, "Commit b20bcee aider: Added Paddle and Ball classes."),
+    ]);
+    assert_eq!(drafted(&committed).decisions[1], "Added Paddle and Ball classes (commit b20bcee)");
+    let talked = chat(&[
+        (User, "How should we store sessions?"),
+        (Assistant, "I suggest Redis with a 30 minute expiry. Should I write it up?"),
+        (User, "yes do that"),
+        (Assistant, "Sessions live in Redis with a 30 minute expiry, keyed by the session id."),
+    ]);
+    assert_eq!(
+        drafted(&talked).decisions,
+        ["Sessions live in Redis with a 30 minute expiry, keyed by the session id."],
+        "the reply states what was decided, not the user's bare words"
+    );
+}
+
+#[test]
+fn pasted_reference_text_and_a_request_restated_after_a_question_decide_nothing_themselves() {
+    use Role::*;
+    let doc = chat(&[
+        (
+            User,
+            "prompt_toolkit.shortcuts.prompt(message: AnyFormattedText | None = None, *, history: History | None = None, \
+             vi_mode: bool | None = None)",
+        ),
+        (Assistant, "Thank you for the signature; prompt() takes no input argument."),
+        (User, "try using create_input(StringIO('')) in the tests"),
+        (Assistant, "I need more information about which test cases you want to apply this change to."),
+        (User, "the ones that currently use create_pipe_input()"),
+        (Assistant, "Here are the changes."),
+        (Tool, "Commit 4bb043f aider: Replaced create_pipe_input() with create_input(StringIO(''))."),
+    ]);
+    let decisions = drafted(&doc).decisions;
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    assert!(decisions[0].starts_with("Replaced create_pipe_input() with create_input(StringIO('')) (commit 4bb043f)"));
+}
+
+#[test]
+fn a_problem_a_later_change_fixed_is_not_left_open() {
+    use Role::*;
+    let fixed = chat(&[
+        (User, "/run pytest"),
+        (Tool, "1 failed"),
+        (Assistant, "The test fails: 1 failed because cmd_add expects a string."),
+        (User, "fix it"),
+        (Assistant, "Passing a string now."),
+        (Tool, "Commit 3f1c2d9 aider: Pass a str to cmd_add."),
+    ]);
+    assert!(drafted(&fixed).open_questions.is_empty(), "{:?}", drafted(&fixed).open_questions);
+    let left = chat(&[(User, "re-run the checks"), (Assistant, "Ran them. Found 3 errors in 2 files.")]);
+    assert_eq!(drafted(&left).open_questions, ["Still unresolved at the end: Found 3 errors in 2 files."]);
+}
+
+#[test]
+fn an_offer_of_alternatives_the_user_never_took_up_and_a_question_whose_attempt_was_undone_stay_open() {
+    use Role::*;
+    let offered = chat(&[
+        (User, "what could we build next?"),
+        (Assistant, "Two ideas: a CLI, or a small web page. Would you like me to build the CLI or the web page?"),
+    ]);
+    assert_eq!(
+        drafted(&offered).open_questions,
+        ["Would you like me to build the CLI or the web page?"],
+        "an offer of alternatives is a choice left open"
+    );
+    let generic = chat(&[
+        (User, "what could we build next?"),
+        (Assistant, "A CLI would help. Let me know if you have questions or need anything else?"),
+    ]);
+    assert!(drafted(&generic).open_questions.is_empty(), "a polite closer is not");
+
+    let undone = chat(&[
+        (User, "is there a better way to cache the map?"),
+        (Assistant, "Yes: key it by the file mtimes."),
+        (Tool, "Commit 9a8b7c6 aider: Cache the repo map by mtime."),
+        (User, "/undo"),
+        (Tool, "Removed: 9a8b7c6 aider: Cache the repo map by mtime."),
+    ]);
+    assert!(
+        drafted(&undone)
+            .open_questions
+            .contains(&"is there a better way to cache the map? (the attempt was undone, no answer since)".to_owned()),
+        "{:?}",
+        drafted(&undone).open_questions
+    );
 }

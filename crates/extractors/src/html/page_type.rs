@@ -163,15 +163,37 @@ fn count_prices(text: &str) -> usize {
 /// members each contain a link and some text, the most members of one that show a
 /// price, and the largest whose members are named as posts.
 fn repeated_items(dom: &Dom) -> (usize, usize, usize) {
+    use std::collections::{HashMap, HashSet};
     #[derive(Default)]
     struct Group {
         linked: usize,
         priced: usize,
         posts: usize,
     }
-    // Elements with a link inside, found once from the links up rather than by a
-    // search under every candidate item.
-    let mut holds_link = std::collections::HashSet::new();
+    // Each element's text size, whether a price shows in it and whether it holds a
+    // link, found once from the text nodes and links up: one pass over the page
+    // instead of reading every candidate item's text again.
+    let Some(body) = dom.select("body").nodes().first().copied() else { return (0, 0, 0) };
+    let mut chars: HashMap<dom_query::NodeId, usize> = HashMap::new();
+    let mut priced_nodes = HashSet::new();
+    for node in body.descendants_it().filter(|n| n.is_text()) {
+        let parent_is_code = node
+            .parent()
+            .and_then(|p| p.node_name())
+            .is_some_and(|n| matches!(n.as_ref(), "script" | "style" | "noscript" | "template"));
+        if parent_is_code {
+            continue;
+        }
+        let text = node.text();
+        let (size, price) = (dense(&text), count_prices(&text) > 0);
+        for ancestor in node.ancestors_it(None) {
+            *chars.entry(ancestor.id).or_default() += size;
+            if price {
+                priced_nodes.insert(ancestor.id);
+            }
+        }
+    }
+    let mut holds_link = HashSet::new();
     for link in dom.select("body a").nodes() {
         for node in std::iter::once(*link).chain(link.ancestors_it(None)) {
             if !holds_link.insert(node.id) {
@@ -180,33 +202,32 @@ fn repeated_items(dom: &Dom) -> (usize, usize, usize) {
         }
     }
     let (mut linked, mut priced, mut posts) = (0, 0, 0);
-    for parent in dom.select("body, body *").nodes() {
+    for parent in std::iter::once(body).chain(body.descendants_it()).filter(|n| n.is_element()) {
         let children = parent.element_children();
         if children.len() < 3 {
             continue;
         }
-        let mut groups: std::collections::HashMap<String, Group> = std::collections::HashMap::new();
+        let mut groups: HashMap<String, Group> = HashMap::new();
         for child in &children {
+            let size = chars.get(&child.id).copied().unwrap_or(0);
+            if size < 15 {
+                continue;
+            }
             let class = child.attr("class").unwrap_or_default();
             let signature = format!(
                 "{}.{}",
                 child.node_name().unwrap_or_default(),
                 class.split_whitespace().next().unwrap_or_default()
             );
-            let text = child.text();
-            let chars = dense(&text);
-            if chars < 15 {
-                continue;
-            }
             let group = groups.entry(signature).or_default();
             if holds_link.contains(&child.id) {
                 group.linked += 1;
-                if count_prices(&text) > 0 {
+                if priced_nodes.contains(&child.id) {
                     group.priced += 1;
                 }
             }
             let names = format!("{class} {}", child.attr("id").unwrap_or_default());
-            if chars >= 40 && names_a_post(&names) {
+            if size >= 40 && names_a_post(&names) {
                 group.posts += 1;
             }
         }
