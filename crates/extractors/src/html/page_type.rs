@@ -67,16 +67,13 @@ impl Signals {
             .filter(|t| !t.is_empty());
 
         let body = dom.select("body");
-        let text = body.text();
-        let hidden: usize = body.select("script, style, noscript, template").iter().map(|n| dense(&n.text())).sum();
-        signals.text_chars = dense(&text).saturating_sub(hidden);
+        read_structure(dom, &mut signals);
         let link_chars: usize = body.select("a").iter().map(|a| dense(&a.text())).sum();
         signals.link_percent = link_chars * 100 / signals.text_chars.max(1);
         for pre in body.select("pre").iter() {
             signals.code_blocks += 1;
             signals.code_chars += dense(&pre.text());
         }
-        signals.prices = count_prices(&text);
         signals.paragraph_words = body.select("p").iter().map(|p| p.text().split_whitespace().count()).sum();
         signals.buy_button = body.select("button, input[type=\"submit\"], a[class*=\"cart\"]").iter().any(|b| {
             let label = format!("{} {}", b.text(), b.attr("value").unwrap_or_default()).to_lowercase();
@@ -84,7 +81,6 @@ impl Signals {
                 .iter()
                 .any(|l| label.contains(l))
         });
-        (signals.repeated_items, signals.priced_items, signals.posts) = repeated_items(dom);
         signals
     }
 
@@ -145,24 +141,21 @@ fn dense(text: &str) -> usize {
 
 /// Prices in `text`: a currency sign or code directly before or after a number.
 fn count_prices(text: &str) -> usize {
-    let chars: Vec<char> = text.chars().collect();
-    let mut count = 0;
-    for (i, c) in chars.iter().enumerate() {
-        if matches!(c, '$' | '€' | '£' | '¥' | '₹') {
-            let after = chars.get(i + 1..i + 3).unwrap_or_default();
-            let before = chars.get(i.saturating_sub(2)..i).unwrap_or_default();
-            if after.iter().any(char::is_ascii_digit) || before.iter().any(char::is_ascii_digit) {
-                count += 1;
+    text.char_indices()
+        .filter(|(i, c)| {
+            matches!(c, '$' | '€' | '£' | '¥' | '₹') && {
+                let after = text[i + c.len_utf8()..].chars().take(2).any(|c| c.is_ascii_digit());
+                after || text[..*i].chars().rev().take(2).any(|c| c.is_ascii_digit())
             }
-        }
-    }
-    count
+        })
+        .count()
 }
 
-/// Of the groups of element siblings with the same tag and class: the largest whose
-/// members each contain a link and some text, the most members of one that show a
-/// price, and the largest whose members are named as posts.
-fn repeated_items(dom: &Dom) -> (usize, usize, usize) {
+/// The page's visible text size and prices, and of the groups of element siblings
+/// with the same tag and class: the largest whose members each contain a link and
+/// some text, the most members of one that show a price, and the largest whose
+/// members are named as posts.
+fn read_structure(dom: &Dom, signals: &mut Signals) {
     use std::collections::{HashMap, HashSet};
     #[derive(Default)]
     struct Group {
@@ -173,7 +166,7 @@ fn repeated_items(dom: &Dom) -> (usize, usize, usize) {
     // Each element's text size, whether a price shows in it and whether it holds a
     // link, found once from the text nodes and links up: one pass over the page
     // instead of reading every candidate item's text again.
-    let Some(body) = dom.select("body").nodes().first().copied() else { return (0, 0, 0) };
+    let Some(body) = dom.select("body").nodes().first().copied() else { return };
     let mut chars: HashMap<dom_query::NodeId, usize> = HashMap::new();
     let mut priced_nodes = HashSet::new();
     for node in body.descendants_it().filter(|n| n.is_text()) {
@@ -185,7 +178,10 @@ fn repeated_items(dom: &Dom) -> (usize, usize, usize) {
             continue;
         }
         let text = node.text();
-        let (size, price) = (dense(&text), count_prices(&text) > 0);
+        let (size, prices) = (dense(&text), count_prices(&text));
+        let price = prices > 0;
+        signals.text_chars += size;
+        signals.prices += prices;
         for ancestor in node.ancestors_it(None) {
             *chars.entry(ancestor.id).or_default() += size;
             if price {
@@ -237,7 +233,7 @@ fn repeated_items(dom: &Dom) -> (usize, usize, usize) {
             posts = posts.max(group.posts);
         }
     }
-    (linked, priced, posts)
+    (signals.repeated_items, signals.priced_items, signals.posts) = (linked, priced, posts);
 }
 
 /// The kind of page `dom` (at `url`) is.
