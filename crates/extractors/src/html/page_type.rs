@@ -68,13 +68,6 @@ impl Signals {
 
         let body = dom.select("body");
         read_structure(dom, &mut signals);
-        let link_chars: usize = body.select("a").iter().map(|a| dense(&a.text())).sum();
-        signals.link_percent = link_chars * 100 / signals.text_chars.max(1);
-        for pre in body.select("pre").iter() {
-            signals.code_blocks += 1;
-            signals.code_chars += dense(&pre.text());
-        }
-        signals.paragraph_words = body.select("p").iter().map(|p| p.text().split_whitespace().count()).sum();
         signals.buy_button = body.select("button, input[type=\"submit\"], a[class*=\"cart\"]").iter().any(|b| {
             let label = format!("{} {}", b.text(), b.attr("value").unwrap_or_default()).to_lowercase();
             ["add to cart", "add to bag", "add to basket", "buy now", "in den warenkorb", "ajouter au panier"]
@@ -156,7 +149,7 @@ fn count_prices(text: &str) -> usize {
 /// some text, the most members of one that show a price, and the largest whose
 /// members are named as posts.
 fn read_structure(dom: &Dom, signals: &mut Signals) {
-    use std::collections::{HashMap, HashSet};
+    use std::collections::HashMap;
     #[derive(Default)]
     struct Group {
         linked: usize,
@@ -164,48 +157,69 @@ fn read_structure(dom: &Dom, signals: &mut Signals) {
         posts: usize,
     }
     // Each element's text size, whether a price shows in it and whether it holds a
-    // link, found once from the text nodes and links up: one pass over the page
-    // instead of reading every candidate item's text again.
+    // link, summed from the children up in one pass (reverse document order meets
+    // every child before its parent) instead of reading each candidate's text.
+    #[derive(Default, Clone, Copy)]
+    struct Inside {
+        chars: usize,
+        words: usize,
+        price: bool,
+        link: bool,
+    }
+    let mut link_chars = 0;
     let Some(body) = dom.select("body").nodes().first().copied() else { return };
-    let mut chars: HashMap<dom_query::NodeId, usize> = HashMap::new();
-    let mut priced_nodes = HashSet::new();
-    for node in body.descendants_it().filter(|n| n.is_text()) {
-        let parent_is_code = node
-            .parent()
-            .and_then(|p| p.node_name())
-            .is_some_and(|n| matches!(n.as_ref(), "script" | "style" | "noscript" | "template"));
-        if parent_is_code {
-            continue;
-        }
-        let text = node.text();
-        let (size, prices) = (dense(&text), count_prices(&text));
-        let price = prices > 0;
-        signals.text_chars += size;
-        signals.prices += prices;
-        for ancestor in node.ancestors_it(None) {
-            *chars.entry(ancestor.id).or_default() += size;
-            if price {
-                priced_nodes.insert(ancestor.id);
+    let nodes: Vec<dom_query::NodeRef<'_>> = std::iter::once(body).chain(body.descendants_it()).collect();
+    let mut inside: HashMap<dom_query::NodeId, Inside> = HashMap::with_capacity(nodes.len());
+    for node in nodes.iter().rev() {
+        let mut own = inside.get(&node.id).copied().unwrap_or_default();
+        if node.is_text() {
+            let in_code = node
+                .parent()
+                .and_then(|p| p.node_name())
+                .is_some_and(|n| matches!(n.as_ref(), "script" | "style" | "noscript" | "template"));
+            if !in_code {
+                let text = node.text();
+                let (chars, prices) = (dense(&text), count_prices(&text));
+                signals.text_chars += chars;
+                signals.prices += prices;
+                own.chars += chars;
+                own.words += text.split_whitespace().count();
+                own.price |= prices > 0;
+            }
+        } else {
+            // Elements are met after everything inside them: their sums are whole.
+            match node.node_name().as_deref() {
+                Some("a") => {
+                    own.link = true;
+                    link_chars += own.chars;
+                }
+                Some("pre") => {
+                    signals.code_blocks += 1;
+                    signals.code_chars += own.chars;
+                }
+                Some("p") => signals.paragraph_words += own.words,
+                _ => {}
             }
         }
-    }
-    let mut holds_link = HashSet::new();
-    for link in dom.select("body a").nodes() {
-        for node in std::iter::once(*link).chain(link.ancestors_it(None)) {
-            if !holds_link.insert(node.id) {
-                break;
-            }
+        inside.insert(node.id, own);
+        if let Some(parent) = node.parent() {
+            let up = inside.entry(parent.id).or_default();
+            up.chars += own.chars;
+            up.words += own.words;
+            up.price |= own.price;
+            up.link |= own.link;
         }
     }
+    signals.link_percent = link_chars * 100 / signals.text_chars.max(1);
     let (mut linked, mut priced, mut posts) = (0, 0, 0);
-    for parent in std::iter::once(body).chain(body.descendants_it()).filter(|n| n.is_element()) {
+    for parent in nodes.iter().filter(|n| n.is_element()) {
         let children = parent.element_children();
         if children.len() < 3 {
             continue;
         }
         let mut groups: HashMap<String, Group> = HashMap::new();
         for child in &children {
-            let size = chars.get(&child.id).copied().unwrap_or(0);
+            let Inside { chars: size, price, link, .. } = inside.get(&child.id).copied().unwrap_or_default();
             if size < 15 {
                 continue;
             }
@@ -216,9 +230,9 @@ fn read_structure(dom: &Dom, signals: &mut Signals) {
                 class.split_whitespace().next().unwrap_or_default()
             );
             let group = groups.entry(signature).or_default();
-            if holds_link.contains(&child.id) {
+            if link {
                 group.linked += 1;
-                if priced_nodes.contains(&child.id) {
+                if price {
                     group.priced += 1;
                 }
             }
