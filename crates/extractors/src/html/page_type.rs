@@ -252,12 +252,21 @@ fn read_structure(dom: &Dom, signals: &mut Signals) {
 
 /// The kind of page `dom` (at `url`) is.
 pub(crate) fn classify(signals: &Signals, url: Option<&str>) -> PageType {
+    // A page with next to no text of its own and no declared kind (a sign-in form, a
+    // script-rendered shell, an error page) is no article whatever its address says.
+    if signals.text_chars < MIN_TEXT_CHARS && signals.declared.is_empty() && signals.og_type.is_none() {
+        return PageType::Other;
+    }
     let mut score = Scores::default();
     declared(signals, &mut score);
     address(url, &mut score);
     statistics(signals, &mut score);
     score.best()
 }
+
+/// Characters (no whitespace) under which a page has too little text to be any
+/// kind of content page: about two short sentences.
+const MIN_TEXT_CHARS: usize = 120;
 
 #[derive(Debug, Default)]
 struct Scores([i32; 8]);
@@ -502,6 +511,16 @@ mod tests {
             .collect();
         let page = format!("<html><body><h1>Latest</h1>{items}</body></html>");
         assert_eq!(kind(&page, "https://example.com/tag/harbour"), PageType::Listing);
+    }
+
+    #[test]
+    fn a_page_with_next_to_no_text_is_other() {
+        let shell = r#"<html><body><div id="root"></div><noscript>Enable JavaScript to use this app, please.</noscript>
+            <script>window.app = {"route": "/blog/post"};</script></body></html>"#;
+        assert_eq!(kind(shell, "https://example.com/blog/post"), PageType::Other);
+        let declared =
+            r#"<html><head><meta property="og:type" content="article"></head><body><p>Short.</p></body></html>"#;
+        assert_eq!(kind(declared, "https://example.com/blog/post"), PageType::Article, "a declared kind stands");
     }
 
     #[test]
