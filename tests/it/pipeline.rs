@@ -163,6 +163,22 @@ with_workers!(
     a_pages_kind_is_recorded_on_its_revision_and_shown_in_its_context => 1,
 );
 
+/// A URI source for `page`, served as `text/html; charset=utf-8` at `path` by a local
+/// origin, once its first run completed; returns the source's id.
+async fn processed_page(app: &TestApp, path: &'static str, page: Vec<u8>) -> String {
+    let origin = Router::new()
+        .route(path, get(move || async move { ([("content-type", "text/html; charset=utf-8")], page.clone()) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}{path}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, origin).await.unwrap() });
+    let space = app.create_space("s").await;
+    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    let id = source["id"].as_str().unwrap().to_owned();
+    let done = wait_for_run(app, &id, &source["last_run"]["id"]).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    id
+}
+
 async fn a_pages_kind_is_recorded_on_its_revision_and_shown_in_its_context(app: TestApp) {
     let post = |n: usize| {
         format!(
@@ -176,19 +192,7 @@ async fn a_pages_kind_is_recorded_on_its_revision_and_shown_in_its_context(app: 
         <script type="application/ld+json">{{"@type": "DiscussionForumPosting", "headline": "Driver crash"}}</script>
         </head><body><main><h1>Driver crash after update</h1>{posts}</main></body></html>"#
     );
-    let origin = Router::new().route(
-        "/t/driver-crash/42",
-        get(move || async move { ([("content-type", "text/html; charset=utf-8")], page.clone()) }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/t/driver-crash/42", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, origin).await.unwrap() });
-
-    let space = app.create_space("s").await;
-    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
-    let id = source["id"].as_str().unwrap();
-    let done = wait_for_run(&app, id, &source["last_run"]["id"]).await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let id = &processed_page(&app, "/t/driver-crash/42", page.into_bytes()).await;
     let revision = app.get(&format!("/v1/sources/{id}/revisions/1")).await.body;
     assert_eq!(revision["metadata"]["page_type"], "forum", "{revision}");
     let listed = app.get(&format!("/v1/sources/{id}/revisions")).await.body;
@@ -204,17 +208,7 @@ async fn a_page_with_a_wrong_charset_label_is_decoded_correctly(app: TestApp) {
     // A legacy page in windows-1252 that its server labels UTF-8.
     let page = b"<html><head><title>Caf\xe9</title></head><body><article><h1>Caf\xe9 cr\xe8me</h1>\
         <p>Le caf\xe9 est servi \xe0 l'\xe9tage, avec une cr\xe8me br\xfbl\xe9e.</p></article></body></html>";
-    let origin = Router::new()
-        .route("/legacy", get(move || async move { ([("content-type", "text/html; charset=utf-8")], page.to_vec()) }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/legacy", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, origin).await.unwrap() });
-
-    let space = app.create_space("s").await;
-    let source = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
-    let id = source["id"].as_str().unwrap();
-    let done = wait_for_run(&app, id, &source["last_run"]["id"]).await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let id = &processed_page(&app, "/legacy", page.to_vec()).await;
     let content = app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/content")).send().await.unwrap();
     let markdown = content.text().await.unwrap();
     assert!(markdown.contains("Le café est servi à l'étage, avec une crème brûlée."), "{markdown}");

@@ -88,7 +88,7 @@ fn plain_page(html: &str) -> Extracted {
 
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
-    let found = gather(html, url, false);
+    let found = gather(html, url);
     let body = choose(&found);
     let body = match &found.title {
         Some(title) => without_title_heading(&body, title),
@@ -97,33 +97,24 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
     Extracted { title: found.title, markdown: markdown::tidy(&body), page_type: found.page_type }
 }
 
-/// The answers a page offers, from which [`choose`] takes one. Public for the
-/// extraction benchmark's studies, not part of the crate's interface.
-#[doc(hidden)]
+/// The answers a page offers, from which [`choose`] takes one.
 #[derive(Debug, Clone)]
-pub struct Candidates {
-    pub title: Option<String>,
-    pub page_type: PageType,
-    pub marked_article: bool,
+struct Candidates {
+    title: Option<String>,
+    page_type: PageType,
+    marked_article: bool,
     /// Readability's main content, when it found enough.
-    pub main: Option<String>,
+    main: Option<String>,
     /// What a reader sees inside the page's `<main>` landmark, if it has one.
-    pub landmark: Option<String>,
+    landmark: Option<String>,
     /// What a reader sees on the whole page, minus its chrome.
-    pub visible: String,
+    visible: String,
 }
 
-/// Every answer the page offers (see [`Candidates`]), for studying the choice.
-#[doc(hidden)]
-pub fn candidates(html: &str, url: Option<&str>) -> Candidates {
-    gather(html, url, true)
-}
-
-/// The page's kind and its answers. Unless `everything` is asked for, a page that
-/// declares itself an article and reads as one skips the whole-page answers when
-/// readability found its content: [`choose`] would not look at them, and they cost
-/// as much again as readability.
-fn gather(html: &str, url: Option<&str>, everything: bool) -> Candidates {
+/// The page's kind and its answers. A page that declares itself an article and reads
+/// as one skips the whole-page answers when readability found its content: [`choose`]
+/// would not look at them, and they cost as much again as readability.
+fn gather(html: &str, url: Option<&str>) -> Candidates {
     let bounded = crate::nesting::bounded(html, crate::nesting::MAX_DEPTH);
     let unwrapped = unwrap_large_noscript(&bounded);
     let html = unwrapped.as_ref();
@@ -131,7 +122,7 @@ fn gather(html: &str, url: Option<&str>, everything: bool) -> Candidates {
     let signals = page_type::Signals::read(&dom);
     let page_type = page_type::classify(&signals, url);
     let marked_article = declares_article(&dom);
-    let settled = !everything && marked_article && page_type == PageType::Article;
+    let settled = marked_article && page_type == PageType::Article;
     let has_landmark = dom.select(LANDMARK).exists();
     // The whole-page answers start from the page as parsed, and readability changes
     // its DOM: they work on a copy of the node arena, which costs less than parsing

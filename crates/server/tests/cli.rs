@@ -28,19 +28,24 @@ fn http_get(port: u16, path: &str, key: &str) -> String {
     response
 }
 
+/// `ctxd serve` on `port` with its data in `data_dir`, stdout piped, stderr dropped.
+fn serve(port: u16, data_dir: &std::path::Path) -> std::process::Child {
+    ctxd()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// `ctxd serve | head -1` closes the pipe after the key's line: the server must go on
 /// serving (printing to a closed stdout used to panic it).
 #[test]
 fn serve_keeps_serving_when_nobody_reads_its_stdout() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = ctxd()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data_dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = serve(port, data_dir.path());
     // Close the read end before the server writes anything.
     drop(child.stdout.take());
     let mut server = Server(child);
@@ -62,13 +67,7 @@ fn serve_on_a_fresh_data_dir_prints_a_working_first_key_once() {
     let data_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let start = |port: u16| {
-        let mut child = ctxd()
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(data_dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = serve(port, data_dir.path());
         let stdout = child.stdout.take().unwrap();
         (Server(child), BufReader::new(stdout))
     };

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use ctxd_domain::model::PageType;
 
-/// What the classifier read off a page, kept for the extractor's own decisions.
+/// What the classifier reads off a page.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Signals {
     /// schema.org types the page declares (JSON-LD `@type`, microdata `itemtype`).
