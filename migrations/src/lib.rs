@@ -16,6 +16,7 @@ mod m20261203_000010_rate_limits;
 mod m20261203_000011_postback_deliveries;
 mod m20261203_000012_space_deletes;
 mod m20261203_000013_revision_metadata;
+mod m20261203_000014_history_retention;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_postback_deliveries::Migration),
             Box::new(m20261203_000012_space_deletes::Migration),
             Box::new(m20261203_000013_revision_metadata::Migration),
+            Box::new(m20261203_000014_history_retention::Migration),
         ]
     }
 }

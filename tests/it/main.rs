@@ -87,6 +87,7 @@ mod processing;
 mod purge;
 mod queue;
 mod rate_limits;
+mod retention;
 mod revisions;
 mod scheduler;
 mod sources;

@@ -41,6 +41,10 @@ impl Origin {
         *self.body.lock().unwrap() = (body.to_owned(), etag.to_owned());
     }
 
+    pub(crate) fn set_status(&self, status: u16) {
+        *self.status.lock().unwrap() = status;
+    }
+
     fn requests(&self) -> Vec<Option<String>> {
         self.log.lock().unwrap().clone()
     }
@@ -408,6 +412,12 @@ async fn old_revisions_lose_their_content_but_keep_their_metadata(app: TestApp) 
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions")).await.body["pagination"]["total"], 3);
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1")).await.status, 200);
     assert_eq!(app.get(&format!("/v1/sources/{id}/revisions/1/content")).await.status, 410);
+    // Its outputs went with its content; the kept revisions keep theirs.
+    let context = app.get(&format!("/v1/sources/{id}/context?revision=1")).await;
+    assert_eq!(context.status, 410, "{}", context.body);
+    assert_eq!(app.get(&format!("/v1/sources/{id}/artifacts?revision=1")).await.status, 410);
+    assert_eq!(app.get(&format!("/v1/sources/{id}/context?revision=2")).await.status, 200);
+    assert_eq!(app.get(&format!("/v1/sources/{id}/artifacts?revision=2")).await.status, 200);
     let current =
         app.request(reqwest::Method::GET, &format!("/v1/sources/{id}/revisions/3/content")).send().await.unwrap();
     assert_eq!(current.text().await.unwrap(), "v3\n");

@@ -275,6 +275,53 @@ pub trait RevisionRepository: Send + Sync {
     /// The newest context made from revision `at_most` or an earlier one: what is
     /// served while a newer revision's context was not extracted.
     async fn latest_context(&self, source_id: SourceId, at_most: u32) -> Result<Option<Context>>;
+    /// Removes what revision `number` kept beside its content once retention removed
+    /// that content: its artifacts that are no longer current, and its context unless
+    /// it is the newest one the source has (a run that skipped extraction serves it).
+    /// The revision's own row stays. Returns the rows removed.
+    async fn prune_outputs(&self, source_id: SourceId, number: u32) -> Result<u64>;
+}
+
+/// Where a sweep over old runs stands: the runs are visited by id (creation order),
+/// each call a bounded window after `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSweep {
+    /// The last run id the previous window covered; `None` starts at the oldest run.
+    pub after: Option<RunId>,
+    /// Only runs queued before this are looked at.
+    pub queued_before: DateTime<Utc>,
+    /// Runs of a source that are among its `keep_per_source` newest stay.
+    pub keep_per_source: u32,
+}
+
+/// What one window of a [`RunSweep`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSweepStep {
+    pub deleted: u64,
+    /// The last run id the window covered (`None`: there was nothing to look at).
+    pub covered_to: Option<RunId>,
+    /// Whether the window reached `queued_before`: the sweep is through.
+    pub reached_end: bool,
+}
+
+/// The history every refresh and request adds to: runs, postback deliveries,
+/// idempotency keys, rate-limit rows. Each call deletes a bounded batch, so no
+/// statement holds its locks for long (see [`crate::services::retention`]).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait HistoryStore: Send + Sync {
+    /// Deletes, within the next window of at most `window` runs, the finished runs
+    /// that are neither among their source's `keep_per_source` newest nor its newest
+    /// COMPLETED run.
+    async fn purge_runs(&self, sweep: RunSweep, window: u64) -> Result<RunSweepStep>;
+    /// Deletes up to `limit` postback deliveries created before `created_before` that
+    /// are no longer pending (delivered, or given up).
+    async fn purge_deliveries(&self, created_before: DateTime<Utc>, limit: u64) -> Result<u64>;
+    /// Deletes up to `limit` idempotency keys created before `created_before`.
+    async fn purge_idempotency_keys(&self, created_before: DateTime<Utc>, limit: u64) -> Result<u64>;
+    /// Deletes up to `limit` rate-limit rows whose `tat` is before `tat_before_us`: a
+    /// budget whose theoretical arrival time has passed is a fresh one, as with no row.
+    async fn purge_rate_limits(&self, tat_before_us: i64, limit: u64) -> Result<u64>;
 }
 
 /// Bytes streamed in chunks; an `Err` item ends the stream and is what the consumer

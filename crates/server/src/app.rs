@@ -15,6 +15,7 @@ use ctxd_domain::{
         pipeline::{Pipeline, PipelinePorts},
         postbacks::PostbackService,
         purge::PurgeService,
+        retention::HistoryPurge,
         scheduler::Scheduler,
     },
 };
@@ -177,7 +178,7 @@ pub struct Workers {
     settings: worker::WorkerSettings,
     scheduler: Option<(Scheduler, crate::config::SchedulerConfig)>,
     sender: (PostbackService, HttpWebhookSender, std::time::Duration),
-    purge: (PurgeService, std::time::Duration),
+    purge: (PurgeService, HistoryPurge, std::time::Duration),
 }
 
 impl std::fmt::Debug for Workers {
@@ -211,7 +212,8 @@ impl Workers {
             adapters.blobs.clone(),
             chrono::Duration::days(i64::from(config.retention.deleted_grace_days)),
         );
-        let purge = (purge, std::time::Duration::from_secs(config.retention.purge_interval_seconds));
+        let history = HistoryPurge::new(store.clone(), config.retention.history());
+        let purge = (purge, history, std::time::Duration::from_secs(config.retention.purge_interval_seconds));
         Ok(Self {
             pipeline: adapters.pipeline(config, metrics.clone())?,
             runs: store,
@@ -229,8 +231,8 @@ impl Workers {
             self.scheduler.map(|(scheduler, config)| tokio::spawn(schedule(scheduler, config, shutdown.clone())));
         let (postbacks, sender, every) = self.sender;
         let sender = tokio::spawn(send_postbacks(postbacks, sender, every, shutdown.clone()));
-        let (purge, every) = self.purge;
-        let purge = tokio::spawn(purge_deleted(purge, every, shutdown.clone()));
+        let (purge, history, every) = self.purge;
+        let purge = tokio::spawn(purge_deleted(purge, history, every, shutdown.clone()));
         worker::run_pool(self.pipeline, self.runs, self.handoff, self.settings, shutdown).await;
         if let Some(scheduler) = scheduler {
             let _ = scheduler.await;
@@ -399,10 +401,15 @@ async fn send_postbacks(
     .await;
 }
 
-/// Purges what deletes left behind, every `period`, until shutdown. Every worker
-/// process runs it; two purging the same source at once delete the same objects and
-/// rows, which is harmless.
-async fn purge_deleted(purge: PurgeService, period: std::time::Duration, shutdown: CancellationToken) {
+/// Purges what deletes left behind and the history past its retention, every
+/// `period`, until shutdown. Every worker process runs it; two purging the same rows
+/// at once delete them once, which is harmless.
+async fn purge_deleted(
+    purge: PurgeService,
+    history: HistoryPurge,
+    period: std::time::Duration,
+    shutdown: CancellationToken,
+) {
     every(period, shutdown, || async {
         match purge.purge_due(chrono::Utc::now()).await {
             Ok(pass) if pass.n_sources + pass.n_spaces > 0 => tracing::info!(
@@ -413,6 +420,17 @@ async fn purge_deleted(purge: PurgeService, period: std::time::Duration, shutdow
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "purge pass failed"),
+        }
+        match history.purge_due(chrono::Utc::now()).await {
+            Ok(pass) if !pass.is_empty() => tracing::info!(
+                runs = pass.n_runs,
+                deliveries = pass.n_deliveries,
+                idempotency_keys = pass.n_idempotency_keys,
+                rate_limits = pass.n_rate_limits,
+                "purged history past its retention"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "history purge pass failed"),
         }
     })
     .await;

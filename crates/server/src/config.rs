@@ -304,11 +304,35 @@ pub struct RetentionConfig {
     pub deleted_grace_days: u32,
     /// How often each worker process runs the purge.
     pub purge_interval_seconds: u64,
+    /// Days a finished run is kept; older ones go unless `runs_per_source` keeps them.
+    pub runs_days: u32,
+    /// A source's newest runs that stay whatever their age (at least 2). The newest
+    /// successful run of a source stays too.
+    pub runs_per_source: u32,
+    /// Days a postback delivery is kept once delivered or given up.
+    pub deliveries_days: u32,
 }
 
 impl Default for RetentionConfig {
     fn default() -> Self {
-        Self { deleted_grace_days: 30, purge_interval_seconds: 300 }
+        Self {
+            deleted_grace_days: 30,
+            purge_interval_seconds: 300,
+            runs_days: 90,
+            runs_per_source: 50,
+            deliveries_days: 30,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// The history retention the purge applies.
+    pub fn history(&self) -> ctxd_domain::services::retention::HistoryRetention {
+        ctxd_domain::services::retention::HistoryRetention {
+            runs_for: chrono::Duration::days(i64::from(self.runs_days)),
+            runs_per_source: self.runs_per_source,
+            deliveries_for: chrono::Duration::days(i64::from(self.deliveries_days)),
+        }
     }
 }
 
@@ -562,6 +586,16 @@ impl Config {
         }
         if self.retention.purge_interval_seconds == 0 {
             problems.push("retention.purge_interval_seconds: must be greater than 0".into());
+        }
+        if self.retention.runs_per_source < 2 {
+            problems.push("retention.runs_per_source: must be at least 2 (a refresh reads the run before it)".into());
+        }
+        for (name, days) in
+            [("runs_days", self.retention.runs_days), ("deliveries_days", self.retention.deliveries_days)]
+        {
+            if days == 0 || days > 36_500 {
+                problems.push(format!("retention.{name}: from 1 to 36500 days"));
+            }
         }
         if self.retention.deleted_grace_days > 36_500 {
             problems.push("retention.deleted_grace_days: at most 36500 (100 years)".into());

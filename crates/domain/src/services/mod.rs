@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod postbacks;
 pub mod purge;
 pub mod rate_limits;
+pub mod retention;
 pub mod scheduler;
 mod sources;
 mod spaces;

@@ -131,11 +131,19 @@ impl OutputService {
     ///
     /// # Errors
     /// [`Error::NotFound`] for an unknown source or revision, or when no context was
-    /// extracted for it (yet, or because extraction was turned off).
+    /// extracted for it (yet, or because extraction was turned off);
+    /// [`Error::Gone`] when retention removed it with the revision's content.
     pub async fn context(&self, user: &User, id: SourceId, revision: Option<u32>) -> Result<Context> {
         let source = self.visible_source(user, id).await?;
         let context = match (revision, source.revision) {
-            (Some(number), _) => self.ports.revisions.context(id, number).await?,
+            (Some(number), current) => {
+                let context = self.ports.revisions.context(id, number).await?;
+                // Retention took the outputs of a pruned revision with its content.
+                if context.is_none() && self.pruned(number, current) {
+                    return Err(self.gone(number));
+                }
+                context
+            }
             // A run that skipped context extraction leaves the previous context served
             // (and the source's token counts describe it).
             (None, Some(current)) => self.ports.revisions.latest_context(id, current).await?,
@@ -174,7 +182,8 @@ impl OutputService {
     /// The source's current artifacts, or those found in `revision`.
     ///
     /// # Errors
-    /// [`Error::NotFound`] for an unknown source or revision.
+    /// [`Error::NotFound`] for an unknown source or revision; [`Error::Gone`] when
+    /// retention removed the revision's artifacts with its content.
     pub async fn artifacts(
         &self,
         user: &User,
@@ -182,11 +191,17 @@ impl OutputService {
         revision: Option<u32>,
         page: PageRequest,
     ) -> Result<Page<Artifact>> {
-        self.visible_source(user, id).await?;
+        let source = self.visible_source(user, id).await?;
         if let Some(number) = revision {
             self.ports.revisions.get(id, number).await?.ok_or(Error::NotFound("revision"))?;
         }
-        self.ports.artifacts.list_for_source(id, revision, page).await
+        let found = self.ports.artifacts.list_for_source(id, revision, page).await?;
+        // A pruned revision's artifacts went with its content, except those still
+        // current (a later run skipped artifact extraction).
+        match revision {
+            Some(number) if found.total == 0 && self.pruned(number, source.revision) => Err(self.gone(number)),
+            _ => Ok(found),
+        }
     }
 
     /// # Errors

@@ -102,7 +102,7 @@ pub async fn get_revision(
 /// The compact context of the current revision (or `?revision=n`).
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/context", tag = "revisions",
     params(("sourceId" = String, Path, format = Uuid), ContextParams),
-    responses((status = 200, description = "OK", body = ContextOut), BadRequest, (status = 404, description = "Not found, or no context extracted yet", body = ErrorBody), Refusals),
+    responses((status = 200, description = "OK", body = ContextOut), BadRequest, (status = 404, description = "Not found, or no context extracted yet", body = ErrorBody), (status = 410, description = "The revision's context was removed with its content by retention (revisions.retain)", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn get_context(
     State(state): State<AppState>,
@@ -186,7 +186,7 @@ pub async fn diff_revisions(
 /// A source's current artifacts (or those found in `?revision=`), in document order.
 #[utoipa::path(get, path = "/v1/sources/{sourceId}/artifacts", tag = "artifacts",
     params(("sourceId" = String, Path, format = Uuid), SourceArtifactsParams),
-    responses((status = 200, description = "OK", body = ArtifactsPage), BadRequest, NotFound, Refusals),
+    responses((status = 200, description = "OK", body = ArtifactsPage), BadRequest, NotFound, (status = 410, description = "The revision's artifacts were removed with its content by retention (revisions.retain)", body = ErrorBody), Refusals),
     security(("bearer" = [])))]
 pub async fn list_source_artifacts(
     State(state): State<AppState>,

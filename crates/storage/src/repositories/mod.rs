@@ -4,6 +4,7 @@ mod accounts;
 mod artifacts;
 mod collections;
 mod columns;
+mod history;
 mod idempotency;
 mod postbacks;
 mod rate_limits;

@@ -7,12 +7,12 @@ use ctxd_domain::{
     model::{Context, Page, PageRequest, Revision},
     ports::RevisionRepository,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement, TransactionTrait};
 
 use super::SeaStore;
 use crate::{
     convert::{context_from, revision_from},
-    entities::{contexts, revisions},
+    entities::{artifacts, contexts, revisions},
     map_db_err,
 };
 
@@ -52,5 +52,28 @@ impl RevisionRepository for SeaStore {
             .await
             .map_err(map_db_err)?;
         model.map(context_from).transpose()
+    }
+
+    async fn prune_outputs(&self, source_id: SourceId, number: u32) -> Result<u64> {
+        let number = i32::try_from(number).unwrap_or(i32::MAX);
+        let txn = self.db.begin().await.map_err(map_db_err)?;
+        let artifacts = artifacts::Entity::delete_many()
+            .filter(artifacts::Column::SourceId.eq(source_id.0))
+            .filter(artifacts::Column::Revision.eq(number))
+            .filter(artifacts::Column::Active.eq(false))
+            .exec(&txn)
+            .await
+            .map_err(map_db_err)?;
+        // The newest context stays: it is what the source serves while later runs
+        // skip context extraction.
+        let context = Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "DELETE FROM contexts WHERE source_id = $1 AND revision = $2 \
+             AND EXISTS (SELECT 1 FROM contexts n WHERE n.source_id = $1 AND n.revision > $2)",
+            [source_id.0.into(), number.into()],
+        );
+        let contexts = txn.execute_raw(context).await.map_err(map_db_err)?;
+        txn.commit().await.map_err(map_db_err)?;
+        Ok(artifacts.rows_affected + contexts.rows_affected())
     }
 }

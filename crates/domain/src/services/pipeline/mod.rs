@@ -547,6 +547,10 @@ impl Pipeline {
             // Best effort: an orphaned blob wastes space but breaks nothing.
             let _ = self.ports.blobs.delete(&key).await;
         }
+        // The outputs made from that content go with it, so the rows a source keeps
+        // stay bounded by `revisions.retain` too. Best effort as well: what stays is
+        // served (or answers 410) as before.
+        let _ = self.ports.revisions.prune_outputs(source_id, number).await;
     }
 }
 
