@@ -12,6 +12,9 @@
 //!   client PUTs an N MiB file to its signed upload URL (see `upload.rs`).
 //! - `grpc [--calls N] [--concurrency C] [--rate R]`: unary GetSource over gRPC next
 //!   to the same call over REST (see `grpc.rs`).
+//! - `scale [--sizes 10000,100000,1000000]`: API reads, claims and scheduler passes
+//!   at growing data sizes on Postgres, with the ratio of the largest to the smallest
+//!   (see `scale/`).
 //! - `extract [--data DIR] [--python PY] [--limit N] [--gate]`: extraction quality and
 //!   speed on `../shared/data` (see `extract.rs`).
 //! - `database NAME`: (re)creates the empty Postgres database NAME on the server the
@@ -22,6 +25,7 @@ mod extract;
 mod fetch;
 mod grpc;
 mod metrics;
+mod scale;
 mod upload;
 
 use std::{
@@ -68,6 +72,18 @@ async fn main() -> anyhow::Result<()> {
             let rate = u32::try_from(arg(&args, "--rate", 2000)?).context("--rate is too large")?;
             grpc::run(arg(&args, "--calls", 20_000)?, arg(&args, "--concurrency", 32)?, rate).await
         }
+        Some("scale") => {
+            let sizes = match args.iter().position(|a| a == "--sizes") {
+                Some(i) => args
+                    .get(i + 1)
+                    .context("--sizes N,N,...")?
+                    .split(',')
+                    .map(|n| n.trim().replace('_', "").parse::<u64>().context("--sizes takes numbers"))
+                    .collect::<anyhow::Result<Vec<_>>>()?,
+                None => vec![10_000, 100_000, 1_000_000],
+            };
+            scale::run(sizes).await
+        }
         Some("extract") => {
             let path =
                 |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(PathBuf::from);
@@ -94,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
         _ => bail!(
             "usage: ctxd-bench database NAME | queue [--runs N] [--workers W] | refresh|fetch [--sources N] | \
              upload --ctxd PATH [--mib N] | \
-             grpc [--calls N] [--concurrency C] [--rate R] | \
+             grpc [--calls N] [--concurrency C] [--rate R] | scale [--sizes N,N,...] | \
              extract [--data DIR] [--python PY] [--limit N] [--gate] [--dump DIR]"
         ),
     }

@@ -1,0 +1,315 @@
+//! `bench scale`: how ctxd's cost grows with its data. The database grows in steps
+//! (10k, 100k, 1M sources by default; see `generate.rs` for what each source holds),
+//! and at each size the same client measures the API reads a user makes (p50/p99 over
+//! a closed loop), a worker's claim with the whole run history behind it, and
+//! scheduler passes over due sources (sources per second and the CPU they cost),
+//! then prints the ratio of the largest size to the smallest per operation.
+//!
+//! The app under test runs in this process on the same Postgres server, without
+//! workers or a scheduler of its own, so nothing else moves while it is measured.
+
+mod generate;
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use ctxd_domain::{
+    model::RunStatus,
+    ports::{Clock, RunFinish, RunQueue},
+    services::scheduler::Scheduler,
+};
+use ctxd_test_support::{Backend, TestApp, TestDatabase, spawn_app_on};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::cpu::CpuTime;
+use generate::Template;
+
+/// Calls per operation and size, after a warm-up.
+const CALLS: usize = 400;
+const CONCURRENCY: usize = 2;
+
+/// A page whose code blocks become the template's artifacts (`return` is in every
+/// one: the common word of the artifact search).
+const TEMPLATE_PAGE: &str = "# Deploying the service\n\nThe service reads its settings from the environment \
+and answers on port 8080. Deploy it with the script below, then check the health endpoint.\n\n\
+```python\ndef handler(request):\n    settings = load_settings()\n    return render(request, settings)\n```\n\n\
+## Checking it\n\nRun the check after each deploy; it fails when the service is not ready.\n\n\
+```sh\ncurl -fsS http://localhost:8080/health && echo ready\nexit_code=$?\nreturn $exit_code\n```\n\n\
+```sql\nSELECT id, name FROM services WHERE ready = true; -- return the ready ones\n```\n";
+
+/// One measured operation at one size.
+struct Figure {
+    operation: String,
+    size: u64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    crate::grpc::percentile(sorted, p)
+}
+
+pub(crate) async fn run(sizes: Vec<u64>) -> anyhow::Result<()> {
+    anyhow::ensure!(!sizes.is_empty() && sizes.windows(2).all(|w| w[0] < w[1]), "--sizes must increase");
+    let database = TestDatabase::create(Backend::Postgres).await.context("the benchmark needs PostgreSQL")?;
+    let url = database.url.clone();
+    let (template, _template_app) = make_template(database).await?;
+    let mut app = spawn_app_on(TestDatabase::existing(url.clone(), Backend::Postgres), |config| {
+        config.worker.enabled = false;
+        config.scheduler.enabled = false;
+    })
+    .await;
+    let store = app.store.clone();
+    let db = ctxd_storage::Database::connect(&url).await?;
+    generate::prepare(db.connection(), template).await?;
+
+    let mut figures = Vec::new();
+    let mut have = 0;
+    for &size in &sizes {
+        let started = Instant::now();
+        generate::grow(db.connection(), template, have, size).await?;
+        have = size;
+        println!("{size} sources generated in {:.0} s; measuring", started.elapsed().as_secs_f64());
+        figures.extend(measure_reads(&app, db.connection(), template.alice, size).await?);
+        figures.extend(measure_background(&store, size).await?);
+        for figure in figures.iter().filter(|f| f.size == size) {
+            println!("  {:<44} p50 {:>7.2} ms  p99 {:>7.2} ms", figure.operation, figure.p50_ms, figure.p99_ms);
+        }
+    }
+    app.stop().await;
+    print_table(&figures, &sizes);
+    Ok(())
+}
+
+/// A real URI source processed by the real pipeline: every generated row copies it.
+async fn make_template(database: TestDatabase) -> anyhow::Result<(Template, TestApp)> {
+    let origin = axum::Router::new().route("/page", axum::routing::get(|| async { TEMPLATE_PAGE }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/page", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, origin).await });
+    let mut app = spawn_app_on(database, |config| {
+        config.worker.enabled = true;
+        config.scheduler.enabled = false;
+    })
+    .await;
+    let space = app.create_space("template").await;
+    let created = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
+    let id = created["id"].as_str().context("template source id")?.to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let source = app.get(&format!("/v1/sources/{id}")).await.body;
+        if source["status"] == "COMPLETED" {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the template source did not complete: {source}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let artifacts = app.get(&format!("/v1/sources/{id}/artifacts")).await.body;
+    anyhow::ensure!(artifacts["pagination"]["total"].as_u64() >= Some(3), "template artifacts: {artifacts}");
+    let source: Uuid = id.parse()?;
+    app.stop().await;
+    let db = ctxd_storage::Database::connect(&app.database.url).await?;
+    let alice = generate::alice_ids(
+        db.connection(),
+        Uuid::nil(),
+        "SELECT id FROM users WHERE name = 'alice' AND $1 = $1 LIMIT $2",
+        1,
+    )
+    .await?
+    .first()
+    .copied()
+    .context("alice")?;
+    Ok((Template { source, alice }, app))
+}
+
+/// `CALLS` GETs of the paths `paths` yields (cycling), `CONCURRENCY` at a time.
+async fn closed_loop(app: &TestApp, paths: &[String], auth: bool) -> anyhow::Result<(f64, f64)> {
+    let latencies = Arc::new(tokio::sync::Mutex::new(Vec::with_capacity(CALLS)));
+    let mut tasks = Vec::new();
+    for task in 0..CONCURRENCY {
+        let (client, address, key) = (app.client.clone(), app.address.clone(), app.api_key.clone());
+        let paths: Vec<String> = paths.iter().skip(task).step_by(CONCURRENCY).cloned().collect();
+        let latencies = latencies.clone();
+        tasks.push(tokio::spawn(async move {
+            for path in paths.iter().cycle().take(CALLS / CONCURRENCY) {
+                let mut request = client.get(format!("{address}{path}"));
+                if auth {
+                    request = request.bearer_auth(&key);
+                }
+                let at = Instant::now();
+                let response = request.send().await?;
+                let status = response.status();
+                response.bytes().await?;
+                anyhow::ensure!(status.is_success(), "GET {path} answered {status}");
+                latencies.lock().await.push(at.elapsed());
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let mut latencies = latencies.lock().await.clone();
+    latencies.sort();
+    Ok((percentile(&latencies, 0.5), percentile(&latencies, 0.99)))
+}
+
+async fn measure_reads(
+    app: &TestApp,
+    db: &sea_orm::DatabaseConnection,
+    alice: Uuid,
+    size: u64,
+) -> anyhow::Result<Vec<Figure>> {
+    const ALICE_SOURCES: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
+                                 WHERE s.user_id = $1 ORDER BY md5(b.id::text) LIMIT $2";
+    const ALICE_SPACES: &str = "SELECT id FROM bench_spaces WHERE user_id = $1 ORDER BY k LIMIT $2";
+    const LONG: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
+                        WHERE s.user_id = $1 ORDER BY b.k LIMIT $2";
+    let sources = generate::alice_ids(db, alice, ALICE_SOURCES, 100).await?;
+    let spaces = generate::alice_ids(db, alice, ALICE_SPACES, 10).await?;
+    let long = generate::alice_ids(db, alice, LONG, generate::LONG_SOURCES).await?;
+    let each = |ids: &[Uuid], path: &dyn Fn(&Uuid) -> String| ids.iter().map(path).collect::<Vec<_>>();
+    let deep_sources = generate::SOURCES_PER_SPACE / 20;
+    let deep_runs = (generate::LONG_HISTORY + generate::RUNS) / 20;
+    let rare: Vec<String> = (0..50u64)
+        .map(|n| {
+            let k = n * 997 % 100;
+            let space = spaces[0];
+            format!("/v1/spaces/{space}/artifacts?q=tok{k}x3")
+        })
+        .collect();
+    let operations: Vec<(&str, Vec<String>, bool)> = vec![
+        ("GET /v1/sources/{id}", each(&sources, &|id| format!("/v1/sources/{id}")), true),
+        ("GET /v1/spaces/{id}/sources (first page)", each(&spaces, &|id| format!("/v1/spaces/{id}/sources")), true),
+        (
+            "GET /v1/spaces/{id}/sources (last page)",
+            each(&spaces, &|id| format!("/v1/spaces/{id}/sources?per_page=20&page={deep_sources}")),
+            true,
+        ),
+        ("GET /v1/sources/{id}/runs (first page)", each(&long, &|id| format!("/v1/sources/{id}/runs")), true),
+        (
+            "GET /v1/sources/{id}/runs (page 50 of 50)",
+            each(&long, &|id| format!("/v1/sources/{id}/runs?per_page=20&page={deep_runs}")),
+            true,
+        ),
+        (
+            "GET /v1/spaces/{id}/artifacts?q= (common)",
+            each(&spaces, &|id| format!("/v1/spaces/{id}/artifacts?q=return")),
+            true,
+        ),
+        ("GET /v1/spaces/{id}/artifacts?q= (rare)", rare, true),
+        ("GET /v1/sources/{id}/context", each(&sources, &|id| format!("/v1/sources/{id}/context")), true),
+        ("GET /metrics", vec!["/metrics".to_owned()], false),
+        ("GET /health", vec!["/health".to_owned()], false),
+    ];
+    let mut figures = Vec::new();
+    for (operation, paths, auth) in operations {
+        anyhow::ensure!(!paths.is_empty(), "no data for {operation}");
+        closed_loop(app, &paths, auth).await?; // warm-up: connections, caches, plans
+        let (p50_ms, p99_ms) = closed_loop(app, &paths, auth).await?;
+        figures.push(Figure { operation: operation.to_owned(), size, p50_ms, p99_ms });
+    }
+    Ok(figures)
+}
+
+/// A clock an hour ahead: every INTERVAL source is due.
+#[derive(Debug)]
+struct HourAhead;
+
+impl Clock for HourAhead {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + chrono::Duration::hours(1)
+    }
+}
+
+/// Scheduler passes of 100 due sources, then claims of the runs they queued (each
+/// finished at once), with the whole history in the tables.
+async fn measure_background(store: &ctxd_storage::SeaStore, size: u64) -> anyhow::Result<Vec<Figure>> {
+    // Passes take 100 sources each and leave them queued: at most a quarter of them.
+    let passes_wanted = usize::try_from(size / 400).unwrap_or(20).clamp(1, 20);
+    let store = Arc::new(store.clone());
+    let scheduler = Scheduler::new(store.clone(), store.clone(), Arc::new(HourAhead), Arc::new(|| 0.5));
+    let mut passes = Vec::with_capacity(passes_wanted);
+    let mut enqueued = 0;
+    let cpu = CpuTime::now();
+    let started = Instant::now();
+    for _ in 0..passes_wanted {
+        let at = Instant::now();
+        enqueued += scheduler.tick(100).await?.n_enqueued;
+        passes.push(at.elapsed());
+    }
+    let elapsed = started.elapsed();
+    let spent = CpuTime::now().since(cpu);
+    anyhow::ensure!(enqueued == passes_wanted * 100, "the scheduler queued {enqueued} runs");
+    let per_second = enqueued as f64 / elapsed.as_secs_f64();
+    let cores = (spent.this_process + spent.postgres).as_secs_f64() / elapsed.as_secs_f64();
+    println!(
+        "  scheduler: {per_second:.0} sources/s queued, {cores:.2} cores (ctxd {:.2}, Postgres {:.2}); \
+         1M hourly needs 278/s",
+        spent.this_process.as_secs_f64() / elapsed.as_secs_f64(),
+        spent.postgres.as_secs_f64() / elapsed.as_secs_f64()
+    );
+    passes.sort();
+    let mut figures = vec![Figure {
+        operation: "scheduler pass (100 due sources)".into(),
+        size,
+        p50_ms: percentile(&passes, 0.5),
+        p99_ms: percentile(&passes, 0.99),
+    }];
+    let mut claims = Vec::with_capacity(enqueued);
+    loop {
+        let at = Instant::now();
+        let Some(claimed) = RunQueue::claim(store.as_ref(), "bench", Duration::from_secs(60)).await? else { break };
+        claims.push(at.elapsed());
+        RunQueue::finish(store.as_ref(), claimed.run.id, RunFinish::status_only(RunStatus::Canceled)).await?;
+    }
+    anyhow::ensure!(claims.len() == enqueued, "claimed {} of {enqueued} runs", claims.len());
+    claims.sort();
+    figures.push(Figure {
+        operation: "claim (with every finished run behind it)".into(),
+        size,
+        p50_ms: percentile(&claims, 0.5),
+        p99_ms: percentile(&claims, 0.99),
+    });
+    Ok(figures)
+}
+
+/// One row per operation: p50/p99 at each size and the largest-to-smallest ratio.
+fn print_table(figures: &[Figure], sizes: &[u64]) {
+    let (first, last) = (sizes[0], sizes[sizes.len() - 1]);
+    println!(
+        "\n| operation | {} | p99 {}/{} |",
+        sizes.iter().map(|s| format!("{s} p50 / p99 ms")).collect::<Vec<_>>().join(" | "),
+        short(last),
+        short(first)
+    );
+    println!("|---|{}---|", "---|".repeat(sizes.len()));
+    let mut operations: Vec<&str> = Vec::new();
+    for figure in figures {
+        if !operations.contains(&figure.operation.as_str()) {
+            operations.push(&figure.operation);
+        }
+    }
+    for operation in operations {
+        let at = |size: u64| figures.iter().find(|f| f.operation == operation && f.size == size);
+        let cells: Vec<String> =
+            sizes.iter().map(|&s| at(s).map_or("-".into(), |f| format!("{:.2} / {:.2}", f.p50_ms, f.p99_ms))).collect();
+        let ratio = match (at(first), at(last)) {
+            (Some(a), Some(b)) if a.p99_ms > 0.0 => format!("{:.2}", b.p99_ms / a.p99_ms),
+            _ => "-".into(),
+        };
+        println!("| {operation} | {} | {ratio} |", cells.join(" | "));
+    }
+}
+
+fn short(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1000 && n % 1000 == 0 => format!("{}k", n / 1000),
+        n => n.to_string(),
+    }
+}
