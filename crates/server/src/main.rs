@@ -72,7 +72,6 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Apply database migrations and exit
     /// Serve MCP on stdin/stdout for a local AI client that starts a command (opens the
     /// same database as serve; logs go to stderr)
     Mcp {
@@ -86,6 +85,7 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Apply database migrations and exit
     Migrate {
         #[command(flatten)]
         common: Common,

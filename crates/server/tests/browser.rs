@@ -21,7 +21,7 @@ use std::{
 
 use axum::response::IntoResponse;
 use base64::Engine;
-use common::{Server, ctxd};
+use common::{Server, ctxd, free_port};
 use serde_json::{Value, json};
 
 /// How long any one step may take.
@@ -219,7 +219,7 @@ async fn the_console_in_a_real_browser() {
         return;
     };
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let mut child = ctxd()
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
@@ -235,7 +235,7 @@ async fn the_console_in_a_real_browser() {
     let key = first.trim().strip_prefix("API key: ").expect("the first key").to_owned();
     let base = format!("http://127.0.0.1:{port}");
 
-    let driver_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver_port = free_port();
     let driver_process = std::process::Command::new(driver)
         .arg(format!("--port={driver_port}"))
         .stdout(Stdio::null())

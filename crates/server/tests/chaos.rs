@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Server, ctxd};
+use common::{Server, ctxd, free_port};
 use ctxd_test_support::{Backend, PrivateCluster, TestDatabase};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
@@ -103,7 +103,7 @@ impl Stage {
 
     /// `ctxd serve` on a free port, once it answers `/health`.
     async fn serve(&self, extra_env: &[(&str, &str)]) -> (Server, Api) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
         let mut command = self.process(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
         command.envs(extra_env.iter().copied());
         let server = Server(command.spawn().unwrap());

@@ -9,11 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Server, ctxd};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use common::{Server, ctxd, free_port};
 
 fn http_get(port: u16, path: &str, key: &str) -> String {
     use std::io::{Read, Write};
@@ -274,6 +270,12 @@ fn one_shot_commands_are_quiet_and_name_the_flag_a_user_got_wrong() {
         assert!(help.contains(needle), "{needle} in\n{help}");
     }
     assert!(!help.contains("composition root"), "no crate comment for users:\n{help}");
+    // Each command is described by its own line, not its neighbour's.
+    let described = |command: &str| {
+        help.lines().find(|line| line.trim_start().starts_with(&format!("{command} "))).unwrap_or_default().to_owned()
+    };
+    assert!(described("migrate").contains("Apply database migrations"), "{help}");
+    assert!(described("mcp").contains("Serve MCP") && !described("mcp").contains("migrations"), "{help}");
 }
 
 #[test]

@@ -8,11 +8,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Server, ctxd};
+use common::{Server, ctxd, free_port};
 use ctxd_test_support::{Backend, TestDatabase};
 
 async fn serve(url: &str, data_dir: &std::path::Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port();
     let child = ctxd()
         .args(["serve", "--no-worker", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data_dir)

@@ -27,3 +27,10 @@ impl Drop for Server {
         let _ = self.0.wait();
     }
 }
+
+/// A port nothing listens on right now, for a child process to bind.
+// Not every test binary that includes this module starts a server on a fixed port.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
