@@ -51,12 +51,18 @@ pub struct DatabaseConfig {
     /// The longest wait for a connection, in milliseconds; past it the request
     /// answers 503 (gRPC UNAVAILABLE).
     pub acquire_timeout_ms: u64,
+    /// Pooled connections per process on Postgres (one carries `LISTEN`); each process
+    /// opens up to seven more for its grouped statements.
+    pub pool_size: u32,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
         let default = ctxd_storage::ConnectSettings::default();
-        Self { acquire_timeout_ms: u64::try_from(default.acquire_timeout.as_millis()).unwrap_or(3000) }
+        Self {
+            acquire_timeout_ms: u64::try_from(default.acquire_timeout.as_millis()).unwrap_or(3000),
+            pool_size: default.pool_size,
+        }
     }
 }
 
@@ -586,6 +592,9 @@ impl Config {
         }
         if self.retention.purge_interval_seconds == 0 {
             problems.push("retention.purge_interval_seconds: must be greater than 0".into());
+        }
+        if !(2..=1000).contains(&self.database.pool_size) {
+            problems.push("database.pool_size: from 2 to 1000".into());
         }
         if self.retention.runs_per_source < 2 {
             problems.push("retention.runs_per_source: must be at least 2 (a refresh reads the run before it)".into());

@@ -39,11 +39,14 @@ pub struct ConnectSettings {
     /// The longest wait for a pooled connection (and for opening one). During an
     /// outage every request waits this long before its 503, so it is short.
     pub acquire_timeout: Duration,
+    /// Pooled connections to Postgres (SQLite always has one). Each process also keeps
+    /// up to seven connections of its own for its grouped statements.
+    pub pool_size: u32,
 }
 
 impl Default for ConnectSettings {
     fn default() -> Self {
-        Self { acquire_timeout: Duration::from_secs(3) }
+        Self { acquire_timeout: Duration::from_secs(3), pool_size: 16 }
     }
 }
 
@@ -107,7 +110,7 @@ impl Database {
             // transactions both try to upgrade to writers.
             options.max_connections(1).min_connections(1);
         } else {
-            options.max_connections(16);
+            options.max_connections(settings.pool_size.max(2));
             options.map_sqlx_postgres_before_acquire(|connection, _| {
                 Box::pin(async move {
                     if connections_suspect() {

@@ -11,6 +11,7 @@ impl Config {
     pub fn connect_settings(&self) -> ctxd_storage::ConnectSettings {
         ctxd_storage::ConnectSettings {
             acquire_timeout: std::time::Duration::from_millis(self.database.acquire_timeout_ms),
+            pool_size: self.database.pool_size,
         }
     }
 

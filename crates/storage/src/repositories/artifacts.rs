@@ -141,13 +141,22 @@ impl ArtifactRepository for SeaStore {
         }
         // One WHERE clause for the count and the page, with `$n` placeholders that
         // SQLite accepts too.
-        let mut values: Vec<Value> = vec![space_id.0.into()];
+        let mut values: Vec<Value> = vec![space_id.0.into(), true.into()];
+        // The space's current artifacts are the candidates, whatever the words: the
+        // cost follows the space's size, not the table's. Left to itself, Postgres
+        // reads the word index for a common word, which lists the matches of every
+        // space (85 ms at 100k sources under `bench scale`, growing with the table);
+        // `OFFSET 0` keeps the subquery from being merged into that plan.
+        let candidates = match backend {
+            DatabaseBackend::Postgres => "(SELECT * FROM artifacts WHERE space_id = $1 AND active = $2 OFFSET 0) a",
+            _ => "artifacts a",
+        };
+        // A lookup per candidate, never a pass over every live source.
         let mut filters = vec![
             "a.space_id = $1".to_owned(),
             "a.active = $2".to_owned(),
-            "a.source_id IN (SELECT id FROM sources WHERE deleted_at IS NULL)".to_owned(),
+            "EXISTS (SELECT 1 FROM sources s WHERE s.id = a.source_id AND s.deleted_at IS NULL)".to_owned(),
         ];
-        values.push(true.into());
         if let Some(kind) = query.kind {
             values.push(kind.as_str().into());
             filters.push(format!("a.kind = ${}", values.len()));
@@ -177,7 +186,7 @@ impl ArtifactRepository for SeaStore {
             }
         };
         let where_clause = filters.join(" AND ");
-        let count_sql = format!("SELECT COUNT(*) AS total FROM artifacts a {join} WHERE {where_clause}");
+        let count_sql = format!("SELECT COUNT(*) AS total FROM {candidates} {join} WHERE {where_clause}");
         let row = self
             .db
             .query_one_raw(Statement::from_sql_and_values(backend, count_sql, values.clone()))
@@ -185,7 +194,7 @@ impl ArtifactRepository for SeaStore {
             .map_err(map_db_err)?;
         let total: i64 = row.map(|r| r.try_get("", "total")).transpose().map_err(map_db_err)?.unwrap_or(0);
         let page_sql = format!(
-            "SELECT a.* FROM artifacts a {join} WHERE {where_clause} ORDER BY {rank} LIMIT {} OFFSET {}",
+            "SELECT a.* FROM {candidates} {join} WHERE {where_clause} ORDER BY {rank} LIMIT {} OFFSET {}",
             page.per_page,
             page.offset()
         );
