@@ -18,6 +18,7 @@ mod m20261203_000012_space_deletes;
 mod m20261203_000013_revision_metadata;
 mod m20261203_000014_history_retention;
 mod m20261203_000015_artifact_search_by_space;
+mod m20261203_000016_space_listing_index;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_revision_metadata::Migration),
             Box::new(m20261203_000014_history_retention::Migration),
             Box::new(m20261203_000015_artifact_search_by_space::Migration),
+            Box::new(m20261203_000016_space_listing_index::Migration),
         ]
     }
 }

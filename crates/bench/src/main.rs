@@ -12,9 +12,9 @@
 //!   client PUTs an N MiB file to its signed upload URL (see `upload.rs`).
 //! - `grpc [--calls N] [--concurrency C] [--rate R]`: unary GetSource over gRPC next
 //!   to the same call over REST (see `grpc.rs`).
-//! - `scale [--sizes 10000,100000,1000000]`: API reads, claims and scheduler passes
-//!   at growing data sizes on Postgres, with the ratio of the largest to the smallest
-//!   (see `scale/`).
+//! - `scale [--sqlite] [--sizes 10000,100000,1000000]`: API reads, claims and
+//!   scheduler passes at growing data sizes on Postgres (SQLite: 10k and 100k), with
+//!   the ratio of the largest to the smallest (see `scale/`).
 //! - `extract [--data DIR] [--python PY] [--limit N] [--gate]`: extraction quality and
 //!   speed on `../shared/data` (see `extract.rs`).
 //! - `database NAME`: (re)creates the empty Postgres database NAME on the server the
@@ -80,9 +80,11 @@ async fn main() -> anyhow::Result<()> {
                     .split(',')
                     .map(|n| n.trim().replace('_', "").parse::<u64>().context("--sizes takes numbers"))
                     .collect::<anyhow::Result<Vec<_>>>()?,
+                None if args.iter().any(|a| a == "--sqlite") => vec![10_000, 100_000],
                 None => vec![10_000, 100_000, 1_000_000],
             };
-            scale::run(sizes).await
+            let backend = if args.iter().any(|a| a == "--sqlite") { Backend::Sqlite } else { Backend::Postgres };
+            scale::run(backend, sizes).await
         }
         Some("extract") => {
             let path =
@@ -110,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
         _ => bail!(
             "usage: ctxd-bench database NAME | queue [--runs N] [--workers W] | refresh|fetch [--sources N] | \
              upload --ctxd PATH [--mib N] | \
-             grpc [--calls N] [--concurrency C] [--rate R] | scale [--sizes N,N,...] | \
+             grpc [--calls N] [--concurrency C] [--rate R] | scale [--sqlite] [--sizes N,N,...] | \
              extract [--data DIR] [--python PY] [--limit N] [--gate] [--dump DIR]"
         ),
     }

@@ -53,19 +53,20 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     crate::grpc::percentile(sorted, p)
 }
 
-pub(crate) async fn run(sizes: Vec<u64>) -> anyhow::Result<()> {
+pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()> {
     anyhow::ensure!(!sizes.is_empty() && sizes.windows(2).all(|w| w[0] < w[1]), "--sizes must increase");
-    let database = TestDatabase::create(Backend::Postgres).await.context("the benchmark needs PostgreSQL")?;
+    let database = TestDatabase::create(backend).await.context("the benchmark needs PostgreSQL")?;
+    println!("bench scale on {backend:?}");
     let url = database.url.clone();
     let (template, _template_app) = make_template(database).await?;
-    let mut app = spawn_app_on(TestDatabase::existing(url.clone(), Backend::Postgres), |config| {
+    let mut app = spawn_app_on(TestDatabase::existing(url.clone(), backend), |config| {
         config.worker.enabled = false;
         config.scheduler.enabled = false;
     })
     .await;
     let store = app.store.clone();
     let db = ctxd_storage::Database::connect(&url).await?;
-    generate::prepare(db.connection(), template).await?;
+    generate::prepare(db.connection(), template, sizes[sizes.len() - 1]).await?;
 
     let mut figures = Vec::new();
     let mut have = 0;
@@ -113,7 +114,7 @@ async fn make_template(database: TestDatabase) -> anyhow::Result<(Template, Test
     let source: Uuid = id.parse()?;
     app.stop().await;
     let db = ctxd_storage::Database::connect(&app.database.url).await?;
-    let alice = generate::alice_ids(
+    let alice = generate::ids(
         db.connection(),
         Uuid::nil(),
         "SELECT id FROM users WHERE name = 'alice' AND $1 = $1 LIMIT $2",
@@ -165,13 +166,13 @@ async fn measure_reads(
     size: u64,
 ) -> anyhow::Result<Vec<Figure>> {
     const ALICE_SOURCES: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
-                                 WHERE s.user_id = $1 ORDER BY md5(b.id::text) LIMIT $2";
+                                 WHERE s.user_id = $1 ORDER BY b.k % 97, b.k LIMIT $2";
     const ALICE_SPACES: &str = "SELECT id FROM bench_spaces WHERE user_id = $1 ORDER BY k LIMIT $2";
     const LONG: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
                         WHERE s.user_id = $1 ORDER BY b.k LIMIT $2";
-    let sources = generate::alice_ids(db, alice, ALICE_SOURCES, 100).await?;
-    let spaces = generate::alice_ids(db, alice, ALICE_SPACES, 10).await?;
-    let long = generate::alice_ids(db, alice, LONG, generate::LONG_SOURCES).await?;
+    let sources = generate::ids(db, alice, ALICE_SOURCES, 100).await?;
+    let spaces = generate::ids(db, alice, ALICE_SPACES, 10).await?;
+    let long = generate::ids(db, alice, LONG, generate::LONG_SOURCES).await?;
     let each = |ids: &[Uuid], path: &dyn Fn(&Uuid) -> String| ids.iter().map(path).collect::<Vec<_>>();
     let deep_sources = generate::SOURCES_PER_SPACE / 20;
     let deep_runs = (generate::LONG_HISTORY + generate::RUNS) / 20;
