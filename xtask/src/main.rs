@@ -44,6 +44,11 @@ commands:
   bench grpc [--calls N] [--concurrency C] [--rate R]
                       unary GetSource over gRPC next to REST (Postgres): throughput,
                       p50/p99 at a fixed concurrency, and p50/p99 at a fixed rate
+  bench scale [--sqlite] [--sizes N,N,...]
+                      API reads, claims and scheduler passes at growing data sizes
+                      (Postgres: 10k, 100k, 1M sources generated in the database; SQLite:
+                      10k, 100k), p50/p99 per operation and size, and the ratio of the
+                      largest to the smallest
   bench extract [--data DIR] [--limit N] [--no-trafilatura]
                       HTML main-content F1 and time per page on ../shared/data's article
                       sets next to trafilatura (installed from PyPI into
