@@ -19,6 +19,7 @@ mod m20261203_000013_revision_metadata;
 mod m20261203_000014_history_retention;
 mod m20261203_000015_artifact_search_by_space;
 mod m20261203_000016_space_listing_index;
+mod m20261203_000017_sqlite_search_by_space;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_history_retention::Migration),
             Box::new(m20261203_000015_artifact_search_by_space::Migration),
             Box::new(m20261203_000016_space_listing_index::Migration),
+            Box::new(m20261203_000017_sqlite_search_by_space::Migration),
         ]
     }
 }

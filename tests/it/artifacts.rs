@@ -116,6 +116,23 @@ async fn space_search_finds_artifacts_by_text_kind_and_language(app: TestApp) {
         .send(app.request_as(&stranger, reqwest::Method::GET, &format!("/v1/spaces/{space}/artifacts?q=mixpanel")))
         .await;
     assert_eq!(foreign.status, 404);
+
+    // Another space's artifacts with the same words are not found, and a deleted
+    // artifact (its source purged) leaves the word index with it.
+    let elsewhere = app.create_space("elsewhere").await;
+    let copy = completed_source(&app, &elsewhere, other).await;
+    assert_eq!(search("q=skip%20locked").await.body["pagination"]["total"], 1, "only this space's");
+    let there = app.get(&format!("/v1/spaces/{elsewhere}/artifacts?q=skip%20locked")).await;
+    assert_eq!(there.body["pagination"]["total"], 1, "{}", there.body);
+    assert_eq!(app.delete(&format!("/v1/spaces/{elsewhere}")).await.status, 204);
+    let purge = ctxd_domain::services::purge::PurgeService::new(
+        std::sync::Arc::new(app.store.clone()),
+        std::sync::Arc::new(app.store.clone()),
+        std::sync::Arc::new(ctxd_blobs::ObjectBlobStore::local(&app.data_dir.path().join("blobs")).unwrap()),
+        chrono::Duration::days(30),
+    );
+    assert_eq!(purge.purge_due(chrono::Utc::now()).await.unwrap().n_sources, 1, "{copy}");
+    assert_eq!(search("q=skip%20locked").await.body["pagination"]["total"], 1, "the purge left this space alone");
 }
 
 async fn a_new_revision_replaces_the_set_and_the_diff_lists_changes(app: TestApp) {

@@ -176,7 +176,11 @@ impl ArtifactRepository for SeaStore {
                     ("", format!("ts_rank(a.search, websearch_to_tsquery('simple', ${n})) DESC, a.id DESC"))
                 }
                 _ => {
-                    values.push(terms.join(" ").into());
+                    // The space and the words in one match: FTS5 intersects the space's
+                    // list with each word's (migration 17), instead of listing the word
+                    // in every space.
+                    let space = space_id.0.simple().to_string();
+                    values.push(format!("space : \"{space}\" AND ({})", terms.join(" ")).into());
                     filters.push(format!("artifacts_fts MATCH ${}", values.len()));
                     (
                         "JOIN artifacts_fts ON artifacts_fts.artifact_id = a.id",
