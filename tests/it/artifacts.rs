@@ -131,7 +131,7 @@ async fn space_search_finds_artifacts_by_text_kind_and_language(app: TestApp) {
         std::sync::Arc::new(ctxd_blobs::ObjectBlobStore::local(&app.data_dir.path().join("blobs")).unwrap()),
         chrono::Duration::days(30),
     );
-    assert_eq!(purge.purge_due(chrono::Utc::now()).await.unwrap().n_sources, 1, "{copy}");
+    assert_eq!(purge.purge_due(Utc::now()).await.unwrap().n_sources, 1, "{copy}");
     assert_eq!(search("q=skip%20locked").await.body["pagination"]["total"], 1, "the purge left this space alone");
 }
 
