@@ -25,7 +25,7 @@ use ctxd_test_support::{Backend, TestApp, TestDatabase, spawn_app_on};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::cpu::CpuTime;
+use crate::{cpu::CpuTime, grpc::percentile};
 use generate::Template;
 
 /// Calls per operation and size, after a warm-up.
@@ -47,10 +47,6 @@ struct Figure {
     size: u64,
     p50_ms: f64,
     p99_ms: f64,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    crate::grpc::percentile(sorted, p)
 }
 
 pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()> {
@@ -100,31 +96,13 @@ async fn make_template(database: TestDatabase) -> anyhow::Result<(Template, Test
     let space = app.create_space("template").await;
     let created = app.create_source(&space, json!({"type": "URI", "initial_data": {"url": url}})).await;
     let id = created["id"].as_str().context("template source id")?.to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let source = app.get(&format!("/v1/sources/{id}")).await.body;
-        if source["status"] == "COMPLETED" {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "the template source did not complete: {source}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::wait_until_settled(&app, &space, 1).await?;
     let artifacts = app.get(&format!("/v1/sources/{id}/artifacts")).await.body;
     anyhow::ensure!(artifacts["pagination"]["total"].as_u64() >= Some(3), "template artifacts: {artifacts}");
     let source: Uuid = id.parse()?;
     app.stop().await;
-    let db = ctxd_storage::Database::connect(&app.database.url).await?;
-    let alice = generate::ids(
-        db.connection(),
-        Uuid::nil(),
-        "SELECT id FROM users WHERE name = 'alice' AND $1 = $1 LIMIT $2",
-        1,
-    )
-    .await?
-    .first()
-    .copied()
-    .context("alice")?;
-    Ok((Template { source, alice }, app))
+    let alice = ctxd_domain::ports::UserRepository::find_by_name(&app.store, "alice").await?.context("alice")?;
+    Ok((Template { source, alice: alice.id.0 }, app))
 }
 
 /// `calls` GETs of the paths `paths` yields (cycling), `CONCURRENCY` at a time.
