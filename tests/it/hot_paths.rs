@@ -7,9 +7,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use ctxd_domain::{
     ErrorKind,
-    ids::{ApiKeyId, SourceId},
+    ids::{ApiKeyId, RunId, SourceId},
     model::{ApiKey, RunFlags, RunKind, Source, SourceInput, User},
-    ports::{ApiKeyRepository, RunWrite, SourceRepository},
+    ports::{ApiKeyRepository, Expected, RunWrite, SourceRepository},
     state::SourceStatus,
 };
 use ctxd_storage::SeaStore;
@@ -93,11 +93,16 @@ async fn simultaneous_saves_are_each_guarded_on_their_own(db: TestDatabase) {
     }
 
     // Each source is saved twice at once from PENDING to COMPLETED with a new run, and
-    // once more with a guard that no longer holds. Exactly one of the two matching
-    // saves of each source wins, and only the winner's run is written.
+    // twice more with a guard that no longer holds: another status, and the right
+    // status with another last run (a source that went through a whole run since it was
+    // read looks the same by its status alone). Exactly one of the two matching saves
+    // of each source wins, and only the winner's run is written.
     let mut saves = Vec::new();
     for source in &sources {
-        for (attempt, expected) in [(0, SourceStatus::Pending), (1, SourceStatus::Pending), (2, SourceStatus::Failed)] {
+        let read = Expected::read(source);
+        let other_run = Expected { last_run: Some(RunId::new()), ..read };
+        let failed = Expected { status: SourceStatus::Failed, ..read };
+        for (attempt, expected) in [(0, read), (1, read), (2, failed), (3, other_run)] {
             let (store, mut source) = (store.clone(), source.clone());
             saves.push(tokio::spawn(async move {
                 let (_, mut run) =
@@ -121,7 +126,7 @@ async fn simultaneous_saves_are_each_guarded_on_their_own(db: TestDatabase) {
         let winners: Vec<_> = mine.iter().filter(|(.., saved)| *saved).collect();
         assert_eq!(winners.len(), 1, "source {}: {mine:?}", source.id);
         let &&&(_, attempt, run_id, _) = winners.first().unwrap();
-        assert_ne!(attempt, 2, "a save whose guard does not hold must not win");
+        assert!(attempt < 2, "a save whose guard does not hold must not win: attempt {attempt}");
         let stored = SourceRepository::get(store.as_ref(), user.id, source.id).await.unwrap().unwrap();
         assert_eq!(stored.status, SourceStatus::Completed);
         assert_eq!(stored.name.as_deref(), Some(format!("saved by attempt {attempt}").as_str()));
@@ -155,6 +160,7 @@ async fn saves_keep_what_was_fixed_at_creation(db: TestDatabase) {
         changed.created_at = created_at + chrono::Duration::days(1);
         let postback =
             with_postback.then(|| ctxd_domain::model::Postback::for_source(&changed, None, Utc::now()).unwrap());
+        let expected = Expected { status: expected, last_run: Some(run.id) };
         assert!(store.save(&changed, expected, RunWrite::None, postback).await.unwrap());
 
         let stored = SourceRepository::get(&store, user.id, source.id).await.unwrap().unwrap();

@@ -6,7 +6,7 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use chrono::{SubsecRound, Utc};
 use ctxd_domain::{
     model::{Revision, Run, RunFlags, RunKind, RunStatus, Source, SourceInput, Space, User},
-    ports::{Lease, RunFinish, RunQueue, RunWrite, SourceRepository, SpaceRepository},
+    ports::{Expected, Lease, RunFinish, RunQueue, RunWrite, SourceRepository, SpaceRepository},
     state::SourceStatus,
 };
 use ctxd_storage::SeaStore;
@@ -223,6 +223,7 @@ async fn runs_stored_leased_are_held_until_their_lease_expires(db: TestDatabase)
 
     // A refresh handed to a worker that then dies.
     let mut source = SourceRepository::get(&f.store, f.user.id, source.id).await.unwrap().unwrap();
+    let read = Expected::read(&source);
     let mut second = Run::queued(source.id, f.user.id, RunKind::Refresh, RunFlags::default(), None, Utc::now());
     // Long enough that a loaded machine still claims within it (it was 30 ms, and a
     // busy CI run took longer between the save and the claim).
@@ -230,7 +231,7 @@ async fn runs_stored_leased_are_held_until_their_lease_expires(db: TestDatabase)
     source.status = SourceStatus::Processing;
     source.last_run = Some(second.clone());
     let write = RunWrite::InsertLeased(second.clone(), lease);
-    assert!(SourceRepository::save(&f.store, &source, SourceStatus::Completed, write, None).await.unwrap());
+    assert!(SourceRepository::save(&f.store, &source, read, write, None).await.unwrap());
     assert!(RunQueue::claim(&f.store, "other", Duration::from_secs(60)).await.unwrap().is_none(), "held");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let again = RunQueue::claim(&f.store, "other", Duration::from_secs(60)).await.unwrap().expect("reclaimed");
@@ -264,14 +265,11 @@ async fn a_claim_carries_what_the_run_starts_from(db: TestDatabase) {
     let finish = RunFinish { revision: Some(revision.clone()), ..completed() };
     assert!(RunQueue::finish(&f.store, first.id, finish).await.unwrap(), "finished");
     let mut source = SourceRepository::get(&f.store, f.user.id, first.source_id).await.unwrap().unwrap();
+    let read = Expected::read(&source);
     let second = Run::queued(source.id, f.user.id, RunKind::Refresh, RunFlags::default(), None, Utc::now());
     source.status = SourceStatus::Pending;
     source.last_run = Some(second.clone());
-    assert!(
-        SourceRepository::save(&f.store, &source, SourceStatus::Completed, RunWrite::Insert(second.clone()), None)
-            .await
-            .unwrap()
-    );
+    assert!(SourceRepository::save(&f.store, &source, read, RunWrite::Insert(second.clone()), None).await.unwrap());
 
     let claimed = RunQueue::claim(&f.store, "w2", Duration::from_secs(60)).await.unwrap().unwrap();
     assert_eq!(claimed.run.id, second.id);

@@ -132,6 +132,26 @@ pub struct Lease {
     pub until: DateTime<Utc>,
 }
 
+/// What a [`SourceRepository::save`] expects still to be stored: the source as its
+/// caller read it. The status alone is not enough: a source read COMPLETED can go
+/// through a whole run (PENDING, PROCESSING, COMPLETED again) before the save, and a
+/// save guarded on the status alone would then queue a second run for one due time, or
+/// write the read revision back over the new one. Every run a source starts changes
+/// its last run, so the pair tells a source that merely looks the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub status: SourceStatus,
+    pub last_run: Option<RunId>,
+}
+
+impl Expected {
+    /// The guard for a save of `source` as it was read, before any change.
+    #[must_use]
+    pub fn read(source: &Source) -> Self {
+        Self { status: source.status, last_run: source.last_run.as_ref().map(|run| run.id) }
+    }
+}
+
 /// How a [`SourceRepository::save`] touches the source's run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunWrite {
@@ -158,15 +178,15 @@ pub trait SourceRepository: Send + Sync {
     /// A space's sources matching `filter`: pinned first, then newest first.
     async fn list(&self, space_id: SpaceId, filter: &SourceFilter, page: PageRequest) -> Result<Page<Source>>;
     /// Writes every mutable column of `source` and applies `run` in one transaction,
-    /// but only while the stored status still equals `expected_status`: this is the
-    /// compare-and-set that keeps two concurrent requests (or a request and a worker)
-    /// from both acting on the same state. Returns `false`, having written nothing,
-    /// when the status had changed. `postback` goes to the outbox in the same
-    /// transaction.
+    /// but only while the stored status and last run still equal `expected`: this is
+    /// the compare-and-set that keeps two concurrent requests (or a request, a
+    /// scheduler and a worker) from both acting on the same state. Returns `false`,
+    /// having written nothing, when either had changed. `postback` goes to the outbox
+    /// in the same transaction.
     async fn save(
         &self,
         source: &Source,
-        expected_status: SourceStatus,
+        expected: Expected,
         run: RunWrite,
         postback: Option<Postback>,
     ) -> Result<bool>;

@@ -3,15 +3,16 @@
 //! SCHEDULED_REFRESH: the system, not the user, asked for them).
 //!
 //! Safe with many scheduler processes at once: each source is enqueued through the
-//! same compare-and-set save as a user's refresh, so when two schedulers see the
-//! same due source only the first save wins and the other skips it.
+//! same compare-and-set save as a user's refresh, guarded on the status and the last
+//! run as read, so when two schedulers see the same due source only the first save
+//! wins and the other skips it, even when the first one's run already finished.
 
 use std::sync::Arc;
 
 use crate::{
     Result,
     model::{PageRequest, Run, RunFlags, RunKind, RunStatus, Source},
-    ports::{Clock, RunQueue, RunWrite, SourceRepository},
+    ports::{Clock, Expected, RunQueue, RunWrite, SourceRepository},
     state::{Effect, Event},
 };
 
@@ -64,7 +65,7 @@ impl Scheduler {
         let now = self.clock.now();
         let mut tick = Tick::default();
         for mut source in self.sources.due_for_refresh(now, limit).await? {
-            let expected = source.status;
+            let expected = Expected::read(&source);
             let failures = self.consecutive_failures(&source).await?;
             source.refresh_policy.next_refresh_at = source.refresh_policy.next_due(now, failures, (self.jitter)());
             source.updated_at = now;
@@ -90,7 +91,7 @@ impl Scheduler {
     /// request waits for the next pass.
     async fn rebuild(&self, now: chrono::DateTime<chrono::Utc>, limit: u64, tick: &mut Tick) -> Result<()> {
         for mut source in self.sources.due_for_rebuild(limit).await? {
-            let expected = source.status;
+            let expected = Expected::read(&source);
             match schedule(&mut source, now) {
                 Scheduled::Queued(run) => {
                     source.updated_at = now;
@@ -175,10 +176,11 @@ mod tests {
     fn due_source(status: SourceStatus) -> Source {
         let input = SourceInput::Uri { url: Url::parse("https://example.com/").unwrap() };
         let flags = RunFlags { run_artifact_extraction: false, ..RunFlags::default() };
-        let (mut source, _) = Source::submitted(UserId::new(), SpaceId::new(), input, flags, fixed_now());
+        let (mut source, mut first) = Source::submitted(UserId::new(), SpaceId::new(), input, flags, fixed_now());
         source.status = status;
         source.revision = Some(1);
-        source.last_run = None;
+        first.status = RunStatus::Completed;
+        source.last_run = Some(first);
         source.refresh_policy = RefreshPolicy {
             mode: RefreshMode::Interval,
             interval_seconds: Some(600),
@@ -211,7 +213,7 @@ mod tests {
         Scheduler::new(Arc::new(sources), Arc::new(runs), Arc::new(clock), Arc::new(|| 0.0))
     }
 
-    type Saved = Arc<Mutex<Vec<(Source, SourceStatus, RunWrite)>>>;
+    type Saved = Arc<Mutex<Vec<(Source, Expected, RunWrite)>>>;
 
     fn repository(due: Vec<Source>, save_result: bool) -> (MockSourceRepository, Saved) {
         let saved: Saved = Arc::default();
@@ -228,11 +230,15 @@ mod tests {
 
     #[tokio::test]
     async fn due_sources_at_rest_get_a_scheduled_refresh_and_a_new_due_time() {
-        let (sources, saved) = repository(vec![due_source(SourceStatus::Completed)], true);
+        let due = due_source(SourceStatus::Completed);
+        let finished = due.last_run.as_ref().map(|run| run.id);
+        let (sources, saved) = repository(vec![due], true);
         let tick = scheduler(sources, 0).tick(100).await.unwrap();
         assert_eq!(tick, Tick { n_enqueued: 1, ..Tick::default() });
         let (source, expected, write) = saved.lock().unwrap().pop().unwrap();
-        assert_eq!(expected, SourceStatus::Completed);
+        // Guarded on the run read too: a second scheduler that read the same source
+        // loses even after this run has finished and the status is COMPLETED again.
+        assert_eq!(expected, Expected { status: SourceStatus::Completed, last_run: finished });
         assert_eq!(source.status, SourceStatus::Pending);
         assert_eq!(source.refresh_policy.next_refresh_at, Some(fixed_now() + chrono::Duration::seconds(600)));
         let RunWrite::Insert(run) = write else { panic!("expected a new run") };

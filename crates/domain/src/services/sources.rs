@@ -20,7 +20,7 @@ use crate::{
         Page, PageRequest, Postback, RefreshMode, RefreshPolicy, Run, RunFlags, RunKind, RunStatus, Source,
         SourceFields, SourceInput, SourceMaterial, SourceType, User, check_name, check_text,
     },
-    ports::{Lease, RunWrite, SourceFilter},
+    ports::{Expected, Lease, RunWrite, SourceFilter},
     state::{Effect, Event, SourceStatus},
 };
 
@@ -418,7 +418,8 @@ impl SourceService {
         .await
     }
 
-    /// Reads, changes and saves a source with a compare-and-set on its status.
+    /// Reads, changes and saves a source with a compare-and-set on its status and last
+    /// run (see [`Expected`]), reading again when another writer came first.
     async fn mutate<F>(&self, user: &User, id: SourceId, visibility: Visibility, mut change: F) -> Result<Source>
     where
         F: FnMut(&mut Source, DateTime<Utc>) -> Result<RunWrite> + Send,
@@ -428,7 +429,7 @@ impl SourceService {
                 Some(source) if visibility == Visibility::Any || !source.is_deleted() => source,
                 _ => return Err(Error::NotFound("source")),
             };
-            let expected_status = source.status;
+            let expected = Expected::read(&source);
             let previous = source.last_run.as_ref().map(|run| run.status);
             let now = self.ports.clock.now();
             let mut run = change(&mut source, now)?;
@@ -438,7 +439,7 @@ impl SourceService {
             }
             // Entering a final status here (a cancel of queued work) is notified like a
             // worker's outcome.
-            let postback = (!expected_status.is_final() && source.status.is_final())
+            let postback = (!expected.status.is_final() && source.status.is_final())
                 .then(|| Postback::for_source(&source, source.last_run.as_ref(), now))
                 .flatten();
             // A new run goes straight to an idle worker of this process when there is
@@ -454,7 +455,7 @@ impl SourceService {
                 handover = Some((reservation, accepted));
             }
             let queues_for_a_claim = matches!(run, RunWrite::Insert(_));
-            if !self.ports.sources.save(&source, expected_status, run, postback).await? {
+            if !self.ports.sources.save(&source, expected, run, postback).await? {
                 continue;
             }
             let Some((reservation, accepted)) = handover else {

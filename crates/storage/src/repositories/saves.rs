@@ -23,11 +23,13 @@ pub(crate) enum RunModel {
     Update(runs::Model),
 }
 
-/// One save: write `source` if its stored status is still `expected`, and then `run`.
+/// One save: write `source` if its stored status and last run are still `expected`
+/// and `expected_run`, and then `run`.
 #[derive(Debug)]
 pub(crate) struct SaveRequest {
     pub(crate) source: sources::Model,
     pub(crate) expected: &'static str,
+    pub(crate) expected_run: Option<uuid::Uuid>,
     pub(crate) run: RunModel,
 }
 
@@ -50,7 +52,7 @@ impl SaveBatches {
     }
 }
 
-/// The batch statement, built once. `$1` lists the saves as `[{n, id, expected, write,
+/// The batch statement, built once. `$1` lists the saves as `[{n, id, expected, expected_run, write,
 /// source, run}]` with the models as JSON objects keyed by column name, which
 /// `jsonb_populate_record` turns back into typed rows. The rows to write are also
 /// picked by `id = ANY(ARRAY(...))`, an index condition: the generic plan of a plain
@@ -69,12 +71,13 @@ static SAVE_BATCH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
-        AS i(n bigint, id uuid, run_id uuid, expected text, write text, source jsonb, run jsonb)
+        AS i(n bigint, id uuid, run_id uuid, expected text, expected_run uuid, write text, source jsonb, run jsonb)
 ), updated AS (
     UPDATE sources SET {source_set}
     FROM input CROSS JOIN LATERAL jsonb_populate_record(NULL::sources, input.source) AS r
     WHERE sources.id = ANY(ARRAY(SELECT id FROM input)) AND sources.id = input.id
         AND sources.status = input.expected
+        AND sources.last_run_id IS NOT DISTINCT FROM input.expected_run
     RETURNING input.n
 ), run_inserted AS (
     INSERT INTO runs ({run_columns})
@@ -109,6 +112,7 @@ async fn save_batch(lane: Lane, requests: Vec<SaveRequest>) -> Result<Vec<bool>>
                 "id": request.source.id,
                 "run_id": run_id,
                 "expected": request.expected,
+                "expected_run": request.expected_run,
                 "write": write,
                 "source": model_json(&request.source, super::columns::written_source_columns()),
                 "run": run,

@@ -8,8 +8,7 @@ use ctxd_domain::{
     Result,
     ids::{SourceId, SpaceId, UserId},
     model::{Page, PageRequest, Postback, Run, Source, SourceInput},
-    ports::{Lease, RunWrite, SourceFilter, SourceRepository},
-    state::SourceStatus,
+    ports::{Expected, Lease, RunWrite, SourceFilter, SourceRepository},
 };
 use sea_orm::{
     ActiveModelTrait,
@@ -150,7 +149,7 @@ impl SourceRepository for SeaStore {
     async fn save(
         &self,
         source: &Source,
-        expected_status: SourceStatus,
+        expected: Expected,
         run: RunWrite,
         postback: Option<Postback>,
     ) -> Result<bool> {
@@ -164,7 +163,12 @@ impl SourceRepository for SeaStore {
                 RunWrite::InsertLeased(run, lease) => RunModel::Insert(leased_run_to(&run, &lease)),
                 RunWrite::Update(run) => RunModel::Update(run_to(&run)),
             };
-            let request = SaveRequest { source: source_to(source), expected: expected_status.as_str(), run };
+            let request = SaveRequest {
+                source: source_to(source),
+                expected: expected.status.as_str(),
+                expected_run: expected.last_run.map(|id| id.0),
+                run,
+            };
             let saved = batches.saves.save(request).await?;
             if saved {
                 self.source_changed(source.id.0);
@@ -177,7 +181,11 @@ impl SourceRepository for SeaStore {
         let result = sources::Entity::update_many()
             .set(source_update(source))
             .filter(sources::Column::Id.eq(source.id.0))
-            .filter(sources::Column::Status.eq(expected_status.as_str()))
+            .filter(sources::Column::Status.eq(expected.status.as_str()))
+            .filter(match expected.last_run {
+                Some(run) => sources::Column::LastRunId.eq(run.0),
+                None => sources::Column::LastRunId.is_null(),
+            })
             .exec(&txn)
             .await
             .map_err(map_db_err)?;

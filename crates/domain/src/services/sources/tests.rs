@@ -81,8 +81,8 @@ fn service(mocks: Mocks) -> SourceService {
 }
 
 /// Mocks where `get` returns `stored` and `save` records what it was given.
-/// Every `save` call: the source written, the status it expected, the run write.
-type SaveLog = Arc<Mutex<Vec<(Source, SourceStatus, RunWrite, Option<Postback>)>>>;
+/// Every `save` call: the source written, what it expected stored, the run write.
+type SaveLog = Arc<Mutex<Vec<(Source, Expected, RunWrite, Option<Postback>)>>>;
 
 fn mocks_with(stored: Source, save_result: bool) -> (Mocks, SaveLog) {
     let saved = Arc::new(Mutex::new(Vec::new()));
@@ -232,7 +232,7 @@ async fn composition_members_must_be_live_sources_of_the_same_space() {
 }
 
 #[tokio::test]
-async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
+async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_and_run_read() {
     let user = user();
     let stored = source(&user, SpaceId::new(), uri(), SourceStatus::Completed);
     let previous_run = stored.last_run.clone().unwrap().id;
@@ -243,7 +243,7 @@ async fn refresh_from_completed_queues_a_new_run_guarded_by_the_status_read() {
     assert_eq!(result.status, SourceStatus::Pending);
     let saved = saved.lock().unwrap();
     let (_, expected, write, _) = &saved[0];
-    assert_eq!(*expected, SourceStatus::Completed);
+    assert_eq!(*expected, Expected { status: SourceStatus::Completed, last_run: Some(previous_run) });
     let RunWrite::Insert(run) = write else { panic!("expected a new run, got {write:?}") };
     assert_ne!(run.id, previous_run);
     assert_eq!(run.kind, RunKind::Refresh);
@@ -283,7 +283,7 @@ async fn an_idle_worker_is_handed_the_refresh_stored_leased_to_it() {
     let handed = waiting.await.expect("the run was handed over");
     let saved = saved.lock().unwrap();
     let (source, expected, write, _) = &saved[0];
-    assert_eq!((*expected, source.status), (SourceStatus::Completed, SourceStatus::Processing));
+    assert_eq!((expected.status, source.status), (SourceStatus::Completed, SourceStatus::Processing));
     let RunWrite::InsertLeased(run, lease) = write else { panic!("expected a leased run, got {write:?}") };
     assert_eq!((run.status, run.attempt, run.started_at), (RunStatus::Processing, 1, Some(fixed_now())));
     assert_eq!(run.id, answered.last_run.as_ref().unwrap().id, "the accepted run is the one leased");
