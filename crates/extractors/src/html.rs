@@ -9,6 +9,9 @@ use dom_smoothie::{Config, Readability, TextMode};
 use crate::markdown;
 
 mod page_type;
+mod product;
+
+use product::{drop_hidden_blocks, drop_shop_extras, product_block, product_description};
 
 /// A page's main content as markdown, its title and what kind of page it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +97,9 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
         Some(title) => without_title_heading(&body, title),
         None => body,
     };
+    // An article repeats itself on purpose (a meal plan's days, a recipe's steps); a
+    // ScrapingHub article lost its second week to this.
+    let body = if found.page_type == PageType::Article { body } else { without_repeated_blocks(&body) };
     Extracted { title: found.title, markdown: markdown::tidy(&body), page_type: found.page_type }
 }
 
@@ -123,6 +129,9 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let page_type = page_type::classify(&signals, url);
     let marked_article = declares_article(&dom);
     let settled = marked_article && page_type == PageType::Article;
+    if page_type == PageType::Product {
+        drop_shop_extras(&dom);
+    }
     let has_landmark = dom.select(LANDMARK).exists();
     // The whole-page answers start from the page as parsed, and readability changes
     // its DOM: they work on a copy of the node arena, which costs less than parsing
@@ -210,6 +219,56 @@ fn unwrap_large_noscript(html: &str) -> std::borrow::Cow<'_, str> {
     }
     out.push_str(&html[at..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// Characters of text a run of repeated lines must hold to be dropped as a copy.
+const REPEATED_RUN_CHARS: usize = 300;
+
+/// The body without a second copy of a block of text: responsive pages draw the same
+/// block twice (once for phones, once for desktops), forums quote the post they
+/// answer, shops repeat a description in a tab. A copy is a run of lines (blank lines
+/// aside) each already seen, holding at least [`REPEATED_RUN_CHARS`]: shorter repeats
+/// are labels that items share ("Pros", "Key features", a price line), which are
+/// content. Code and table rows are left alone. Chosen on the tuning part of WCXB dev
+/// (0.851 -> 0.854; 66 pages gain, 22 lose, where the truth keeps both copies of
+/// tabs), held on its checking part (0.837 -> 0.841).
+fn without_repeated_blocks(body: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut fences = markdown::Fences::default();
+    let lines: Vec<&str> = body.lines().collect();
+    let repeated: Vec<bool> = lines
+        .iter()
+        .map(|line| {
+            let in_code = fences.in_code();
+            let toggled = fences.feed(line);
+            let text = line.trim();
+            let prose = !in_code && !toggled && !text.is_empty() && !text.starts_with('|');
+            prose && !seen.insert(text)
+        })
+        .collect();
+    let mut dropped = vec![false; lines.len()];
+    let mut at = 0;
+    while at < lines.len() {
+        if !repeated[at] {
+            at += 1;
+            continue;
+        }
+        let mut end = at;
+        while end < lines.len() && (repeated[end] || lines[end].trim().is_empty()) {
+            end += 1;
+        }
+        let chars: usize = (at..end).filter(|&i| repeated[i]).map(|i| lines[i].trim().chars().count()).sum();
+        if chars >= REPEATED_RUN_CHARS {
+            (at..end).filter(|&i| repeated[i]).for_each(|i| dropped[i] = true);
+        }
+        at = end;
+    }
+    let mut out = String::with_capacity(body.len());
+    for (line, _) in lines.iter().zip(&dropped).filter(|(_, dropped)| !**dropped) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The body without a heading that repeats the title near its top: the title is
@@ -314,83 +373,6 @@ fn visible_markdown(dom: &Dom, url: Option<&str>, scope: Scope) -> Option<String
     }
 }
 
-/// The description a page gives of the product it declares (JSON-LD `Product`,
-/// microdata `schema.org/Product` or `og:type` product): the JSON-LD or microdata
-/// description, else the page's meta description, else empty. `None` on other pages.
-fn product_description(dom: &Dom) -> Option<String> {
-    // One entry per JSON-LD product, with its description if it has one.
-    let ld_products: Vec<Option<String>> = dom
-        .select("script[type=\"application/ld+json\"]")
-        .iter()
-        .filter_map(|script| serde_json::from_str::<serde_json::Value>(script.text().trim()).ok())
-        .filter_map(|value| {
-            let product = ld_product(&value)?;
-            Some(product.get("description").and_then(|d| d.as_str()).map(str::to_owned))
-        })
-        .collect();
-    if let Some(text) = ld_products.iter().flatten().next() {
-        return Some(text.clone());
-    }
-    let microdata = dom.select("[itemtype*=\"schema.org/Product\"]");
-    let described = microdata.select("[itemprop=\"description\"]").first();
-    if described.exists() {
-        return Some(described.attr("content").map_or_else(|| described.text().to_string(), |c| c.to_string()));
-    }
-    let og_product =
-        dom.select("meta[property=\"og:type\"]").attr("content").is_some_and(|t| t.trim().ends_with("product"));
-    if !(og_product || microdata.exists() || !ld_products.is_empty()) {
-        return None;
-    }
-    let meta = dom.select("meta[property=\"og:description\"], meta[name=\"description\"]");
-    Some(meta.iter().find_map(|meta| meta.attr("content").map(|c| c.to_string())).unwrap_or_default())
-}
-
-/// The JSON-LD object typed `Product` in `value` (itself, in a list, or in `@graph`).
-fn ld_product(value: &serde_json::Value) -> Option<&serde_json::Value> {
-    match value {
-        serde_json::Value::Array(items) => items.iter().find_map(ld_product),
-        serde_json::Value::Object(object) => {
-            let product = match object.get("@type") {
-                Some(serde_json::Value::String(kind)) => kind == "Product",
-                Some(serde_json::Value::Array(kinds)) => kinds.iter().any(|k| k.as_str() == Some("Product")),
-                _ => false,
-            };
-            if product { Some(value) } else { object.get("@graph").and_then(ld_product) }
-        }
-        _ => None,
-    }
-}
-
-/// Words of the description a block must contain to be taken as the product's own.
-const DESCRIPTION_WORDS: usize = 6;
-
-/// On a product page, the smallest block that holds both the page's first `<h1>` (the
-/// product's name) and the start of its `description`: the product itself, without
-/// the cards of other products, reviews widgets and shop furniture around it.
-/// `None` when the description is not on the page or the block would be the whole
-/// body. Measured on WCXB dev: 8 product pages change, product F1 0.494 -> 0.502
-/// (0.52 -> 0.94 and 0.43 -> 0.65 on two of them; one falls, 0.18 -> 0.04), no other
-/// page type changes.
-fn product_block<'a>(dom: &'a Dom, description: &str) -> Option<dom_query::NodeRef<'a>> {
-    let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
-    let start: Vec<&str> = description.split_whitespace().take(DESCRIPTION_WORDS).collect();
-    if start.len() < DESCRIPTION_WORDS {
-        return None;
-    }
-    let start = squash(&start.join(" "));
-    let name_line = product_name_line(dom)?;
-    let described = dom
-        .select("body p, body div, body span, body section, body li, body td")
-        .nodes()
-        .iter()
-        .map(|node| (squash(&node.text()), node))
-        .filter(|(text, _)| text.contains(&start))
-        .min_by_key(|(text, _)| text.len())
-        .map(|(_, node)| *node)?;
-    let block = std::iter::once(described).chain(described.ancestors_it(None)).find(|n| name_line.contains(&n.id))?;
-    (!block.node_name().is_some_and(|n| matches!(n.as_ref(), "body" | "html"))).then_some(block)
-}
-
 /// Class and id words that mark page chrome rather than content.
 const BOILERPLATE_WORDS: &[&str] = &[
     "menu",
@@ -450,29 +432,6 @@ fn drop_boilerplate_blocks(dom: &Dom) {
             || named_as_chrome(node.attr("id").map(|v| v.to_string())))
             && !holds_most_of(dense_chars(&node.text()), page_chars)
         {
-            node.remove_from_parent();
-        }
-    }
-}
-
-/// The ids of a product page's name (its first `<h1>`) and of every block around it;
-/// `None` when the page has no `<h1>`.
-fn product_name_line(dom: &Dom) -> Option<Vec<dom_query::NodeId>> {
-    let name = *dom.select("body h1").nodes().first()?;
-    Some(std::iter::once(name).chain(name.ancestors_it(None)).map(|n| n.id).collect())
-}
-
-/// Elements a shop's product page hides until asked (`hidden`, inline `display: none`):
-/// the mini cart, account menus, mega menus, "sponsored" and "similar items" carousels.
-/// One that holds the product's name (the first `<h1>`) stays: broken markup can leave
-/// a hidden wrapper unclosed around the whole page. Only on product pages: elsewhere
-/// hidden blocks are more often tabs and accordions of the content (measured on WCXB
-/// dev: docs, collections and services lose, products gain).
-fn drop_hidden_blocks(dom: &Dom) {
-    let name_line = product_name_line(dom).unwrap_or_default();
-    let hidden = dom.select("body [hidden], body [style*=\"display:none\"], body [style*=\"display: none\"]");
-    for node in hidden.nodes() {
-        if !name_line.contains(&node.id) {
             node.remove_from_parent();
         }
     }

@@ -66,9 +66,11 @@ impl Normalizer for AutoNormalizer {
     ///    blocks the shop hides.
     /// 8: HTML pages are classified by kind (`page_type`), and readability's answer
     ///    gives way to the `<main>` landmark's or the page's visible content when it
-    ///    holds a small share of it, declared articles included.
+    ///    holds a small share of it, declared articles included (shipped as auto-9).
+    /// 10: HTML product pages drop review widgets, carousels and upsell rows; pages
+    ///    other than articles drop a second copy of a block.
     fn version(&self) -> &'static str {
-        "auto-9"
+        "auto-10"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -180,6 +180,57 @@ fn a_whole_page_drops_images_and_dialogs_and_a_product_page_what_the_shop_hides(
 }
 
 #[test]
+fn a_product_page_drops_its_reviews_and_the_carousels_of_other_products() {
+    let ld = r#"<script type="application/ld+json">{"@type":"Product","name":"Linen apron",
+        "offers":{"@type":"Offer","price":"48.00"}}</script>"#;
+    let review = "<li>Bought it for my sister, she wears it every weekend at the market stall.</li>";
+    let page = |ld: &str| {
+        format!(
+            "<html><head>{ld}</head><body><main><div class=\"pdp\"><h1>Linen apron</h1><p>$48.00</p>\
+             <p>Washed linen with two deep pockets and a cross-back strap that spares the neck \
+             through a long day at the stove or the potter's wheel.</p><button>Add to cart</button></div>\
+             <section id=\"product-reviews\"><h2>What customers say</h2><ul>{}</ul></section>\
+             <div class=\"carousel\"><h2>Complete the look</h2><p>Cotton tea towel, set of three in \
+             undyed cotton, $24.00</p></div></main></body></html>",
+            review.repeat(2)
+        )
+    };
+    let md = extract(&page(ld), Some("https://shop.example.com/products/linen-apron")).markdown;
+    assert!(md.contains("cross-back strap"), "the product stays: {md}");
+    assert!(!md.contains("market stall") && !md.contains("tea towel"), "reviews and carousels go: {md}");
+
+    // On a page that is not a product, a block named so is content.
+    let md = extract(&page("").replace("<button>Add to cart</button>", ""), None).markdown;
+    assert!(md.contains("market stall"), "{md}");
+}
+
+#[test]
+fn a_block_drawn_twice_is_kept_once_except_in_an_article() {
+    let block = "<div class=\"plan\"><h3>Team plan</h3><p>Unlimited projects, shared spaces and a \
+        history of every change kept for a year, with single sign-on for the whole company and a \
+        named contact who answers within a working day.</p><p>Billed yearly at twelve dollars a \
+        seat, cancel any time from the account page and keep every export you made before.</p></div>";
+    let page = format!(
+        "<html><body><main><h1>Pricing</h1><div class=\"mobile-only\">{block}</div>\
+         <div class=\"desktop-only\">{block}</div><p>Questions? Write to sales.</p></main></body></html>"
+    );
+    let md = extract(&page, Some("https://example.com/pricing")).markdown;
+    assert_eq!(md.matches("Unlimited projects").count(), 1, "{md}");
+    assert!(md.contains("Billed yearly") && md.contains("Questions?"), "{md}");
+    let short = "<p>Free shipping</p>";
+    let md = extract(&page.replace("<p>Questions?", &format!("{short}{short}<p>Questions?")), None).markdown;
+    assert_eq!(md.matches("Free shipping").count(), 2, "a short line repeated is a label, kept: {md}");
+
+    let ld = r#"<script type="application/ld+json">{"@type":"NewsArticle"}</script>"#;
+    let article = format!(
+        "<html><head>{ld}</head><body><article><h1>Two weeks of meals</h1>\
+        <h2>Week one</h2>{block}<h2>Week two</h2>{block}</article></body></html>"
+    );
+    let md = extract(&article, None).markdown;
+    assert_eq!(md.matches("Unlimited projects").count(), 2, "an article repeats itself on purpose: {md}");
+}
+
+#[test]
 fn a_page_past_its_deadline_gets_its_plain_text() {
     let html = "<html><title>Slow</title><body><p>Every word counts.</p><script>x()</script></body></html>";
     let late = extract_within(html, None, std::time::Duration::ZERO);
