@@ -418,23 +418,24 @@ const BOILERPLATE_WORDS: &[&str] = &[
 /// `responsive_page_frame with_header`), and stays.
 fn drop_boilerplate_blocks(dom: &Dom) {
     let page_chars = dense_chars(&dom.select("body").text());
-    let named_as_chrome = |value: Option<String>| {
-        value.is_some_and(|v| {
-            v.split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|word| BOILERPLATE_WORDS.contains(&word.to_ascii_lowercase().as_str()))
-        })
-    };
     for node in dom.select("body *[class], body *[id]").nodes() {
         if node.node_name().is_some_and(|n| matches!(n.as_ref(), "html" | "body" | "main" | "article")) {
             continue;
         }
-        if (named_as_chrome(node.attr("class").map(|v| v.to_string()))
-            || named_as_chrome(node.attr("id").map(|v| v.to_string())))
-            && !holds_most_of(dense_chars(&node.text()), page_chars)
-        {
+        if named_with(node, BOILERPLATE_WORDS) && !holds_most_of(dense_chars(&node.text()), page_chars) {
             node.remove_from_parent();
         }
     }
+}
+
+/// Whether one of the words of `node`'s class or id (split at anything but a letter
+/// or digit, any case) is among `words`.
+fn named_with(node: &dom_query::NodeRef<'_>, words: &[&str]) -> bool {
+    [node.attr("class"), node.attr("id")].into_iter().flatten().any(|value| {
+        value
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| words.contains(&word.to_ascii_lowercase().as_str()))
+    })
 }
 
 /// Characters other than whitespace: how much text a block holds, however indented.

@@ -116,15 +116,8 @@ const SHOP_EXTRAS: &[&str] =
 pub(super) fn drop_shop_extras(dom: &Dom) {
     let name_line = product_name_line(dom).unwrap_or_default();
     let page_chars = super::dense_chars(&dom.select("body").text());
-    let named_as_extra = |value: Option<String>| {
-        value.is_some_and(|v| {
-            v.split(|c: char| !c.is_ascii_alphanumeric())
-                .any(|word| SHOP_EXTRAS.contains(&word.to_ascii_lowercase().as_str()))
-        })
-    };
     for node in dom.select("body *[class], body *[id]").nodes() {
-        let (class, id) = (node.attr("class").map(|v| v.to_string()), node.attr("id").map(|v| v.to_string()));
-        if name_line.contains(&node.id) || !(named_as_extra(class) || named_as_extra(id)) {
+        if name_line.contains(&node.id) || !super::named_with(node, SHOP_EXTRAS) {
             continue;
         }
         if !super::holds_most_of(super::dense_chars(&node.text()), page_chars) {
