@@ -69,8 +69,10 @@ impl Normalizer for AutoNormalizer {
     ///    holds a small share of it, declared articles included (shipped as auto-9).
     /// 10: HTML product pages drop review widgets, carousels and upsell rows; pages
     ///    other than articles drop a second copy of a block.
+    /// 11: HTML articles whose readability answer holds under a tenth of the page
+    ///    take the page's visible content without its comment threads.
     fn version(&self) -> &'static str {
-        "auto-10"
+        "auto-11"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -299,6 +299,30 @@ fn readability_is_kept_unless_it_holds_a_small_share_of_what_a_reader_sees() {
     assert_eq!(choose(&declared), visible, "15% is not");
     declared.page_type = PageType::Article;
     assert_eq!(choose(&declared), main, "an article keeps readability's answer");
+    declared.visible = words(700, "seen");
+    assert_eq!(choose(&declared), declared.visible, "unless it holds under a tenth of the page: a miss");
+}
+
+#[test]
+fn a_declared_article_whose_readability_answer_is_a_sliver_gets_the_page_without_its_comments() {
+    let section = |n: usize| {
+        format!(
+            "<section><div class=\"col\"><div class=\"row\"><div class=\"elementor-widget\">\
+            <div class=\"elementor-widget-container\"><h2>Step {n}</h2>\
+            <p>Step {n} sets up the proxy. It says which settings change, why each one matters to the \
+            workers behind it, and how to check that the change took before moving on.</p></div></div></div></div></section>"
+        )
+    };
+    let steps: String = (1..=60).map(section).collect();
+    let disclosure = format!("<div class=\"disclosure\"><p>{}</p></div>", "We may earn a commission, a fee, a bonus, or a credit, from links on this page, which, as a rule, never changes what we write, test, or recommend. ".repeat(4));
+    let comments = "<div id=\"comments\"><p>Great post, thanks for writing it up!</p></div>";
+    let page = format!(
+        r#"<html><head><meta property="og:type" content="article"><title>Proxy guide</title></head>
+        <body>{disclosure}<div class="content">{steps}</div>{comments}</body></html>"#
+    );
+    let md = extract(&page, None).markdown;
+    assert!(md.contains("Step 60 sets up the proxy"), "{md}");
+    assert!(!md.contains("Great post"), "the comments are not the article: {md}");
 }
 
 #[test]
