@@ -20,6 +20,8 @@ mod m20261203_000014_history_retention;
 mod m20261203_000015_artifact_search_by_space;
 mod m20261203_000016_space_listing_index;
 mod m20261203_000017_sqlite_search_by_space;
+mod m20261203_000018_sqlite_space_words;
+pub mod search_words;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
 #[derive(Debug)]
@@ -46,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_artifact_search_by_space::Migration),
             Box::new(m20261203_000016_space_listing_index::Migration),
             Box::new(m20261203_000017_sqlite_search_by_space::Migration),
+            Box::new(m20261203_000018_sqlite_space_words::Migration),
         ]
     }
 }

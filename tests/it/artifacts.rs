@@ -97,6 +97,19 @@ async fn space_search_finds_artifacts_by_text_kind_and_language(app: TestApp) {
     assert_eq!(search("q=skip%20bananas").await.body["pagination"]["total"], 0, "every word must occur");
     assert_eq!(search("q=%22%20OR%20*").await.status, 200, "query syntax in the text is only text");
     assert_eq!(search("q=***").await.body["pagination"]["total"], 0);
+    assert_eq!(search("q=PIP%20Install").await.body["pagination"]["total"], 1, "words match in any case");
+
+    let database = app.database.connect().await;
+    if database.backend() == ctxd_storage::Backend::Sqlite {
+        let db = database.connection();
+        // Migration 18 writes SQLite's word rows from the artifacts already stored,
+        // and undoing it brings back migration 17's table.
+        use sea_orm_migration::MigratorTrait;
+        ctxd_migrations::Migrator::down(db, Some(1)).await.unwrap();
+        ctxd_migrations::Migrator::up(db, None).await.unwrap();
+        assert_eq!(search("q=mixpanel").await.body["pagination"]["total"], 3, "rows written for the stored ones");
+        assert_eq!(search("q=skip%20locked").await.body["pagination"]["total"], 1);
+    }
 
     let commands = search("kind=COMMAND").await;
     assert_eq!(commands.body["pagination"]["total"], 1);

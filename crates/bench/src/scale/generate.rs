@@ -13,7 +13,7 @@
 //! alice's sources get a long history (`LONG_HISTORY` runs) for deep pages of runs.
 
 use anyhow::Context;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 use uuid::Uuid;
 
 pub const USERS: u64 = 1000;
@@ -199,6 +199,11 @@ pub async fn grow(db: &DatabaseConnection, template: Template, have: u64, want: 
         exec(db, "VACUUM (ANALYZE)", vec![]).await?;
         exec(db, "CHECKPOINT", vec![]).await?;
     } else {
+        // The store writes SQLite's search rows with each artifact (migration 18);
+        // the copies made here get theirs in one transaction.
+        let txn = db.begin().await?;
+        ctxd_migrations::search_words::index_missing(&txn, None).await?;
+        txn.commit().await?;
         exec(db, "ANALYZE", vec![]).await?;
         exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", vec![]).await?;
     }

@@ -11,6 +11,7 @@ use ctxd_domain::{
     model::{Artifact, ArtifactQuery, ArtifactWrite, Page, PageRequest},
     ports::ArtifactRepository,
 };
+use ctxd_migrations::search_words;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
@@ -68,6 +69,11 @@ pub(super) async fn write(
     for chunk in rows.chunks(500) {
         artifacts::Entity::insert_many(chunk.to_vec()).exec(txn).await.map_err(map_db_err)?;
     }
+    if txn.get_database_backend() == DatabaseBackend::Sqlite {
+        // SQLite's search rows carry the space in every word, which a trigger cannot
+        // write (migration 18).
+        search_words::index_missing(txn, Some(source_id.0.as_bytes().to_vec())).await.map_err(map_db_err)?;
+    }
     artifacts::Entity::find()
         .filter(artifacts::Column::SourceId.eq(source_id.0))
         .filter(artifacts::Column::Active.eq(true))
@@ -78,7 +84,7 @@ pub(super) async fn write(
 
 /// The words of a search, each quoted: user text never reaches the query syntax.
 fn search_terms(text: &str) -> Vec<String> {
-    text.unicode_words().take(32).map(|w| format!("\"{}\"", w.replace('"', ""))).collect()
+    text.unicode_words().take(search_words::MAX_QUERY_WORDS).map(|w| format!("\"{}\"", w.replace('"', ""))).collect()
 }
 
 #[async_trait]
@@ -176,11 +182,11 @@ impl ArtifactRepository for SeaStore {
                     ("", format!("ts_rank(a.search, websearch_to_tsquery('simple', ${n})) DESC, a.id DESC"))
                 }
                 _ => {
-                    // The space and the words in one match: FTS5 intersects the space's
-                    // list with each word's (migration 17), instead of listing the word
-                    // in every space.
+                    // Each word behind the space (migration 18): FTS5 reads the space's
+                    // own list of each word, never the word's matches in every space.
                     let space = space_id.0.simple().to_string();
-                    values.push(format!("space : \"{space}\" AND ({})", terms.join(" ")).into());
+                    let text = query.text.as_deref().unwrap_or_default();
+                    values.push(search_words::space_query(&space, text).unwrap_or_default().into());
                     filters.push(format!("artifacts_fts MATCH ${}", values.len()));
                     (
                         "JOIN artifacts_fts ON artifacts_fts.artifact_id = a.id",
