@@ -28,15 +28,17 @@ pub fn space_words(space_hex: &str, text: &str) -> String {
     out
 }
 
+/// The words a search asks for, on either database: the first [`MAX_QUERY_WORDS`]
+/// of `text` as Unicode segments it, without double quotes, so that each can be
+/// quoted and user text never reaches a query syntax.
+pub fn query_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.unicode_words().take(MAX_QUERY_WORDS).map(|word| word.replace('"', ""))
+}
+
 /// An FTS5 match expression for `text`'s words in the space: each word a quoted
-/// phrase (user text never reaches the query syntax), all of them required. `None`
-/// when the text has no words.
+/// phrase, all of them required. `None` when the text has no words.
 pub fn space_query(space_hex: &str, text: &str) -> Option<String> {
-    let terms: Vec<String> = text
-        .unicode_words()
-        .take(MAX_QUERY_WORDS)
-        .map(|word| format!("\"{space_hex}{}\"", word.to_lowercase().replace('"', "")))
-        .collect();
+    let terms: Vec<String> = query_words(text).map(|word| format!("\"{space_hex}{}\"", word.to_lowercase())).collect();
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 

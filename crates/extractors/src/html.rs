@@ -181,8 +181,8 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
 
 /// Readability's answer for a page that declares itself an article and reads as one
 /// ([`page_type`]): readability is made for those, unless its answer holds under
-/// [`ARTICLE_MISS_TENTHS`] of what a reader sees, comment threads aside. Otherwise readability's answer,
-/// unless it kept under [`MAIN_SHARE_TENTHS`] of what a reader sees (for a page that
+/// [`ARTICLE_MISS_TENTHS`] of what a reader sees, comment threads aside. Otherwise
+/// readability's answer, unless it kept under [`MAIN_SHARE_TENTHS`] of what a reader sees (for a page that
 /// declares itself an article but is classified as another kind, a WordPress service
 /// page for one, under [`ARTICLE_SHARE_TENTHS`]): then the page's content is spread
 /// over many blocks (a forum's posts, a listing's items, a service page's sections)

@@ -16,7 +16,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
 };
-use unicode_segmentation::UnicodeSegmentation;
 
 use super::SeaStore;
 use crate::{
@@ -84,7 +83,7 @@ pub(super) async fn write(
 
 /// The words of a search, each quoted: user text never reaches the query syntax.
 fn search_terms(text: &str) -> Vec<String> {
-    text.unicode_words().take(search_words::MAX_QUERY_WORDS).map(|w| format!("\"{}\"", w.replace('"', ""))).collect()
+    search_words::query_words(text).map(|word| format!("\"{word}\"")).collect()
 }
 
 #[async_trait]
