@@ -8,9 +8,14 @@ use dom_smoothie::{Config, Readability, TextMode};
 
 use crate::markdown;
 
+mod code;
+mod items;
 mod page_type;
 mod product;
 
+#[cfg(test)]
+use code::language_of;
+use code::prepare_code_blocks;
 use product::{drop_hidden_blocks, drop_shop_extras, product_block, product_description};
 
 /// A page's main content as markdown, its title and what kind of page it is.
@@ -120,6 +125,8 @@ struct Candidates {
     landmark: Option<String>,
     /// What a reader sees on the whole page, minus its chrome.
     visible: String,
+    /// A forum thread's posts (see [`items::thread_markdown`]).
+    posts: Option<String>,
 }
 
 /// The page's kind and its answers. A page that declares itself an article and reads
@@ -166,7 +173,8 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
             .as_ref()
             .is_some_and(|md| dense_chars(&markdown::plain_text(md)) * 10 < page_chars * ARTICLE_MISS_TENTHS);
     if settled && main.is_some() && !missed {
-        return Candidates { title, page_type, marked_article, main, landmark: None, visible: String::new() };
+        let visible = String::new();
+        return Candidates { title, page_type, marked_article, main, landmark: None, visible, posts: None };
     }
     let pristine = pristine.unwrap_or_else(|| Dom::from(html));
     if missed {
@@ -175,8 +183,11 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
         drop_comment_threads(&pristine);
     }
     let landmark = has_landmark.then(|| visible_markdown(&pristine.clone(), url, Scope::Landmark)).flatten();
+    // Only weighed against readability's answer, so not read without one.
+    let thread = page_type == PageType::Forum && main.is_some();
+    let posts = thread.then(|| items::thread_markdown(&pristine.clone(), url)).flatten();
     let visible = visible_markdown(&pristine, url, Scope::Body).unwrap_or_default();
-    Candidates { title, page_type, marked_article, main, landmark, visible }
+    Candidates { title, page_type, marked_article, main, landmark, visible, posts }
 }
 
 /// Readability's answer for a page that declares itself an article and reads as one
@@ -195,6 +206,10 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
 /// 0.964 -> 0.949, so an article keeps readability's answer unless it is a miss:
 /// under a tenth of the page, 0.853 -> 0.855 tuning, 0.838 -> 0.840 checking,
 /// ScrapingHub unchanged; under two tenths cost a ScrapingHub news story its text.
+///
+/// On a forum page, readability often keeps the opening post alone: when its answer
+/// is one of the thread's posts ([`items::is_one_post_of`]), the posts are the
+/// answer.
 fn choose(found: &Candidates) -> String {
     let visible_words = words(&found.visible);
     let visible = match &found.landmark {
@@ -202,6 +217,11 @@ fn choose(found: &Candidates) -> String {
         _ => &found.visible,
     };
     let Some(main) = &found.main else { return visible.clone() };
+    if let Some(posts) = &found.posts
+        && items::is_one_post_of(main, posts)
+    {
+        return posts.clone();
+    }
     if found.marked_article && found.page_type == PageType::Article {
         let missed = words(main) * 10 < words(visible) * ARTICLE_MISS_TENTHS;
         return if missed { visible.clone() } else { main.clone() };
@@ -367,19 +387,7 @@ enum Scope {
 fn visible_markdown(dom: &Dom, url: Option<&str>, scope: Scope) -> Option<String> {
     // Read before the scripts go: JSON-LD lives in them.
     let description = product_description(dom);
-    prepare_code_blocks(dom);
-    dom.select("script, style, noscript, template, nav, header, footer, aside, form, iframe, svg").remove();
-    // Images of a page taken whole are galleries, product cards and logos; their alt
-    // texts and addresses are not content. Dialogs are overlays a reader closes.
-    dom.select("img, picture, [role=\"dialog\"], [aria-modal=\"true\"]").remove();
-    if description.is_some() {
-        drop_hidden_blocks(dom);
-    }
-    drop_boilerplate_blocks(dom);
-    drop_link_lists(dom);
-    if let Some(base) = url.and_then(|u| url::Url::parse(u).ok()) {
-        absolutize(dom, &base);
-    }
+    clean_for_reading(dom, url, Forms::Drop, description.is_some());
     if let Some(product) = description.as_deref().and_then(|d| product_block(dom, d)) {
         return Some(product.md(None).to_string());
     }
@@ -392,6 +400,37 @@ fn visible_markdown(dom: &Dom, url: Option<&str>, scope: Scope) -> Option<String
     match scope {
         Scope::Body => Some(node.map(|node| node.md(None).to_string()).unwrap_or_default()),
         Scope::Landmark => node.map(|node| node.md(None).to_string()),
+    }
+}
+
+/// What [`clean_for_reading`] does with a page's forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Forms {
+    /// Forms are logins, searches and reply boxes: chrome.
+    Drop,
+    /// Some forum engines (Invision, SMF) wrap a whole thread in a moderation form.
+    Keep,
+}
+
+/// Removes what a reader of the whole page would not read: scripts, page chrome,
+/// images, lists of links, forms unless told to keep them, and on a product page
+/// (`product`) its hidden blocks (menus and carts); makes addresses absolute.
+fn clean_for_reading(dom: &Dom, url: Option<&str>, forms: Forms, product: bool) {
+    prepare_code_blocks(dom);
+    dom.select("script, style, noscript, template, nav, header, footer, aside, iframe, svg").remove();
+    if forms == Forms::Drop {
+        dom.select("form").remove();
+    }
+    // Images of a page taken whole are galleries, product cards and logos; their alt
+    // texts and addresses are not content. Dialogs are overlays a reader closes.
+    dom.select("img, picture, [role=\"dialog\"], [aria-modal=\"true\"]").remove();
+    if product {
+        drop_hidden_blocks(dom);
+    }
+    drop_boilerplate_blocks(dom);
+    drop_link_lists(dom);
+    if let Some(base) = url.and_then(|u| url::Url::parse(u).ok()) {
+        absolutize(dom, &base);
     }
 }
 
@@ -523,163 +562,6 @@ fn absolutize(dom: &Dom, base: &url::Url) {
         }
     }
 }
-
-/// Readies `<pre>` blocks for markdown: their language (see [`mark_code_languages`])
-/// and their line breaks (see [`flatten_code_lines`]).
-fn prepare_code_blocks(dom: &Dom) {
-    mark_code_languages(dom);
-    flatten_code_lines(dom);
-}
-
-/// Code highlighters that draw each line as its own element (CodeMirror's
-/// `<div class="cm-line">…<br></div>`, as react.dev does) leave no newline characters
-/// in the `<pre>`, and the markdown writer, which keeps a `<pre>`'s text as it is,
-/// joined the lines into one. Such a block's content becomes its text with a newline
-/// per `<br>` and after each line element.
-fn flatten_code_lines(dom: &Dom) {
-    for pre in dom.select("pre").nodes() {
-        if dom_query::Selection::from(*pre).select("br, div, p").exists() {
-            let mut text = String::new();
-            code_text(pre, &mut text);
-            let text = text.trim_end_matches('\n');
-            match pre.first_element_child().filter(|c| c.node_name().as_deref() == Some("code")) {
-                Some(code) if pre.element_children().len() == 1 => code.set_text(text),
-                _ => pre.set_text(text),
-            }
-        }
-    }
-}
-
-/// The text under `node`, with a newline for each `<br>` and after each `<div>` or
-/// `<p>` that does not already end in one. Styles and scripts (CSS-in-JS writes
-/// `<style>` into the block) and line-number gutters are not code.
-fn code_text(node: &dom_query::NodeRef<'_>, out: &mut String) {
-    for child in node.children() {
-        if child.is_text() {
-            out.push_str(&child.text());
-            continue;
-        }
-        if is_gutter(&child) {
-            continue;
-        }
-        match child.node_name().as_deref() {
-            Some("style" | "script" | "template" | "noscript") => {}
-            Some("br") => out.push('\n'),
-            Some("div" | "p") => {
-                code_text(&child, out);
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
-            _ => code_text(&child, out),
-        }
-    }
-}
-
-/// A line-number gutter as highlighters mark one: a class naming it, or text the
-/// reader cannot select.
-fn is_gutter(node: &dom_query::NodeRef<'_>) -> bool {
-    let class = node.attr("class").unwrap_or_default().to_ascii_lowercase();
-    let style = node.attr("style").unwrap_or_default().to_ascii_lowercase().replace(' ', "");
-    ["linenumber", "line-number", "lineno", "gutter", "hljs-ln-n"].iter().any(|g| class.contains(g))
-        || style.contains("user-select:none")
-}
-
-/// Writes the language of each code block as `data-lang` on its `<pre>`, from the many
-/// conventions highlighters use (`language-x`, `lang-x`, `highlight-source-x`,
-/// `brush: x`, `sourceCode x`, a `data-language` on the `<code>`), so the markdown
-/// fence carries it.
-fn mark_code_languages(dom: &Dom) {
-    for pre in dom.select("pre").nodes() {
-        if pre.has_attr("data-lang") {
-            continue;
-        }
-        let own = [pre.attr("class"), pre.attr("data-language")];
-        let code = pre.first_element_child().filter(|c| c.node_name().as_deref() == Some("code"));
-        let inner = code.map(|c| [c.attr("class"), c.attr("data-lang"), c.attr("data-language")]).unwrap_or_default();
-        let parent = pre.parent().map(|p| p.attr("class")).unwrap_or_default();
-        let language = own.iter().chain(inner.iter()).chain([&parent]).flatten().find_map(|v| language_of(v));
-        if let Some(language) = language {
-            pre.set_attr("data-lang", &language);
-        }
-    }
-}
-
-/// The language named by a class list or attribute value, if any.
-pub(crate) fn language_of(value: &str) -> Option<String> {
-    let value = value.trim();
-    if let Some(rest) = value.strip_prefix("brush:") {
-        return clean_language(rest.split(';').next().unwrap_or(""));
-    }
-    let classes: Vec<&str> = value.split_whitespace().collect();
-    for class in &classes {
-        for prefix in ["language-", "lang-", "highlight-source-", "highlight-", "hljs-", "code-"] {
-            if let Some(rest) = class.strip_prefix(prefix)
-                && let Some(language) = clean_language(rest)
-            {
-                return Some(language);
-            }
-        }
-    }
-    // `<pre class="sourceCode python">`, `<code class="hljs rust">`, `<div class="highlight python">`
-    if classes.len() >= 2 && matches!(classes[0], "sourceCode" | "hljs" | "highlight" | "prettyprint") {
-        return classes[1..].iter().find_map(|c| KNOWN.contains(c).then(|| (*c).to_owned()));
-    }
-    // A bare attribute value such as `data-lang="rust"`.
-    (classes.len() == 1 && KNOWN.contains(&classes[0])).then(|| classes[0].to_owned())
-}
-
-fn clean_language(raw: &str) -> Option<String> {
-    let language = raw.trim().to_ascii_lowercase();
-    let ok = !language.is_empty()
-        && language.len() <= 24
-        && language.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.'))
-        && !matches!(language.as_str(), "none" | "text" | "plain" | "plaintext" | "nohighlight" | "source");
-    ok.then_some(language)
-}
-
-/// Languages recognised without a prefix.
-const KNOWN: &[&str] = &[
-    "bash",
-    "c",
-    "cpp",
-    "csharp",
-    "css",
-    "diff",
-    "dockerfile",
-    "go",
-    "graphql",
-    "html",
-    "java",
-    "javascript",
-    "js",
-    "json",
-    "kotlin",
-    "lua",
-    "makefile",
-    "markdown",
-    "mermaid",
-    "perl",
-    "php",
-    "powershell",
-    "protobuf",
-    "python",
-    "r",
-    "ruby",
-    "rust",
-    "scala",
-    "sh",
-    "shell",
-    "sql",
-    "swift",
-    "toml",
-    "ts",
-    "tsx",
-    "typescript",
-    "xml",
-    "yaml",
-    "zsh",
-];
 
 #[cfg(test)]
 mod tests;

@@ -71,8 +71,9 @@ impl Normalizer for AutoNormalizer {
     ///    other than articles drop a second copy of a block.
     /// 11: HTML articles whose readability answer holds under a tenth of the page
     ///    take the page's visible content without its comment threads.
+    /// 12: HTML forum threads whose readability answer is one post take every post.
     fn version(&self) -> &'static str {
-        "auto-11"
+        "auto-12"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

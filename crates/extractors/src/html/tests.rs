@@ -279,6 +279,7 @@ fn candidates_with(main: Option<&str>, landmark: Option<&str>, visible: &str, ma
         main: main.map(str::to_owned),
         landmark: landmark.map(str::to_owned),
         visible: visible.to_owned(),
+        posts: None,
     }
 }
 
@@ -338,4 +339,67 @@ fn the_main_landmark_is_the_visible_content_when_it_holds_enough_of_the_page() {
 #[test]
 fn every_extraction_names_the_kind_of_page() {
     assert_eq!(extract(ARTICLE, Some("https://blog.example.com/posts/deploy")).page_type, PageType::Article);
+}
+
+/// A thread of `replies` replies after a long opening post, each post with its
+/// author's badge, inside an Invision-style moderation form, next to a sidebar.
+fn forum_thread(replies: usize) -> String {
+    let opening = "My build keeps crashing when the render starts, and I have swapped the memory, \
+        reinstalled the driver and checked every temperature I can read. "
+        .repeat(6);
+    let post = |author: &str, body: &str| {
+        format!(
+            r#"<article class="cPost ipsComment"><aside class="cAuthorPane">{author}</aside>
+            <div class="cPost_contentWrap"><div data-role="commentContent"><p>{body}</p></div></div></article>"#
+        )
+    };
+    let mut posts = post("Mr_Enigmatic", &opening);
+    for i in 1..=replies {
+        posts.push_str(&post(
+            &format!("helper{i}"),
+            &format!("Reply {i}: the power supply is the usual suspect here, try another one before anything else."),
+        ));
+    }
+    let sidebar: String = (1..=12).map(|i| format!(r#"<li><a href="/t/{i}">Another topic {i}</a></li>"#)).collect();
+    format!(
+        r#"<html><head><title>Render crashes - Forum</title></head><body>
+        <div class="layout"><div class="main"><h1>Render crashes</h1>
+        <form action="/moderate" method="post">{posts}</form></div>
+        <div class="side"><ul>{sidebar}</ul></div></div></body></html>"#
+    )
+}
+
+#[test]
+fn a_forum_thread_whose_readability_answer_is_its_opening_post_gets_every_post() {
+    let page = forum_thread(6);
+    let found = extract(&page, Some("https://forum.example.org/topic/812-render-crashes/"));
+    assert_eq!(found.page_type, PageType::Forum);
+    let md = found.markdown;
+    assert!(md.contains("My build keeps crashing"), "{md}");
+    for i in 1..=6 {
+        assert!(md.contains(&format!("Reply {i}:")), "reply {i} is part of the thread: {md}");
+    }
+    assert!(!md.contains("Another topic"), "the sidebar is not: {md}");
+}
+
+#[test]
+fn readability_gives_way_to_the_posts_only_when_it_kept_one_of_them() {
+    let words = |n: usize, word: &str| vec![word; n].join(" ");
+    let (question, replies) = (words(120, "question"), words(80, "reply"));
+    let posts = format!("{question} {replies}");
+    let mut found = candidates_with(Some(&question), None, &posts, false);
+    found.page_type = PageType::Forum;
+    found.posts = Some(posts.clone());
+    assert_eq!(choose(&found), posts, "the opening post alone is one post of the thread");
+    // The thread without its authors' badges: readability found it all.
+    let badges = words(30, "joined");
+    found.posts = Some(format!("{posts} {badges}"));
+    found.main = Some(posts.clone());
+    assert_eq!(choose(&found), posts, "the thread without its chrome stays");
+    // An answer that is not in the posts (the items found were something else).
+    let article = words(80, "article");
+    found.main = Some(article.clone());
+    found.visible = format!("{article} {}", words(20, "menu"));
+    found.posts = Some(posts);
+    assert_eq!(choose(&found), article, "readability's answer, by the usual rule");
 }

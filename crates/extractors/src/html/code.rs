@@ -1,0 +1,161 @@
+//! Code blocks of an HTML page made ready for markdown: each `<pre>`'s language from
+//! the many conventions highlighters use, and its lines kept apart.
+
+use dom_query::Document as Dom;
+
+/// Readies `<pre>` blocks for markdown: their language (see [`mark_code_languages`])
+/// and their line breaks (see [`flatten_code_lines`]).
+pub(super) fn prepare_code_blocks(dom: &Dom) {
+    mark_code_languages(dom);
+    flatten_code_lines(dom);
+}
+
+/// Code highlighters that draw each line as its own element (CodeMirror's
+/// `<div class="cm-line">…<br></div>`, as react.dev does) leave no newline characters
+/// in the `<pre>`, and the markdown writer, which keeps a `<pre>`'s text as it is,
+/// joined the lines into one. Such a block's content becomes its text with a newline
+/// per `<br>` and after each line element.
+fn flatten_code_lines(dom: &Dom) {
+    for pre in dom.select("pre").nodes() {
+        if dom_query::Selection::from(*pre).select("br, div, p").exists() {
+            let mut text = String::new();
+            code_text(pre, &mut text);
+            let text = text.trim_end_matches('\n');
+            match pre.first_element_child().filter(|c| c.node_name().as_deref() == Some("code")) {
+                Some(code) if pre.element_children().len() == 1 => code.set_text(text),
+                _ => pre.set_text(text),
+            }
+        }
+    }
+}
+
+/// The text under `node`, with a newline for each `<br>` and after each `<div>` or
+/// `<p>` that does not already end in one. Styles and scripts (CSS-in-JS writes
+/// `<style>` into the block) and line-number gutters are not code.
+fn code_text(node: &dom_query::NodeRef<'_>, out: &mut String) {
+    for child in node.children() {
+        if child.is_text() {
+            out.push_str(&child.text());
+            continue;
+        }
+        if is_gutter(&child) {
+            continue;
+        }
+        match child.node_name().as_deref() {
+            Some("style" | "script" | "template" | "noscript") => {}
+            Some("br") => out.push('\n'),
+            Some("div" | "p") => {
+                code_text(&child, out);
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            _ => code_text(&child, out),
+        }
+    }
+}
+
+/// A line-number gutter as highlighters mark one: a class naming it, or text the
+/// reader cannot select.
+fn is_gutter(node: &dom_query::NodeRef<'_>) -> bool {
+    let class = node.attr("class").unwrap_or_default().to_ascii_lowercase();
+    let style = node.attr("style").unwrap_or_default().to_ascii_lowercase().replace(' ', "");
+    ["linenumber", "line-number", "lineno", "gutter", "hljs-ln-n"].iter().any(|g| class.contains(g))
+        || style.contains("user-select:none")
+}
+
+/// Writes the language of each code block as `data-lang` on its `<pre>`, from the many
+/// conventions highlighters use (`language-x`, `lang-x`, `highlight-source-x`,
+/// `brush: x`, `sourceCode x`, a `data-language` on the `<code>`), so the markdown
+/// fence carries it.
+fn mark_code_languages(dom: &Dom) {
+    for pre in dom.select("pre").nodes() {
+        if pre.has_attr("data-lang") {
+            continue;
+        }
+        let own = [pre.attr("class"), pre.attr("data-language")];
+        let code = pre.first_element_child().filter(|c| c.node_name().as_deref() == Some("code"));
+        let inner = code.map(|c| [c.attr("class"), c.attr("data-lang"), c.attr("data-language")]).unwrap_or_default();
+        let parent = pre.parent().map(|p| p.attr("class")).unwrap_or_default();
+        let language = own.iter().chain(inner.iter()).chain([&parent]).flatten().find_map(|v| language_of(v));
+        if let Some(language) = language {
+            pre.set_attr("data-lang", &language);
+        }
+    }
+}
+
+/// The language named by a class list or attribute value, if any.
+pub(crate) fn language_of(value: &str) -> Option<String> {
+    let value = value.trim();
+    if let Some(rest) = value.strip_prefix("brush:") {
+        return clean_language(rest.split(';').next().unwrap_or(""));
+    }
+    let classes: Vec<&str> = value.split_whitespace().collect();
+    for class in &classes {
+        for prefix in ["language-", "lang-", "highlight-source-", "highlight-", "hljs-", "code-"] {
+            if let Some(rest) = class.strip_prefix(prefix)
+                && let Some(language) = clean_language(rest)
+            {
+                return Some(language);
+            }
+        }
+    }
+    // `<pre class="sourceCode python">`, `<code class="hljs rust">`, `<div class="highlight python">`
+    if classes.len() >= 2 && matches!(classes[0], "sourceCode" | "hljs" | "highlight" | "prettyprint") {
+        return classes[1..].iter().find_map(|c| KNOWN.contains(c).then(|| (*c).to_owned()));
+    }
+    // A bare attribute value such as `data-lang="rust"`.
+    (classes.len() == 1 && KNOWN.contains(&classes[0])).then(|| classes[0].to_owned())
+}
+
+fn clean_language(raw: &str) -> Option<String> {
+    let language = raw.trim().to_ascii_lowercase();
+    let ok = !language.is_empty()
+        && language.len() <= 24
+        && language.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.'))
+        && !matches!(language.as_str(), "none" | "text" | "plain" | "plaintext" | "nohighlight" | "source");
+    ok.then_some(language)
+}
+
+/// Languages recognised without a prefix.
+const KNOWN: &[&str] = &[
+    "bash",
+    "c",
+    "cpp",
+    "csharp",
+    "css",
+    "diff",
+    "dockerfile",
+    "go",
+    "graphql",
+    "html",
+    "java",
+    "javascript",
+    "js",
+    "json",
+    "kotlin",
+    "lua",
+    "makefile",
+    "markdown",
+    "mermaid",
+    "perl",
+    "php",
+    "powershell",
+    "protobuf",
+    "python",
+    "r",
+    "ruby",
+    "rust",
+    "scala",
+    "sh",
+    "shell",
+    "sql",
+    "swift",
+    "toml",
+    "ts",
+    "tsx",
+    "typescript",
+    "xml",
+    "yaml",
+    "zsh",
+];
