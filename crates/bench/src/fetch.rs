@@ -22,28 +22,45 @@ use crate::{cpu::CpuTime, wait_until_settled};
 
 const PAGE: &str = "a page that never changes";
 
-/// What the origin served.
+/// What an [`origin`] served.
 #[derive(Debug, Default)]
-struct Served {
+pub(crate) struct Served {
     requests: AtomicU64,
     body_bytes: AtomicU64,
 }
 
-async fn page(State(served): State<Arc<Served>>, headers: HeaderMap) -> impl IntoResponse {
+impl Served {
+    /// Requests and body bytes served so far.
+    pub(crate) fn so_far(&self) -> (u64, u64) {
+        (self.requests.load(Ordering::Relaxed), self.body_bytes.load(Ordering::Relaxed))
+    }
+}
+
+async fn page(State((served, body)): State<(Arc<Served>, &'static str)>, headers: HeaderMap) -> impl IntoResponse {
     served.requests.fetch_add(1, Ordering::Relaxed);
     if headers.get("if-none-match").is_some_and(|v| v == "\"stable\"") {
         return (StatusCode::NOT_MODIFIED, [("etag", "\"stable\"")], "");
     }
-    served.body_bytes.fetch_add(PAGE.len() as u64, Ordering::Relaxed);
-    (StatusCode::OK, [("etag", "\"stable\"")], PAGE)
+    served.body_bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+    (StatusCode::OK, [("etag", "\"stable\"")], body)
 }
 
-pub(crate) async fn run(n_sources: usize, rounds: usize) -> anyhow::Result<()> {
+/// A local origin serving `body` at `/page` and `/page/{n}` with a fixed ETag, 304 to
+/// a matching `If-None-Match`, counting what it serves. Returns its base address.
+pub(crate) async fn origin(body: &'static str) -> anyhow::Result<(String, Arc<Served>)> {
     let served = Arc::new(Served::default());
-    let origin = axum::Router::new().route("/page/{n}", axum::routing::get(page)).with_state(served.clone());
+    let origin = axum::Router::new()
+        .route("/page", axum::routing::get(page))
+        .route("/page/{n}", axum::routing::get(page))
+        .with_state((served.clone(), body));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, origin).await });
+    Ok((base, served))
+}
+
+pub(crate) async fn run(n_sources: usize, rounds: usize) -> anyhow::Result<()> {
+    let (base, served) = origin(PAGE).await?;
 
     let app = spawn_app_with(Backend::Postgres, |config| {
         config.worker.enabled = true;
@@ -67,7 +84,7 @@ pub(crate) async fn run(n_sources: usize, rounds: usize) -> anyhow::Result<()> {
     // statistics current there, while this database is seconds old and its pooled
     // connections hold plans made when the tables were empty.
     app.database.connect().await.connection().execute_unprepared("ANALYZE").await?;
-    let before = (served.requests.load(Ordering::Relaxed), served.body_bytes.load(Ordering::Relaxed));
+    let before = served.so_far();
 
     println!("unchanged refresh benchmark (Postgres, {n_sources} URI sources, origin answers 304, {rounds} rounds)");
     eprintln!("{n_sources} sources settled; refreshing them");
@@ -83,8 +100,8 @@ pub(crate) async fn run(n_sources: usize, rounds: usize) -> anyhow::Result<()> {
     let runs = app.get(&format!("/v1/sources/{}/runs", ids[0])).await.body;
     anyhow::ensure!(runs["runs"][0]["outcome"] == "UNCHANGED", "the refresh did not end UNCHANGED: {runs}");
     let refreshes = (n_sources * rounds) as f64;
-    let requests = served.requests.load(Ordering::Relaxed) - before.0;
-    let body_bytes = served.body_bytes.load(Ordering::Relaxed) - before.1;
+    let (requests, body_bytes) = served.so_far();
+    let (requests, body_bytes) = (requests - before.0, body_bytes - before.1);
 
     // The median round: one round can land on a checkpoint or an autovacuum pass.
     results.sort_by(|a, b| a.end_to_end_per_s.total_cmp(&b.end_to_end_per_s));

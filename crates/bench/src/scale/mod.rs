@@ -2,11 +2,14 @@
 //! (10k, 100k, 1M sources by default; see `generate.rs` for what each source holds),
 //! and at each size the same client measures the API reads a user makes (p50/p99 over
 //! a closed loop), a worker's claim with the whole run history behind it, and
-//! scheduler passes over due sources (sources per second and the CPU they cost),
-//! then prints the ratio of the largest size to the smallest per operation.
+//! scheduler passes over due sources (sources per second and the CPU they cost), and
+//! unchanged refreshes run by a real worker pool against an origin answering 304
+//! (origin requests and body bytes per refresh, each run's time), then prints the
+//! ratio of the largest size to the smallest per operation.
 //!
 //! The app under test runs in this process on the same Postgres server, without
-//! workers or a scheduler of its own, so nothing else moves while it is measured.
+//! workers or a scheduler of its own, so nothing else moves while it is measured; the
+//! refreshes' workers run in a second app started for them and stopped after.
 
 mod generate;
 
@@ -17,7 +20,7 @@ use std::{
 
 use anyhow::Context;
 use ctxd_domain::{
-    model::RunStatus,
+    model::{RunOutcome, RunStatus},
     ports::{Clock, RunFinish, RunQueue},
     services::scheduler::Scheduler,
 };
@@ -25,12 +28,23 @@ use ctxd_test_support::{Backend, TestApp, TestDatabase, spawn_app_on};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{cpu::CpuTime, grpc::percentile};
+use crate::{
+    cpu::CpuTime,
+    fetch::{Served, origin},
+    grpc::percentile,
+};
 use generate::Template;
 
 /// Calls per operation and size, after a warm-up.
 const CALLS: usize = 400;
 const CONCURRENCY: usize = 2;
+
+/// Unchanged refreshes measured at each size.
+const REFRESHES: u64 = 100;
+
+/// Alice's sources, spread over her spaces.
+const ALICE_SOURCES: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
+                             WHERE s.user_id = $1 ORDER BY b.k % 97, b.k LIMIT $2";
 
 /// A page whose code blocks become the template's artifacts (`return` is in every
 /// one: the common word of the artifact search).
@@ -54,7 +68,7 @@ pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()>
     let database = TestDatabase::create(backend).await.context("the benchmark needs PostgreSQL")?;
     println!("bench scale on {backend:?}");
     let url = database.url.clone();
-    let (template, _template_app) = make_template(database).await?;
+    let (template, served, _template_app) = make_template(database).await?;
     let mut app = spawn_app_on(TestDatabase::existing(url.clone(), backend), |config| {
         config.worker.enabled = false;
         config.scheduler.enabled = false;
@@ -73,6 +87,7 @@ pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()>
         println!("{size} sources generated in {:.0} s; measuring", started.elapsed().as_secs_f64());
         figures.extend(measure_reads(&app, db.connection(), template.alice, size).await?);
         figures.extend(measure_background(&store, size).await?);
+        figures.extend(measure_refreshes(&app, (&url, backend), db.connection(), template.alice, &served, size).await?);
         for figure in figures.iter().filter(|f| f.size == size) {
             println!("  {:<44} p50 {:>7.2} ms  p99 {:>7.2} ms", figure.operation, figure.p50_ms, figure.p99_ms);
         }
@@ -83,11 +98,10 @@ pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()>
 }
 
 /// A real URI source processed by the real pipeline: every generated row copies it.
-async fn make_template(database: TestDatabase) -> anyhow::Result<(Template, TestApp)> {
-    let origin = axum::Router::new().route("/page", axum::routing::get(|| async { TEMPLATE_PAGE }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/page", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, origin).await });
+/// Its origin answers 304 to the ETag it gave, so every copy's refresh is unchanged.
+async fn make_template(database: TestDatabase) -> anyhow::Result<(Template, Arc<Served>, TestApp)> {
+    let (base, served) = origin(TEMPLATE_PAGE).await?;
+    let url = format!("{base}/page");
     let mut app = spawn_app_on(database, |config| {
         config.worker.enabled = true;
         config.scheduler.enabled = false;
@@ -102,7 +116,7 @@ async fn make_template(database: TestDatabase) -> anyhow::Result<(Template, Test
     let source: Uuid = id.parse()?;
     app.stop().await;
     let alice = ctxd_domain::ports::UserRepository::find_by_name(&app.store, "alice").await?.context("alice")?;
-    Ok((Template { source, alice: alice.id.0 }, app))
+    Ok((Template { source, alice: alice.id.0 }, served, app))
 }
 
 /// `calls` GETs of the paths `paths` yields (cycling), `CONCURRENCY` at a time.
@@ -143,8 +157,6 @@ async fn measure_reads(
     alice: Uuid,
     size: u64,
 ) -> anyhow::Result<Vec<Figure>> {
-    const ALICE_SOURCES: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
-                                 WHERE s.user_id = $1 ORDER BY b.k % 97, b.k LIMIT $2";
     const ALICE_SPACES: &str = "SELECT id FROM bench_spaces WHERE user_id = $1 ORDER BY k LIMIT $2";
     const LONG: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
                         WHERE s.user_id = $1 ORDER BY b.k LIMIT $2";
@@ -247,7 +259,11 @@ async fn measure_background(store: &ctxd_storage::SeaStore, size: u64) -> anyhow
         let at = Instant::now();
         let Some(claimed) = RunQueue::claim(store.as_ref(), "bench", Duration::from_secs(60)).await? else { break };
         claims.push(at.elapsed());
-        RunQueue::finish(store.as_ref(), claimed.run.id, RunFinish::status_only(RunStatus::Canceled)).await?;
+        // Finished as the unchanged refresh a scheduled run mostly is, so the source
+        // stays refreshable as unchanged (that needs a completed run before).
+        let unchanged =
+            RunFinish { outcome: Some(RunOutcome::Unchanged), ..RunFinish::status_only(RunStatus::Completed) };
+        RunQueue::finish(store.as_ref(), claimed.run.id, unchanged).await?;
     }
     anyhow::ensure!(claims.len() == enqueued, "claimed {} of {enqueued} runs", claims.len());
     claims.sort();
@@ -258,6 +274,75 @@ async fn measure_background(store: &ctxd_storage::SeaStore, size: u64) -> anyhow
         p99_ms: percentile(&claims, 0.99),
     });
     Ok(figures)
+}
+
+/// [`REFRESHES`] of alice's sources refreshed over REST, then run by a worker pool
+/// started for them on the same database, against the template's origin. Prints the
+/// origin's requests and body bytes per refresh (the target: 1 and 0, whatever the
+/// history) and fails unless every refresh ended `UNCHANGED`; the figure is each
+/// run's own time, claim to finish.
+async fn measure_refreshes(
+    app: &TestApp,
+    (url, backend): (&str, Backend),
+    db: &sea_orm::DatabaseConnection,
+    alice: Uuid,
+    served: &Served,
+    size: u64,
+) -> anyhow::Result<Vec<Figure>> {
+    // A refresh is unchanged only after a run that completed.
+    const REFRESHABLE: &str = "SELECT b.id FROM bench_sources b JOIN bench_spaces s ON s.k = b.space_k \
+                               WHERE s.user_id = $1 AND NOT EXISTS (SELECT 1 FROM runs r \
+                               WHERE r.source_id = b.id AND r.status <> 'COMPLETED') \
+                               ORDER BY b.k % 89, b.k LIMIT $2";
+    let ids = generate::ids(db, alice, REFRESHABLE, REFRESHES).await?;
+    anyhow::ensure!(ids.len() as u64 == REFRESHES, "only {} sources to refresh", ids.len());
+    let before = served.so_far();
+    for id in &ids {
+        let response = app.post(&format!("/v1/sources/{id}/refresh"), json!({})).await;
+        anyhow::ensure!(response.status == 202, "refresh answered {}: {}", response.status, response.body);
+    }
+    let mut workers = spawn_app_on(TestDatabase::existing(url.to_owned(), backend), |config| {
+        config.worker.enabled = true;
+        config.scheduler.enabled = false;
+        config.fetch.max_per_host = 64;
+        // The purge would cut the long run histories the next size reads.
+        config.retention.runs_days = 36_500;
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut times = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let run = loop {
+            let runs = app.get(&format!("/v1/sources/{id}/runs?per_page=1")).await.body;
+            let run = runs["runs"][0].clone();
+            if !run["finished_at"].is_null() {
+                break run;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the refresh of {id} did not finish: {run}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        anyhow::ensure!(run["outcome"] == "UNCHANGED", "the refresh of {id} ended {run}");
+        let at = |key: &str| run[key].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        let (Some(started), Some(finished)) = (at("started_at"), at("finished_at")) else {
+            anyhow::bail!("run without its times: {run}");
+        };
+        times.push((finished - started).to_std().unwrap_or_default());
+    }
+    workers.stop().await;
+    let (requests, bytes) = served.so_far();
+    let n = ids.len() as f64;
+    println!(
+        "  unchanged refreshes: {:.3} origin requests and {:.3} body bytes per refresh (targets 1 and 0)",
+        (requests - before.0) as f64 / n,
+        (bytes - before.1) as f64 / n
+    );
+    times.sort();
+    Ok(vec![Figure {
+        operation: format!("unchanged refresh ({REFRESHES} sources, run time)"),
+        size,
+        p50_ms: percentile(&times, 0.5),
+        p99_ms: percentile(&times, 0.99),
+    }])
 }
 
 /// One row per operation: p50/p99 at each size and the largest-to-smallest ratios.
