@@ -65,8 +65,9 @@ fn keeps(content: &str, value: &str) -> bool {
 
 /// The transcript part: per file, compression, turns, code blocks found, how many of
 /// the annotated decisions' distinctive values the context keeps, and open questions
-/// reported. Returns gate failures: every decision value the transcript itself
-/// contains must be kept; values only the annotators' wording has ("5-year" for
+/// reported. Returns gate failures: a part keeping fewer of the decision values its
+/// transcripts contain than its floor, and any transcript reporting more open
+/// questions than annotated; values only the annotators' wording has ("5-year" for
 /// `acs5`) cannot be kept verbatim and are listed, not counted.
 pub(super) fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut failures = Vec::new();
@@ -178,7 +179,14 @@ pub(super) fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
         );
         if !missed.is_empty() {
             println!("  {:<42} decision values missed: {}", "", missed.join(" "));
-            failures.push(format!("{name}: decision values missed: {}", missed.join(" ")));
+        }
+        // A question reported beyond the annotated count is a false one, whatever the
+        // others are.
+        if context.open_questions.len() > annotated_questions {
+            failures.push(format!(
+                "{name}: {} open questions reported, {annotated_questions} annotated",
+                context.open_questions.len()
+            ));
         }
         let (composed_kept, composed_missed): (Vec<&str>, Vec<&str>) =
             composed.iter().map(String::as_str).partition(|v| keeps(&content, v));
@@ -219,6 +227,10 @@ pub(super) fn transcripts(dir: &Path) -> anyhow::Result<Vec<String>> {
             "\n  {} part: decision values kept {kept} of {values}; open questions reported {reported}, annotated {annotated}",
             part.label()
         );
+        let floor = floors::transcript_decision_values(part);
+        if (kept as f64) < values as f64 * floor {
+            failures.push(format!("{} part: decision values kept {kept} of {values}, under {floor}", part.label()));
+        }
     }
     Ok(failures)
 }
