@@ -51,19 +51,21 @@ pub(super) fn thread_markdown(dom: &Dom, url: Option<&str>) -> Option<String> {
 /// Whether readability's answer `main` is one post of the thread `posts`: most of its
 /// words are in the posts, and the posts hold much it does not.
 pub(super) fn is_one_post_of(main: &str, posts: &str) -> bool {
-    share_within(main, posts) >= MAIN_IN_POSTS && share_within(posts, main) < POSTS_IN_MAIN
+    let (main, posts) = (word_bag(main), word_bag(posts));
+    share_within(&main, &posts) >= MAIN_IN_POSTS && share_within(&posts, &main) < POSTS_IN_MAIN
 }
 
-/// The share of `part`'s words, counted as a bag, that `whole` holds too.
-fn share_within(part: &str, whole: &str) -> f64 {
-    let bag = |text: &str| {
-        let mut counts = HashMap::<String, usize>::new();
-        for word in markdown::plain_text(text).split_whitespace() {
-            *counts.entry(word.to_lowercase()).or_default() += 1;
-        }
-        counts
-    };
-    let (part, whole) = (bag(part), bag(whole));
+/// A text's words, lowercased, with how often each occurs.
+fn word_bag(text: &str) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for word in markdown::plain_text(text).split_whitespace() {
+        *counts.entry(word.to_lowercase()).or_default() += 1;
+    }
+    counts
+}
+
+/// The share of `part`'s words that `whole` holds too, each word as often as both do.
+fn share_within(part: &HashMap<String, usize>, whole: &HashMap<String, usize>) -> f64 {
     let total: usize = part.values().sum();
     let held: usize = part.iter().map(|(word, n)| (*n).min(whole.get(word).copied().unwrap_or(0))).sum();
     if total == 0 { 1.0 } else { held as f64 / total as f64 }
