@@ -12,6 +12,7 @@ mod code;
 mod items;
 mod page_type;
 mod product;
+mod sizes;
 
 #[cfg(test)]
 use code::language_of;
@@ -81,10 +82,10 @@ pub fn extract_within(html: &str, url: Option<&str>, deadline: std::time::Durati
     let (sender, receiver) = std::sync::mpsc::channel();
     let (owned_html, owned_url) = (html.to_owned(), url.map(str::to_owned));
     let spawned = std::thread::Builder::new().name("html-extract".into()).spawn(move || {
-        let _ = sender.send(extract(&owned_html, owned_url.as_deref()));
+        let _ = sender.send(extract_bounded(&owned_html, owned_url.as_deref()));
     });
     if spawned.is_err() {
-        return extract(html, url);
+        return extract_bounded(html, url);
     }
     receiver.recv_timeout(deadline).unwrap_or_else(|_| plain_page(html))
 }
@@ -101,6 +102,11 @@ fn plain_page(html: &str) -> Extracted {
 
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
+    extract_bounded(&crate::nesting::bounded(html, crate::nesting::MAX_DEPTH), url)
+}
+
+/// [`extract`] of a page whose nesting is already bounded.
+fn extract_bounded(html: &str, url: Option<&str>) -> Extracted {
     let found = gather(html, url);
     let body = choose(&found);
     let body = match &found.title {
@@ -131,10 +137,10 @@ struct Candidates {
 
 /// The page's kind and its answers. A page that declares itself an article and reads
 /// as one skips the whole-page answers when readability found its content: [`choose`]
-/// would not look at them, and they cost as much again as readability.
+/// would not look at them, and they cost as much again as readability. The page's nesting
+/// is bounded ([`extract_bounded`]).
 fn gather(html: &str, url: Option<&str>) -> Candidates {
-    let bounded = crate::nesting::bounded(html, crate::nesting::MAX_DEPTH);
-    let unwrapped = unwrap_large_noscript(&bounded);
+    let unwrapped = unwrap_large_noscript(html);
     let html = unwrapped.as_ref();
     let dom = Dom::from(html);
     let signals = page_type::Signals::read(&dom);
@@ -145,7 +151,8 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
         drop_shop_extras(&dom);
     }
     let has_landmark = dom.select(LANDMARK).exists();
-    let page_chars = if settled { dense_chars(&dom.select("body").text()) } else { 0 };
+    let body_chars = || dom.select("body").nodes().first().map_or(0, |body| sizes::walk(body, &mut |_, _| {}).chars);
+    let page_chars = if settled { body_chars() } else { 0 };
     // The whole-page answers start from the page as parsed, and readability changes
     // its DOM: they work on a copy of the node arena, which costs less than parsing
     // the page again.
@@ -478,12 +485,21 @@ const BOILERPLATE_WORDS: &[&str] = &[
 /// wrapper, whatever it is called (Steam wraps every page in
 /// `responsive_page_frame with_header`), and stays.
 fn drop_boilerplate_blocks(dom: &Dom) {
-    let page_chars = dense_chars(&dom.select("body").text());
-    for node in dom.select("body *[class], body *[id]").nodes() {
-        if node.node_name().is_some_and(|n| matches!(n.as_ref(), "html" | "body" | "main" | "article")) {
-            continue;
+    drop_named_blocks(dom, BOILERPLATE_WORDS, |node| ["main", "article"].iter().any(|name| node.has_name(name)));
+}
+
+/// Removes the elements inside the body that are [`named_with`] one of `words`, except
+/// those `keep` spares and those holding most of the page's text.
+fn drop_named_blocks(dom: &Dom, words: &[&str], keep: impl Fn(&dom_query::NodeRef<'_>) -> bool) {
+    let Some(body) = dom.select("body").nodes().first().copied() else { return };
+    let mut named = Vec::new();
+    let page = sizes::walk(&body, &mut |node, sizes| {
+        if node.id != body.id && named_with(node, words) && !keep(node) {
+            named.push((*node, sizes.chars));
         }
-        if named_with(node, BOILERPLATE_WORDS) && !holds_most_of(dense_chars(&node.text()), page_chars) {
+    });
+    for (node, chars) in named {
+        if !holds_most_of(chars, page.chars) {
             node.remove_from_parent();
         }
     }
@@ -512,8 +528,13 @@ fn drop_comment_threads(dom: &Dom) {
 }
 
 /// Characters other than whitespace: how much text a block holds, however indented.
+/// Every block's text is counted, so ASCII text (most of it) is counted by the byte.
 fn dense_chars(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
+    if text.is_ascii() {
+        text.bytes().filter(|b| !b.is_ascii_whitespace() && *b != 0x0b).count()
+    } else {
+        text.chars().filter(|c| !c.is_whitespace()).count()
+    }
 }
 
 /// Whether a block with `chars` holds most of a page with `page_chars`: then it is
@@ -534,18 +555,20 @@ const LINK_LIST_TENTHS: usize = 8;
 /// both article benchmarks: ScrapingHub F1 0.954 -> 0.957, WCXB dev within 0.001
 /// (product and service pages gain what listings and collections lose).
 fn drop_link_lists(dom: &Dom) {
-    let page_chars = dense_chars(&dom.select("body").text());
-    for node in dom.select("body div, body section, body ul, body ol").nodes() {
-        let chars = dense_chars(&node.text());
-        if chars == 0 || holds_most_of(chars, page_chars) {
-            continue;
+    let Some(body) = dom.select("body").nodes().first().copied() else { return };
+    let mut blocks = Vec::new();
+    let page = sizes::walk(&body, &mut |node, sizes| {
+        let block = ["div", "section", "ul", "ol"].iter().any(|name| node.has_name(name));
+        if block && node.id != body.id {
+            blocks.push((*node, sizes));
         }
-        let links = node.find(&["a"]);
-        if links.len() < LINK_LIST_MIN_LINKS {
-            continue;
-        }
-        let link_chars: usize = links.iter().map(|a| dense_chars(&a.text())).sum();
-        if link_chars * 10 >= chars * LINK_LIST_TENTHS {
+    });
+    for (node, sizes::Sizes { chars, links, link_chars }) in blocks {
+        let list = chars > 0
+            && !holds_most_of(chars, page.chars)
+            && links >= LINK_LIST_MIN_LINKS
+            && link_chars * 10 >= chars * LINK_LIST_TENTHS;
+        if list {
             node.remove_from_parent();
         }
     }

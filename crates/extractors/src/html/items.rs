@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use dom_query::{Document as Dom, NodeId, NodeRef};
 
+use super::sizes::Sizes;
 use super::{Forms, clean_for_reading};
 use crate::markdown;
 
@@ -77,8 +78,9 @@ fn share_within(part: &HashMap<String, usize>, whole: &HashMap<String, usize>) -
 /// times `(n - 1) / n` for its `n` items wins: a thread's ten posts win over the two
 /// columns that hold them and the sidebar.
 pub(super) fn repeated_items<'a>(root: &NodeRef<'a>) -> Option<Vec<NodeRef<'a>>> {
-    let chars = dense_chars_by_node(root);
-    let count = |node: &NodeRef<'_>| chars.get(&node.id).copied().unwrap_or(0);
+    let sizes = sizes_by_element(root);
+    let size = |node: &NodeRef<'_>| sizes.get(&node.id).copied().unwrap_or_default();
+    let count = |node: &NodeRef<'_>| size(node).chars;
     let total = count(root);
     if total == 0 {
         return None;
@@ -99,7 +101,7 @@ pub(super) fn repeated_items<'a>(root: &NodeRef<'a>) -> Option<Vec<NodeRef<'a>>>
             if held * 10 < total * MIN_SHARE_TENTHS {
                 continue;
             }
-            let links: usize = items.iter().flat_map(|item| item.find(&["a"])).map(|a| count(&a)).sum();
+            let links: usize = items.iter().map(|item| size(item).link_chars).sum();
             if links * 10 >= held * MAX_LINK_TENTHS {
                 continue;
             }
@@ -129,25 +131,13 @@ fn signature(node: &NodeRef<'_>) -> Option<String> {
     Some(format!("{tag}.{first}"))
 }
 
-/// Characters other than whitespace under every node of `root`, counted once per
-/// text node and summed up the tree (reading a text's length at each ancestor would
-/// cost the page's depth times its size).
-fn dense_chars_by_node(root: &NodeRef<'_>) -> HashMap<NodeId, usize> {
-    let nodes: Vec<NodeRef<'_>> = std::iter::once(*root).chain(root.descendants_it()).collect();
-    let mut chars: HashMap<NodeId, usize> = HashMap::with_capacity(nodes.len());
-    // Descendants come in document order, every node after its parent: walked
-    // backwards, a node's count is whole (its children added) when it is reached.
-    for node in nodes.iter().rev() {
-        let own = if node.is_text() { super::dense_chars(&node.text()) } else { 0 };
-        let count = chars.get(&node.id).copied().unwrap_or(0) + own;
-        chars.insert(node.id, count);
-        if node.id != root.id
-            && let Some(parent) = node.parent()
-        {
-            *chars.entry(parent.id).or_default() += count;
-        }
-    }
-    chars
+/// The text sizes of every element under `root` (see [`super::sizes`]).
+fn sizes_by_element(root: &NodeRef<'_>) -> HashMap<NodeId, Sizes> {
+    let mut sizes = HashMap::new();
+    super::sizes::walk(root, &mut |node, inside| {
+        sizes.insert(node.id, inside);
+    });
+    sizes
 }
 
 #[cfg(test)]

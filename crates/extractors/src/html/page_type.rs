@@ -66,14 +66,7 @@ impl Signals {
             .map(|t| t.trim().to_ascii_lowercase())
             .filter(|t| !t.is_empty());
 
-        let body = dom.select("body");
         read_structure(dom, &mut signals);
-        signals.buy_button = body.select("button, input[type=\"submit\"], a[class*=\"cart\"]").iter().any(|b| {
-            let label = format!("{} {}", b.text(), b.attr("value").unwrap_or_default()).to_lowercase();
-            ["add to cart", "add to bag", "add to basket", "buy now", "in den warenkorb", "ajouter au panier"]
-                .iter()
-                .any(|l| label.contains(l))
-        });
         signals
     }
 
@@ -127,11 +120,6 @@ fn collect_types(value: &Value, out: &mut Vec<String>, products: &mut usize, dep
     }
 }
 
-/// Non-whitespace characters.
-fn dense(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
-}
-
 /// Prices in `text`: a currency sign or code directly before or after a number.
 fn count_prices(text: &str) -> usize {
     text.char_indices()
@@ -149,78 +137,96 @@ fn count_prices(text: &str) -> usize {
 /// some text, the most members of one that show a price, and the largest whose
 /// members are named as posts.
 fn read_structure(dom: &Dom, signals: &mut Signals) {
-    use std::collections::HashMap;
-    #[derive(Default)]
-    struct Group {
-        linked: usize,
-        priced: usize,
-        posts: usize,
-    }
-    // Each element's text size, whether a price shows in it and whether it holds a
-    // link, summed from the children up in one pass (reverse document order meets
-    // every child before its parent) instead of reading each candidate's text.
-    #[derive(Default, Clone, Copy)]
-    struct Inside {
-        chars: usize,
-        words: usize,
-        price: bool,
-        link: bool,
-    }
-    let mut link_chars = 0;
     let Some(body) = dom.select("body").nodes().first().copied() else { return };
-    let nodes: Vec<dom_query::NodeRef<'_>> = std::iter::once(body).chain(body.descendants_it()).collect();
-    let mut inside: HashMap<dom_query::NodeId, Inside> = HashMap::with_capacity(nodes.len());
-    for node in nodes.iter().rev() {
-        let mut own = inside.get(&node.id).copied().unwrap_or_default();
-        if node.is_text() {
-            let in_code = node
-                .parent()
-                .and_then(|p| p.node_name())
-                .is_some_and(|n| matches!(n.as_ref(), "script" | "style" | "noscript" | "template"));
-            if !in_code {
-                let text = node.text();
-                let (chars, prices) = (dense(&text), count_prices(&text));
-                signals.text_chars += chars;
-                signals.prices += prices;
-                own.chars += chars;
-                own.words += text.split_whitespace().count();
-                own.price |= prices > 0;
-            }
-        } else {
-            // Elements are met after everything inside them: their sums are whole.
-            match node.node_name().as_deref() {
-                Some("a") => {
-                    own.link = true;
-                    link_chars += own.chars;
-                }
-                Some("pre") => {
-                    signals.code_blocks += 1;
-                    signals.code_chars += own.chars;
-                }
-                Some("p") => signals.paragraph_words += own.words,
-                _ => {}
-            }
-        }
-        inside.insert(node.id, own);
-        if let Some(parent) = node.parent() {
-            let up = inside.entry(parent.id).or_default();
-            up.chars += own.chars;
-            up.words += own.words;
-            up.price |= own.price;
-            up.link |= own.link;
-        }
-    }
+    let mut walk = Structure { signals, link_chars: 0, linked: 0, priced: 0, posts: 0 };
+    walk.element(&body);
+    let Structure { signals, link_chars, linked, priced, posts } = walk;
     signals.link_percent = link_chars * 100 / signals.text_chars.max(1);
-    let (mut linked, mut priced, mut posts) = (0, 0, 0);
-    for parent in nodes.iter().filter(|n| n.is_element()) {
-        let children = parent.element_children();
-        if children.len() < 3 {
-            continue;
+    (signals.repeated_items, signals.priced_items, signals.posts) = (linked, priced, posts);
+}
+
+/// What an element holds: its text size and words, whether a price shows in it and
+/// whether it holds a link.
+#[derive(Debug, Default, Clone, Copy)]
+struct Inside {
+    chars: usize,
+    words: usize,
+    price: bool,
+    link: bool,
+}
+
+/// One walk over the body, children before parents, so each element's sums are whole
+/// when it is met and no block's text is read twice. The recursion is as deep as the
+/// page's nesting, which [`crate::nesting`] bounds.
+struct Structure<'s> {
+    signals: &'s mut Signals,
+    link_chars: usize,
+    /// The largest groups of like siblings: linked, priced and named as posts.
+    linked: usize,
+    priced: usize,
+    posts: usize,
+}
+
+impl Structure<'_> {
+    fn element(&mut self, element: &dom_query::NodeRef<'_>) -> Inside {
+        // A script's or a style's text is not read by anyone.
+        let code = ["script", "style", "noscript", "template"].iter().any(|name| element.has_name(name));
+        let mut sum = Inside::default();
+        let mut children: Vec<(dom_query::NodeRef<'_>, Inside)> = Vec::new();
+        let mut child = element.first_child();
+        while let Some(node) = child {
+            child = node.next_sibling();
+            let inside = if node.is_text() {
+                if code {
+                    continue;
+                }
+                let text = node.text();
+                let (chars, prices) = (super::dense_chars(&text), count_prices(&text));
+                self.signals.text_chars += chars;
+                self.signals.prices += prices;
+                Inside { chars, words: text.split_whitespace().count(), price: prices > 0, link: false }
+            } else if node.is_element() {
+                let inside = self.element(&node);
+                children.push((node, inside));
+                inside
+            } else {
+                continue;
+            };
+            sum.chars += inside.chars;
+            sum.words += inside.words;
+            sum.price |= inside.price;
+            sum.link |= inside.link;
         }
-        let mut groups: HashMap<String, Group> = HashMap::new();
-        for child in &children {
-            let Inside { chars: size, price, link, .. } = inside.get(&child.id).copied().unwrap_or_default();
-            if size < 15 {
+        if element.has_name("a") {
+            sum.link = true;
+            self.link_chars += sum.chars;
+        } else if element.has_name("pre") {
+            self.signals.code_blocks += 1;
+            self.signals.code_chars += sum.chars;
+        } else if element.has_name("p") {
+            self.signals.paragraph_words += sum.words;
+        }
+        if !self.signals.buy_button && is_buy_button(element) {
+            self.signals.buy_button = true;
+        }
+        if children.len() >= 3 {
+            self.weigh_groups(&children);
+        }
+        sum
+    }
+
+    /// Groups an element's children by tag and first class word and keeps the largest
+    /// counts.
+    fn weigh_groups(&mut self, children: &[(dom_query::NodeRef<'_>, Inside)]) {
+        #[derive(Default)]
+        struct Group {
+            linked: usize,
+            priced: usize,
+            posts: usize,
+        }
+        let mut groups: std::collections::HashMap<String, Group> = std::collections::HashMap::new();
+        for (child, Inside { chars: size, price, link, .. }) in children {
+            if *size < 15 {
                 continue;
             }
             let class = child.attr("class").unwrap_or_default();
@@ -230,24 +236,37 @@ fn read_structure(dom: &Dom, signals: &mut Signals) {
                 class.split_whitespace().next().unwrap_or_default()
             );
             let group = groups.entry(signature).or_default();
-            if link {
+            if *link {
                 group.linked += 1;
-                if price {
+                if *price {
                     group.priced += 1;
                 }
             }
             let names = format!("{class} {}", child.attr("id").unwrap_or_default());
-            if size >= 40 && names_a_post(&names) {
+            if *size >= 40 && names_a_post(&names) {
                 group.posts += 1;
             }
         }
         for group in groups.values() {
-            linked = linked.max(group.linked);
-            priced = priced.max(group.priced);
-            posts = posts.max(group.posts);
+            self.linked = self.linked.max(group.linked);
+            self.priced = self.priced.max(group.priced);
+            self.posts = self.posts.max(group.posts);
         }
     }
-    (signals.repeated_items, signals.priced_items, signals.posts) = (linked, priced, posts);
+}
+
+/// "Add to cart" and its kin on a button, a submit input or a cart link.
+fn is_buy_button(element: &dom_query::NodeRef<'_>) -> bool {
+    let candidate = element.has_name("button")
+        || (element.has_name("input") && element.attr("type").is_some_and(|t| t.eq_ignore_ascii_case("submit")))
+        || (element.has_name("a") && element.attr("class").is_some_and(|c| c.contains("cart")));
+    if !candidate {
+        return false;
+    }
+    let label = format!("{} {}", element.text(), element.attr("value").unwrap_or_default()).to_lowercase();
+    ["add to cart", "add to bag", "add to basket", "buy now", "in den warenkorb", "ajouter au panier"]
+        .iter()
+        .any(|l| label.contains(l))
 }
 
 /// The kind of page `dom` (at `url`) is.

@@ -115,13 +115,5 @@ const SHOP_EXTRAS: &[&str] =
 /// text stays: it is the product, whatever a theme calls it.
 pub(super) fn drop_shop_extras(dom: &Dom) {
     let name_line = product_name_line(dom).unwrap_or_default();
-    let page_chars = super::dense_chars(&dom.select("body").text());
-    for node in dom.select("body *[class], body *[id]").nodes() {
-        if name_line.contains(&node.id) || !super::named_with(node, SHOP_EXTRAS) {
-            continue;
-        }
-        if !super::holds_most_of(super::dense_chars(&node.text()), page_chars) {
-            node.remove_from_parent();
-        }
-    }
+    super::drop_named_blocks(dom, SHOP_EXTRAS, |node| name_line.contains(&node.id));
 }

@@ -403,3 +403,12 @@ fn readability_gives_way_to_the_posts_only_when_it_kept_one_of_them() {
     found.posts = Some(posts);
     assert_eq!(choose(&found), article, "readability's answer, by the usual rule");
 }
+
+proptest::proptest! {
+    /// The byte count for ASCII text is a shortcut: it must agree with counting the
+    /// characters, vertical tab and form feed included.
+    #[test]
+    fn ascii_text_is_counted_as_its_characters_are(text in "[ -~\t\n\r\x0b\x0c\x1c-\x1f]{0,64}") {
+        proptest::prop_assert_eq!(dense_chars(&text), text.chars().filter(|c| !c.is_whitespace()).count());
+    }
+}
