@@ -151,8 +151,11 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
         drop_shop_extras(&dom);
     }
     let has_landmark = dom.select(LANDMARK).exists();
-    let body_chars = || dom.select("body").nodes().first().map_or(0, |body| sizes::walk(body, &mut |_, _| {}).chars);
-    let page_chars = if settled { body_chars() } else { 0 };
+    let body = dom.select("body").nodes().first().copied();
+    let page_chars = match body {
+        Some(body) if settled => sizes::walk(&body, &mut |_, _| {}).chars,
+        _ => 0,
+    };
     // The whole-page answers start from the page as parsed, and readability changes
     // its DOM: they work on a copy of the node arena, which costs less than parsing
     // the page again.

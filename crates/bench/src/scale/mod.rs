@@ -394,25 +394,22 @@ fn print_table(figures: &[Figure], sizes: &[u64]) {
             operations.push(&figure.operation);
         }
     }
-    let ratio_of = |a: f64, b: f64| if a > 0.0 { format!("{:.2}", b / a) } else { "-".into() };
     let at = |operation: &str, size: u64| figures.iter().find(|f| f.operation == operation && f.size == size);
-    let p50_growth = |operation: &str| match (at(operation, first), at(operation, last)) {
-        (Some(a), Some(b)) if a.p50_ms > 0.0 => Some(b.p50_ms / a.p50_ms),
+    // Largest size over smallest, of the p50 or the p99.
+    let growth = |operation: &str, of: fn(&Figure) -> f64| match (at(operation, first), at(operation, last)) {
+        (Some(a), Some(b)) if of(a) > 0.0 => Some(of(b) / of(a)),
         _ => None,
     };
-    let machine = p50_growth(HEALTH).filter(|growth| *growth > 0.0);
+    let machine = growth(HEALTH, |f| f.p50_ms).filter(|g| *g > 0.0);
+    let cell = |value: Option<f64>| value.map_or("-".into(), |v| format!("{v:.2}"));
     for operation in operations {
-        let at = |size: u64| at(operation, size);
-        let cells: Vec<String> =
-            sizes.iter().map(|&s| at(s).map_or("-".into(), |f| format!("{:.2} / {:.2}", f.p50_ms, f.p99_ms))).collect();
-        let (p50, p99) = match (at(first), at(last)) {
-            (Some(a), Some(b)) => (ratio_of(a.p50_ms, b.p50_ms), ratio_of(a.p99_ms, b.p99_ms)),
-            _ => ("-".into(), "-".into()),
-        };
-        let adjusted = match (p50_growth(operation), machine) {
-            (Some(growth), Some(machine)) => format!("{:.2}", growth / machine),
-            _ => "-".into(),
-        };
+        let cells: Vec<String> = sizes
+            .iter()
+            .map(|&s| at(operation, s).map_or("-".into(), |f| format!("{:.2} / {:.2}", f.p50_ms, f.p99_ms)))
+            .collect();
+        let p50 = growth(operation, |f| f.p50_ms);
+        let adjusted = cell(p50.zip(machine).map(|(g, m)| g / m));
+        let (p50, p99) = (cell(p50), cell(growth(operation, |f| f.p99_ms)));
         println!("| {operation} | {} | {p50} | {p99} | {adjusted} |", cells.join(" | "));
     }
 }
