@@ -198,8 +198,8 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
     }
 }
 
-/// What the exchange at `index` leaves open: the assistant's closing questions when it
-/// is the last, puzzlement the user voiced that no later reply explains, a choice the
+/// What the exchange at `index` leaves open: the assistant's closing questions, and
+/// requests it put as statements, when it is the last; puzzlement the user voiced that no later reply explains, a choice the
 /// assistant asked for that the user's next message passed over.
 fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String> {
     let exchange = &exchanges[index];
@@ -208,11 +208,29 @@ fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String
     if index + 1 == exchanges.len()
         && let Some(last) = exchange.replies.last()
     {
-        for sentence in textrank::sentences(&prose_of(last)) {
+        let sentences = textrank::sentences(&prose_of(last));
+        let mut at = 0;
+        while let Some(sentence) = sentences.get(at) {
+            at += 1;
             let lower = sentence.to_lowercase();
             let polite = POLITE_CLOSERS.iter().any(|p| lower.contains(p));
-            if sentence.ends_with('?') && (!polite || offers_options(&sentence)) {
-                open_questions.push(shorten(&sentence, MAX_ITEM_CHARS));
+            if sentence.ends_with('?') {
+                if !polite || offers_options(sentence) {
+                    open_questions.push(shorten(sentence, MAX_ITEM_CHARS));
+                }
+            } else if leaves_with_user(sentence) {
+                // A request put as statements is a question too: the sentences that
+                // make it, and the one after that tells the user what to do, are one.
+                let mut item = sentence.clone();
+                while let Some(next) = sentences.get(at).filter(|n| !n.ends_with('?') && leaves_with_user(n)) {
+                    item = format!("{item} {next}");
+                    at += 1;
+                }
+                if let Some(next) = sentences.get(at).filter(|n| !n.ends_with('?') && addresses_user(n)) {
+                    item = format!("{item} {next}");
+                    at += 1;
+                }
+                open_questions.push(format!("{} (not answered)", shorten(&item, MAX_ITEM_CHARS)));
             }
         }
     }

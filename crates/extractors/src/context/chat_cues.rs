@@ -55,6 +55,48 @@ pub(super) fn answers(message: &str) -> bool {
     message.split_whitespace().count() <= 12 || PICKS.contains(&first) || first.chars().all(|c| c.is_ascii_digit())
 }
 
+/// Whether a sentence of a reply leaves something with the user without asking a
+/// question: it asks them to supply or settle something ("Please provide the contents
+/// of `game_manager.js`", "I need more information about which tests you mean") or
+/// says the assistant could not find what it was told to use ("I couldn't find the
+/// `tool_error()` method in the provided code"). A conditional offer ("If you need
+/// more changes, please provide the details") leaves nothing.
+pub(super) fn leaves_with_user(sentence: &str) -> bool {
+    const ASKS: [&str; 14] = [
+        "please provide",
+        "please share",
+        "please paste",
+        "please send",
+        "please clarify",
+        "please specify",
+        "please confirm",
+        "could you provide",
+        "could you share",
+        "could you clarify",
+        "can you provide",
+        "can you share",
+        "need more information",
+        "need to see",
+    ];
+    const GAPS: [&str; 7] = [
+        "couldn't find",
+        "could not find",
+        "wasn't able to find",
+        "was not able to find",
+        "unable to find",
+        "couldn't locate",
+        "could not locate",
+    ];
+    let lower = sentence.to_lowercase();
+    !lower.starts_with("if ") && ASKS.iter().chain(&GAPS).any(|cue| lower.contains(cue))
+}
+
+/// Whether a sentence speaks to the user ("You may need to create this method").
+pub(super) fn addresses_user(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    lower.starts_with("you ") || lower.contains(" you ")
+}
+
 /// A user wondering why something happens, without necessarily asking.
 pub(super) const PUZZLEMENT_CUES: &[&str] = &[
     "seems weird",

@@ -32,7 +32,9 @@ pub struct ExtractiveContextExtractor;
 impl ContextExtractor for ExtractiveContextExtractor {
     fn version(&self) -> &'static str {
         // 9: a web page's context names its kind ("Page type: forum").
-        "extractive-9"
+        // 10: a chat's last reply that asks for something without a question mark
+        // ("Please provide …", "I couldn't find …") leaves an open question.
+        "extractive-10"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {

@@ -192,6 +192,45 @@ fn retries_are_one_question_and_the_assistants_last_real_question_stays_open() {
 }
 
 #[test]
+fn a_request_or_missing_piece_the_last_reply_leaves_with_the_user_stays_open() {
+    use Role::*;
+    let ended = chat(&[
+        (User, "Replace every console.print call with io.tool_error."),
+        (
+            Assistant,
+            "I replaced the three calls. I couldn't find the `tool_error()` method in the code you added. \
+             You may need to create it in the `InputOutput` class or give me the right name.",
+        ),
+    ]);
+    let draft = drafted(&ended);
+    assert_eq!(
+        draft.open_questions,
+        ["I couldn't find the tool_error() method in the code you added. You may need to create it in the \
+             InputOutput class or give me the right name. (not answered)"]
+    );
+
+    let asked =
+        "To change the scoring I need to see the game manager. Please provide the contents of `js/game_manager.js`.";
+    let draft = drafted(&chat(&[(User, "Make the score double on merges."), (Assistant, asked)]));
+    assert_eq!(draft.open_questions, [format!("{} (not answered)", asked.replace('`', ""))]);
+
+    // Answered by the next message, or only offered on a condition: nothing is open.
+    let answered = chat(&[
+        (User, "Make the score double on merges."),
+        (Assistant, asked),
+        (User, "/add js/game_manager.js"),
+        (User, "Here it is."),
+        (Assistant, "Doubled the score on merges in `game_manager.js`."),
+    ]);
+    assert!(drafted(&answered).open_questions.is_empty(), "{:?}", drafted(&answered).open_questions);
+    let offered = chat(&[
+        (User, "Make the score double on merges."),
+        (Assistant, "Done. If you want other changes, please provide the details."),
+    ]);
+    assert!(drafted(&offered).open_questions.is_empty(), "{:?}", drafted(&offered).open_questions);
+}
+
+#[test]
 fn a_choice_the_user_passed_over_stays_open_and_an_answered_one_does_not() {
     use Role::*;
     let asked = "There are 219 type errors left in 31 files. Which area would you like me to tackle first?";
