@@ -72,8 +72,10 @@ impl Normalizer for AutoNormalizer {
     /// 11: HTML articles whose readability answer holds under a tenth of the page
     ///    take the page's visible content without its comment threads.
     /// 12: HTML forum threads whose readability answer is one post take every post.
+    /// 13: HTML articles drop a block of nothing but links even when it outweighs the
+    ///    story (a ticker of other headlines).
     fn version(&self) -> &'static str {
-        "auto-12"
+        "auto-13"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

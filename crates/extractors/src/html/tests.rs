@@ -116,13 +116,32 @@ fn lists_of_links_to_other_pages_are_dropped_unless_they_are_the_page() {
     let page =
         format!("<html><body><div>{body}</div><div><h2>Also viewed</h2><ul>{}</ul></div></body></html>", items(12));
     // The whole-page answer, which forum, product and listing pages often get.
-    let md = visible_markdown(&Dom::from(page.as_str()), None, Scope::Body).unwrap_or_default();
+    let md = visible_markdown(&Dom::from(page.as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
     assert!(md.contains("care guide"), "a paragraph with a link stays: {md}");
     assert!(!md.contains("Other item"), "the list of other pages goes: {md}");
 
     let listing = format!("<html><body><h1>All lamps</h1><ul>{}</ul></body></html>", items(40));
-    let md = visible_markdown(&Dom::from(listing.as_str()), None, Scope::Body).unwrap_or_default();
+    let md = visible_markdown(&Dom::from(listing.as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
     assert!(md.contains("Other item 39"), "a list that is the page stays: {md}");
+}
+
+#[test]
+fn an_articles_ticker_of_other_headlines_goes_even_when_it_outweighs_the_story() {
+    let ticker = (0..15)
+        .map(|i| format!("<div><a href=\"/news/{i}\"><span>Minister answers critics on the budget vote, part {i}</span><ul><li>By STAFF</li><li>11/20/2019 01:14 PM</li></ul></a></div>"))
+        .collect::<String>();
+    let story = "<div><p>The son of a former president was stabbed during a lecture at the clinic \
+        where he worked as chief physician, and a man who tried to stop the attacker was \
+        critically injured. Police arrested a 57-year-old suspect at the scene and said \
+        the motive was not yet known.</p></div>";
+    let page = format!("<html><body>{story}<div class=\"ticker\">{ticker}</div></body></html>");
+    let read =
+        |page_type| visible_markdown(&Dom::from(page.as_str()), None, Scope::Body, page_type).unwrap_or_default();
+    let md = read(PageType::Article);
+    assert!(md.contains("57-year-old suspect") && !md.contains("budget vote"), "{md}");
+    // On a listing the same links are the content.
+    let md = read(PageType::Listing);
+    assert!(md.contains("budget vote, part 14"), "{md}");
 }
 
 #[test]
@@ -146,12 +165,12 @@ fn a_product_page_keeps_its_product_and_not_the_cards_of_others() {
     };
     let ld = r#"<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
         {"@type":"Product","name":"Stoneware pour-over dripper","description":"A hand-thrown stoneware dripper that fits every mug and brews one cup in three minutes."}]}</script>"#;
-    let md = visible_markdown(&Dom::from(product(ld).as_str()), None, Scope::Body).unwrap_or_default();
+    let md = visible_markdown(&Dom::from(product(ld).as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
     assert!(md.contains("Stoneware pour-over dripper") && md.contains("Takes size 02 filters"), "{md}");
     assert!(!md.contains("Enamel mug"), "the cards of other products go: {md}");
 
     // Without a product declaration the page is taken whole, as before.
-    let md = visible_markdown(&Dom::from(product("").as_str()), None, Scope::Body).unwrap_or_default();
+    let md = visible_markdown(&Dom::from(product("").as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
     assert!(md.contains("Enamel mug no. 5"), "{md}");
 }
 
@@ -168,14 +187,14 @@ fn a_whole_page_drops_images_and_dialogs_and_a_product_page_what_the_shop_hides(
         )
     };
     let ld = r#"<script type="application/ld+json">{"@type":"Product","name":"Walnut desk organiser"}</script>"#;
-    let md = visible_markdown(&Dom::from(page(ld).as_str()), None, Scope::Body).unwrap_or_default();
+    let md = visible_markdown(&Dom::from(page(ld).as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
     assert!(md.contains("Solid walnut, three trays"), "the hidden block holding the name stays: {md}");
     assert!(!md.contains("Front view"), "images go: {md}");
     assert!(!md.contains("Sign up"), "dialogs go: {md}");
     assert!(!md.contains("cart is empty"), "a product page's hidden blocks go: {md}");
 
     // Elsewhere hidden blocks stay (tabs and accordions of the content).
-    let md = visible_markdown(&Dom::from(page("").as_str()), None, Scope::Body).unwrap_or_default();
+    let md = visible_markdown(&Dom::from(page("").as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
     assert!(md.contains("cart is empty") && !md.contains("Sign up") && !md.contains("Front view"), "{md}");
 }
 
