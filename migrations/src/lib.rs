@@ -21,6 +21,7 @@ mod m20261203_000015_artifact_search_by_space;
 mod m20261203_000016_space_listing_index;
 mod m20261203_000017_sqlite_search_by_space;
 mod m20261203_000018_sqlite_space_words;
+mod m20261204_000019_queue_storage_settings;
 pub mod search_words;
 
 /// Applies every migration in order; used by `ctxd migrate`, `ctxd serve` and tests.
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_space_listing_index::Migration),
             Box::new(m20261203_000017_sqlite_search_by_space::Migration),
             Box::new(m20261203_000018_sqlite_space_words::Migration),
+            Box::new(m20261204_000019_queue_storage_settings::Migration),
         ]
     }
 }

@@ -20,7 +20,9 @@ on_both_databases!(
     runs_stored_leased_are_held_until_their_lease_expires,
     a_claim_carries_what_the_run_starts_from,
     finishing_is_once_only,
-    deleting_a_space_removes_everything_in_it
+    deleting_a_space_removes_everything_in_it,
+    measuring_a_claims_buffers_claims_nothing,
+    postgres_keeps_room_for_source_updates_and_cleans_the_queues_indexes
 );
 
 struct Fixture {
@@ -316,4 +318,52 @@ async fn deleting_a_space_removes_everything_in_it(db: TestDatabase) {
     assert!(RunQueue::get(&f.store, f.user.id, run.id).await.unwrap().is_none(), "runs go with their source");
     assert_eq!(SpaceRepository::purge_emptied(&f.store, 10).await.unwrap(), 1);
     assert!(SourceRepository::purgeable(&f.store, now, 10).await.unwrap().is_empty());
+}
+
+/// The scale bench's measure of a claim's work runs the claim and rolls it back: the
+/// run is still queued, unclaimed, afterwards.
+async fn measuring_a_claims_buffers_claims_nothing(db: TestDatabase) {
+    let f = fixture(&db).await;
+    let queued = enqueue(&f).await;
+    let database = db.connect().await;
+    let buffers = ctxd_storage::claim_buffers(database.connection()).await.unwrap();
+    match db.backend {
+        ctxd_test_support::Backend::Postgres => assert!(buffers.is_some_and(|b| b > 0), "{buffers:?}"),
+        ctxd_test_support::Backend::Sqlite => assert_eq!(buffers, None, "SQLite has no EXPLAIN ANALYZE"),
+    }
+    let claimed = RunQueue::claim(&f.store, "w0", Duration::from_secs(60)).await.unwrap().unwrap().run;
+    assert_eq!((claimed.id, claimed.attempt), (queued.id, 1), "the measured claim left the run queued");
+    let source = SourceRepository::get(&f.store, f.user.id, claimed.source_id).await.unwrap().unwrap();
+    assert_eq!(source.status, SourceStatus::Processing);
+}
+
+/// Migration 19's storage settings are on a migrated Postgres database, and undoing
+/// it takes them off; SQLite has no such settings and its migration does nothing.
+async fn postgres_keeps_room_for_source_updates_and_cleans_the_queues_indexes(db: TestDatabase) {
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm_migration::MigratorTrait;
+    let database = db.connect().await;
+    let connection = database.connection();
+    let options = |table: &'static str| async move {
+        let sql = format!("SELECT array_to_string(reloptions, ',') AS o FROM pg_class WHERE relname = '{table}'");
+        let row = connection.query_one_raw(Statement::from_string(connection.get_database_backend(), sql));
+        row.await.unwrap().and_then(|r| r.try_get::<Option<String>>("", "o").unwrap()).unwrap_or_default()
+    };
+    if db.backend == ctxd_test_support::Backend::Postgres {
+        assert!(options("sources").await.contains("fillfactor=90"), "{}", options("sources").await);
+        assert!(options("runs").await.contains("vacuum_index_cleanup=on"), "{}", options("runs").await);
+    }
+    ctxd_migrations::Migrator::down(connection, Some(1)).await.unwrap();
+    if db.backend == ctxd_test_support::Backend::Postgres {
+        assert_eq!((options("sources").await, options("runs").await), (String::new(), String::new()));
+    }
+    ctxd_migrations::Migrator::up(connection, None).await.unwrap();
+    if db.backend == ctxd_test_support::Backend::Postgres {
+        assert!(options("sources").await.contains("fillfactor=90"));
+    }
+    // The queue works as before on the migrated database.
+    let f = fixture(&db).await;
+    let queued = enqueue(&f).await;
+    let claimed = RunQueue::claim(&f.store, "w0", Duration::from_secs(60)).await.unwrap().unwrap().run;
+    assert_eq!(claimed.id, queued.id);
 }

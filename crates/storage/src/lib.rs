@@ -15,7 +15,7 @@ use ctxd_migrations::Migrator;
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SqlErr};
 use sea_orm_migration::MigratorTrait;
 
-pub use repositories::SeaStore;
+pub use repositories::{SeaStore, claim_buffers};
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

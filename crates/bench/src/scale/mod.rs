@@ -78,6 +78,7 @@ pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()>
     generate::prepare(db.connection(), template, sizes[sizes.len() - 1]).await?;
 
     let mut figures = Vec::new();
+    let mut claim_work = Vec::new();
     let mut have = 0;
     for &size in &sizes {
         let started = Instant::now();
@@ -85,7 +86,9 @@ pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()>
         have = size;
         println!("{size} sources generated in {:.0} s; measuring", started.elapsed().as_secs_f64());
         figures.extend(measure_reads(&app, db.connection(), template.alice, (size, sizes[0])).await?);
-        figures.extend(measure_background(&store, size).await?);
+        let (background, buffers) = measure_background(&store, db.connection(), size).await?;
+        figures.extend(background);
+        claim_work.extend(buffers.map(|b| (size, b)));
         figures.extend(measure_refreshes(&app, (&url, backend), db.connection(), template.alice, &served, size).await?);
         for figure in figures.iter().filter(|f| f.size == size) {
             println!("  {:<44} p50 {:>7.2} ms  p99 {:>7.2} ms", figure.operation, figure.p50_ms, figure.p99_ms);
@@ -93,6 +96,7 @@ pub(crate) async fn run(backend: Backend, sizes: Vec<u64>) -> anyhow::Result<()>
     }
     app.stop().await;
     print_table(&figures, &sizes);
+    print_claim_work(&claim_work);
     Ok(())
 }
 
@@ -241,8 +245,13 @@ impl Clock for HourAhead {
 }
 
 /// Scheduler passes of 100 due sources, then claims of the runs they queued (each
-/// finished at once), with the whole history in the tables.
-async fn measure_background(store: &ctxd_storage::SeaStore, size: u64) -> anyhow::Result<Vec<Figure>> {
+/// finished at once), with the whole history in the tables; and on Postgres the
+/// buffers a claim touches.
+async fn measure_background(
+    store: &ctxd_storage::SeaStore,
+    db: &sea_orm::DatabaseConnection,
+    size: u64,
+) -> anyhow::Result<(Vec<Figure>, Option<u64>)> {
     // Passes take 100 sources each and leave them queued: at most a quarter of them.
     let passes_wanted = usize::try_from(size / 400).unwrap_or(20).clamp(1, 20);
     let store = Arc::new(store.clone());
@@ -274,6 +283,17 @@ async fn measure_background(store: &ctxd_storage::SeaStore, size: u64) -> anyhow
         p50_ms: percentile(&passes, 0.5),
         p99_ms: percentile(&passes, 0.99),
     }];
+    // The claim's work in buffers, the median of five rolled-back claims of the
+    // queue's head: time moves with the machine, this does not.
+    let mut buffers = Vec::with_capacity(5);
+    for _ in 0..5 {
+        buffers.extend(ctxd_storage::claim_buffers(db).await?);
+    }
+    buffers.sort_unstable();
+    let claim_buffers = buffers.get(buffers.len() / 2).copied();
+    if let Some(touched) = claim_buffers {
+        println!("  claim: {touched} shared buffers touched (EXPLAIN ANALYZE, rolled back)");
+    }
     let mut claims = Vec::with_capacity(enqueued);
     loop {
         let at = Instant::now();
@@ -293,7 +313,7 @@ async fn measure_background(store: &ctxd_storage::SeaStore, size: u64) -> anyhow
         p50_ms: percentile(&claims, 0.5),
         p99_ms: percentile(&claims, 0.99),
     });
-    Ok(figures)
+    Ok((figures, claim_buffers))
 }
 
 /// [`REFRESHES`] of alice's sources refreshed over REST, then run by a worker pool
@@ -412,6 +432,20 @@ fn print_table(figures: &[Figure], sizes: &[u64]) {
         let (p50, p99) = (cell(p50), cell(growth(operation, |f| f.p99_ms)));
         println!("| {operation} | {} | {p50} | {p99} | {adjusted} |", cells.join(" | "));
     }
+}
+
+/// The claim's shared buffers at each size and the largest size's over the smallest's:
+/// its work, which the timings above show through the machine's noise.
+fn print_claim_work(work: &[(u64, u64)]) {
+    let (Some(&(first, from)), Some(&(last, to))) = (work.first(), work.last()) else { return };
+    let sizes: Vec<String> = work.iter().map(|(size, buffers)| format!("{} {buffers}", short(*size))).collect();
+    let ratio = to as f64 / from.max(1) as f64;
+    println!(
+        "\nclaim, shared buffers touched (EXPLAIN ANALYZE): {}; {}/{} {ratio:.2}",
+        sizes.join(", "),
+        short(last),
+        short(first)
+    );
 }
 
 fn median(values: &mut [f64]) -> f64 {

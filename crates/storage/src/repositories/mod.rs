@@ -15,6 +15,8 @@ mod saves;
 mod sources;
 mod spaces;
 
+pub use runs::claim_buffers;
+
 use async_trait::async_trait;
 use ctxd_domain::{
     Result,

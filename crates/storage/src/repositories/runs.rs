@@ -206,22 +206,49 @@ impl QueueBatches {
     }
 }
 
-async fn claim_batch(lane: Lane, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
-    // Built once: this is the hot path of every run.
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        CLAIM_POSTGRES.replace("{subjects}", &with_subjects("claimed", ", moved.id IS NOT NULL AS source_moved"))
-    });
+/// The Postgres claim with its subjects, built once: this is the hot path of every run.
+static CLAIM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    CLAIM_POSTGRES.replace("{subjects}", &with_subjects("claimed", ", moved.id IS NOT NULL AS source_moved"))
+});
+
+/// The claim statement for `requests`, prefixed with `explain` (empty to run it).
+fn claim_statement(requests: &[ClaimRequest], explain: &str) -> Statement {
     let now = chrono::Utc::now();
     let wanted: Vec<serde_json::Value> = requests
         .iter()
         .enumerate()
         .map(|(i, r)| serde_json::json!({"n": i + 1, "worker": r.worker, "locked_until_ms": r.locked_until_ms}))
         .collect();
-    let statement = Statement::from_sql_and_values(
+    Statement::from_sql_and_values(
         DbBackend::Postgres,
-        SQL.as_str(),
+        format!("{explain}{}", CLAIM_SQL.as_str()),
         [millis(now).into(), serde_json::Value::Array(wanted).into(), now.into(), to_i64(requests.len() as u64).into()],
-    );
+    )
+}
+
+/// The shared buffers (hit or read) one worker's claim touches on Postgres, from the
+/// claim itself run under `EXPLAIN (ANALYZE, BUFFERS)` and rolled back: a measure of
+/// its work that, unlike its time, does not move with the machine. `bench scale`
+/// reads it at each size to say whether the claim grows with the history behind it.
+/// `None` on SQLite.
+pub async fn claim_buffers(db: &DatabaseConnection) -> Result<Option<u64>> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(None);
+    }
+    let request = ClaimRequest { worker: "explain".into(), locked_until_ms: millis(chrono::Utc::now()) + 60_000 };
+    let txn = db.begin().await.map_err(map_db_err)?;
+    let row = txn.query_one_raw(claim_statement(&[request], "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ")).await;
+    txn.rollback().await.map_err(map_db_err)?;
+    let row = row.map_err(map_db_err)?.ok_or_else(|| Error::internal("EXPLAIN returned no plan"))?;
+    let plan: serde_json::Value = row.try_get("", "QUERY PLAN").map_err(map_db_err)?;
+    // A node's buffers include its children's, the CTEs' among them.
+    let root = &plan[0]["Plan"];
+    let count = |key: &str| root[key].as_u64().unwrap_or(0);
+    Ok(Some(count("Shared Hit Blocks") + count("Shared Read Blocks")))
+}
+
+async fn claim_batch(lane: Lane, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
+    let statement = claim_statement(&requests, "");
     // `batch_n` is the caller's position in `wanted`, so two calls under one worker name
     // still each get their own run.
     answers(&lane, statement, requests.len(), |row| {
