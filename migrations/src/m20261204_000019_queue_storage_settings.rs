@@ -17,28 +17,30 @@
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
+/// Each setting as table, storage parameter and value.
+const SETTINGS: [(&str, &str, &str); 2] = [("sources", "fillfactor", "90"), ("runs", "vacuum_index_cleanup", "on")];
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        db.execute_unprepared("ALTER TABLE sources SET (fillfactor = 90)").await?;
-        db.execute_unprepared("ALTER TABLE runs SET (vacuum_index_cleanup = on)").await?;
-        Ok(())
+        apply(manager, |(table, name, value)| format!("ALTER TABLE {table} SET ({name} = {value})")).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        db.execute_unprepared("ALTER TABLE sources RESET (fillfactor)").await?;
-        db.execute_unprepared("ALTER TABLE runs RESET (vacuum_index_cleanup)").await?;
-        Ok(())
+        apply(manager, |(table, name, _)| format!("ALTER TABLE {table} RESET ({name})")).await
     }
+}
+
+/// Runs the statement `each` makes of every setting, on Postgres only.
+async fn apply(manager: &SchemaManager<'_>, each: fn((&str, &str, &str)) -> String) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    for setting in SETTINGS {
+        manager.get_connection().execute_unprepared(&each(setting)).await?;
+    }
+    Ok(())
 }

@@ -199,8 +199,9 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
 }
 
 /// What the exchange at `index` leaves open: the assistant's closing questions, and
-/// requests it put as statements, when it is the last; puzzlement the user voiced that no later reply explains, a choice the
-/// assistant asked for that the user's next message passed over.
+/// requests it put as statements, when it is the last; puzzlement the user voiced that
+/// no later reply explains; a choice the assistant asked for that the user's next
+/// message passed over.
 fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String> {
     let exchange = &exchanges[index];
     let mut open_questions = Vec::new();
@@ -222,12 +223,15 @@ fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String
                 // A request put as statements is a question too: the sentences that
                 // make it, and the one after that tells the user what to do, are one.
                 let mut item = sentence.clone();
-                while let Some(next) = sentences.get(at).filter(|n| !n.ends_with('?') && leaves_with_user(n)) {
-                    item = format!("{item} {next}");
+                let statement_that = |n: &&String, cue: fn(&str) -> bool| !n.ends_with('?') && cue(n);
+                while let Some(next) = sentences.get(at).filter(|n| statement_that(n, leaves_with_user)) {
+                    item.push(' ');
+                    item.push_str(next);
                     at += 1;
                 }
-                if let Some(next) = sentences.get(at).filter(|n| !n.ends_with('?') && addresses_user(n)) {
-                    item = format!("{item} {next}");
+                if let Some(next) = sentences.get(at).filter(|n| statement_that(n, addresses_user)) {
+                    item.push(' ');
+                    item.push_str(next);
                     at += 1;
                 }
                 open_questions.push(format!("{} (not answered)", shorten(&item, MAX_ITEM_CHARS)));

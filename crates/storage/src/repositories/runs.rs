@@ -211,8 +211,8 @@ static CLAIM_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     CLAIM_POSTGRES.replace("{subjects}", &with_subjects("claimed", ", moved.id IS NOT NULL AS source_moved"))
 });
 
-/// The claim statement for `requests`, prefixed with `explain` (empty to run it).
-fn claim_statement(requests: &[ClaimRequest], explain: &str) -> Statement {
+/// The claim statement for `requests`.
+fn claim_statement(requests: &[ClaimRequest]) -> Statement {
     let now = chrono::Utc::now();
     let wanted: Vec<serde_json::Value> = requests
         .iter()
@@ -221,7 +221,7 @@ fn claim_statement(requests: &[ClaimRequest], explain: &str) -> Statement {
         .collect();
     Statement::from_sql_and_values(
         DbBackend::Postgres,
-        format!("{explain}{}", CLAIM_SQL.as_str()),
+        CLAIM_SQL.as_str(),
         [millis(now).into(), serde_json::Value::Array(wanted).into(), now.into(), to_i64(requests.len() as u64).into()],
     )
 }
@@ -237,7 +237,9 @@ pub async fn claim_buffers(db: &DatabaseConnection) -> Result<Option<u64>> {
     }
     let request = ClaimRequest { worker: "explain".into(), locked_until_ms: millis(chrono::Utc::now()) + 60_000 };
     let txn = db.begin().await.map_err(map_db_err)?;
-    let row = txn.query_one_raw(claim_statement(&[request], "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ")).await;
+    let mut explained = claim_statement(&[request]);
+    explained.sql.insert_str(0, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ");
+    let row = txn.query_one_raw(explained).await;
     txn.rollback().await.map_err(map_db_err)?;
     let row = row.map_err(map_db_err)?.ok_or_else(|| Error::internal("EXPLAIN returned no plan"))?;
     let plan: serde_json::Value = row.try_get("", "QUERY PLAN").map_err(map_db_err)?;
@@ -248,7 +250,7 @@ pub async fn claim_buffers(db: &DatabaseConnection) -> Result<Option<u64>> {
 }
 
 async fn claim_batch(lane: Lane, requests: Vec<ClaimRequest>) -> Result<Vec<Claimed>> {
-    let statement = claim_statement(&requests, "");
+    let statement = claim_statement(&requests);
     // `batch_n` is the caller's position in `wanted`, so two calls under one worker name
     // still each get their own run.
     answers(&lane, statement, requests.len(), |row| {
