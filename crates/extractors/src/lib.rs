@@ -75,8 +75,10 @@ impl Normalizer for AutoNormalizer {
     /// 13: HTML articles drop a block of nothing but links even when it outweighs the
     ///    story (a ticker of other headlines); an article's readability answer under
     ///    two tenths of the page (was one) is a miss.
+    /// 14: HTML articles drop the other `<article>` stories beside the one holding the
+    ///    `<h1>` when they outweigh it.
     fn version(&self) -> &'static str {
-        "auto-13"
+        "auto-14"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -144,6 +144,49 @@ fn an_articles_ticker_of_other_headlines_goes_even_when_it_outweighs_the_story()
     assert!(md.contains("budget vote, part 14"), "{md}");
 }
 
+/// An article page (`og:type` article) whose story is an `<article>` holding the
+/// `<h1>`, followed by `teasers` other `<article>` posts.
+fn story_with_teasers(teasers: usize) -> String {
+    let teaser = |i: usize| {
+        format!(
+            "<article class=\"teaser\"><h3><a href=\"/p/{i}\">Another reflection {i}</a></h3><p>Life asks of us \
+             courage and patience, and a teaser of post {i} says so in a few lines of its own text \
+             that a reader would only see on that post's page.</p></article>"
+        )
+    };
+    let teasers: String = (0..teasers).map(teaser).collect();
+    format!(
+        r#"<html><head><meta property="og:type" content="article"><title>Only who loves</title></head><body>
+        <div class="content"><article class="entry"><h1>Only who loves</h1>
+        <p>Living a true experience of love is one of the greatest pleasures of life. Liking is
+        feeling with the soul, but expressing feelings depends on the ideas of each one of us.
+        Each one is the only one responsible for their own needs, and only who loves himself
+        can find a true love in life.</p></article>
+        <article class="related"><h3>You may also like</h3>{teasers}</article></div></body></html>"#
+    )
+}
+
+#[test]
+fn an_articles_story_is_kept_without_the_other_stories_that_outweigh_it() {
+    let out = extract(&story_with_teasers(6), None);
+    assert_eq!(out.page_type, PageType::Article);
+    assert!(out.markdown.contains("only who loves himself"), "{}", out.markdown);
+    assert!(!out.markdown.contains("teaser of post"), "{}", out.markdown);
+}
+
+#[test]
+fn other_stories_lighter_than_the_story_are_left_to_readability() {
+    let count = |html: &str| {
+        let dom = Dom::from(html);
+        drop_other_stories(&dom);
+        dom.select("article").length()
+    };
+    assert_eq!(count(&story_with_teasers(6)), 1, "six teasers outweigh the story and go");
+    assert_eq!(count(&story_with_teasers(1)), 3, "one teaser (and its wrapper) is lighter and stays");
+    let no_h1 = story_with_teasers(6).replace("h1>", "h2>");
+    assert_eq!(count(&no_h1), 8, "without a headline there is no story to tell apart");
+}
+
 #[test]
 fn a_product_page_keeps_its_product_and_not_the_cards_of_others() {
     let card = |i: usize| {
