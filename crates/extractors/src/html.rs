@@ -74,6 +74,14 @@ fn declares_article(dom: &Dom) -> bool {
 /// is used instead.
 pub const DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// The extraction thread's stack. A page's elements nest up to [`crate::nesting::MAX_DEPTH`]
+/// levels counted in elements with end tags, and several times that counting the ones
+/// without (a table's body, row and cell under each nested table); the markdown writer
+/// and readability recurse once per level. Two megabytes, the default, overflowed on
+/// generated input in a debug build, and an overflow aborts the whole process, not the
+/// thread. The memory is reserved, not used, until a page nests that deep.
+const EXTRACT_STACK: usize = 64 << 20;
+
 /// [`extract`] with a deadline: a page that takes longer (a pathological DOM) gets its
 /// plain visible text instead, so one page cannot stall a worker. The late
 /// extraction finishes on its own thread and is dropped.
@@ -84,7 +92,7 @@ pub fn extract_within(html: &str, url: Option<&str>, deadline: std::time::Durati
     let html = &*crate::nesting::bounded(html, crate::nesting::MAX_DEPTH);
     let (sender, receiver) = std::sync::mpsc::channel();
     let (owned_html, owned_url) = (html.to_owned(), url.map(str::to_owned));
-    let spawned = std::thread::Builder::new().name("html-extract".into()).spawn(move || {
+    let spawned = std::thread::Builder::new().name("html-extract".into()).stack_size(EXTRACT_STACK).spawn(move || {
         let _ = sender.send(extract_bounded(&owned_html, owned_url.as_deref()));
     });
     if spawned.is_err() {

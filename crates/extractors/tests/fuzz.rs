@@ -74,6 +74,28 @@ fn exercise(bytes: &[u8], content_type: Option<&str>) {
     }
 }
 
+/// A case proptest found on 2026-12-04: this unit of the structured pieces, repeated 246
+/// times, overflowed the HTML extraction thread's stack (two megabytes then) in a debug
+/// build, and a stack overflow aborts the whole process.
+const OVERFLOWED_THE_EXTRACTION_STACK: &str = concat!(
+    "}{---Assistant:```ts\u{a}export class \u{5c}[ \u{5c}frac{[{\u{22}chat_messages\u{22}: [>",
+    " \u{d}\u{a}\u{0}```python\u{a}class {\u{22}mapping\u{22}: {<table><tr><td>> }{_**User**_",
+    "```python\u{a}class impl def ---\u{5c}sqrt\u{fffd}\u{feff}\u{feff}@@ -1 +1 @@\u{a}+{func",
+    " ({</code></pre>~~~func (\u{a}<<<<<<< SEARCH\u{a}@@ -1 +1 @@\u{a}+| a | b |\u{a}|---|---",
+    "|\u{0}~~~_**User**_func (<table><tr><td>{\u{22}mapping\u{22}: {\u{5c}sqrt=======\u{a}{",
+    "\u{22}mapping\u{22}: {<pre><code class=\u{22}language-rust\u{22}><table><tr><td>```ts",
+    "\u{a}export class \u{a}{\u{22}mapping\u{22}: {def Assistant:{\u{22}mapping\u{22}: {</cod",
+    "e></pre><pre><code class=\u{22}language-rust\u{22}>\u{5c}sqrtb:D = 10def ~~~<table><tr><",
+    "td>def ```\u{a}Assistant:<table><tr><td>\u{5c}(Assistant:````md\u{feff}<table><tr><td>==",
+    "=====\u{a}\u{feff}<antArtifact title=\u{22}x\u{22}>{\u{22}mapping\u{22}: {>>>>>>> REPLAC",
+    "E\u{a}\u{feff}\u{5c}[ \u{5c}frac{<table><tr><td></code></pre>```ts\u{a}export class ",
+);
+
+#[test]
+fn a_repetition_that_once_overflowed_the_extraction_thread_is_read() {
+    exercise(OVERFLOWED_THE_EXTRACTION_STACK.repeat(246).as_bytes(), None);
+}
+
 /// One construct that nests, opened `depth` times around some text and (maybe) closed.
 fn nested() -> impl Strategy<Value = String> {
     let construct = prop_oneof![
