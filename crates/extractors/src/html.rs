@@ -12,6 +12,7 @@ mod code;
 mod items;
 mod page_type;
 mod product;
+mod related;
 mod sizes;
 
 #[cfg(test)]
@@ -232,6 +233,9 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
 /// ScrapingHub unchanged; under two tenths then cost a ScrapingHub news story its text,
 /// and no longer did on 2026-12-04 (see [`ARTICLE_MISS_TENTHS`]).
 ///
+/// A declared article's readability answer ends where its trailing list of links to
+/// other pages starts ([`related::without_trailing_links`]).
+///
 /// On a forum page, readability often keeps the opening post alone: when its answer
 /// is one of the thread's posts ([`items::is_one_post_of`]), the posts are the
 /// answer.
@@ -249,7 +253,7 @@ fn choose(found: &Candidates) -> String {
     }
     if found.marked_article && found.page_type == PageType::Article {
         let missed = words(main) * 10 < words(visible) * ARTICLE_MISS_TENTHS;
-        return if missed { visible.clone() } else { main.clone() };
+        return if missed { visible.clone() } else { related::without_trailing_links(main) };
     }
     let share = if found.marked_article { ARTICLE_SHARE_TENTHS } else { MAIN_SHARE_TENTHS };
     if words(main) * 10 < words(visible) * share { visible.clone() } else { main.clone() }
