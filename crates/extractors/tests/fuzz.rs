@@ -3,6 +3,7 @@
 //! the nesting (thousands of levels of tags, quotes, lists, brackets, LaTeX groups),
 //! the repetition, the declared content type or the forced input type.
 //!
+//! Each input runs on a thread with a tokio worker's stack, where the pipeline runs it.
 //! Run by the test suite with a fixed number of cases (time-boxed by construction);
 //! proptest rather than cargo-fuzz because cargo-fuzz needs a nightly toolchain.
 
@@ -60,17 +61,35 @@ fn structured() -> impl Strategy<Value = String> {
     prop::collection::vec(piece, 0..80).prop_map(|parts| parts.concat())
 }
 
+/// The stack a tokio worker thread has (its default): the pipeline normalizes and
+/// extracts there, so every parser must fit in it.
+const WORKER_STACK: usize = 2 << 20;
+
+/// Every input type's normalizer, then artifacts and the context, on a thread with a
+/// worker's stack. An overflow aborts the test process, which fails the test.
 fn exercise(bytes: &[u8], content_type: Option<&str>) {
-    for forced in TYPES {
-        let input = NormalizeInput { bytes, content_type, url: Some("https://example.com/a/b") };
-        if let Ok(document) = normalize_as(input, forced) {
-            let found = artifacts::extract(&document);
-            let context = ExtractiveContextExtractor.draft(&document, &found);
-            assert!(context.context_tokens > 0 || document.markdown.trim().is_empty() || context.content.is_empty());
-            for artifact in &found {
-                assert!(artifact.provenance.start_line <= artifact.provenance.end_line);
+    let (bytes, content_type) = (bytes.to_vec(), content_type.map(str::to_owned));
+    let worker = std::thread::Builder::new().stack_size(WORKER_STACK).spawn(move || {
+        for forced in TYPES {
+            let input = NormalizeInput {
+                bytes: &bytes,
+                content_type: content_type.as_deref(),
+                url: Some("https://example.com/a/b"),
+            };
+            if let Ok(document) = normalize_as(input, forced) {
+                let found = artifacts::extract(&document);
+                let context = ExtractiveContextExtractor.draft(&document, &found);
+                assert!(
+                    context.context_tokens > 0 || document.markdown.trim().is_empty() || context.content.is_empty()
+                );
+                for artifact in &found {
+                    assert!(artifact.provenance.start_line <= artifact.provenance.end_line);
+                }
             }
         }
+    });
+    if let Err(panic) = worker.expect("a thread").join() {
+        std::panic::resume_unwind(panic);
     }
 }
 
