@@ -201,6 +201,20 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
         let visible = String::new();
         return Candidates { title, page_type, marked_article, main, landmark: None, visible, posts: None };
     }
+    if !settled
+        && page_type != PageType::Forum
+        && main.as_ref().is_some_and(|md| {
+            let shown = pristine.as_ref().and_then(|dom| dom.select("body").nodes().first().map(sizes::words_at_most));
+            shown.is_some_and(|shown| words(md) * 10 >= shown * main_share(marked_article))
+        })
+    {
+        // No answer read off the page holds more words than the page shows, so a
+        // readability answer that passes [`choose`]'s share against all of them is
+        // chosen whatever the whole-page answers hold, and they are not read. (A
+        // forum's posts are weighed another way.)
+        let visible = String::new();
+        return Candidates { title, page_type, marked_article, main, landmark: None, visible, posts: None };
+    }
     let pristine = pristine.unwrap_or_else(|| Dom::from(html));
     if missed {
         // An article's short answer next to a long comment thread is right: the
@@ -255,8 +269,13 @@ fn choose(found: &Candidates) -> String {
         let missed = words(main) * 10 < words(visible) * ARTICLE_MISS_TENTHS;
         return if missed { visible.clone() } else { related::without_trailing_links(main) };
     }
-    let share = if found.marked_article { ARTICLE_SHARE_TENTHS } else { MAIN_SHARE_TENTHS };
-    if words(main) * 10 < words(visible) * share { visible.clone() } else { main.clone() }
+    if words(main) * 10 < words(visible) * main_share(found.marked_article) { visible.clone() } else { main.clone() }
+}
+
+/// The share of what a reader sees, in tenths, readability's answer must hold on a
+/// page that is not a settled article (see [`choose`]).
+fn main_share(marked_article: bool) -> usize {
+    if marked_article { ARTICLE_SHARE_TENTHS } else { MAIN_SHARE_TENTHS }
 }
 
 /// Some sites (Discourse forums, for one) put the whole page for crawlers inside a
@@ -267,12 +286,11 @@ fn unwrap_large_noscript(html: &str) -> std::borrow::Cow<'_, str> {
     const LARGE: usize = 5_000;
     const OPEN: &str = "<noscript";
     const CLOSE: &str = "</noscript>";
-    // ASCII lowercasing keeps byte offsets, so positions found here index `html` too.
-    let lower = html.to_ascii_lowercase();
+    let bytes = html.as_bytes();
     let mut tags = Vec::new();
     let mut from = 0;
-    while let Some(open) = lower[from..].find(OPEN).map(|i| i + from) {
-        let Some(close) = lower[open..].find(CLOSE).map(|i| i + open) else { break };
+    while let Some(open) = crate::nesting::find_ignore_case(bytes, from, OPEN.as_bytes()) {
+        let Some(close) = crate::nesting::find_ignore_case(bytes, open, CLOSE.as_bytes()) else { break };
         tags.push((open, close));
         from = close + CLOSE.len();
     }

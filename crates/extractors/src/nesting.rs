@@ -133,8 +133,9 @@ fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(&bytes[from..], needle).map(|i| from + i)
 }
 
-/// Where `needle` (lowercase ASCII) first occurs at or after `from`, in any case.
-fn find_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+/// Where `needle` (lowercase ASCII, starting with `<`) first occurs at or after `from`,
+/// in any case.
+pub(crate) fn find_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let mut at = from;
     while let Some(offset) = memchr::memchr(b'<', &bytes[at..]) {
         let start = at + offset;

@@ -2,7 +2,7 @@
 //! one walk: asking each block for its text instead re-reads a page's text once per
 //! level of nesting, and pages nest twenty `<div>`s deep.
 
-use dom_query::NodeRef;
+use dom_query::{NodeData, NodeRef};
 
 /// What an element holds, summed over everything inside it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub(super) struct Sizes {
 /// page's nesting, which [`crate::nesting`] bounds before a page is parsed.
 pub(super) fn walk<'a>(root: &NodeRef<'a>, visit: &mut impl FnMut(&NodeRef<'a>, Sizes)) -> Sizes {
     if root.is_text() {
-        return Sizes { chars: super::dense_chars(&root.text()), ..Sizes::default() };
+        return Sizes { chars: text_of(root, super::dense_chars), ..Sizes::default() };
     }
     if !root.is_element() && !root.is_document() {
         return Sizes::default();
@@ -42,6 +42,36 @@ pub(super) fn walk<'a>(root: &NodeRef<'a>, visit: &mut impl FnMut(&NodeRef<'a>, 
         visit(root, sizes);
     }
     sizes
+}
+
+/// `measure` of a text node's text, read in place: `NodeRef::text` copies it.
+fn text_of(node: &NodeRef<'_>, measure: impl FnOnce(&str) -> usize) -> usize {
+    node.query(|inner| match &inner.data {
+        NodeData::Text { contents } => measure(contents),
+        _ => 0,
+    })
+    .unwrap_or(0)
+}
+
+/// At least as many words as a reader can see under `root`: the words of its text
+/// nodes outside scripts, styles and templates, each node counted on its own (a word
+/// split by a tag counts twice, so the figure never falls short). What any answer
+/// read off the page holds is no more than this.
+pub(super) fn words_at_most(root: &NodeRef<'_>) -> usize {
+    if root.is_text() {
+        return text_of(root, |text| text.split_whitespace().count());
+    }
+    let hidden = ["script", "style", "noscript", "template"].iter().any(|name| root.has_name(name));
+    if hidden || !(root.is_element() || root.is_document()) {
+        return 0;
+    }
+    let mut words = 0;
+    let mut child = root.first_child();
+    while let Some(node) = child {
+        words += words_at_most(&node);
+        child = node.next_sibling();
+    }
+    words
 }
 
 #[cfg(test)]
@@ -72,6 +102,15 @@ mod tests {
         assert_eq!(seen[0].1, Sizes { chars: 4, links: 1, link_chars: 3 });
         assert_eq!(seen[1].1, Sizes { chars: 10, links: 2, link_chars: 9 });
         assert_eq!(seen[2].1, Sizes { chars: 13, links: 2, link_chars: 9 });
+    }
+
+    #[test]
+    fn words_at_most_counts_what_a_reader_sees_and_never_less() {
+        let dom = Dom::from(
+            "<body><p>one two <b>thr</b>ee</p><script>var a = 1 + 2;</script><style>p { x: y }</style>four</body>",
+        );
+        let body = dom.select("body").nodes().first().copied().expect("a body");
+        assert_eq!(words_at_most(&body), 5, "a word split by a tag counts twice; scripts and styles not at all");
     }
 
     #[test]
