@@ -368,6 +368,38 @@ fn readability_is_kept_unless_it_holds_a_small_share_of_what_a_reader_sees() {
 }
 
 #[test]
+fn a_declared_articles_answer_that_holds_little_of_its_main_landmark_gives_way_to_it() {
+    let words = |n: usize, word: &str| vec![word; n].join(" ");
+    let (main, visible) = (words(300, "section"), words(1000, "page"));
+    let mut article = candidates_with(Some(&main), Some(&words(900, "main")), &visible, true);
+    article.page_type = PageType::Article;
+    assert_eq!(choose(&article), article.landmark.clone().unwrap(), "a third of the landmark is one section of it");
+    article.landmark = Some(words(600, "main"));
+    assert_eq!(choose(&article), main, "half of the landmark is the story");
+    article.landmark = None;
+    assert_eq!(choose(&article), main, "without a landmark the page is not the measure");
+}
+
+#[test]
+fn a_declared_article_page_whose_answer_is_one_section_of_its_main_gets_the_main() {
+    // Features too short for readability to score: it keeps the introduction alone.
+    let feature = |i: usize| format!("<div class=\"feature\"><h3>Feature {i}</h3><p>Firewalls run for you</p></div>");
+    let features: String = (0..30).map(feature).collect();
+    let page = format!(
+        r#"<html><head><meta property="og:type" content="article"><title>Network security</title></head>
+        <body><main><div class="intro"><p>Network security protects the data that moves between your
+        offices, your clouds and your people. Our engineers design, deploy and run the controls that
+        keep it safe, from firewalls to zero trust access, and they stay on call for every incident.</p>
+        <p>Every engagement starts with an assessment of what you run today, and it ends with a plan.</p></div>
+        <div class="features">{features}</div></main></body></html>"#
+    );
+    let out = extract(&page, None);
+    assert_eq!(out.page_type, PageType::Article);
+    assert!(out.markdown.contains("Network security protects"), "{}", out.markdown);
+    assert!(out.markdown.contains("Feature 29"), "the rest of the landmark is kept: {}", out.markdown);
+}
+
+#[test]
 fn a_declared_article_whose_readability_answer_is_a_sliver_gets_the_page_without_its_comments() {
     let section = |n: usize| {
         format!(
