@@ -190,7 +190,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let title = page_title(&dom);
     drop_page_furniture(&dom);
     if settled {
-        drop_other_stories(&dom);
+        related::drop_other_stories(&dom);
     }
     let config = Config {
         text_mode: TextMode::Markdown,
@@ -423,41 +423,6 @@ fn drop_page_furniture(dom: &Dom) {
         let in_content =
             node.ancestors_it(None).any(|a| a.node_name().is_some_and(|n| matches!(n.as_ref(), "article" | "main")));
         if !in_content {
-            node.remove_from_parent();
-        }
-    }
-}
-
-/// On an article page, the `<article>` that holds the page's `<h1>` is the story, and
-/// the `<article>` elements beside it (neither inside it nor around it) are other
-/// stories: related posts, a list of the site's latest. When those together hold at
-/// least as much text as the story, readability scores their common parent above the
-/// story and keeps them all (a ScrapingHub blog page under its "you may also like"
-/// posts: precision 0.19), so they go. When they hold less they stay: readability is
-/// not misled by them, and on a forum page whose thread is the story, taking them away
-/// moved its choice from the thread to the opening post. Chosen on ScrapingHub
-/// (0.967 -> 0.970, two pages); the guard on WCXB's tuning part, where the rule then
-/// changes nothing; its checking part gains one page (0.840 -> 0.841).
-fn drop_other_stories(dom: &Dom) {
-    let Some(body) = dom.select("body").nodes().first().copied() else { return };
-    let Some(h1) = dom.select("body h1").nodes().first().copied() else { return };
-    let Some(story) = h1.ancestors_it(None).find(|a| a.has_name("article")) else { return };
-    let lineage: std::collections::HashSet<_> = story.ancestors_it(None).map(|a| a.id).collect();
-    let mut others = Vec::new();
-    let (mut story_chars, mut other_chars) = (0, 0);
-    sizes::walk(&body, &mut |node, sizes| {
-        if node.id == story.id {
-            story_chars = sizes.chars;
-        } else if node.has_name("article")
-            && !lineage.contains(&node.id)
-            && !node.ancestors_it(None).any(|a| a.has_name("article") && !lineage.contains(&a.id))
-        {
-            others.push(*node);
-            other_chars += sizes.chars;
-        }
-    });
-    if story_chars >= MIN_MAIN_CHARS && other_chars >= story_chars {
-        for node in others {
             node.remove_from_parent();
         }
     }

@@ -178,7 +178,7 @@ fn an_articles_story_is_kept_without_the_other_stories_that_outweigh_it() {
 fn other_stories_lighter_than_the_story_are_left_to_readability() {
     let count = |html: &str| {
         let dom = Dom::from(html);
-        drop_other_stories(&dom);
+        related::drop_other_stories(&dom);
         dom.select("article").length()
     };
     assert_eq!(count(&story_with_teasers(6)), 1, "six teasers outweigh the story and go");
