@@ -175,10 +175,9 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let landmark_node = dom.select(LANDMARK).nodes().first().copied();
     let has_landmark = landmark_node.is_some();
     let body = dom.select("body").nodes().first().copied();
-    let page_chars = match body {
-        Some(body) if settled => sizes::walk(&body, &mut |_, _| {}).chars,
-        _ => 0,
-    };
+    // What a reader can see at most, for the shortcuts below (scripts aside: news
+    // pages carry more script text than story).
+    let shown_words = body.map_or(0, |body| sizes::words_at_most(&body));
     // Read before readability changes the page: an article's answer that holds little
     // of its `<main>` may have taken one section of it (see [`choose`]).
     let landmark_words = landmark_node.filter(|_| settled).map_or(0, |node| sizes::words_at_most(&node));
@@ -204,13 +203,10 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let main = article
         .map(|article| article.text_content.to_string())
         .filter(|md| markdown::plain_text(md).trim().chars().count() >= MIN_MAIN_CHARS);
-    // The body's text (scripts' included) is at least what a reader sees, so an answer
-    // that holds a tenth of it cannot be a miss by [`choose`]'s measure, and the
-    // whole-page answers are not needed.
-    let missed = settled
-        && main
-            .as_ref()
-            .is_some_and(|md| dense_chars(&markdown::plain_text(md)) * 10 < page_chars * ARTICLE_MISS_TENTHS);
+    // No answer read off the page holds more words than it shows, so an answer that
+    // holds [`ARTICLE_MISS_TENTHS`] of those cannot be a miss by [`choose`]'s measure,
+    // and the whole-page answers are not needed.
+    let missed = settled && main.as_ref().is_some_and(|md| words(md) * 10 < shown_words * ARTICLE_MISS_TENTHS);
     let partial = main.as_ref().is_some_and(|md| words(md) * 10 < landmark_words * ARTICLE_LANDMARK_TENTHS);
     if settled && main.is_some() && !missed && !partial {
         let visible = String::new();
@@ -218,10 +214,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     }
     if !settled
         && page_type != PageType::Forum
-        && main.as_ref().is_some_and(|md| {
-            let shown = pristine.as_ref().and_then(|dom| dom.select("body").nodes().first().map(sizes::words_at_most));
-            shown.is_some_and(|shown| words(md) * 10 >= shown * main_share(marked_article))
-        })
+        && main.as_ref().is_some_and(|md| words(md) * 10 >= shown_words * main_share(marked_article))
     {
         // No answer read off the page holds more words than the page shows, so a
         // readability answer that passes [`choose`]'s share against all of them is
