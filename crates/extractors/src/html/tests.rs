@@ -161,7 +161,8 @@ fn story_with_teasers(teasers: usize) -> String {
         <p>Living a true experience of love is one of the greatest pleasures of life. Liking is
         feeling with the soul, but expressing feelings depends on the ideas of each one of us.
         Each one is the only one responsible for their own needs, and only who loves himself
-        can find a true love in life.</p></article>
+        can find a true love in life.</p><p>We condition love on our needs and end it, and we
+        spend a life asking others to answer for what we abandon in ourselves.</p></article>
         <article class="related"><h3>You may also like</h3>{teasers}</article></div></body></html>"#
     )
 }
