@@ -173,6 +173,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
         drop_shop_extras(&dom);
     }
     let landmark_node = dom.select(LANDMARK).nodes().first().copied();
+    // A node borrows the page, which readability takes: its presence is kept apart.
     let has_landmark = landmark_node.is_some();
     let body = dom.select("body").nodes().first().copied();
     // What a reader can see at most, for the shortcuts below (scripts aside: news
@@ -206,20 +207,17 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     // No answer read off the page holds more words than it shows, so an answer that
     // holds [`ARTICLE_MISS_TENTHS`] of those cannot be a miss by [`choose`]'s measure,
     // and the whole-page answers are not needed.
-    let missed = settled && main.as_ref().is_some_and(|md| words(md) * 10 < shown_words * ARTICLE_MISS_TENTHS);
-    let partial = main.as_ref().is_some_and(|md| words(md) * 10 < landmark_words * ARTICLE_LANDMARK_TENTHS);
-    if settled && main.is_some() && !missed && !partial {
-        let visible = String::new();
-        return Candidates { title, page_type, marked_article, main, landmark: None, visible, posts: None };
-    }
-    if !settled
-        && page_type != PageType::Forum
-        && main.as_ref().is_some_and(|md| words(md) * 10 >= shown_words * main_share(marked_article))
-    {
-        // No answer read off the page holds more words than the page shows, so a
-        // readability answer that passes [`choose`]'s share against all of them is
-        // chosen whatever the whole-page answers hold, and they are not read. (A
-        // forum's posts are weighed another way.)
+    // The same bound lets any other page's answer that passes [`choose`]'s share
+    // against all the words shown stand (a forum's posts are weighed another way).
+    let main_words = main.as_ref().map_or(0, |md| words(md));
+    let missed = settled && main.is_some() && main_words * 10 < shown_words * ARTICLE_MISS_TENTHS;
+    let partial = main_words * 10 < landmark_words * ARTICLE_LANDMARK_TENTHS;
+    let stands = if settled {
+        !missed && !partial
+    } else {
+        page_type != PageType::Forum && main_words * 10 >= shown_words * main_share(marked_article)
+    };
+    if main.is_some() && stands {
         let visible = String::new();
         return Candidates { title, page_type, marked_article, main, landmark: None, visible, posts: None };
     }
