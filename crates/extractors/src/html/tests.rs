@@ -144,6 +144,60 @@ fn an_articles_ticker_of_other_headlines_goes_even_when_it_outweighs_the_story()
     assert!(md.contains("budget vote, part 14"), "{md}");
 }
 
+#[test]
+fn a_listings_headlines_stay_though_they_are_lists_of_links_and_its_menu_goes() {
+    let headlines = (0..3)
+        .map(|i| {
+            format!("<div class=\"row\"><ul>{}</ul></div>", (0..12).map(|j| format!(
+            "<li><a href=\"/news/{i}-{j}\">Regulators approve the new reactor design, story {i}-{j}</a></li>"
+        )).collect::<String>())
+        })
+        .collect::<String>();
+    let menu = (0..12).map(|i| format!("<li><a href=\"/s/{i}\">Topic {i}</a></li>")).collect::<String>();
+    let page = format!("<html><body><div class=\"topics\"><ul>{menu}</ul></div>{headlines}</body></html>");
+    let read =
+        |page_type| visible_markdown(&Dom::from(page.as_str()), None, Scope::Body, page_type).unwrap_or_default();
+    let md = read(PageType::Listing);
+    assert!(md.contains("story 2-11"), "a listing's headlines are its items: {md}");
+    assert!(!md.contains("Topic 11"), "short links are a menu: {md}");
+    let md = read(PageType::Other);
+    assert!(!md.contains("story 2-11"), "elsewhere a list of headlines is other pages: {md}");
+}
+
+#[test]
+fn a_consent_banner_is_not_taken_for_the_content_of_a_page_of_headlines() {
+    let consent = "<div id=\"onetrust-consent-sdk\"><div><p>We and our 977 partners store and access \
+        personal data, like browsing data or unique identifiers, on your device. Selecting Allow all \
+        enables tracking technologies to support the purposes shown under we and our partners process \
+        data to provide. Selecting Reject all or withdrawing your consent will disable them. If \
+        trackers are disabled, some content and ads you see may not be as relevant to you.</p></div></div>";
+    let items = (0..12)
+        .map(|i| format!("<li class=\"card\"><h3><a href=\"/n/{i}\">A headline about the markets, number {i}</a></h3><p>Short teaser {i}.</p></li>"))
+        .collect::<String>();
+    let page = format!("<html><body><main><h1>Economy</h1><ul>{items}</ul></main>{consent}</body></html>");
+    let md = extract(&page, None).markdown;
+    assert!(!md.contains("977 partners"), "{md}");
+    assert!(md.contains("number 11"), "{md}");
+}
+
+#[test]
+fn text_for_screen_readers_only_is_not_read() {
+    let cards = (0..8)
+        .map(|i| {
+            format!(
+                "<li class=\"card\"><h3><a href=\"/p/{i}\">Dark roast coffee, blend {i}</a></h3>\
+            <span class=\"visually-hidden\">Regular price</span><span>$19.99</span>\
+            <span class=\"sr-only\">Dark roast coffee, blend {i}</span></li>"
+            )
+        })
+        .collect::<String>();
+    let page = format!("<html><body><h1>Coffee</h1><ul class=\"grid\">{cards}</ul></body></html>");
+    let md = extract(&page, None).markdown;
+    assert!(md.contains("blend 7") && md.contains("$19.99"), "{md}");
+    assert!(!md.contains("Regular price"), "{md}");
+    assert_eq!(md.matches("blend 7").count(), 1, "{md}");
+}
+
 /// An article page (`og:type` article) whose story is an `<article>` holding the
 /// `<h1>`, followed by `teasers` other `<article>` posts.
 fn story_with_teasers(teasers: usize) -> String {
