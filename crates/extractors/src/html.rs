@@ -186,12 +186,11 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     // The whole-page answers start from the page as parsed, and readability changes
     // its DOM: they work on a copy of the node arena, which costs less than parsing
     // the page again.
-    dom.select(SCREEN_READER_ONLY).remove();
+    overlays::drop_unseen(&dom);
     let pristine = (!settled).then(|| dom.clone());
     prepare_code_blocks(&dom);
     let title = page_title(&dom);
     drop_page_furniture(&dom);
-    overlays::drop_consent_overlays(&dom);
     if settled {
         related::drop_other_stories(&dom);
     }
@@ -431,17 +430,6 @@ fn page_title(dom: &Dom) -> Option<String> {
     };
     from("title").or_else(|| from("h1"))
 }
-
-/// Text drawn for screen readers only (Bootstrap's `sr-only`, WordPress's
-/// `screen-reader-text`, Shopify's `visually-hidden`): a shop card's "Regular price"
-/// label, a second copy of a product's name. A reader of the page never sees it, and
-/// it is removed before any answer is read. Chosen on WCXB's tuning part: 0.8673 ->
-/// 0.8680, collections 0.688 -> 0.704 (shop grids whose every card said "Regular
-/// price" twice and its product's name three times), while some pages lose where
-/// readability then scores another block (a shop page 0.83 -> 0.66); checking part
-/// 0.8435 -> 0.8450.
-const SCREEN_READER_ONLY: &str =
-    ".visually-hidden, .visuallyhidden, .sr-only, .screen-reader-text, .screen-reader-only";
 
 /// The `<main>` landmark, as an element or a role.
 const LANDMARK: &str = "body main, body [role=\"main\"]";

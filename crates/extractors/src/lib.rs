@@ -78,8 +78,8 @@ impl Normalizer for AutoNormalizer {
     /// 14: HTML articles drop the other `<article>` stories beside the one holding the
     ///    `<h1>` when they outweigh it, and a trailing run of link-only lines; an
     ///    article's answer under four tenths of its `<main>` gives way to it.
-    /// 15: HTML pages lose consent banners and dialogs before readability reads them,
-    ///    and text for screen readers only; a listing's or collection's lists of
+    /// 15: HTML pages lose consent banners, dialogs and text for screen readers only
+    ///    before any answer is read; a listing's or collection's lists of
     ///    headline-length links are kept as its items.
     fn version(&self) -> &'static str {
         "auto-15"
