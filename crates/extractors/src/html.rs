@@ -173,6 +173,8 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     if page_type == PageType::Product {
         drop_shop_extras(&dom);
     }
+    // No answer reads what a reader never sees.
+    overlays::drop_unseen(&dom);
     let landmark_node = dom.select(LANDMARK).nodes().first().copied();
     // A node borrows the page, which readability takes: its presence is kept apart.
     let has_landmark = landmark_node.is_some();
@@ -186,7 +188,6 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     // The whole-page answers start from the page as parsed, and readability changes
     // its DOM: they work on a copy of the node arena, which costs less than parsing
     // the page again.
-    overlays::drop_unseen(&dom);
     let pristine = (!settled).then(|| dom.clone());
     prepare_code_blocks(&dom);
     let title = page_title(&dom);
