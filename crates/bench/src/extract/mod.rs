@@ -59,7 +59,8 @@ pub struct Options {
     pub python: Option<PathBuf>,
     pub gate: bool,
     pub limit: Option<usize>,
-    /// Where to write ctxd's text per page (`<set>/<id>.txt`), for inspecting misses.
+    /// Where to write ctxd's text per page (`<set>/<id>.txt`, with `<set>/types.tsv` of
+    /// the page types found), for inspecting misses.
     pub dump: Option<PathBuf>,
 }
 

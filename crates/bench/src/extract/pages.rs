@@ -86,6 +86,13 @@ fn dump(options: &Options, set: &str, outputs: &Outputs) -> anyhow::Result<()> {
     let Some(dir) = &options.dump else { return Ok(()) };
     let dir = dir.join(set);
     std::fs::create_dir_all(&dir)?;
+    // And the page type found for each page, one `id<TAB>type` line per page in id
+    // order: misclassified pages are where most misses start.
+    let mut types: Vec<(&String, &str)> =
+        outputs.iter().filter_map(|(id, output)| Some((id, output.page_type?))).collect();
+    types.sort();
+    let lines: String = types.iter().map(|(id, kind)| format!("{id}\t{kind}\n")).collect();
+    std::fs::write(dir.join("types.tsv"), lines)?;
     for (id, output) in outputs {
         std::fs::write(dir.join(format!("{id}.txt")), &output.text)?;
         // The markdown too: the structure figures are read off it.
