@@ -44,7 +44,7 @@ const POSTS_IN_MAIN: f64 = 0.7;
 /// less and was left out.
 pub(super) fn thread_markdown(dom: &Dom, url: Option<&str>) -> Option<String> {
     clean_for_reading(dom, url, Forms::Keep, false, PageType::Forum);
-    let body = dom.select("body").nodes().first().copied()?;
+    let body = dom.body()?;
     let items = repeated_items(&body)?;
     Some(items.iter().map(|item| item.md(None).to_string()).collect::<Vec<_>>().join("\n\n"))
 }
@@ -146,7 +146,7 @@ mod tests {
 
     fn items_of(html: &str) -> Vec<String> {
         let dom = Dom::from(html);
-        let body = dom.select("body").nodes().first().copied().expect("a body");
+        let body = dom.body().expect("a body");
         repeated_items(&body).unwrap_or_default().iter().map(|item| item.text().trim().to_owned()).collect()
     }
 

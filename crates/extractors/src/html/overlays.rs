@@ -40,7 +40,7 @@ enum Unseen {
 /// times), while some pages lose where readability then scores another block (a
 /// shop page 0.83 -> 0.66); checking 0.8435 -> 0.8450.
 pub(super) fn drop_unseen(dom: &Dom) {
-    let Some(body) = dom.select("body").nodes().first().copied() else { return };
+    let Some(body) = dom.body() else { return };
     let mut screen_reader = Vec::new();
     let mut overlays = Vec::new();
     for node in body.descendants_it() {
@@ -91,6 +91,16 @@ fn unseen(node: &NodeRef<'_>) -> Option<Unseen> {
         found
     })
     .flatten()
+}
+
+/// Whether `node`'s class attribute holds one of `parts` (as CSS's `[class*=...]`
+/// does, case and all), read in place.
+pub(super) fn class_holds_any(node: &NodeRef<'_>, parts: &[&str]) -> bool {
+    node.query(|inner| {
+        let NodeData::Element(element) = &inner.data else { return false };
+        element.attrs.iter().any(|attr| &*attr.name.local == "class" && parts.iter().any(|p| attr.value.contains(p)))
+    })
+    .unwrap_or(false)
 }
 
 /// Whether `value` holds "cookie" or "consent" in any case.

@@ -61,7 +61,7 @@ impl Signals {
             }
         }
         signals.og_type = dom
-            .select("meta[property=\"og:type\"]")
+            .select_single("meta[property=\"og:type\"]")
             .attr("content")
             .map(|t| t.trim().to_ascii_lowercase())
             .filter(|t| !t.is_empty());
@@ -137,7 +137,7 @@ fn count_prices(text: &str) -> usize {
 /// some text, the most members of one that show a price, and the largest whose
 /// members are named as posts.
 fn read_structure(dom: &Dom, signals: &mut Signals) {
-    let Some(body) = dom.select("body").nodes().first().copied() else { return };
+    let Some(body) = dom.body() else { return };
     let mut walk = Structure { signals, link_chars: 0, linked: 0, priced: 0, posts: 0 };
     walk.element(&body);
     let Structure { signals, link_chars, linked, priced, posts } = walk;

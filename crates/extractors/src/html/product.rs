@@ -27,7 +27,7 @@ pub(super) fn product_description(dom: &Dom) -> Option<String> {
         return Some(described.attr("content").map_or_else(|| described.text().to_string(), |c| c.to_string()));
     }
     let og_product =
-        dom.select("meta[property=\"og:type\"]").attr("content").is_some_and(|t| t.trim().ends_with("product"));
+        dom.select_single("meta[property=\"og:type\"]").attr("content").is_some_and(|t| t.trim().ends_with("product"));
     if !(og_product || microdata.exists() || !ld_products.is_empty()) {
         return None;
     }

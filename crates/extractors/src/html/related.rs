@@ -18,7 +18,7 @@ use super::{MIN_MAIN_CHARS, sizes};
 /// (0.9670 -> 0.9696, two pages); the guard on WCXB's tuning part, where the rule then
 /// changes nothing; its checking part gains one page (0.840 -> 0.841).
 pub(super) fn drop_other_stories(dom: &Dom) {
-    let Some(body) = dom.select("body").nodes().first().copied() else { return };
+    let Some(body) = dom.body() else { return };
     let Some(h1) = dom.select("body h1").nodes().first().copied() else { return };
     let Some(story) = h1.ancestors_it(None).find(|a| a.has_name("article")) else { return };
     let lineage: std::collections::HashSet<_> = story.ancestors_it(None).map(|a| a.id).collect();

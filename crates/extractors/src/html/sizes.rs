@@ -81,7 +81,7 @@ mod tests {
 
     fn sizes_by_id(html: &str) -> Vec<(String, Sizes)> {
         let dom = Dom::from(html);
-        let body = dom.select("body").nodes().first().copied().expect("a body");
+        let body = dom.body().expect("a body");
         let mut seen = Vec::new();
         walk(&body, &mut |node, sizes| {
             if let Some(id) = node.attr("id") {
@@ -109,7 +109,7 @@ mod tests {
         let dom = Dom::from(
             "<body><p>one two <b>thr</b>ee</p><script>var a = 1 + 2;</script><style>p { x: y }</style>four</body>",
         );
-        let body = dom.select("body").nodes().first().copied().expect("a body");
+        let body = dom.body().expect("a body");
         assert_eq!(words_at_most(&body), 5, "a word split by a tag counts twice; scripts and styles not at all");
     }
 
