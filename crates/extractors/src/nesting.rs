@@ -115,18 +115,17 @@ pub(crate) fn bounded(html: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// The index just past the `>` that ends the tag whose attributes start at `from`,
-/// skipping `>` inside quoted attribute values.
+/// skipping `>` inside quoted attribute values. Jumps from one quote or `>` to the
+/// next: a page's bytes are mostly inside its tags' attributes.
 fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut quote = None;
-    for (i, &b) in bytes[from..].iter().enumerate() {
-        match (quote, b) {
-            (None, b'"' | b'\'') => quote = Some(b),
-            (Some(q), _) if q == b => quote = None,
-            (None, b'>') => return Some(from + i + 1),
-            _ => {}
+    let mut at = from;
+    loop {
+        let i = at + memchr::memchr3(b'>', b'"', b'\'', &bytes[at..])?;
+        if bytes[i] == b'>' {
+            return Some(i + 1);
         }
+        at = i + 1 + memchr::memchr(bytes[i], &bytes[i + 1..])? + 1;
     }
-    None
 }
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -173,6 +172,14 @@ mod tests {
         assert_eq!(bounded.matches("<div>").count(), MAX_DEPTH);
         assert_eq!(bounded.matches("</div>").count(), MAX_DEPTH);
         assert!(bounded.contains('x'));
+    }
+
+    #[test]
+    fn a_tag_ends_at_the_first_angle_bracket_outside_its_quoted_values() {
+        let tag = br#"<a title='x > y' data-q="it's > 2" href=z>text"#;
+        assert_eq!(tag_end(tag, 2), Some(tag.len() - 4));
+        assert_eq!(tag_end(b"<a title=\"never closed >", 2), None);
+        assert_eq!(tag_end(b"<a", 2), None);
     }
 
     #[test]

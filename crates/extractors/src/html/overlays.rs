@@ -103,10 +103,13 @@ pub(super) fn class_holds_any(node: &NodeRef<'_>, parts: &[&str]) -> bool {
     .unwrap_or(false)
 }
 
-/// Whether `value` holds "cookie" or "consent" in any case.
+/// Whether `value` holds "cookie" or "consent" in any case (looked for only where a
+/// `c` is: every element's class and id are asked).
 fn mentions_consent(value: &str) -> bool {
-    let holds = |needle: &[u8]| value.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
-    holds(b"cookie") || holds(b"consent")
+    let bytes = value.as_bytes();
+    let starts =
+        |at: usize, needle: &[u8]| bytes.get(at..at + needle.len()).is_some_and(|w| w.eq_ignore_ascii_case(needle));
+    memchr::memchr2_iter(b'c', b'C', bytes).any(|at| starts(at, b"cookie") || starts(at, b"consent"))
 }
 
 #[cfg(test)]
