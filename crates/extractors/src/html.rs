@@ -458,15 +458,13 @@ fn visible_markdown(dom: &Dom, url: Option<&str>, scope: Scope, page_type: PageT
     if let Some(product) = description.as_deref().and_then(|d| product_block(dom, d)) {
         return Some(product.md(None).to_string());
     }
-    let root = match scope {
-        Scope::Landmark => dom.select_single(LANDMARK),
-        Scope::Body if dom.body().is_some() => dom.select_single("body"),
-        Scope::Body => dom.select("html"),
-    };
-    let node = root.nodes().first().copied();
+    let markdown = |node: Option<dom_query::NodeRef<'_>>| node.map(|node| node.md(None).to_string());
     match scope {
-        Scope::Body => Some(node.map(|node| node.md(None).to_string()).unwrap_or_default()),
-        Scope::Landmark => node.map(|node| node.md(None).to_string()),
+        Scope::Landmark => markdown(dom.select_single(LANDMARK).nodes().first().copied()),
+        Scope::Body => {
+            let root = dom.body().or_else(|| dom.select_single("html").nodes().first().copied());
+            Some(markdown(root).unwrap_or_default())
+        }
     }
 }
 
