@@ -9,6 +9,7 @@ use dom_smoothie::{Config, Readability, TextMode};
 use crate::markdown;
 
 mod code;
+mod furniture;
 mod items;
 mod overlays;
 mod page_type;
@@ -19,7 +20,7 @@ mod sizes;
 #[cfg(test)]
 use code::language_of;
 use code::prepare_code_blocks;
-use product::{drop_hidden_blocks, drop_shop_extras, product_block, product_description};
+use product::{declares_product, drop_hidden_blocks, drop_shop_extras};
 
 /// A page's main content as markdown, its title and what kind of page it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,9 +137,11 @@ fn extract_bounded(html: &str, url: Option<&str>) -> Extracted {
         Some(title) => without_title_heading(&body, title),
         None => body,
     };
-    // An article repeats itself on purpose (a meal plan's days, a recipe's steps); a
-    // ScrapingHub article lost its second week to this.
-    let body = if found.page_type == PageType::Article { body } else { without_repeated_blocks(&body) };
+    // An article repeats itself on purpose (a meal plan's days, a recipe's steps; a
+    // ScrapingHub article lost its second week to the shorter bound), but not a whole
+    // story's length.
+    let run = if found.page_type == PageType::Article { ARTICLE_REPEATED_RUN_CHARS } else { REPEATED_RUN_CHARS };
+    let body = without_repeated_blocks(&body, run);
     Extracted { title: found.title, markdown: markdown::tidy(&body), page_type: found.page_type }
 }
 
@@ -191,7 +194,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let pristine = (!settled).then(|| dom.clone());
     prepare_code_blocks(&dom);
     let title = page_title(&dom);
-    drop_page_furniture(&dom);
+    furniture::drop_page_furniture(&dom);
     if settled {
         related::drop_other_stories(&dom);
     }
@@ -329,15 +332,24 @@ fn unwrap_large_noscript(html: &str) -> std::borrow::Cow<'_, str> {
 /// Characters of text a run of repeated lines must hold to be dropped as a copy.
 const REPEATED_RUN_CHARS: usize = 300;
 
+/// An article's second copy of a run of this many characters is dropped: a page that
+/// draws its story twice (once for phones, once for desktops). Chosen on the tuning
+/// part of WCXB dev: 300 gained most there (0.8690 -> 0.8697) but cost ScrapingHub
+/// 0.9707 -> 0.9695 (a meal plan's repeated days, a recipe's steps); 1,000 still cost
+/// it 0.0003; 2,000 gains as much on tuning (0.8696; a trade blog printed twice, 0.66
+/// -> 0.97) and leaves ScrapingHub as it was. Checking part 0.8448 -> 0.8458.
+const ARTICLE_REPEATED_RUN_CHARS: usize = 2_000;
+
 /// The body without a second copy of a block of text: responsive pages draw the same
 /// block twice (once for phones, once for desktops), forums quote the post they
 /// answer, shops repeat a description in a tab. A copy is a run of lines (blank lines
-/// aside) each already seen, holding at least [`REPEATED_RUN_CHARS`]: shorter repeats
+/// aside) each already seen, holding at least `min_chars` ([`REPEATED_RUN_CHARS`],
+/// or [`ARTICLE_REPEATED_RUN_CHARS`] in an article): shorter repeats
 /// are labels that items share ("Pros", "Key features", a price line), which are
 /// content. Code and table rows are left alone. Chosen on the tuning part of WCXB dev
 /// (0.851 -> 0.854; 66 pages gain, 22 lose, where the truth keeps both copies of
 /// tabs), held on its checking part (0.837 -> 0.841).
-fn without_repeated_blocks(body: &str) -> String {
+fn without_repeated_blocks(body: &str, min_chars: usize) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut fences = markdown::Fences::default();
     let lines: Vec<&str> = body.lines().collect();
@@ -363,7 +375,7 @@ fn without_repeated_blocks(body: &str) -> String {
             end += 1;
         }
         let chars: usize = (at..end).filter(|&i| repeated[i]).map(|i| lines[i].trim().chars().count()).sum();
-        if chars >= REPEATED_RUN_CHARS {
+        if chars >= min_chars {
             (at..end).filter(|&i| repeated[i]).for_each(|i| dropped[i] = true);
         }
         at = end;
@@ -397,35 +409,6 @@ fn without_title_heading(body: &str, title: &str) -> String {
     }
 }
 
-/// Class words (any part of a class attribute) of parts of article pages that are
-/// never the main content, though readability keeps them when they sit inside the
-/// article: captions, photo credits and galleries; `<figcaption>` is one too. (Share
-/// bars, related links and tag lists were tried too: they cost more on WCXB's page
-/// types than they gained on ScrapingHub's articles.)
-const FURNITURE: &[&str] = &["caption", "credit", "gallery", "slideshow", "byline", "dateline", "timestamp"];
-
-/// Removes the [`FURNITURE`], and the page's own `<header>`, `<nav>` and `<footer>`:
-/// readability scores those like any block, and when the content is many sibling blocks
-/// (a shop's product cards) the common parent it picks carries the site's menu along
-/// (on twelve REI pages, about 900 menu items each). Those inside an `<article>` or
-/// `<main>` belong to the content and stay. Measured: WCXB dev F1 0.820 -> 0.826
-/// (collections 0.546 -> 0.587, listings 0.630 -> 0.648, services 0.786 -> 0.794),
-/// ScrapingHub unchanged at 0.957. One pass reading classes in place: as CSS
-/// selectors (`[class*="caption"]`, ...) this took 0.17 ms of a ScrapingHub page's 4.
-fn drop_page_furniture(dom: &Dom) {
-    let mut gone = Vec::new();
-    for node in dom.root().descendants_it() {
-        let chrome = ["header", "nav", "footer"].iter().any(|name| node.has_name(name));
-        let furniture = node.has_name("figcaption") || overlays::class_holds_any(&node, FURNITURE);
-        if furniture || (chrome && !node.ancestors_it(None).any(|a| a.has_name("article") || a.has_name("main"))) {
-            gone.push(node);
-        }
-    }
-    for node in gone {
-        node.remove_from_parent();
-    }
-}
-
 /// The `<title>` (or first `<h1>`), with whitespace collapsed.
 fn page_title(dom: &Dom) -> Option<String> {
     let from = |selector: &str| {
@@ -451,13 +434,17 @@ enum Scope {
 /// Markdown of everything a reader would see in `scope`, minus scripts, forms and
 /// page chrome: the answer when no main content stands out. `None` when the scope
 /// is not on the page.
+///
+/// A product page was once cut to the smallest block holding its name and the start
+/// of its declared description. On the tuning part of WCXB dev that cost more than it
+/// gained (dropping it: 0.8678 -> 0.8690, two shops whose features sit beside the buy
+/// box 0.24 -> 0.80 and 0.33 -> 0.86; checking part 0.8450 -> 0.8448, one coffee shop
+/// whose truth leaves out its flavour notes 0.88 -> 0.64), so a product page is read
+/// like any other.
 fn visible_markdown(dom: &Dom, url: Option<&str>, scope: Scope, page_type: PageType) -> Option<String> {
     // Read before the scripts go: JSON-LD lives in them.
-    let description = product_description(dom);
-    clean_for_reading(dom, url, Forms::Drop, description.is_some(), page_type);
-    if let Some(product) = description.as_deref().and_then(|d| product_block(dom, d)) {
-        return Some(product.md(None).to_string());
-    }
+    let product = declares_product(dom);
+    clean_for_reading(dom, url, Forms::Drop, product, page_type);
     let markdown = |node: Option<dom_query::NodeRef<'_>>| node.map(|node| node.md(None).to_string());
     match scope {
         Scope::Landmark => markdown(dom.select_single(LANDMARK).nodes().first().copied()),
@@ -478,7 +465,7 @@ enum Forms {
 }
 
 /// Removes what a reader of the whole page would not read: scripts, page chrome,
-/// images, lists of links (see [`drop_link_lists`] for what `page_type` changes), forms
+/// images, form controls ([`furniture::drop_form_controls`]), lists of links (see [`drop_link_lists`] for what `page_type` changes), forms
 /// unless told to keep them, and on a product page (`product`) its hidden blocks
 /// (menus and carts); makes addresses absolute.
 fn clean_for_reading(dom: &Dom, url: Option<&str>, forms: Forms, product: bool, page_type: PageType) {
@@ -490,6 +477,7 @@ fn clean_for_reading(dom: &Dom, url: Option<&str>, forms: Forms, product: bool, 
     // Images of a page taken whole are galleries, product cards and logos; their alt
     // texts and addresses are not content. Dialogs are overlays a reader closes.
     dom.select("img, picture, [role=\"dialog\"], [aria-modal=\"true\"]").remove();
+    furniture::drop_form_controls(dom);
     if product {
         drop_hidden_blocks(dom);
     }

@@ -81,8 +81,12 @@ impl Normalizer for AutoNormalizer {
     /// 15: HTML pages lose consent banners, dialogs and text for screen readers only
     ///    before any answer is read; a listing's or collection's lists of
     ///    headline-length links are kept as its items.
+    /// 16: HTML pages lose authors' bios and, taken whole, their form controls; a
+    ///    thread's posts lose their comment lists and author cards; an article drops
+    ///    a second copy of a long run; a product page is taken whole (no longer cut
+    ///    to the block around its name and description).
     fn version(&self) -> &'static str {
-        "auto-15"
+        "auto-16"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -93,16 +93,6 @@ fn unseen(node: &NodeRef<'_>) -> Option<Unseen> {
     .flatten()
 }
 
-/// Whether `node`'s class attribute holds one of `parts` (as CSS's `[class*=...]`
-/// does, case and all), read in place.
-pub(super) fn class_holds_any(node: &NodeRef<'_>, parts: &[&str]) -> bool {
-    node.query(|inner| {
-        let NodeData::Element(element) = &inner.data else { return false };
-        element.attrs.iter().any(|attr| &*attr.name.local == "class" && parts.iter().any(|p| attr.value.contains(p)))
-    })
-    .unwrap_or(false)
-}
-
 /// Whether `value` holds "cookie" or "consent" in any case (looked for only where a
 /// `c` is: every element's class and id are asked).
 fn mentions_consent(value: &str) -> bool {

@@ -243,33 +243,17 @@ fn other_stories_lighter_than_the_story_are_left_to_readability() {
 }
 
 #[test]
-fn a_product_page_keeps_its_product_and_not_the_cards_of_others() {
-    let card = |i: usize| {
-        format!(
-            "<div class=\"tile\"><h3>Enamel mug no. {i}</h3><span>$12.00</span>\
-             <span>Free delivery on orders over $50, ships in two days.</span></div>"
-        )
-    };
-    let product = |ld: &str| {
-        format!(
-            "<html><head>{ld}</head><body><div class=\"page\"><div class=\"product\">\
-             <h1>Stoneware pour-over dripper</h1><span>$34.00</span>\
-             <div class=\"copy\"><p>A hand-thrown stoneware dripper that fits every mug and \
-             brews one cup in three minutes.</p><ul><li>Glazed inside, raw clay outside</li>\
-             <li>Takes size 02 filters</li></ul></div></div>\
-             <div class=\"others\"><h2>You may also like</h2>{}</div></div></body></html>",
-            (0..6).map(card).collect::<String>()
-        )
-    };
-    let ld = r#"<script type="application/ld+json">{"@context":"https://schema.org","@graph":[
-        {"@type":"Product","name":"Stoneware pour-over dripper","description":"A hand-thrown stoneware dripper that fits every mug and brews one cup in three minutes."}]}</script>"#;
-    let md = visible_markdown(&Dom::from(product(ld).as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
-    assert!(md.contains("Stoneware pour-over dripper") && md.contains("Takes size 02 filters"), "{md}");
-    assert!(!md.contains("Enamel mug"), "the cards of other products go: {md}");
-
-    // Without a product declaration the page is taken whole, as before.
-    let md = visible_markdown(&Dom::from(product("").as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
-    assert!(md.contains("Enamel mug no. 5"), "{md}");
+fn a_product_pages_features_beside_its_name_and_description_stay() {
+    let page = "<html><head><script type=\"application/ld+json\">{\"@type\":\"Product\",\"name\":\"Glass cup\",\
+         \"description\":\"A hand-blown glass cup with a silicone sleeve for your morning espresso.\"}</script>\
+         </head><body><div class=\"page\"><div class=\"buy\"><h1>Glass cup</h1><span>$24.00</span>\
+         <p>A hand-blown glass cup with a silicone sleeve for your morning espresso.</p></div>\
+         <div class=\"features\"><h2>Features</h2><ul><li>Anti-splash lid with a nose dome</li>\
+         <li>Thermal shock resistant borosilicate</li><li>Waist width 65 mm, height 69 mm</li></ul></div></div>\
+         </body></html>";
+    let md = visible_markdown(&Dom::from(page), None, Scope::Body, PageType::Product).unwrap_or_default();
+    assert!(md.contains("hand-blown glass cup"), "{md}");
+    assert!(md.contains("Thermal shock resistant") && md.contains("Waist width 65 mm"), "the features stay: {md}");
 }
 
 #[test]
@@ -322,7 +306,7 @@ fn a_product_page_drops_its_reviews_and_the_carousels_of_other_products() {
 }
 
 #[test]
-fn a_block_drawn_twice_is_kept_once_except_in_an_article() {
+fn a_block_drawn_twice_is_kept_once_and_in_an_article_only_when_it_is_story_long() {
     let block = "<div class=\"plan\"><h3>Team plan</h3><p>Unlimited projects, shared spaces and a \
         history of every change kept for a year, with single sign-on for the whole company and a \
         named contact who answers within a working day.</p><p>Billed yearly at twelve dollars a \
@@ -345,6 +329,17 @@ fn a_block_drawn_twice_is_kept_once_except_in_an_article() {
     );
     let md = extract(&article, None).markdown;
     assert_eq!(md.matches("Unlimited projects").count(), 2, "an article repeats itself on purpose: {md}");
+
+    // A story drawn twice whole (for phones and for desktops) is kept once.
+    let story: String =
+        (1..=8).map(|i| format!("<p>Paragraph {i} of the story. {}</p>", "Words of it. ".repeat(20))).collect();
+    let twice = format!(
+        "<html><head>{ld}</head><body><article><h1>Trends</h1><div class=\"mobile\">{story}</div>\
+         <div class=\"desktop\">{story}</div></article></body></html>"
+    );
+    let md = extract(&twice, None).markdown;
+    assert_eq!(md.matches("Paragraph 3 of the story.").count(), 1, "{md}");
+    assert!(md.contains("Paragraph 8 of the story."), "{md}");
 }
 
 #[test]
