@@ -77,10 +77,13 @@ fn drop_post_extras(items: &[NodeRef<'_>]) {
         .map(|item| {
             item.descendants_it()
                 .filter(|node| {
-                    let listed = node.has_name("ul")
-                        || node.has_name("ol")
-                        || node.element_children().iter().any(|child| super::named_with(child, COMMENT_LIST_WORDS));
-                    (listed && super::named_with(node, COMMENT_LIST_WORDS))
+                    // The name first: asking for an element's children copies them.
+                    let listed = || {
+                        node.has_name("ul")
+                            || node.has_name("ol")
+                            || node.element_children().iter().any(|child| super::named_with(child, COMMENT_LIST_WORDS))
+                    };
+                    (super::named_with(node, COMMENT_LIST_WORDS) && listed())
                         || super::named_with(node, AUTHOR_CARD_WORDS)
                 })
                 .collect()
