@@ -465,9 +465,10 @@ enum Forms {
 }
 
 /// Removes what a reader of the whole page would not read: scripts, page chrome,
-/// images, form controls ([`furniture::drop_form_controls`]), lists of links (see [`drop_link_lists`] for what `page_type` changes), forms
-/// unless told to keep them, and on a product page (`product`) its hidden blocks
-/// (menus and carts); makes addresses absolute.
+/// images, form controls ([`furniture::drop_form_controls`]), lists of links (see
+/// [`drop_link_lists`] for what `page_type` changes), forms unless told to keep them,
+/// and on a product page (`product`) its hidden blocks (menus and carts); makes
+/// addresses absolute.
 fn clean_for_reading(dom: &Dom, url: Option<&str>, forms: Forms, product: bool, page_type: PageType) {
     prepare_code_blocks(dom);
     dom.select("script, style, noscript, template, nav, header, footer, aside, iframe, svg").remove();
