@@ -20,7 +20,7 @@ mod sizes;
 #[cfg(test)]
 use code::language_of;
 use code::prepare_code_blocks;
-use product::{declares_product, drop_hidden_blocks, drop_shop_extras};
+use product::{drop_hidden_blocks, drop_shop_extras};
 
 /// A page's main content as markdown, its title and what kind of page it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,11 +233,12 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
         // comments are not what is measured against it.
         drop_comment_threads(&pristine);
     }
-    let landmark = has_landmark.then(|| visible_markdown(&pristine.clone(), url, Scope::Landmark, page_type)).flatten();
+    let known = Known { url, page_type, product: signals.declares_product };
+    let landmark = has_landmark.then(|| visible_markdown(&pristine.clone(), known, Scope::Landmark)).flatten();
     // Only weighed against readability's answer, so not read without one.
     let thread = page_type == PageType::Forum && main.is_some();
     let posts = thread.then(|| items::thread_markdown(&pristine.clone(), url)).flatten();
-    let visible = visible_markdown(&pristine, url, Scope::Body, page_type).unwrap_or_default();
+    let visible = visible_markdown(&pristine, known, Scope::Body).unwrap_or_default();
     Candidates { title, page_type, marked_article, main, landmark, visible, posts }
 }
 
@@ -441,10 +442,8 @@ enum Scope {
 /// box 0.24 -> 0.80 and 0.33 -> 0.86; checking part 0.8450 -> 0.8448, one coffee shop
 /// whose truth leaves out its flavour notes 0.88 -> 0.64), so a product page is read
 /// like any other.
-fn visible_markdown(dom: &Dom, url: Option<&str>, scope: Scope, page_type: PageType) -> Option<String> {
-    // Read before the scripts go: JSON-LD lives in them.
-    let product = declares_product(dom);
-    clean_for_reading(dom, url, Forms::Drop, product, page_type);
+fn visible_markdown(dom: &Dom, known: Known<'_>, scope: Scope) -> Option<String> {
+    clean_for_reading(dom, known, Forms::Drop);
     let markdown = |node: Option<dom_query::NodeRef<'_>>| node.map(|node| node.md(None).to_string());
     match scope {
         Scope::Landmark => markdown(dom.select_single(LANDMARK).nodes().first().copied()),
@@ -453,6 +452,19 @@ fn visible_markdown(dom: &Dom, url: Option<&str>, scope: Scope, page_type: PageT
             Some(markdown(root).unwrap_or_default())
         }
     }
+}
+
+/// What is known of a page before its whole-page answers are read, which changes how
+/// they are read.
+#[derive(Debug, Clone, Copy)]
+struct Known<'a> {
+    /// Where the page lives, against which its links resolve.
+    url: Option<&'a str>,
+    /// Its kind ([`drop_link_lists`] weighs lists of links by it).
+    page_type: PageType,
+    /// It declares a product ([`page_type::Signals::declares_product`]), whose hidden
+    /// blocks are a shop's menus and carts.
+    product: bool,
 }
 
 /// What [`clean_for_reading`] does with a page's forms.
@@ -466,10 +478,10 @@ enum Forms {
 
 /// Removes what a reader of the whole page would not read: scripts, page chrome,
 /// images, form controls ([`furniture::drop_form_controls`]), lists of links (see
-/// [`drop_link_lists`] for what `page_type` changes), forms unless told to keep them,
-/// and on a product page (`product`) its hidden blocks (menus and carts); makes
+/// [`drop_link_lists`] for what the page type changes), forms unless told to keep them,
+/// and on a page that declares a product its hidden blocks (menus and carts); makes
 /// addresses absolute.
-fn clean_for_reading(dom: &Dom, url: Option<&str>, forms: Forms, product: bool, page_type: PageType) {
+fn clean_for_reading(dom: &Dom, known: Known<'_>, forms: Forms) {
     prepare_code_blocks(dom);
     dom.select("script, style, noscript, template, nav, header, footer, aside, iframe, svg").remove();
     if forms == Forms::Drop {
@@ -479,12 +491,12 @@ fn clean_for_reading(dom: &Dom, url: Option<&str>, forms: Forms, product: bool, 
     // texts and addresses are not content. Dialogs are overlays a reader closes.
     dom.select("img, picture, [role=\"dialog\"], [aria-modal=\"true\"]").remove();
     furniture::drop_form_controls(dom);
-    if product {
+    if known.product {
         drop_hidden_blocks(dom);
     }
     drop_boilerplate_blocks(dom);
-    drop_link_lists(dom, page_type);
-    if let Some(base) = url.and_then(|u| url::Url::parse(u).ok()) {
+    drop_link_lists(dom, known.page_type);
+    if let Some(base) = known.url.and_then(|u| url::Url::parse(u).ok()) {
         absolutize(dom, &base);
     }
 }

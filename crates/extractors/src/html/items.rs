@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use dom_query::{Document as Dom, NodeId, NodeRef};
 
 use super::sizes::Sizes;
-use super::{Forms, PageType, clean_for_reading};
+use super::{Forms, Known, PageType, clean_for_reading};
 use crate::markdown;
 
 /// Tags an item can be: blocks that hold a post or an entry, not inline text.
@@ -43,7 +43,7 @@ const POSTS_IN_MAIN: f64 = 0.7;
 /// other kinds (listings, products, collections) moved the tuning part by 0.001 or
 /// less and was left out.
 pub(super) fn thread_markdown(dom: &Dom, url: Option<&str>) -> Option<String> {
-    clean_for_reading(dom, url, Forms::Keep, false, PageType::Forum);
+    clean_for_reading(dom, Known { url, page_type: PageType::Forum, product: false }, Forms::Keep);
     let body = dom.body()?;
     let items = repeated_items(&body)?;
     drop_post_extras(&items);

@@ -22,6 +22,11 @@ pub(crate) struct Signals {
     pub declared: Vec<String>,
     /// JSON-LD `Product` entities: one is a product page, many a shop's list.
     pub products: usize,
+    /// The page declares itself a product: JSON-LD typed `Product` at its top (alone,
+    /// in a list or in `@graph`), microdata typed `schema.org/Product…`, or an
+    /// `og:type` ending in product. Stricter than [`products`](Self::products), which
+    /// also counts the products a page lists.
+    pub declares_product: bool,
     pub og_type: Option<String>,
     /// Visible characters (no whitespace) of the body.
     pub text_chars: usize,
@@ -53,18 +58,20 @@ impl Signals {
         for script in dom.select("script[type=\"application/ld+json\"]").iter() {
             if let Ok(value) = serde_json::from_str::<Value>(script.text().trim()) {
                 collect_types(&value, &mut signals.declared, &mut signals.products, 0);
+                signals.declares_product |= is_ld_product(&value);
             }
         }
         for node in dom.select("[itemtype]").nodes() {
-            if let Some(kind) = node.attr("itemtype").and_then(|t| t.rsplit('/').next().map(str::to_owned)) {
+            let Some(itemtype) = node.attr("itemtype") else { continue };
+            signals.declares_product |= itemtype.contains("schema.org/Product");
+            if let Some(kind) = itemtype.rsplit('/').next() {
                 signals.declared.push(kind.trim().to_owned());
             }
         }
-        signals.og_type = dom
-            .select_single("meta[property=\"og:type\"]")
-            .attr("content")
-            .map(|t| t.trim().to_ascii_lowercase())
-            .filter(|t| !t.is_empty());
+        let og_type = dom.select_single("meta[property=\"og:type\"]").attr("content");
+        let og_type = og_type.as_deref().map(str::trim);
+        signals.declares_product |= og_type.is_some_and(|t| t.ends_with("product"));
+        signals.og_type = og_type.map(str::to_ascii_lowercase).filter(|t| !t.is_empty());
 
         read_structure(dom, &mut signals);
         signals
@@ -117,6 +124,23 @@ fn collect_types(value: &Value, out: &mut Vec<String>, products: &mut usize, dep
             }
         }
         _ => {}
+    }
+}
+
+/// Whether `value` is a JSON-LD object typed `Product`, itself, in a list or in
+/// `@graph` (not nested in another entity, as a list's items are).
+fn is_ld_product(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(is_ld_product),
+        Value::Object(object) => {
+            let product = match object.get("@type") {
+                Some(Value::String(kind)) => kind == "Product",
+                Some(Value::Array(kinds)) => kinds.iter().any(|k| k.as_str() == Some("Product")),
+                _ => false,
+            };
+            product || object.get("@graph").is_some_and(is_ld_product)
+        }
+        _ => false,
     }
 }
 
@@ -514,6 +538,22 @@ mod tests {
         );
         let page = format!("<html><head>{ld}</head><body>{}</body></html>", prose(900));
         assert_eq!(kind(&page, "https://magazine.example.com/best-blenders-2026/"), PageType::Article);
+    }
+
+    #[test]
+    fn a_page_declares_a_product_by_its_own_type_not_by_the_products_it_lists() {
+        let declares = |head: &str, body: &str| {
+            let page = format!("<html><head>{head}</head><body>{body}</body></html>");
+            Signals::read(&Dom::from(page.as_str())).declares_product
+        };
+        let ld = |json: &str| format!(r#"<script type="application/ld+json">{json}</script>"#);
+        assert!(declares(&ld(r#"{"@type": "Product", "name": "Mug"}"#), ""));
+        assert!(declares(&ld(r#"{"@graph": [{"@type": "WebPage"}, {"@type": ["Product", "Thing"]}]}"#), ""));
+        assert!(declares(r#"<meta property="og:type" content=" og:product ">"#, ""));
+        assert!(declares("", r#"<div itemscope itemtype="https://schema.org/Product"><h1>Mug</h1></div>"#));
+        let list = r#"{"@type": "ItemList", "itemListElement": [{"@type": "Product", "name": "Mug"}]}"#;
+        assert!(!declares(&ld(list), ""), "a list of products is not one");
+        assert!(!declares(r#"<meta property="og:type" content="article">"#, "<h1>Mug</h1>"));
     }
 
     #[test]

@@ -1,38 +1,7 @@
-//! Product pages: whether a page declares a product (JSON-LD, microdata, Open Graph),
-//! and what a shop wraps around it (hidden menus and carts, reviews, carousels of
-//! other products).
+//! Product pages: what a shop wraps around a product (hidden menus and carts,
+//! reviews, carousels of other products).
 
 use dom_query::Document as Dom;
-
-/// Whether the page declares a product: a JSON-LD `Product`, microdata
-/// `schema.org/Product` or an `og:type` of product.
-pub(super) fn declares_product(dom: &Dom) -> bool {
-    let og_product =
-        dom.select_single("meta[property=\"og:type\"]").attr("content").is_some_and(|t| t.trim().ends_with("product"));
-    og_product
-        || dom.select_single("[itemtype*=\"schema.org/Product\"]").exists()
-        || dom
-            .select("script[type=\"application/ld+json\"]")
-            .iter()
-            .filter_map(|script| serde_json::from_str::<serde_json::Value>(script.text().trim()).ok())
-            .any(|value| ld_product(&value).is_some())
-}
-
-/// The JSON-LD object typed `Product` in `value` (itself, in a list, or in `@graph`).
-fn ld_product(value: &serde_json::Value) -> Option<&serde_json::Value> {
-    match value {
-        serde_json::Value::Array(items) => items.iter().find_map(ld_product),
-        serde_json::Value::Object(object) => {
-            let product = match object.get("@type") {
-                Some(serde_json::Value::String(kind)) => kind == "Product",
-                Some(serde_json::Value::Array(kinds)) => kinds.iter().any(|k| k.as_str() == Some("Product")),
-                _ => false,
-            };
-            if product { Some(value) } else { object.get("@graph").and_then(ld_product) }
-        }
-        _ => None,
-    }
-}
 
 /// The ids of a product page's name (its first `<h1>`) and of every block around it;
 /// `None` when the page has no `<h1>`.

@@ -20,6 +20,14 @@ and from a configuration file, and flags beat both of them.</p>
 <footer>Copyright 2026 Example Blog. All rights reserved.</footer>
 </body></html>"#;
 
+/// The whole-page answer for `html` read as a `page_type`, with the product flag read
+/// off the page as [`gather`] reads it.
+fn whole_page(html: impl AsRef<str>, page_type: PageType) -> String {
+    let dom = Dom::from(html.as_ref());
+    let product = page_type::Signals::read(&dom).declares_product;
+    visible_markdown(&dom, Known { url: None, page_type, product }, Scope::Body).unwrap_or_default()
+}
+
 #[test]
 fn code_drawn_one_element_per_line_keeps_its_lines() {
     let line = |code: &str| format!(r#"<div class="cm-line">{code}<br/></div>"#);
@@ -116,12 +124,12 @@ fn lists_of_links_to_other_pages_are_dropped_unless_they_are_the_page() {
     let page =
         format!("<html><body><div>{body}</div><div><h2>Also viewed</h2><ul>{}</ul></div></body></html>", items(12));
     // The whole-page answer, which forum, product and listing pages often get.
-    let md = visible_markdown(&Dom::from(page.as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
+    let md = whole_page(page, PageType::Other);
     assert!(md.contains("care guide"), "a paragraph with a link stays: {md}");
     assert!(!md.contains("Other item"), "the list of other pages goes: {md}");
 
     let listing = format!("<html><body><h1>All lamps</h1><ul>{}</ul></body></html>", items(40));
-    let md = visible_markdown(&Dom::from(listing.as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
+    let md = whole_page(listing, PageType::Other);
     assert!(md.contains("Other item 39"), "a list that is the page stays: {md}");
 }
 
@@ -135,8 +143,7 @@ fn an_articles_ticker_of_other_headlines_goes_even_when_it_outweighs_the_story()
         critically injured. Police arrested a 57-year-old suspect at the scene and said \
         the motive was not yet known.</p></div>";
     let page = format!("<html><body>{story}<div class=\"ticker\">{ticker}</div></body></html>");
-    let read =
-        |page_type| visible_markdown(&Dom::from(page.as_str()), None, Scope::Body, page_type).unwrap_or_default();
+    let read = |page_type| whole_page(&page, page_type);
     let md = read(PageType::Article);
     assert!(md.contains("57-year-old suspect") && !md.contains("budget vote"), "{md}");
     // On a listing the same links are the content.
@@ -155,8 +162,7 @@ fn a_listings_headlines_stay_though_they_are_lists_of_links_and_its_menu_goes() 
         .collect::<String>();
     let menu = (0..12).map(|i| format!("<li><a href=\"/s/{i}\">Topic {i}</a></li>")).collect::<String>();
     let page = format!("<html><body><div class=\"topics\"><ul>{menu}</ul></div>{headlines}</body></html>");
-    let read =
-        |page_type| visible_markdown(&Dom::from(page.as_str()), None, Scope::Body, page_type).unwrap_or_default();
+    let read = |page_type| whole_page(&page, page_type);
     let md = read(PageType::Listing);
     assert!(md.contains("story 2-11"), "a listing's headlines are its items: {md}");
     assert!(!md.contains("Topic 11"), "short links are a menu: {md}");
@@ -251,7 +257,7 @@ fn a_product_pages_features_beside_its_name_and_description_stay() {
          <div class=\"features\"><h2>Features</h2><ul><li>Anti-splash lid with a nose dome</li>\
          <li>Thermal shock resistant borosilicate</li><li>Waist width 65 mm, height 69 mm</li></ul></div></div>\
          </body></html>";
-    let md = visible_markdown(&Dom::from(page), None, Scope::Body, PageType::Product).unwrap_or_default();
+    let md = whole_page(page, PageType::Product);
     assert!(md.contains("hand-blown glass cup"), "{md}");
     assert!(md.contains("Thermal shock resistant") && md.contains("Waist width 65 mm"), "the features stay: {md}");
 }
@@ -269,14 +275,14 @@ fn a_whole_page_drops_images_and_dialogs_and_a_product_page_what_the_shop_hides(
         )
     };
     let ld = r#"<script type="application/ld+json">{"@type":"Product","name":"Walnut desk organiser"}</script>"#;
-    let md = visible_markdown(&Dom::from(page(ld).as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
+    let md = whole_page(page(ld), PageType::Other);
     assert!(md.contains("Solid walnut, three trays"), "the hidden block holding the name stays: {md}");
     assert!(!md.contains("Front view"), "images go: {md}");
     assert!(!md.contains("Sign up"), "dialogs go: {md}");
     assert!(!md.contains("cart is empty"), "a product page's hidden blocks go: {md}");
 
     // Elsewhere hidden blocks stay (tabs and accordions of the content).
-    let md = visible_markdown(&Dom::from(page("").as_str()), None, Scope::Body, PageType::Other).unwrap_or_default();
+    let md = whole_page(page(""), PageType::Other);
     assert!(md.contains("cart is empty") && !md.contains("Sign up") && !md.contains("Front view"), "{md}");
 }
 
