@@ -72,17 +72,6 @@ fn words(markdown: &str) -> usize {
     markdown::plain_text(markdown).split_whitespace().count()
 }
 
-/// `og:type` article, or JSON-LD typed as an article or blog post.
-fn declares_article(dom: &Dom) -> bool {
-    let og = dom.select_single("meta[property=\"og:type\"]").attr("content").is_some_and(|t| t.trim() == "article");
-    og || dom.select("script[type=\"application/ld+json\"]").iter().any(|script| {
-        let text = script.text();
-        ["\"NewsArticle\"", "\"BlogPosting\"", "\"Article\"", "\"ReportageNewsArticle\"", "\"TechArticle\""]
-            .iter()
-            .any(|t| text.contains(t))
-    })
-}
-
 /// How long main-content extraction may take for one page before the plain page text
 /// is used instead.
 pub const DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -171,7 +160,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let dom = Dom::from(html);
     let signals = page_type::Signals::read(&dom);
     let page_type = page_type::classify(&signals, url);
-    let marked_article = declares_article(&dom);
+    let marked_article = signals.declares_article;
     let settled = marked_article && page_type == PageType::Article;
     if page_type == PageType::Product {
         drop_shop_extras(&dom);

@@ -27,6 +27,10 @@ pub(crate) struct Signals {
     /// `og:type` ending in product. Stricter than [`products`](Self::products), which
     /// also counts the products a page lists.
     pub declares_product: bool,
+    /// The page declares itself an article: `og:type` article, or JSON-LD that names
+    /// an article or blog post type anywhere (read as text, so a script that does not
+    /// parse still counts).
+    pub declares_article: bool,
     pub og_type: Option<String>,
     /// Visible characters (no whitespace) of the body.
     pub text_chars: usize,
@@ -56,7 +60,9 @@ impl Signals {
     pub(crate) fn read(dom: &Dom) -> Self {
         let mut signals = Self::default();
         for script in dom.select("script[type=\"application/ld+json\"]").iter() {
-            if let Ok(value) = serde_json::from_str::<Value>(script.text().trim()) {
+            let text = script.text();
+            signals.declares_article |= ARTICLE_TYPES.iter().any(|t| text.contains(t));
+            if let Ok(value) = serde_json::from_str::<Value>(text.trim()) {
                 collect_types(&value, &mut signals.declared, &mut signals.products, 0);
                 signals.declares_product |= is_ld_product(&value);
             }
@@ -71,6 +77,7 @@ impl Signals {
         let og_type = dom.select_single("meta[property=\"og:type\"]").attr("content");
         let og_type = og_type.as_deref().map(str::trim);
         signals.declares_product |= og_type.is_some_and(|t| t.ends_with("product"));
+        signals.declares_article |= og_type == Some("article");
         signals.og_type = og_type.map(str::to_ascii_lowercase).filter(|t| !t.is_empty());
 
         read_structure(dom, &mut signals);
@@ -85,6 +92,11 @@ impl Signals {
         self.code_chars * 100 / self.text_chars.max(1)
     }
 }
+
+/// JSON-LD types, quoted as they appear in a script, that make a page declare itself an
+/// article ([`Signals::declares_article`]).
+const ARTICLE_TYPES: &[&str] =
+    &["\"NewsArticle\"", "\"BlogPosting\"", "\"Article\"", "\"ReportageNewsArticle\"", "\"TechArticle\""];
 
 /// Whether class or id words name a post of a thread (`post`, `comment`, `reply`,
 /// `answer`, `message`, and forum software's compounds like `postbody`).
@@ -554,6 +566,18 @@ mod tests {
         let list = r#"{"@type": "ItemList", "itemListElement": [{"@type": "Product", "name": "Mug"}]}"#;
         assert!(!declares(&ld(list), ""), "a list of products is not one");
         assert!(!declares(r#"<meta property="og:type" content="article">"#, "<h1>Mug</h1>"));
+    }
+
+    #[test]
+    fn a_page_declares_an_article_by_open_graph_or_a_json_ld_type_even_in_a_broken_script() {
+        let declares = |head: &str| {
+            let page = format!("<html><head>{head}</head><body><p>Text.</p></body></html>");
+            Signals::read(&Dom::from(page.as_str())).declares_article
+        };
+        assert!(declares(r#"<meta property="og:type" content=" article">"#));
+        assert!(declares(r#"<script type="application/ld+json">{"@type": "BlogPosting", "headline": </script>"#));
+        assert!(!declares(r#"<meta property="og:type" content="website">"#));
+        assert!(!declares(r#"<script type="application/ld+json">{"@type": "ArticleList"}</script>"#));
     }
 
     #[test]
