@@ -85,8 +85,10 @@ impl Normalizer for AutoNormalizer {
     ///    thread's posts lose their comment lists and author cards; an article drops
     ///    a second copy of a long run; a product page is taken whole (no longer cut
     ///    to the block around its name and description).
+    /// 17: readability no longer holds a class or id that says "media" against a
+    ///    block (`html::weights`).
     fn version(&self) -> &'static str {
-        "auto-16"
+        "auto-17"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -66,7 +66,7 @@ fn is_author_bio(node: &NodeRef<'_>) -> bool {
 }
 
 /// Whether `haystack` holds `needle` (lowercase ASCII), any case.
-fn holds_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
+pub(super) fn holds_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
 }
 
