@@ -300,8 +300,8 @@ fn unwrap_large_noscript(html: &str) -> std::borrow::Cow<'_, str> {
     let bytes = html.as_bytes();
     let mut tags = Vec::new();
     let mut from = 0;
-    while let Some(open) = crate::nesting::find_ignore_case(bytes, from, OPEN.as_bytes()) {
-        let Some(close) = crate::nesting::find_ignore_case(bytes, open, CLOSE.as_bytes()) else { break };
+    while let Some(open) = crate::ascii::find_ignoring_case(bytes, from, OPEN.as_bytes()) {
+        let Some(close) = crate::ascii::find_ignoring_case(bytes, open, CLOSE.as_bytes()) else { break };
         tags.push((open, close));
         from = close + CLOSE.len();
     }

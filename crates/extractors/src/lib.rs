@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 pub mod artifacts;
+mod ascii;
 pub mod chat;
 pub mod context;
 pub mod html;

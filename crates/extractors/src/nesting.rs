@@ -91,7 +91,7 @@ pub(crate) fn bounded(html: &str, max: usize) -> Cow<'_, str> {
         if is(RAW_TEXT) {
             // The content is text up to the matching end tag, whatever it looks like.
             let close = format!("</{}", name.to_ascii_lowercase());
-            at = find_ignore_case(bytes, end, close.as_bytes()).unwrap_or(bytes.len());
+            at = crate::ascii::find_ignoring_case(bytes, end, close.as_bytes()).unwrap_or(bytes.len());
             continue;
         }
         if bytes[end - 2] == b'/' || is(VOID) || is(OPTIONAL_END) {
@@ -130,20 +130,6 @@ fn tag_end(bytes: &[u8], from: usize) -> Option<usize> {
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(&bytes[from..], needle).map(|i| from + i)
-}
-
-/// Where `needle` (lowercase ASCII, starting with `<`) first occurs at or after `from`,
-/// in any case.
-pub(crate) fn find_ignore_case(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let mut at = from;
-    while let Some(offset) = memchr::memchr(b'<', &bytes[at..]) {
-        let start = at + offset;
-        if bytes.len() - start >= needle.len() && bytes[start..start + needle.len()].eq_ignore_ascii_case(needle) {
-            return Some(start);
-        }
-        at = start + 1;
-    }
-    None
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 
 use dom_query::{Document as Dom, NodeData, NodeRef, Selection};
 
+use crate::ascii::holds_ignoring_case;
+
 /// Class words (any part of a class attribute) of parts of article pages that are
 /// never the main content, though readability keeps them when they sit inside the
 /// article: captions, photo credits and galleries; `<figcaption>` is one too. (Share
@@ -63,11 +65,6 @@ fn is_author_bio(node: &NodeRef<'_>) -> bool {
                 && BIO_PARTS.iter().any(|part| holds_ignoring_case(name, part.as_bytes()))
         })
     })
-}
-
-/// Whether `haystack` holds `needle` (lowercase ASCII), any case.
-pub(super) fn holds_ignoring_case(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
 }
 
 /// Whether `node`'s class attribute passes `test`, read in place.

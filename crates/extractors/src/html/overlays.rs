@@ -6,6 +6,8 @@
 
 use dom_query::{Document as Dom, NodeData, NodeRef};
 
+use crate::ascii::holds_ignoring_case;
+
 /// Class words of text drawn for screen readers only (Bootstrap's `sr-only`,
 /// WordPress's `screen-reader-text`, Shopify's `visually-hidden`): a shop card's
 /// "Regular price" label, a second copy of a product's name.
@@ -93,13 +95,11 @@ fn unseen(node: &NodeRef<'_>) -> Option<Unseen> {
     .flatten()
 }
 
-/// Whether `value` holds "cookie" or "consent" in any case (looked for only where a
-/// `c` is: every element's class and id are asked).
+/// Whether `value` holds "cookie" or "consent" in any case (every element's class and
+/// id are asked, so the search is memchr's).
 fn mentions_consent(value: &str) -> bool {
     let bytes = value.as_bytes();
-    let starts =
-        |at: usize, needle: &[u8]| bytes.get(at..at + needle.len()).is_some_and(|w| w.eq_ignore_ascii_case(needle));
-    memchr::memchr2_iter(b'c', b'C', bytes).any(|at| starts(at, b"cookie") || starts(at, b"consent"))
+    holds_ignoring_case(bytes, b"cookie") || holds_ignoring_case(bytes, b"consent")
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 
 use dom_query::{Document as Dom, NodeData, NodeRef};
 
-use super::furniture::holds_ignoring_case;
+use crate::ascii::{find_ignoring_case, holds_ignoring_case};
 
 /// Words taken out of class and id names before readability reads them (lowercase).
 ///
@@ -53,7 +53,7 @@ pub(super) fn unweigh_misjudged_names(dom: &Dom) {
 fn without_words(name: &str) -> String {
     let mut out = name.to_owned();
     for word in MISJUDGED {
-        while let Some(at) = out.as_bytes().windows(word.len()).position(|w| w.eq_ignore_ascii_case(word.as_bytes())) {
+        while let Some(at) = find_ignoring_case(out.as_bytes(), 0, word.as_bytes()) {
             out.replace_range(at..at + word.len(), "");
         }
     }
