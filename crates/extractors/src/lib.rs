@@ -87,7 +87,8 @@ impl Normalizer for AutoNormalizer {
     ///    a second copy of a long run; a product page is taken whole (no longer cut
     ///    to the block around its name and description).
     /// 17: readability no longer holds a class or id that says "media" against a
-    ///    block (`html::weights`).
+    ///    block (`html::weights`); short links drawn as buttons go with the form
+    ///    controls from the whole-page answers.
     fn version(&self) -> &'static str {
         "auto-17"
     }
