@@ -461,7 +461,8 @@ struct Known<'a> {
 /// What [`clean_for_reading`] does with a page's forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Forms {
-    /// Forms are logins, searches and reply boxes: chrome.
+    /// Forms are logins, searches and reply boxes: chrome (unless one form is the
+    /// whole page, see [`furniture::drop_forms`]).
     Drop,
     /// Some forum engines (Invision, SMF) wrap a whole thread in a moderation form.
     Keep,
@@ -476,7 +477,7 @@ fn clean_for_reading(dom: &Dom, known: Known<'_>, forms: Forms) {
     prepare_code_blocks(dom);
     dom.select("script, style, noscript, template, nav, header, footer, aside, iframe, svg").remove();
     if forms == Forms::Drop {
-        dom.select("form").remove();
+        furniture::drop_forms(dom);
     }
     // Images of a page taken whole are galleries, product cards and logos; their alt
     // texts and addresses are not content. Dialogs are overlays a reader closes.

@@ -89,8 +89,10 @@ impl Normalizer for AutoNormalizer {
     /// 17: readability no longer holds a class or id that says "media" against a
     ///    block (`html::weights`); short links drawn as buttons go with the form
     ///    controls from the whole-page answers.
+    /// 18: a form that wraps a whole page (ASP.NET WebForms) is read as the page in
+    ///    the whole-page answers, where it was dropped with the logins and searches.
     fn version(&self) -> &'static str {
-        "auto-17"
+        "auto-18"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -81,11 +81,43 @@ fn class_is(node: &NodeRef<'_>, test: impl Fn(&str) -> bool) -> bool {
 /// theme's way of drawing content (an accordion's question, a product card).
 const CONTROL_WORDS: usize = 4;
 
+/// Text outside a page's forms, in characters other than whitespace, under which a
+/// form holding most of the page is the page ([`drop_forms`]): a skip link or a
+/// copyright line.
+const FORM_PAGE_OUTSIDE_CHARS: usize = 50;
+
+/// Removes the page's forms (logins, searches, reply boxes), except one that holds
+/// most of the page's text when the page has less than [`FORM_PAGE_OUTSIDE_CHARS`]
+/// outside its forms: then that form is the page itself, wrapped in one form the way
+/// ASP.NET WebForms wraps every page, and only its controls go (with the other form
+/// controls). Without this such a page's whole-page answer was empty.
+///
+/// Only so narrow because WCXB's truths leave out what pages put in forms otherwise:
+/// a shop whose product grid is one form (its truth is the text around the grid), a
+/// ranking whose table sits in a form beside 194 characters of text (its truth is
+/// readability's answer, which the larger whole-page answer then displaced).
+pub(super) fn drop_forms(dom: &Dom) {
+    let Some(body) = dom.body() else { return };
+    let mut forms = Vec::new();
+    let page = super::sizes::walk(&body, &mut |node, sizes| {
+        if node.has_name("form") {
+            forms.push((*node, sizes.chars));
+        }
+    });
+    // Forms do not nest (the parser drops an inner form's tag), so their text adds up.
+    let outside = page.chars.saturating_sub(forms.iter().map(|(_, chars)| chars).sum());
+    for (form, chars) in forms {
+        if outside >= FORM_PAGE_OUTSIDE_CHARS || !super::holds_most_of(chars, page.chars) {
+            form.remove_from_parent();
+        }
+    }
+}
+
 /// Removes the form controls a reader of the whole page operates rather than reads:
 /// every `<select>` (each of its options would be read), `<textarea>` and `<input>`,
 /// and short buttons and labels ([`CONTROL_WORDS`]), links drawn as buttons among
 /// them ([`is_link_button`]). Forms themselves go elsewhere
-/// ([`super::clean_for_reading`]); these are the controls outside them, which shops
+/// ([`drop_forms`]); these are the controls outside them, which shops
 /// scatter over a product grid.
 ///
 /// Chosen on the tuning part of WCXB dev: 0.8704 -> 0.8711 (collections 0.702 ->

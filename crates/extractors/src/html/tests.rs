@@ -114,6 +114,27 @@ fn a_frame_named_like_chrome_that_holds_the_page_is_kept_but_real_chrome_goes() 
 }
 
 #[test]
+fn a_page_wrapped_in_one_form_is_read_but_a_form_beside_the_content_is_not() {
+    let items: String = (1..=6)
+        .map(|i| format!("<div class=\"item\"><h3>Laser projector model {i}</h3><p>Manufacturer: Brand {i}. Price: ${i},499.00</p></div>"))
+        .collect();
+    // ASP.NET WebForms wraps every page in one form.
+    let wrapped = format!(
+        r#"<html><body><form id="MainForm" method="post"><input type="hidden" name="__VIEWSTATE" value="dDwtMTA4"/>
+        <h1>Native 4K projectors</h1>{items}</form></body></html>"#
+    );
+    let md = whole_page(&wrapped, PageType::Collection);
+    assert!(md.contains("Laser projector model 6") && md.contains("Price: $6,499.00"), "{md}");
+    assert!(!md.contains("dDwtMTA4"), "the form's controls still go: {md}");
+    let login = r#"<form action="/login"><p>Sign in to keep your wish list across every device you use.</p>
+        <input name="user"/><p>Forgot your password? Reset it from the account settings page.</p></form>"#;
+    let beside = format!("<html><body><h1>Native 4K projectors</h1>{items}{login}</body></html>");
+    let md = whole_page(&beside, PageType::Collection);
+    assert!(md.contains("Laser projector model 6"), "{md}");
+    assert!(!md.contains("wish list") && !md.contains("Forgot"), "a form beside the content is chrome: {md}");
+}
+
+#[test]
 fn lists_of_links_to_other_pages_are_dropped_unless_they_are_the_page() {
     let items =
         |n: usize| (0..n).map(|i| format!("<li><a href=\"/p/{i}\">Other item {i}</a></li>")).collect::<String>();
