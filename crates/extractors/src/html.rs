@@ -486,71 +486,24 @@ fn clean_for_reading(dom: &Dom, known: Known<'_>, forms: Forms) {
     if known.product {
         drop_hidden_blocks(dom);
     }
-    drop_boilerplate_blocks(dom);
+    furniture::drop_boilerplate_blocks(dom);
     drop_link_lists(dom, known.page_type);
     if let Some(base) = known.url.and_then(|u| url::Url::parse(u).ok()) {
         absolutize(dom, &base);
     }
 }
 
-/// Class and id words that mark page chrome rather than content.
-const BOILERPLATE_WORDS: &[&str] = &[
-    "menu",
-    "nav",
-    "navbar",
-    "navigation",
-    "footer",
-    "header",
-    "sidebar",
-    "cookie",
-    "cookies",
-    "consent",
-    "banner",
-    "breadcrumb",
-    "breadcrumbs",
-    "share",
-    "sharing",
-    "social",
-    "related",
-    "newsletter",
-    "subscribe",
-    "signup",
-    "login",
-    "modal",
-    "popup",
-    "advert",
-    "ad",
-    "ads",
-    "sponsor",
-    "sponsored",
-    "skip",
-    "pagination",
-    "toolbar",
-    "search",
-    "masthead",
-    "topbar",
-];
-
-/// Removes elements whose class or id names them as chrome (`site-footer`,
-/// `main-nav`, `cookie-banner`, ...). Only for the whole-page answer: readability
-/// weighs these names itself. An element holding most of the page's text is a
-/// wrapper, whatever it is called (Steam wraps every page in
-/// `responsive_page_frame with_header`), and stays.
-fn drop_boilerplate_blocks(dom: &Dom) {
-    drop_named_blocks(dom, BOILERPLATE_WORDS, |node| ["main", "article"].iter().any(|name| node.has_name(name)));
-}
-
-/// Removes the elements inside the body that are [`named_with`] one of `words`, except
-/// those `keep` spares and those holding most of the page's text.
-fn drop_named_blocks(dom: &Dom, words: &[&str], keep: impl Fn(&dom_query::NodeRef<'_>) -> bool) {
+/// Removes the elements inside the body that are `named` (by class or id, for their
+/// callers), except those holding most of the page's text.
+fn drop_named_blocks(dom: &Dom, named: impl Fn(&dom_query::NodeRef<'_>) -> bool) {
     let Some(body) = dom.body() else { return };
-    let mut named = Vec::new();
+    let mut found = Vec::new();
     let page = sizes::walk(&body, &mut |node, sizes| {
-        if node.id != body.id && named_with(node, words) && !keep(node) {
-            named.push((*node, sizes.chars));
+        if node.id != body.id && named(node) {
+            found.push((*node, sizes.chars));
         }
     });
-    for (node, chars) in named {
+    for (node, chars) in found {
         if !holds_most_of(chars, page.chars) {
             node.remove_from_parent();
         }

@@ -90,7 +90,8 @@ impl Normalizer for AutoNormalizer {
     ///    block (`html::weights`); short links drawn as buttons go with the form
     ///    controls from the whole-page answers.
     /// 18: a form that wraps a whole page (ASP.NET WebForms) is read as the page in
-    ///    the whole-page answers, where it was dropped with the logins and searches.
+    ///    the whole-page answers, where it was dropped with the logins and searches;
+    ///    of the blocks named "header" only the site's own are chrome there.
     fn version(&self) -> &'static str {
         "auto-18"
     }

@@ -37,5 +37,5 @@ const SHOP_EXTRAS: &[&str] =
 /// text stays: it is the product, whatever a theme calls it.
 pub(super) fn drop_shop_extras(dom: &Dom) {
     let name_line = product_name_line(dom).unwrap_or_default();
-    super::drop_named_blocks(dom, SHOP_EXTRAS, |node| name_line.contains(&node.id));
+    super::drop_named_blocks(dom, |node| super::named_with(node, SHOP_EXTRAS) && !name_line.contains(&node.id));
 }

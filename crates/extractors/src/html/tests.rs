@@ -135,6 +135,29 @@ fn a_page_wrapped_in_one_form_is_read_but_a_form_beside_the_content_is_not() {
 }
 
 #[test]
+fn a_header_named_for_a_card_is_content_and_one_named_for_the_site_is_not() {
+    let cards: String = (1..=6)
+        .map(|i| {
+            format!(
+                r#"<li class="card"><div class="rf-ccard-content-header"><h3>Phone model {i}</h3>
+                <p>From ${i}99 or ${i}.50 a month for a year.</p></div></li>"#
+            )
+        })
+        .collect();
+    let chrome = r#"<div class="global-header"><p>Free delivery and returns on every order this week.</p></div>
+        <div id="main-header-container"><p>Sign in for saved bags and faster checkout.</p></div>"#;
+    let page = format!("<html><body>{chrome}<h1>Shop phones</h1><ul>{cards}</ul></body></html>");
+    let md = whole_page(&page, PageType::Collection);
+    assert!(md.contains("Phone model 6") && md.contains("From $699"), "a card's header is the card: {md}");
+    assert!(!md.contains("Free delivery") && !md.contains("Sign in"), "the site's headers go: {md}");
+    for (name, site) in [("site-header", true), ("header", true), ("comment-header", false)] {
+        let dom = Dom::from(format!(r#"<div class="x {name}">y</div>"#).as_str());
+        let node = dom.select_single("div").nodes()[0];
+        assert_eq!(furniture::names_site_header(&node), site, "{name}");
+    }
+}
+
+#[test]
 fn lists_of_links_to_other_pages_are_dropped_unless_they_are_the_page() {
     let items =
         |n: usize| (0..n).map(|i| format!("<li><a href=\"/p/{i}\">Other item {i}</a></li>")).collect::<String>();
