@@ -91,7 +91,8 @@ impl Normalizer for AutoNormalizer {
     ///    controls from the whole-page answers.
     /// 18: a form that wraps a whole page (ASP.NET WebForms) is read as the page in
     ///    the whole-page answers, where it was dropped with the logins and searches;
-    ///    of the blocks named "header" only the site's own are chrome there.
+    ///    of the blocks named "header" only the site's own are chrome there, and the
+    ///    interface's widgets (alerts, carts, dropdowns, tooltips) are.
     fn version(&self) -> &'static str {
         "auto-18"
     }

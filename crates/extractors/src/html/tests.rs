@@ -158,6 +158,22 @@ fn a_header_named_for_a_card_is_content_and_one_named_for_the_site_is_not() {
 }
 
 #[test]
+fn the_interfaces_own_widgets_are_not_read_as_content() {
+    let widgets = r#"<div class="mini-cart"><p>Your cart is empty. Shipping is free on orders over fifty dollars.</p></div>
+        <div class="alert alert-info"><p>We have updated our privacy policy, please review it now.</p></div>
+        <span class="tooltip">Tap an item to see every size and colour it comes in.</span>"#;
+    let items: String = (1..=5)
+        .map(|i| format!("<div class=\"card\"><h3>Walnut desk {i}</h3><p>Solid wood, ${i}40.</p></div>"))
+        .collect();
+    let page = format!("<html><body><h1>Desks</h1>{widgets}{items}</body></html>");
+    let md = whole_page(&page, PageType::Collection);
+    assert!(md.contains("Walnut desk 5") && md.contains("Solid wood, $540."), "{md}");
+    for gone in ["cart is empty", "privacy policy", "every size"] {
+        assert!(!md.contains(gone), "{gone:?} is the interface's, not the page's: {md}");
+    }
+}
+
+#[test]
 fn lists_of_links_to_other_pages_are_dropped_unless_they_are_the_page() {
     let items =
         |n: usize| (0..n).map(|i| format!("<li><a href=\"/p/{i}\">Other item {i}</a></li>")).collect::<String>();
