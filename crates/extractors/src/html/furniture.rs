@@ -223,6 +223,7 @@ const BOILERPLATE_WORDS: &[&str] = &[
 /// unchanged; keeping the site's own header as chrome gains a little more on both
 /// (0.87463, 0.85292). "nav" and "banner" out as well gained on tuning (+0.0003,
 /// +0.0006) but nothing or a loss on checking, "nav"'s gain from one page.
+///
 /// Only for the whole-page answer: readability weighs these names itself. An element
 /// holding most of the page's text is a wrapper, whatever it is called (Steam wraps
 /// every page in `responsive_page_frame with_header`), and stays.
