@@ -496,15 +496,9 @@ fn clean_for_reading(dom: &Dom, known: Known<'_>, forms: Forms) {
 /// Removes the elements inside the body that are `named` (by class or id, for their
 /// callers), except those holding most of the page's text.
 fn drop_named_blocks(dom: &Dom, named: impl Fn(&dom_query::NodeRef<'_>) -> bool) {
-    let Some(body) = dom.body() else { return };
-    let mut found = Vec::new();
-    let page = sizes::walk(&body, &mut |node, sizes| {
-        if node.id != body.id && named(node) {
-            found.push((*node, sizes.chars));
-        }
-    });
-    for (node, chars) in found {
-        if !holds_most_of(chars, page.chars) {
+    let Some((page, found)) = sizes::of_body(dom, named) else { return };
+    for (node, sizes) in found {
+        if !holds_most_of(sizes.chars, page.chars) {
             node.remove_from_parent();
         }
     }
@@ -575,14 +569,8 @@ const LINK_LIST_TENTHS: usize = 8;
 fn drop_link_lists(dom: &Dom, page_type: PageType) {
     let article = page_type == PageType::Article;
     let catalogue = matches!(page_type, PageType::Listing | PageType::Collection);
-    let Some(body) = dom.body() else { return };
-    let mut blocks = Vec::new();
-    let page = sizes::walk(&body, &mut |node, sizes| {
-        let block = ["div", "section", "ul", "ol"].iter().any(|name| node.has_name(name));
-        if block && node.id != body.id {
-            blocks.push((*node, sizes));
-        }
-    });
+    let block = |node: &dom_query::NodeRef<'_>| ["div", "section", "ul", "ol"].iter().any(|name| node.has_name(name));
+    let Some((page, blocks)) = sizes::of_body(dom, block) else { return };
     let page_prose = page.chars.saturating_sub(page.link_chars);
     for (node, sizes::Sizes { chars, links, link_chars }) in blocks {
         let only_links = link_chars * 20 >= chars * 19;

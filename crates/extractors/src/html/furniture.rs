@@ -98,17 +98,11 @@ const FORM_PAGE_OUTSIDE_CHARS: usize = 50;
 /// ranking whose table sits in a form beside 194 characters of text (its truth is
 /// readability's answer, which the larger whole-page answer then displaced).
 pub(super) fn drop_forms(dom: &Dom) {
-    let Some(body) = dom.body() else { return };
-    let mut forms = Vec::new();
-    let page = super::sizes::walk(&body, &mut |node, sizes| {
-        if node.has_name("form") {
-            forms.push((*node, sizes.chars));
-        }
-    });
+    let Some((page, forms)) = super::sizes::of_body(dom, |node| node.has_name("form")) else { return };
     // Forms do not nest (the parser drops an inner form's tag), so their text adds up.
-    let outside = page.chars.saturating_sub(forms.iter().map(|(_, chars)| chars).sum());
-    for (form, chars) in forms {
-        if outside >= FORM_PAGE_OUTSIDE_CHARS || !super::holds_most_of(chars, page.chars) {
+    let outside = page.chars.saturating_sub(forms.iter().map(|(_, sizes)| sizes.chars).sum());
+    for (form, sizes) in forms {
+        if outside >= FORM_PAGE_OUTSIDE_CHARS || !super::holds_most_of(sizes.chars, page.chars) {
             form.remove_from_parent();
         }
     }
@@ -240,6 +234,7 @@ pub(super) fn drop_boilerplate_blocks(dom: &Dom) {
 /// accordion's, a comment's, a product's (`rf-ccard-content-header`,
 /// `cdr-accordion__header`, `comment-header`).
 const SITE_HEADER_WORDS: &[&str] = &[
+    // The word itself, so that a name of nothing else (`header`) is the site's.
     "header",
     "site",
     "global",

@@ -2,7 +2,7 @@
 //! one walk: asking each block for its text instead re-reads a page's text once per
 //! level of nesting, and pages nest twenty `<div>`s deep.
 
-use dom_query::{NodeData, NodeRef};
+use dom_query::{Document as Dom, NodeData, NodeRef};
 
 /// What an element holds, summed over everything inside it.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,23 @@ pub(super) fn walk<'a>(root: &NodeRef<'a>, visit: &mut impl FnMut(&NodeRef<'a>, 
         visit(root, sizes);
     }
     sizes
+}
+
+/// The sizes of `dom`'s body, and the elements under it (the body aside) that `wanted`
+/// picks with their own sizes, children before parents: what a pass that drops some
+/// blocks unless they hold most of the page reads. `None` for a page without a body.
+pub(super) fn of_body<'a>(
+    dom: &'a Dom,
+    wanted: impl Fn(&NodeRef<'a>) -> bool,
+) -> Option<(Sizes, Vec<(NodeRef<'a>, Sizes)>)> {
+    let body = dom.body()?;
+    let mut picked = Vec::new();
+    let page = walk(&body, &mut |node, sizes| {
+        if node.id != body.id && wanted(node) {
+            picked.push((*node, sizes));
+        }
+    });
+    Some((page, picked))
 }
 
 /// `measure` of a text node's text, read in place: `NodeRef::text` copies it.
