@@ -409,6 +409,29 @@ fn a_block_drawn_twice_is_kept_once_and_in_an_article_only_when_it_is_story_long
 }
 
 #[test]
+fn a_short_run_drawn_twice_on_a_shop_page_is_kept_once_even_when_marked_up_differently() {
+    // A feature card drawn for phones and again for desktops: 120 characters, under
+    // the bound an article or a documentation page keeps copies below.
+    let card = |level: u8, note: &str| {
+        format!(
+            "<div><h{level}>Capture every {note}</h{level}><p>A larger sensor balances bright and \
+             shadowy areas in high-contrast scenes, for birds in patchy sunlight.</p></div>"
+        )
+    };
+    let page = format!(
+        "<html><body><main><h1>Smart feeder</h1><p>Price: 149 euros.</p>{}{}<p>Free shipping</p>\
+         <p>Order today</p><p>Free shipping</p></main></body></html>",
+        card(2, "<em>detail</em>"),
+        card(3, "detail"),
+    );
+    let md = extract(&page, Some("https://shop.example/product/feeder")).markdown;
+    assert_eq!(md.matches("Capture every").count(), 1, "the heading differs only in level and emphasis: {md}");
+    assert_eq!(md.matches("larger sensor").count(), 1, "{md}");
+    assert_eq!(md.matches("Free shipping").count(), 2, "a short label repeated is kept: {md}");
+    assert!(md.contains("149 euros"), "{md}");
+}
+
+#[test]
 fn a_page_past_its_deadline_gets_its_plain_text() {
     let html = "<html><title>Slow</title><body><p>Every word counts.</p><script>x()</script></body></html>";
     let late = extract_within(html, None, std::time::Duration::ZERO);
