@@ -94,7 +94,9 @@ impl Normalizer for AutoNormalizer {
     ///    of the blocks named "header" only the site's own are chrome there, and the
     ///    interface's widgets (alerts, carts, dropdowns, tooltips) are.
     /// 19: a page other than an article or documentation drops a second copy of a
-    ///    shorter run (100 characters, from 300), lines compared by their words.
+    ///    shorter run (100 characters, from 300), lines compared by their words; a
+    ///    `<noscript>` that never closes its `<iframe>` no longer takes the rest of
+    ///    the page with it; React's streamed parts are put in place.
     fn version(&self) -> &'static str {
         "auto-19"
     }

@@ -461,6 +461,21 @@ fn a_page_kept_in_a_large_noscript_is_read() {
 }
 
 #[test]
+fn a_noscript_that_never_closes_its_iframe_does_not_take_the_page_with_it() {
+    let tracker = r#"<noscript><iframe src="https://tags.example/ns.html" height="0" width="0" /></noscript>"#;
+    let html = format!(
+        "<html><body><h1>Your fastest path to production</h1>{tracker}<section><h2>Click, click, done.</h2>\
+         <p>Choose what you need to run your apps, APIs, databases and cron jobs. Just connect your \
+         repository and every push deploys on the right runtime for your framework.</p></section></body></html>"
+    );
+    let md = extract(&html, None).markdown;
+    assert!(md.contains("Click, click, done.") && md.contains("right runtime"), "{md}");
+    assert!(!md.contains("iframe"), "{md}");
+    assert!(holds_unclosed_raw_text(b"<IFRAME src=x />") && !holds_unclosed_raw_text(b"<iframe></iframe>"));
+    assert!(!holds_unclosed_raw_text(b"<img src=x><style>.a{}</style>"));
+}
+
+#[test]
 fn code_languages_are_read_from_common_highlighter_conventions() {
     assert_eq!(language_of("language-rust").as_deref(), Some("rust"));
     assert_eq!(language_of("highlight-source-python").as_deref(), Some("python"));
