@@ -318,12 +318,14 @@ fn mend_noscript(html: &str) -> std::borrow::Cow<'_, str> {
     const OPEN: &str = "<noscript";
     const CLOSE: &str = "</noscript>";
     let bytes = html.as_bytes();
-    // Each block's start and end, and whether it swallows what follows it.
+    // Each block's start and end, and whether it swallows what follows it. A large
+    // block is kept whatever it holds: it is the page.
     let mut blocks = Vec::new();
     let mut from = 0;
     while let Some(open) = crate::ascii::find_ignoring_case(bytes, from, OPEN.as_bytes()) {
         let Some(close) = crate::ascii::find_ignoring_case(bytes, open, CLOSE.as_bytes()) else { break };
-        blocks.push((open, close, holds_unclosed_raw_text(&bytes[open + OPEN.len()..close])));
+        let swallows = close - open <= LARGE && holds_unclosed_raw_text(&bytes[open + OPEN.len()..close]);
+        blocks.push((open, close, swallows));
         from = close + CLOSE.len();
     }
     let unwrap = blocks.iter().any(|(open, close, _)| close - open > LARGE);

@@ -471,6 +471,11 @@ fn a_noscript_that_never_closes_its_iframe_does_not_take_the_page_with_it() {
     let md = extract(&html, None).markdown;
     assert!(md.contains("Click, click, done.") && md.contains("right runtime"), "{md}");
     assert!(!md.contains("iframe"), "{md}");
+    // A page kept in a large noscript is read even when one of its posts opens an
+    // iframe it never closes.
+    let posts = "<p>A reply that says something useful about the question asked.</p>".repeat(120);
+    let large = format!("<html><body><noscript><div>{posts}<iframe src=\"/embed\" /></div></noscript></body></html>");
+    assert!(extract(&large, None).markdown.contains("A reply that says something useful"));
     assert!(holds_unclosed_raw_text(b"<IFRAME src=x />") && !holds_unclosed_raw_text(b"<iframe></iframe>"));
     assert!(!holds_unclosed_raw_text(b"<img src=x><style>.a{}</style>"));
 }
