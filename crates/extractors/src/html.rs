@@ -336,14 +336,17 @@ fn mend_noscript(html: &str) -> std::borrow::Cow<'_, str> {
     let mut at = 0;
     for (open, close, swallows) in blocks {
         out.push_str(&html[at..open]);
-        if unwrap && !swallows {
+        at = close + CLOSE.len();
+        if swallows {
+            continue;
+        }
+        if unwrap {
             out.push_str("<div data-noscript");
             out.push_str(&html[open + OPEN.len()..close]);
             out.push_str("</div>");
-        } else if !swallows {
-            out.push_str(&html[open..close + CLOSE.len()]);
+        } else {
+            out.push_str(&html[open..at]);
         }
-        at = close + CLOSE.len();
     }
     out.push_str(&html[at..]);
     std::borrow::Cow::Owned(out)
@@ -352,11 +355,18 @@ fn mend_noscript(html: &str) -> std::borrow::Cow<'_, str> {
 /// Whether `markup` opens an element whose content the parser reads as text up to its
 /// closing tag without that closing tag.
 fn holds_unclosed_raw_text(markup: &[u8]) -> bool {
-    const RAW_TEXT: &[&str] = &["iframe", "textarea", "xmp", "noembed", "noframes", "title", "style", "script"];
-    RAW_TEXT.iter().any(|name| {
-        let holds = |prefix: &str| crate::ascii::holds_ignoring_case(markup, format!("{prefix}{name}").as_bytes());
-        holds("<") && !holds("</")
-    })
+    const RAW_TEXT: &[(&str, &str)] = &[
+        ("<iframe", "</iframe"),
+        ("<textarea", "</textarea"),
+        ("<xmp", "</xmp"),
+        ("<noembed", "</noembed"),
+        ("<noframes", "</noframes"),
+        ("<title", "</title"),
+        ("<style", "</style"),
+        ("<script", "</script"),
+    ];
+    let holds = |needle: &str| crate::ascii::holds_ignoring_case(markup, needle.as_bytes());
+    RAW_TEXT.iter().any(|(open, close)| holds(open) && !holds(close))
 }
 
 /// Characters of text a run of repeated lines must hold to be dropped as a copy, on a
@@ -412,9 +422,11 @@ fn without_repeated_blocks(body: &str, min_chars: usize) -> String {
             let in_code = fences.in_code();
             let toggled = fences.feed(line);
             let text = line.trim();
-            let prose = !in_code && !toggled && !text.starts_with('|');
+            if in_code || toggled || text.starts_with('|') {
+                return false;
+            }
             let key = line_words(text);
-            prose && !key.is_empty() && !seen.insert(key)
+            !key.is_empty() && !seen.insert(key)
         })
         .collect();
     let mut dropped = vec![false; lines.len()];
