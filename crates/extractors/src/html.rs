@@ -9,6 +9,7 @@ use dom_smoothie::{Config, Readability, TextMode};
 use crate::markdown;
 
 mod code;
+mod copies;
 mod furniture;
 mod items;
 mod overlays;
@@ -22,6 +23,7 @@ mod weights;
 #[cfg(test)]
 use code::language_of;
 use code::prepare_code_blocks;
+use copies::{repeated_run_chars, without_repeated_blocks};
 use product::{drop_hidden_blocks, drop_shop_extras};
 
 /// A page's main content as markdown, its title and what kind of page it is.
@@ -367,104 +369,6 @@ fn holds_unclosed_raw_text(markup: &[u8]) -> bool {
     ];
     let holds = |needle: &str| crate::ascii::holds_ignoring_case(markup, needle.as_bytes());
     RAW_TEXT.iter().any(|(open, close)| holds(open) && !holds(close))
-}
-
-/// Characters of text a run of repeated lines must hold to be dropped as a copy, on a
-/// page other than an article or a documentation page. Chosen on the tuning part of
-/// WCXB dev with lines compared by their words (see [`without_repeated_blocks`]):
-/// 300 -> 100 took tuning 0.8757 -> 0.8784 (forums 0.778 -> 0.794: a reply drawn in
-/// the thread and again under its quote; shop cards drawn twice for two screen
-/// sizes), where 50 gave 0.8782 and 150 0.8777; checking 0.8536 -> 0.8555,
-/// ScrapingHub unchanged (its articles keep [`ARTICLE_REPEATED_RUN_CHARS`]).
-const REPEATED_RUN_CHARS: usize = 100;
-
-/// A documentation page's bound: its references repeat short runs on purpose (a
-/// parameter's description under two methods). 100 cost the tuning part's
-/// documentation pages 0.9304 -> 0.9294 (checking 0.9261 -> 0.9258), so they keep
-/// the earlier bound.
-const DOCUMENTATION_REPEATED_RUN_CHARS: usize = 300;
-
-/// An article's second copy of a run of this many characters is dropped: a page that
-/// draws its story twice (once for phones, once for desktops). Chosen on the tuning
-/// part of WCXB dev: 300 gained most there (0.8690 -> 0.8697) but cost ScrapingHub
-/// 0.9707 -> 0.9695 (a meal plan's repeated days, a recipe's steps); 1,000 still cost
-/// it 0.0003; 2,000 gains as much on tuning (0.8696; a trade blog printed twice, 0.66
-/// -> 0.97) and leaves ScrapingHub as it was. Checking part 0.8448 -> 0.8458.
-const ARTICLE_REPEATED_RUN_CHARS: usize = 2_000;
-
-/// The bound [`without_repeated_blocks`] drops copies from, for a page of `kind`.
-fn repeated_run_chars(kind: PageType) -> usize {
-    match kind {
-        PageType::Article => ARTICLE_REPEATED_RUN_CHARS,
-        PageType::Documentation => DOCUMENTATION_REPEATED_RUN_CHARS,
-        _ => REPEATED_RUN_CHARS,
-    }
-}
-
-/// The body without a second copy of a block of text: responsive pages draw the same
-/// block twice (once for phones, once for desktops), forums quote the post they
-/// answer, shops repeat a description in a tab. A copy is a run of lines (blank lines
-/// aside) each already seen, holding at least `min_chars` ([`repeated_run_chars`]):
-/// shorter repeats are labels that items share ("Pros", "Key features", a price
-/// line), which are content. Lines are compared by their words in lower case, so a
-/// heading drawn at two levels or a line emphasised once is still a copy. Code and
-/// table rows are left alone. Chosen on the tuning part of WCXB dev (0.851 -> 0.854;
-/// 66 pages gain, 22 lose, where the truth keeps both copies of tabs), held on its
-/// checking part (0.837 -> 0.841); comparing words rather than the lines as written
-/// took tuning 0.8771 -> 0.8784 and checking 0.8550 -> 0.8555 (at a bound of 100).
-fn without_repeated_blocks(body: &str, min_chars: usize) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut fences = markdown::Fences::default();
-    let lines: Vec<&str> = body.lines().collect();
-    let repeated: Vec<bool> = lines
-        .iter()
-        .map(|line| {
-            let in_code = fences.in_code();
-            let toggled = fences.feed(line);
-            let text = line.trim();
-            if in_code || toggled || text.starts_with('|') {
-                return false;
-            }
-            let key = line_words(text);
-            !key.is_empty() && !seen.insert(key)
-        })
-        .collect();
-    let mut dropped = vec![false; lines.len()];
-    let mut at = 0;
-    while at < lines.len() {
-        if !repeated[at] {
-            at += 1;
-            continue;
-        }
-        let mut end = at;
-        while end < lines.len() && (repeated[end] || lines[end].trim().is_empty()) {
-            end += 1;
-        }
-        let chars: usize = (at..end).filter(|&i| repeated[i]).map(|i| lines[i].trim().chars().count()).sum();
-        if chars >= min_chars {
-            (at..end).filter(|&i| repeated[i]).for_each(|i| dropped[i] = true);
-        }
-        at = end;
-    }
-    let mut out = String::with_capacity(body.len());
-    for (line, _) in lines.iter().zip(&dropped).filter(|(_, dropped)| !**dropped) {
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
-/// A line's words in lower case, one space apart: what [`without_repeated_blocks`]
-/// compares (the markup and punctuation around them aside).
-fn line_words(line: &str) -> String {
-    let mut key = String::with_capacity(line.len());
-    for word in line.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        if !key.is_empty() {
-            key.push(' ');
-        }
-        key.extend(word.chars().flat_map(char::to_lowercase));
-    }
-    key
 }
 
 /// The body without a heading that repeats the title near its top: the title is
