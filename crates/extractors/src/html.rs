@@ -16,6 +16,7 @@ mod overlays;
 mod page_type;
 mod product;
 mod related;
+mod shell;
 mod sizes;
 mod streaming;
 mod weights;
@@ -134,6 +135,12 @@ fn extract_bounded(html: &str, url: Option<&str>) -> Extracted {
     // ScrapingHub article lost its second week to the shorter bound), but not a whole
     // story's length.
     let body = without_repeated_blocks(&body, repeated_run_chars(found.page_type));
+    let body = match &found.description {
+        Some(description) => product::with_description(&body, description),
+        None => body,
+    };
+    // A script-rendered shell's answer is its interface: the page has no content here.
+    let body = if shell::is_interface_text(&body) { String::new() } else { body };
     Extracted { title: found.title, markdown: markdown::tidy(&body), page_type: found.page_type }
 }
 
@@ -151,6 +158,8 @@ struct Candidates {
     visible: String,
     /// A forum thread's posts (see [`items::thread_markdown`]).
     posts: Option<String>,
+    /// A product page's declared description ([`product::with_description`]).
+    description: Option<String>,
 }
 
 /// The page's kind and its answers. A page that declares itself an article and reads
@@ -165,6 +174,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let page_type = page_type::classify(&signals, url);
     let marked_article = signals.declares_article;
     let settled = marked_article && page_type == PageType::Article;
+    let description = signals.product_description.clone().filter(|_| page_type == PageType::Product);
     if page_type == PageType::Product {
         drop_shop_extras(&dom);
     }
@@ -218,7 +228,16 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     };
     if main.is_some() && stands {
         let visible = String::new();
-        return Candidates { title, page_type, marked_article, main, landmark: None, visible, posts: None };
+        return Candidates {
+            title,
+            page_type,
+            marked_article,
+            main,
+            landmark: None,
+            visible,
+            posts: None,
+            description,
+        };
     }
     let pristine = pristine.unwrap_or_else(|| parse(html));
     if missed {
@@ -232,7 +251,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let thread = page_type == PageType::Forum && main.is_some();
     let posts = thread.then(|| items::thread_markdown(&pristine.clone(), url)).flatten();
     let visible = visible_markdown(&pristine, known, Scope::Body).unwrap_or_default();
-    Candidates { title, page_type, marked_article, main, landmark, visible, posts }
+    Candidates { title, page_type, marked_article, main, landmark, visible, posts, description }
 }
 
 /// The page's DOM as a reader's browser would have it once its scripts ran, as far as

@@ -97,8 +97,11 @@ impl Normalizer for AutoNormalizer {
     ///    shorter run (100 characters, from 300), lines compared by their words; a
     ///    `<noscript>` that never closes its `<iframe>` no longer takes the rest of
     ///    the page with it; React's streamed parts are put in place.
+    /// 20: an answer of interface text only (under 25 words, no sentence: a
+    ///    script-rendered shell) is no content; a product page's declared
+    ///    description is added when the answer leaves most of it out.
     fn version(&self) -> &'static str {
-        "auto-19"
+        "auto-20"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -27,6 +27,8 @@ pub(crate) struct Signals {
     /// `og:type` ending in product. Stricter than [`products`](Self::products), which
     /// also counts the products a page lists.
     pub declares_product: bool,
+    /// The `description` of that JSON-LD `Product`: the shop's own words for it.
+    pub product_description: Option<String>,
     /// The page declares itself an article: `og:type` article, or JSON-LD that names
     /// an article or blog post type anywhere (read as text, so a script that does not
     /// parse still counts).
@@ -64,7 +66,11 @@ impl Signals {
             signals.declares_article |= ARTICLE_TYPES.iter().any(|t| text.contains(t));
             if let Ok(value) = serde_json::from_str::<Value>(text.trim()) {
                 collect_types(&value, &mut signals.declared, &mut signals.products, 0);
-                signals.declares_product |= is_ld_product(&value);
+                if let Some(product) = ld_product(&value) {
+                    signals.declares_product = true;
+                    let description = product.get("description").and_then(Value::as_str);
+                    signals.product_description = signals.product_description.take().or(description.map(str::to_owned));
+                }
             }
         }
         for node in dom.select("[itemtype]").nodes() {
@@ -139,20 +145,20 @@ fn collect_types(value: &Value, out: &mut Vec<String>, products: &mut usize, dep
     }
 }
 
-/// Whether `value` is a JSON-LD object typed `Product`, itself, in a list or in
+/// The JSON-LD object typed `Product` that `value` is, or holds in a list or in
 /// `@graph` (not nested in another entity, as a list's items are).
-fn is_ld_product(value: &Value) -> bool {
+fn ld_product(value: &Value) -> Option<&serde_json::Map<String, Value>> {
     match value {
-        Value::Array(items) => items.iter().any(is_ld_product),
+        Value::Array(items) => items.iter().find_map(ld_product),
         Value::Object(object) => {
             let product = match object.get("@type") {
                 Some(Value::String(kind)) => kind == "Product",
                 Some(Value::Array(kinds)) => kinds.iter().any(|k| k.as_str() == Some("Product")),
                 _ => false,
             };
-            product || object.get("@graph").is_some_and(is_ld_product)
+            if product { Some(object) } else { object.get("@graph").and_then(ld_product) }
         }
-        _ => false,
+        _ => None,
     }
 }
 

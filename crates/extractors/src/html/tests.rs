@@ -501,6 +501,7 @@ fn candidates_with(main: Option<&str>, landmark: Option<&str>, visible: &str, ma
         landmark: landmark.map(str::to_owned),
         visible: visible.to_owned(),
         posts: None,
+        description: None,
     }
 }
 
