@@ -35,9 +35,7 @@ const MIN_SENTENCE_CHARS: usize = 6;
 fn is_sentence(line: &str) -> bool {
     let line = line.trim().trim_end_matches(['"', '\'', ')', '”', '’', '」']);
     let ellipsis = line.ends_with("...") || line.ends_with('…');
-    !ellipsis
-        && line.ends_with(['.', '!', '?', '。', '！', '？'])
-        && super::dense_chars(line) >= MIN_SENTENCE_CHARS
+    !ellipsis && line.ends_with(['.', '!', '?', '。', '！', '？']) && super::dense_chars(line) >= MIN_SENTENCE_CHARS
 }
 
 #[cfg(test)]
