@@ -107,14 +107,28 @@ const ARTICLE_TYPES: &[&str] =
 /// Whether class or id words name a post of a thread (`post`, `comment`, `reply`,
 /// `answer`, `message`, and forum software's compounds like `postbody`).
 fn names_a_post(names: &str) -> bool {
-    names.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| {
-        let word = word.to_ascii_lowercase();
-        matches!(
-            word.as_str(),
-            "post" | "posts" | "comment" | "comments" | "reply" | "replies" | "answer" | "answers" | "message"
-        ) || ["postbody", "post_body", "postcontent", "messagecontent", "commentbody"].contains(&word.as_str())
-    })
+    names
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| POST_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)))
 }
+
+/// The words of [`names_a_post`], compared without regard to case (every page's
+/// every block is asked, so no lower-cased copy is made).
+const POST_WORDS: &[&str] = &[
+    "post",
+    "posts",
+    "comment",
+    "comments",
+    "reply",
+    "replies",
+    "answer",
+    "answers",
+    "message",
+    "postbody",
+    "postcontent",
+    "messagecontent",
+    "commentbody",
+];
 
 /// Gathers `@type` names from JSON-LD, through `@graph`, lists and nested objects
 /// (a `WebPage`'s `mainEntity`), counting `Product` entities.
@@ -180,9 +194,9 @@ fn count_prices(text: &str) -> usize {
 /// members are named as posts.
 fn read_structure(dom: &Dom, signals: &mut Signals) {
     let Some(body) = dom.body() else { return };
-    let mut walk = Structure { signals, link_chars: 0, linked: 0, priced: 0, posts: 0 };
+    let mut walk = Structure { signals, link_chars: 0, linked: 0, priced: 0, posts: 0, children: Vec::new() };
     walk.element(&body);
-    let Structure { signals, link_chars, linked, priced, posts } = walk;
+    let Structure { signals, link_chars, linked, priced, posts, .. } = walk;
     signals.link_percent = link_chars * 100 / signals.text_chars.max(1);
     (signals.repeated_items, signals.priced_items, signals.posts) = (linked, priced, posts);
 }
@@ -200,21 +214,24 @@ struct Inside {
 /// One walk over the body, children before parents, so each element's sums are whole
 /// when it is met and no block's text is read twice. The recursion is as deep as the
 /// page's nesting, which [`crate::nesting`] bounds.
-struct Structure<'s> {
+struct Structure<'s, 'd> {
     signals: &'s mut Signals,
     link_chars: usize,
     /// The largest groups of like siblings: linked, priced and named as posts.
     linked: usize,
     priced: usize,
     posts: usize,
+    /// The element children of the elements being walked, each element's after its
+    /// parent's: one buffer for the walk rather than one per element.
+    children: Vec<(dom_query::NodeRef<'d>, Inside)>,
 }
 
-impl Structure<'_> {
-    fn element(&mut self, element: &dom_query::NodeRef<'_>) -> Inside {
+impl<'d> Structure<'_, 'd> {
+    fn element(&mut self, element: &dom_query::NodeRef<'d>) -> Inside {
         // A script's or a style's text is not read by anyone.
         let code = ["script", "style", "noscript", "template"].iter().any(|name| element.has_name(name));
         let mut sum = Inside::default();
-        let mut children: Vec<(dom_query::NodeRef<'_>, Inside)> = Vec::new();
+        let first_child = self.children.len();
         let mut child = element.first_child();
         while let Some(node) = child {
             child = node.next_sibling();
@@ -222,14 +239,16 @@ impl Structure<'_> {
                 if code {
                     continue;
                 }
-                let text = node.text();
-                let (chars, prices) = (super::dense_chars(&text), count_prices(&text));
+                // Read in place: `NodeRef::text` would copy every text node.
+                let (chars, prices, words) = super::sizes::text_of(&node, |text| {
+                    (super::dense_chars(text), count_prices(text), text.split_whitespace().count())
+                });
                 self.signals.text_chars += chars;
                 self.signals.prices += prices;
-                Inside { chars, words: text.split_whitespace().count(), price: prices > 0, link: false }
+                Inside { chars, words, price: prices > 0, link: false }
             } else if node.is_element() {
                 let inside = self.element(&node);
-                children.push((node, inside));
+                self.children.push((node, inside));
                 inside
             } else {
                 continue;
@@ -251,15 +270,16 @@ impl Structure<'_> {
         if !self.signals.buy_button && is_buy_button(element) {
             self.signals.buy_button = true;
         }
-        if children.len() >= 3 {
-            self.weigh_groups(&children);
+        if self.children.len() - first_child >= 3 {
+            self.weigh_groups(first_child);
         }
+        self.children.truncate(first_child);
         sum
     }
 
-    /// Groups an element's children by tag and first class word and keeps the largest
-    /// counts.
-    fn weigh_groups(&mut self, children: &[(dom_query::NodeRef<'_>, Inside)]) {
+    /// Groups an element's children (from `first` in [`Self::children`]) by tag and
+    /// first class word and keeps the largest counts.
+    fn weigh_groups(&mut self, first: usize) {
         #[derive(Default)]
         struct Group {
             linked: usize,
@@ -267,7 +287,7 @@ impl Structure<'_> {
             posts: usize,
         }
         let mut groups: std::collections::HashMap<String, Group> = std::collections::HashMap::new();
-        for (child, Inside { chars: size, price, link, .. }) in children {
+        for (child, Inside { chars: size, price, link, .. }) in &self.children[first..] {
             if *size < 15 {
                 continue;
             }
@@ -284,8 +304,7 @@ impl Structure<'_> {
                     group.priced += 1;
                 }
             }
-            let names = format!("{class} {}", child.attr("id").unwrap_or_default());
-            if *size >= 40 && names_a_post(&names) {
+            if *size >= 40 && (names_a_post(&class) || child.attr("id").is_some_and(|id| names_a_post(&id))) {
                 group.posts += 1;
             }
         }

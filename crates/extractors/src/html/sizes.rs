@@ -62,12 +62,12 @@ pub(super) fn of_body<'a>(
 }
 
 /// `measure` of a text node's text, read in place: `NodeRef::text` copies it.
-fn text_of(node: &NodeRef<'_>, measure: impl FnOnce(&str) -> usize) -> usize {
+pub(super) fn text_of<T: Default>(node: &NodeRef<'_>, measure: impl FnOnce(&str) -> T) -> T {
     node.query(|inner| match &inner.data {
         NodeData::Text { contents } => measure(contents),
-        _ => 0,
+        _ => T::default(),
     })
-    .unwrap_or(0)
+    .unwrap_or_default()
 }
 
 /// At least as many words as a reader can see under `root`: the words of its text
