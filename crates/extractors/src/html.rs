@@ -140,7 +140,10 @@ fn extract_bounded(html: &str, url: Option<&str>) -> Extracted {
         None => body,
     };
     // A script-rendered shell's answer is its interface: the page has no content here.
-    let body = if shell::is_interface_text(&body) { String::new() } else { body };
+    // Only a page read from an address can be one: HTML pasted or uploaded is what its
+    // owner wrote, however short.
+    let shell = url.is_some() && shell::is_interface_text(&body);
+    let body = if shell { String::new() } else { body };
     Extracted { title: found.title, markdown: markdown::tidy(&body), page_type: found.page_type }
 }
 

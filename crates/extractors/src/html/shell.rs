@@ -1,6 +1,8 @@
 //! Pages whose content is not in their HTML: a script-rendered shell (a shop's app
 //! page, a single-page application) leaves an answer of interface text only, a search
-//! box's placeholder, a menu, "Sold out" labels. Such an answer is no content.
+//! box's placeholder, a menu, "Sold out" labels. Such an answer is no content. Only a
+//! page read from an address is judged so (`html::extract_bounded`): HTML pasted or
+//! uploaded is what its owner wrote, however short.
 
 use crate::markdown;
 
@@ -55,6 +57,17 @@ mod tests {
         assert!(!is_interface_text("Is the shop open on Sundays?\n"));
         assert!(!is_interface_text("The meeting moved to room 4 (\"the big one\").\n"));
         assert!(!is_interface_text("Short note.\n"));
+    }
+
+    #[test]
+    fn a_fetched_shell_page_has_no_content_but_pasted_html_keeps_its_few_words() {
+        let page = r#"<html><body><header><a href="/">Shop</a></header>
+            <div class="search"><input placeholder="I'm shopping for..."></div>
+            <p>I'm shopping for...</p><div id="root"></div></body></html>"#;
+        let fetched = super::super::extract(page, Some("https://shop.example.com/item/1005"));
+        assert_eq!(fetched.markdown, "", "a shell read from the web");
+        let pasted = super::super::extract("<html><body><p>Buy milk</p></body></html>", None);
+        assert_eq!(pasted.markdown, "Buy milk\n", "a note pasted as HTML");
     }
 
     #[test]
