@@ -173,11 +173,11 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let unwrapped = mend_noscript(html);
     let html = unwrapped.as_ref();
     let dom = parse(html);
-    let signals = page_type::Signals::read(&dom);
+    let mut signals = page_type::Signals::read(&dom);
     let page_type = page_type::classify(&signals, url);
     let marked_article = signals.declares_article;
     let settled = marked_article && page_type == PageType::Article;
-    let description = signals.product_description.clone().filter(|_| page_type == PageType::Product);
+    let description = signals.product_description.take().filter(|_| page_type == PageType::Product);
     if page_type == PageType::Product {
         drop_shop_extras(&dom);
     }

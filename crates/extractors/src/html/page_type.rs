@@ -69,7 +69,8 @@ impl Signals {
                 if let Some(product) = ld_product(&value) {
                     signals.declares_product = true;
                     let description = product.get("description").and_then(Value::as_str);
-                    signals.product_description = signals.product_description.take().or(description.map(str::to_owned));
+                    signals.product_description =
+                        signals.product_description.take().or_else(|| description.map(str::to_owned));
                 }
             }
         }
