@@ -27,7 +27,7 @@ use super::Ports;
 use crate::{
     Error, Result,
     error::Violations,
-    model::{Upload, User},
+    model::{Upload, User, check_name},
     ports::{BlobMeta, ByteStream},
 };
 
@@ -133,31 +133,26 @@ impl UploadService {
     /// [`Error::PayloadTooLarge`] for a size over the limit.
     pub async fn presign(&self, user: &User, request: NewUpload) -> Result<PresignedUpload> {
         let mut violations = Violations::default();
-        let filename = match request.filename.as_deref().map(str::trim) {
-            None | Some("") => {
+        // The value is judged as sent, as the OpenAPI pattern judges it: trimming
+        // first would accept a name whose control characters are trailing white
+        // space (a form feed) or whose length counts spaces the schema refused.
+        let filename = match request.filename {
+            None => {
                 violations.add("filename", "is required");
                 None
             }
-            Some(name) if name.chars().count() > 255 => {
-                violations.add("filename", "must be at most 255 characters");
-                None
-            }
-            Some(name) if name.chars().any(char::is_control) => {
-                violations.add("filename", "must not contain control characters");
-                None
-            }
-            Some(name) => Some(name.to_owned()),
+            Some(name) => violations.check(check_name("filename", &name, 1, 255)).map(|()| name.trim().to_owned()),
         };
-        let content_type = match request.content_type.as_deref().map(str::trim) {
-            None | Some("") => {
+        let content_type = match request.content_type {
+            None => {
                 violations.add("contentType", "is required");
                 None
             }
-            Some(value) if !is_mime_type(value) => {
+            Some(value) if !is_mime_type(&value) => {
                 violations.add("contentType", "must be a MIME type such as application/pdf");
                 None
             }
-            Some(value) => Some(value.to_owned()),
+            Some(value) => Some(value),
         };
         let size = match request.size {
             None => {
@@ -291,10 +286,11 @@ fn exactly(body: ByteStream, size: u64) -> ByteStream {
     counted.chain(end).boxed()
 }
 
-/// `type/subtype` with an optional `; parameters` tail.
+/// `type/subtype` with an optional `; parameters` tail, with no white space around
+/// the essence: exactly the pattern the OpenAPI document gives `contentType`.
 fn is_mime_type(value: &str) -> bool {
     let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
-    let essence = value.split(';').next().unwrap_or_default().trim();
+    let essence = value.split(';').next().unwrap_or_default();
     essence.split_once('/').is_some_and(|(kind, sub)| token(kind) && token(sub))
         && value.bytes().all(|b| b.is_ascii() && !b.is_ascii_control())
 }

@@ -74,6 +74,30 @@ async fn presign_validates_every_field_and_refuses_sizes_over_the_limit() {
 }
 
 #[tokio::test]
+async fn presign_judges_names_and_types_as_sent_not_after_trimming() {
+    let (service, _) = local_service(Mocks::default());
+    let ask = |filename: &str, content_type: &str| NewUpload {
+        filename: Some(filename.into()),
+        content_type: Some(content_type.into()),
+        size: Some(3),
+    };
+    // A trailing form feed is white space to `trim` but a control character to the
+    // schema's pattern; so is a name made long by trailing spaces.
+    for (filename, content_type, field) in [
+        ("!x\u{c}", "text/plain", "filename"),
+        (&format!("a{}", " ".repeat(255)), "text/plain", "filename"),
+        ("a.txt", " text/plain", "contentType"),
+        ("a.txt", "text/plain ;charset=utf-8", "contentType"),
+    ] {
+        let error = service.presign(&user(), ask(filename, content_type)).await.unwrap_err();
+        let fields: Vec<_> = error.details().iter().map(|d| d.field.as_str()).collect();
+        assert_eq!(fields, [field], "{filename:?} {content_type:?}");
+    }
+    let presigned = service.presign(&user(), ask("  notes.txt ", "text/plain; charset=utf-8")).await.unwrap();
+    assert_eq!(presigned.upload.filename, "notes.txt", "surrounding spaces are allowed and not kept");
+}
+
+#[tokio::test]
 async fn presign_records_the_upload_under_a_safe_key_and_signs_ctxds_route() {
     let (service, table) = local_service(Mocks::default());
     let user = user();
