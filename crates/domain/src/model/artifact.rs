@@ -141,10 +141,12 @@ impl ArtifactQuery {
                 None
             }
         };
-        let text = text.map(str::trim).filter(|t| !t.is_empty());
+        // Judged as sent, as the OpenAPI schema judges it: 200 characters counting
+        // the spaces a client left around the words.
         if let Some(text) = text {
             violations.check(crate::model::check_text("q", text, 0, 200));
         }
+        let text = text.map(str::trim).filter(|t| !t.is_empty());
         if let Some(language) = language {
             violations.check(crate::model::check_name("language", language, 0, 50));
         }
@@ -267,6 +269,10 @@ mod tests {
         assert_eq!(q, ArtifactQuery { kind: Some(ArtifactKind::Code), language: Some("rust".into()), text: None });
         assert!(ArtifactQuery::new(Some("code"), None, None).is_err());
         assert!(ArtifactQuery::new(None, None, Some(&"x".repeat(201))).is_err());
+        // The schema's 200 characters count the spaces around the words too.
+        assert!(ArtifactQuery::new(None, None, Some(&format!("x{}", " ".repeat(200)))).is_err());
+        let padded = ArtifactQuery::new(None, None, Some(" x ")).unwrap();
+        assert_eq!(padded.text.as_deref(), Some("x"));
         let a = artifact(ArtifactKind::Code, "t", "x");
         assert_ne!(a.draft.content_hash(), artifact(ArtifactKind::Command, "t", "x").draft.content_hash());
     }
