@@ -100,8 +100,12 @@ impl Normalizer for AutoNormalizer {
     /// 20: an answer of interface text only (under 25 words, no sentence: a
     ///    script-rendered shell) is no content; a product page's declared
     ///    description is added when the answer leaves most of it out.
+    /// 21: a Claude export is read from its messages' content blocks (what its tools
+    ///    wrote, where the `text` field holds placeholders) on the branch the
+    ///    conversation ends on (edited questions and regenerated answers no longer
+    ///    read twice).
     fn version(&self) -> &'static str {
-        "auto-20"
+        "auto-21"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -1,5 +1,8 @@
 //! Account data exports: ChatGPT's `conversations.json` (a message tree per
-//! conversation) and Claude's (a `chat_messages` list, not always in order).
+//! conversation) and Claude's (a `chat_messages` list of every branch, not always in
+//! order, each message's text also given as typed content blocks).
+
+use std::collections::{HashMap, HashSet};
 
 use ctxd_domain::model::Role;
 use serde_json::Value;
@@ -91,8 +94,9 @@ fn chatgpt_message(message: &Value) -> Option<Message> {
     (!text.trim().is_empty()).then(|| Message::new(role, text))
 }
 
-/// Claude's messages in time order (human first on a tie), artifacts as fenced
-/// blocks and the model's `<antThinking>` notes removed.
+/// Claude's messages of the branch the conversation ends on, in time order (human
+/// first on a tie), artifacts and files written by tools as fenced blocks, the
+/// model's thinking removed.
 fn claude(conversation: &Value) -> Vec<Message> {
     let mut items: Vec<&Value> =
         conversation["chat_messages"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
@@ -101,6 +105,8 @@ fn claude(conversation: &Value) -> Vec<Message> {
         (at, m.get("sender").and_then(Value::as_str) != Some("human"))
     };
     items.sort_by_key(|m| key(m));
+    let items = claude_branch(conversation, items);
+    let mut artifacts = Artifacts::new();
     items
         .into_iter()
         .filter_map(|m| {
@@ -109,7 +115,7 @@ fn claude(conversation: &Value) -> Vec<Message> {
                 "assistant" => Role::Assistant,
                 _ => Role::System,
             };
-            let mut text = claude_text(m);
+            let mut text = claude_text(m, &mut artifacts);
             let files: Vec<&str> = ["attachments", "files"]
                 .iter()
                 .filter_map(|k| m.get(*k).and_then(Value::as_array))
@@ -124,15 +130,136 @@ fn claude(conversation: &Value) -> Vec<Message> {
         .collect()
 }
 
-fn claude_text(message: &Value) -> String {
-    let text = match message.get("text").and_then(Value::as_str) {
-        Some(text) if !text.is_empty() => text.to_owned(),
-        _ => {
-            let blocks = message.get("content").and_then(Value::as_array).into_iter().flatten();
-            blocks.filter_map(|b| b.get("text").and_then(Value::as_str)).collect::<Vec<_>>().join("\n\n")
+/// The messages (sorted by time) on the branch the conversation ends on: an export
+/// holds every branch, so an edited question or a regenerated answer would
+/// otherwise be read twice, the discarded version first. The branch runs from the
+/// conversation's current leaf (`current_leaf_message_uuid`, else the last message)
+/// up its `parent_message_uuid` links to a parent the export does not hold (the
+/// root's). An export without those links keeps every message.
+fn claude_branch<'a>(conversation: &Value, items: Vec<&'a Value>) -> Vec<&'a Value> {
+    fn uuid(message: &Value) -> Option<&str> {
+        message.get("uuid").and_then(Value::as_str)
+    }
+    let by_uuid: HashMap<&str, &Value> = items.iter().filter_map(|m| Some((uuid(m)?, *m))).collect();
+    let leaf = conversation
+        .get("current_leaf_message_uuid")
+        .and_then(Value::as_str)
+        .and_then(|id| by_uuid.get(id).copied())
+        .or_else(|| items.last().copied());
+    let mut on_branch = HashSet::new();
+    let mut node = leaf;
+    while let Some(message) = node {
+        let (Some(id), Some(parent)) = (uuid(message), message.get("parent_message_uuid").and_then(Value::as_str))
+        else {
+            return items;
+        };
+        // A malformed export may link in a circle.
+        if !on_branch.insert(id) {
+            break;
+        }
+        node = by_uuid.get(parent).copied();
+    }
+    items.into_iter().filter(|m| uuid(m).is_some_and(|id| on_branch.contains(id))).collect()
+}
+
+/// What Claude's export writes in a message's `text` where a tool ran (an artifact,
+/// a search, a file written): the content blocks hold what it stands for.
+const TOOL_PLACEHOLDER: &str = "This block is not supported on your current device yet.";
+
+/// A message's text from its content blocks when it has them (the `text` field
+/// stands a placeholder for every tool call), else from `text` without the
+/// placeholders.
+fn claude_text(message: &Value, artifacts: &mut Artifacts) -> String {
+    let blocks = message.get("content").and_then(Value::as_array).filter(|b| !b.is_empty());
+    let text = match blocks {
+        Some(blocks) => claude_blocks(blocks, artifacts),
+        None => {
+            let text = message.get("text").and_then(Value::as_str).unwrap_or_default();
+            let fenced_placeholder = format!("```\n{TOOL_PLACEHOLDER}\n```");
+            text.replace(&fenced_placeholder, "").replace(TOOL_PLACEHOLDER, "")
         }
     };
     render_artifacts(&strip_element(&text, "antThinking"))
+}
+
+/// The readable part of a message's content blocks: its text, and what its tools
+/// wrote (artifacts, files, analysis code) as titled fenced blocks. Thinking, tool
+/// results (search hits, "File created") and other tool calls (a search's query) are
+/// left out: they are the model's working, not the conversation's content.
+fn claude_blocks(blocks: &[Value], artifacts: &mut Artifacts) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for block in blocks {
+        let field = |name: &str| block.get(name).and_then(Value::as_str);
+        match field("type") {
+            Some("text") => parts.extend(field("text").map(str::to_owned)),
+            Some("tool_use") => {
+                parts.extend(tool_output(field("name").unwrap_or_default(), &block["input"], artifacts));
+            }
+            _ => {}
+        }
+    }
+    parts.retain(|p| !p.trim().is_empty());
+    parts.join("\n\n")
+}
+
+/// The title and fence language of each artifact a conversation created, by its id:
+/// an update names only the id.
+type Artifacts = HashMap<String, (String, String)>;
+
+/// What a tool call wrote, as a titled fenced block: an artifact's content (or the
+/// text an update put in), a file written or edited, the analysis tool's code.
+fn tool_output(name: &str, input: &Value, artifacts: &mut Artifacts) -> Option<String> {
+    let field = |name: &str| input.get(name).and_then(Value::as_str);
+    let block = |title: String, language: &str, body: &str| {
+        Some(format!("**{title}**\n\n{}", fenced(language, body.trim_matches('\n'))))
+    };
+    match name {
+        "artifacts" => {
+            let id = field("id").unwrap_or_default();
+            let known = artifacts.get(id).cloned();
+            let title = field("title").map(str::to_owned).or(known.as_ref().map(|k| k.0.clone()));
+            let title = title.unwrap_or_else(|| if id.is_empty() { "artifact".to_owned() } else { id.to_owned() });
+            let language = field("language")
+                .or_else(|| field("type").map(artifact_language))
+                .map(str::to_owned)
+                .or(known.map(|k| k.1))
+                .unwrap_or_default();
+            let output = match field("command") {
+                Some("update") => block(format!("Artifact: {title} (changed)"), &language, field("new_str")?),
+                _ => block(format!("Artifact: {title}"), &language, field("content")?),
+            };
+            artifacts.insert(id.to_owned(), (title, language));
+            output
+        }
+        "create_file" => {
+            let path = field("path")?;
+            block(format!("File: {path}"), extension(path), field("file_text")?)
+        }
+        "str_replace" => {
+            let path = field("path")?;
+            block(format!("File: {path} (changed)"), extension(path), field("new_str")?)
+        }
+        "repl" => block("Analysis".to_owned(), "javascript", field("code")?),
+        _ => None,
+    }
+}
+
+/// The fence language of an artifact's MIME-like type.
+fn artifact_language(kind: &str) -> &'static str {
+    match kind {
+        "text/html" => "html",
+        "image/svg+xml" => "svg",
+        "application/vnd.ant.mermaid" => "mermaid",
+        "application/vnd.ant.react" => "jsx",
+        "text/markdown" => "markdown",
+        _ => "",
+    }
+}
+
+/// A file path's extension as a fence language (`page.html` -> `html`).
+fn extension(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.').map_or("", |(stem, ext)| if stem.is_empty() { "" } else { ext })
 }
 
 /// `text` without `<name ...>...</name>` elements.
@@ -171,14 +298,8 @@ fn render_artifacts(text: &str) -> String {
             None => (&rest[body_start..], rest.len()),
         };
         let title = attribute(tag, "title").unwrap_or("artifact");
-        let language = attribute(tag, "language").unwrap_or_else(|| match attribute(tag, "type").unwrap_or_default() {
-            "text/html" => "html",
-            "image/svg+xml" => "svg",
-            "application/vnd.ant.mermaid" => "mermaid",
-            "application/vnd.ant.react" => "jsx",
-            "text/markdown" => "markdown",
-            _ => "",
-        });
+        let language =
+            attribute(tag, "language").unwrap_or_else(|| artifact_language(attribute(tag, "type").unwrap_or_default()));
         out.push_str(&format!("**Artifact: {title}**\n\n{}", fenced(language, body.trim_matches('\n'))));
         rest = &rest[next..];
     }
@@ -233,6 +354,77 @@ mod tests {
             chat.messages[1].text, "Here:\n**Artifact: Pricing calculator**\n\n```html\n<p>hi</p>\n```\nDone.",
             "thinking removed, artifact fenced"
         );
+    }
+
+    fn texts(chat: &Chat) -> Vec<&str> {
+        chat.messages.iter().map(|m| m.text.as_str()).collect()
+    }
+
+    #[test]
+    fn claude_exports_keep_the_branch_the_conversation_ends_on() {
+        let message = |id: &str, parent: &str, sender: &str, minute: u32, text: &str| {
+            serde_json::json!({"uuid": id, "parent_message_uuid": parent, "sender": sender,
+                "created_at": format!("2025-03-01T10:{minute:02}:00Z"), "text": text})
+        };
+        let messages = vec![
+            message("m1", "root", "human", 0, "What is the GIL?"),
+            message("m2", "m1", "assistant", 1, "A global lock."),
+            message("m3", "m2", "human", 2, "And processes?"),
+            message("m4", "m3", "assistant", 3, "They avoid it."),
+            message("m3b", "m2", "human", 4, "And asyncio?"),
+            message("m4b", "m3b", "assistant", 5, "One thread, first answer."),
+            message("m4c", "m3b", "assistant", 6, "One thread, an event loop."),
+        ];
+        let export = serde_json::json!([{"name": "GIL", "chat_messages": messages}]).to_string();
+        let chat = parse(&export).unwrap();
+        assert_eq!(
+            texts(&chat),
+            ["What is the GIL?", "A global lock.", "And asyncio?", "One thread, an event loop."],
+            "the edited question and the regenerated answer replace what they replaced"
+        );
+        let pinned = serde_json::json!([{"name": "GIL", "current_leaf_message_uuid": "m4", "chat_messages": messages}]);
+        let chat = parse(&pinned.to_string()).unwrap();
+        assert_eq!(texts(&chat), ["What is the GIL?", "A global lock.", "And processes?", "They avoid it."]);
+        let unlinked = r#"[{"chat_messages": [
+            {"sender": "human", "created_at": "2025-03-01T10:00:00Z", "text": "Hi"},
+            {"sender": "assistant", "created_at": "2025-03-01T10:01:00Z", "text": "Hello"}]}]"#;
+        assert_eq!(texts(&parse(unlinked).unwrap()), ["Hi", "Hello"], "no links: every message is kept");
+    }
+
+    #[test]
+    fn claude_content_blocks_give_what_tools_wrote_and_drop_the_placeholders() {
+        let export = r##"[{"name": "Page", "chat_messages": [
+            {"sender": "human", "created_at": "2025-03-01T10:00:00Z", "text": "Write a page",
+             "content": [{"type": "text", "text": "Write a page"}]},
+            {"sender": "assistant", "created_at": "2025-03-01T10:01:00Z",
+             "text": "```\nThis block is not supported on your current device yet.\n```\nDone.",
+             "content": [
+                {"type": "thinking", "thinking": "plan the page"},
+                {"type": "tool_use", "name": "web_search", "input": {"query": "page ideas"}},
+                {"type": "tool_result", "name": "web_search", "content": [{"type": "text", "text": "hit"}]},
+                {"type": "tool_use", "name": "artifacts", "input": {"id": "notes", "type": "text/markdown",
+                    "title": "Notes", "command": "create", "content": "# Notes\nfirst"}},
+                {"type": "tool_use", "name": "artifacts", "input": {"id": "notes", "command": "update",
+                    "old_str": "first", "new_str": "second"}},
+                {"type": "tool_use", "name": "create_file", "input": {"path": "/out/page.html", "file_text": "<h1>Hi</h1>"}},
+                {"type": "tool_use", "name": "str_replace", "input": {"path": "/out/page.html", "old_str": "Hi", "new_str": "<h1>Hello</h1>"}},
+                {"type": "tool_use", "name": "repl", "input": {"code": "console.log(1 + 1)"}},
+                {"type": "text", "text": "Done."}]},
+            {"sender": "human", "created_at": "2025-03-01T10:02:00Z",
+             "text": "Thanks ```\nThis block is not supported on your current device yet.\n``` bye", "content": []}
+        ]}]"##;
+        let chat = parse(export).unwrap();
+        assert_eq!(
+            texts(&chat)[1],
+            "**Artifact: Notes**\n\n```markdown\n# Notes\nfirst\n```\n\n\
+             **Artifact: Notes (changed)**\n\n```markdown\nsecond\n```\n\n\
+             **File: /out/page.html**\n\n```html\n<h1>Hi</h1>\n```\n\n\
+             **File: /out/page.html (changed)**\n\n```html\n<h1>Hello</h1>\n```\n\n\
+             **Analysis**\n\n```javascript\nconsole.log(1 + 1)\n```\n\nDone.",
+            "thinking, searches and tool results left out; an update keeps its artifact's title and language"
+        );
+        assert_eq!(texts(&chat)[2], "Thanks  bye", "a message without blocks loses the placeholders");
+        assert!(!texts(&chat).concat().contains("not supported"));
     }
 
     #[test]
