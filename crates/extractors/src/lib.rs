@@ -103,7 +103,7 @@ impl Normalizer for AutoNormalizer {
     /// 21: a Claude export is read from its messages' content blocks (what its tools
     ///    wrote, where the `text` field holds placeholders) on the branch the
     ///    conversation ends on (edited questions and regenerated answers no longer
-    ///    read twice).
+    ///    read twice); a Claude Code session file (JSON Lines) is read as a chat.
     fn version(&self) -> &'static str {
         "auto-21"
     }
@@ -161,7 +161,7 @@ pub fn normalize_as(input: NormalizeInput<'_>, forced: InputType) -> Result<Docu
         return Ok(chat::render(&chat));
     }
     if forced == InputType::Chat {
-        return Err("the input is not a chat transcript ctxd recognises (ChatGPT or Claude export, aider, SpecStory, or User:/Assistant: markers)".into());
+        return Err("the input is not a chat transcript ctxd recognises (ChatGPT or Claude export, Claude Code session, aider, SpecStory, or User:/Assistant: markers)".into());
     }
     if kind == text::Kind::Json {
         // JSON that is not a transcript stays as it is, fenced, so its structure (and a
@@ -228,6 +228,23 @@ mod tests {
         let pdf = normalize(&pdf::tests::pdf_with_pages(&["Hello PDF"]), Some("application/octet-stream")).unwrap();
         assert_eq!(pdf.format, DocumentFormat::Pdf);
         assert!(pdf.markdown.contains("Hello PDF"));
+    }
+
+    #[test]
+    fn a_claude_code_session_file_is_a_chat_whatever_its_json_lines_type() {
+        let session = concat!(
+            r#"{"type":"user","message":{"role":"user","content":"Rename foo to bar"},"uuid":"a"}"#,
+            "\n",
+            r#"{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"Renamed."}]},"uuid":"b"}"#,
+            "\n"
+        );
+        for content_type in [None, Some("application/x-ndjson"), Some("application/jsonl"), Some("application/json")] {
+            let doc = normalize(session.as_bytes(), content_type).unwrap();
+            assert_eq!(doc.format, DocumentFormat::Chat, "{content_type:?}");
+            assert_eq!(doc.turns.len(), 2, "{content_type:?}");
+        }
+        let other = normalize(b"{\"level\":\"info\"}\n{\"level\":\"warn\"}\n", Some("application/x-ndjson")).unwrap();
+        assert_eq!(other.format, DocumentFormat::Text, "other JSON Lines stay as they are, fenced");
     }
 
     #[test]

@@ -26,7 +26,11 @@ pub fn kind_of(content_type: Option<&str>, bytes: &[u8]) -> Result<Kind, String>
         None | Some("") | Some("application/octet-stream") | Some("binary/octet-stream") => None,
         Some("text/html" | "application/xhtml+xml") => Some(Kind::Html),
         Some("text/markdown" | "text/x-markdown") => Some(Kind::Markdown),
-        Some("application/json") => Some(Kind::Json),
+        // JSON Lines too (a Claude Code session file): read as JSON, and fenced as
+        // such when it is not a transcript.
+        Some("application/json" | "application/x-ndjson" | "application/jsonl" | "application/x-jsonlines") => {
+            Some(Kind::Json)
+        }
         Some(e) if e.ends_with("+json") => Some(Kind::Json),
         Some("application/pdf") => Some(Kind::Pdf),
         Some(e) if e.starts_with("text/") => Some(Kind::Text),

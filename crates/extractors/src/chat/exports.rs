@@ -210,9 +210,7 @@ type Artifacts = HashMap<String, (String, String)>;
 /// text an update put in), a file written or edited, the analysis tool's code.
 fn tool_output(name: &str, input: &Value, artifacts: &mut Artifacts) -> Option<String> {
     let field = |name: &str| input.get(name).and_then(Value::as_str);
-    let block = |title: String, language: &str, body: &str| {
-        Some(format!("**{title}**\n\n{}", fenced(language, body.trim_matches('\n'))))
-    };
+    let block = |title: String, language: &str, body: &str| Some(titled_block(&title, language, body));
     match name {
         "artifacts" => {
             let id = field("id").unwrap_or_default();
@@ -256,8 +254,13 @@ fn artifact_language(kind: &str) -> &'static str {
     }
 }
 
+/// `body` fenced under a bold title line: what a tool wrote, named by what it is.
+pub(super) fn titled_block(title: &str, language: &str, body: &str) -> String {
+    format!("**{title}**\n\n{}", fenced(language, body.trim_matches('\n')))
+}
+
 /// A file path's extension as a fence language (`page.html` -> `html`).
-fn extension(path: &str) -> &str {
+pub(super) fn extension(path: &str) -> &str {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.rsplit_once('.').map_or("", |(stem, ext)| if stem.is_empty() { "" } else { ext })
 }

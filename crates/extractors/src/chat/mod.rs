@@ -1,9 +1,10 @@
 //! Chat transcripts → ordered turns with roles, then one markdown rendering that the
 //! extractors read back through [`Document::turns`]. Formats: ChatGPT and Claude
-//! exports (JSON), aider chat histories, SpecStory/Cursor exports, and pasted text with
-//! speaker markers.
+//! exports (JSON), Claude Code sessions (JSON Lines), aider chat histories,
+//! SpecStory/Cursor exports, and pasted text with speaker markers.
 
 pub(crate) mod aider;
+mod claude_code;
 mod exports;
 mod speakers;
 mod specstory;
@@ -37,7 +38,7 @@ pub struct Chat {
 /// speaker markers.
 pub fn parse(text: &str, json: bool) -> Option<Chat> {
     let chat = if json {
-        exports::parse(text)
+        exports::parse(text).or_else(|| claude_code::parse(text))
     } else {
         aider::parse(text).or_else(|| specstory::parse(text)).or_else(|| speakers::parse(text))
     }?;
