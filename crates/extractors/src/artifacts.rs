@@ -175,7 +175,9 @@ fn fence_language(info: &str) -> Option<String> {
 }
 
 /// A title for the block starting at `line`: the sentence introducing it (ending in
-/// `:`), a file name alone on the line above it, or the nearest heading.
+/// `:`), a file name or a bold caption alone on the line above it (`**File:
+/// src/app.py**`, as the chat readers title what a tool wrote), or the nearest
+/// heading.
 fn title_for(lines: &[&str], line: u32, heading: Option<&str>) -> Option<String> {
     let above = lines[..(line as usize).saturating_sub(1).min(lines.len())]
         .iter()
@@ -186,7 +188,13 @@ fn title_for(lines: &[&str], line: u32, heading: Option<&str>) -> Option<String>
     if let Some(above) = above {
         let plain = above.trim_start_matches(['#', '>', '-', '*', ' ']).trim_matches(['*', '`', '_']).trim();
         let file_like = !plain.contains(' ') && plain.contains('.') && plain.len() <= 120 && !plain.starts_with("```");
-        if file_like || (plain.ends_with(':') && plain.len() > 3) {
+        let caption = above.len() > 4
+            && above.starts_with("**")
+            && above.ends_with("**")
+            && !above[2..above.len() - 2].contains("**");
+        if file_like || caption || (plain.ends_with(':') && plain.len() > 3) {
+            // The chat readers caption a Claude artifact "Artifact: <its title>".
+            let plain = plain.strip_prefix("Artifact: ").unwrap_or(plain);
             return Some(shorten(plain.trim_end_matches(':'), 120));
         }
     }
@@ -425,6 +433,19 @@ mod tests {
                 (Schema, s("json"), s("Model")),
                 (Schema, s("ts"), s("Model")),
             ]
+        );
+    }
+
+    #[test]
+    fn a_bold_caption_above_a_block_titles_it() {
+        let md = "## Work\n\n**File: src/app.py (changed)**\n\n```py\nx = 1\n```\n\n**Artifact: Notes**\n\n```md\nz\n```\n\n**Ran**\n\n```bash\npytest -q\n```\n\n\
+                  Some **bold** and **more** words\n\n```py\ny = 2\n```\n";
+        let titles: Vec<Option<String>> = kinds(md).into_iter().map(|(_, _, title)| title).collect();
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            titles,
+            [s("File: src/app.py (changed)"), s("Notes"), s("Ran"), s("Work")],
+            "a sentence with bold words is no caption"
         );
     }
 
