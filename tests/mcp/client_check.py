@@ -13,6 +13,7 @@ while serve runs. Run by `cargo xtask mcp-client-check` (part of `cargo xtask ci
 import argparse
 import asyncio
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -298,7 +299,22 @@ async def check(url, base, key, ctxd, data_dir, env):
     print("  ctxd mcp over stdio answered next to ctxd serve")
 
 
+class SdkWarnings(logging.Handler):
+    """Keeps the warnings the MCP SDK logs (a session it could not close, for one):
+    each is something ctxd answered that the SDK did not take as it should."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        if record.name.startswith("mcp"):
+            self.messages.append(record.getMessage())
+
+
 def main():
+    sdk_warnings = SdkWarnings()
+    logging.getLogger().addHandler(sdk_warnings)
     parser = argparse.ArgumentParser()
     parser.add_argument("--ctxd", required=True)
     parser.add_argument("--database-url")
@@ -337,6 +353,8 @@ def main():
         asyncio.run(check(f"{base}/mcp", base, key, args.ctxd, data_dir, env))
         if server.poll() is not None:
             sys.exit(f"ctxd serve died during the check; see {log.name}")
+        if sdk_warnings.messages:
+            sys.exit(f"the MCP SDK logged warnings: {sdk_warnings.messages}")
         print("MCP client check passed")
     finally:
         server.terminate()

@@ -108,7 +108,15 @@ async fn admit(State(door): State<Door>, mut request: Request, next: Next) -> Re
         return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], axum::Json(body)).into_response();
     }
     request.extensions_mut().insert::<User>(admitted.user);
-    next.run(request).await
+    let closes_session = request.method() == Method::DELETE;
+    let mut response = next.run(request).await;
+    // rmcp answers a closed session 202; the MCP Python SDK counts only 200 and 204
+    // as a session ended and logs "Session termination failed" for anything else.
+    // Nothing is left to accept later: the session is gone, so 204 says it.
+    if closes_session && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
 }
 
 fn refusal(error: Error) -> Response {
