@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{
     Chat, Message,
-    exports::{extension, titled_block},
+    exports::{extension, strip_element, titled_block},
 };
 
 /// The session in `text`, when its lines are Claude Code records. A line that does
@@ -110,27 +110,11 @@ fn tool_call(name: &str, input: &Value) -> Option<String> {
 const DROPPED: &[&str] = &["system-reminder", "local-command-stdout", "local-command-stderr", "command-message"];
 
 fn without_wrappers(text: &str) -> String {
-    let mut out = text.to_owned();
-    for name in DROPPED {
-        out = without_element(&out, name);
-    }
+    let mut out = DROPPED.iter().fold(text.to_owned(), |out, name| strip_element(&out, name));
     for name in ["command-name", "command-args"] {
         out = out.replace(&format!("<{name}>"), "").replace(&format!("</{name}>"), " ");
     }
     out.trim().to_owned()
-}
-
-/// `text` without `<name>...</name>` elements (an unclosed one runs to the end).
-fn without_element(text: &str, name: &str) -> String {
-    let (open, close) = (format!("<{name}>"), format!("</{name}>"));
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(&open) {
-        out.push_str(&rest[..start]);
-        rest = rest[start..].find(&close).map_or("", |end| &rest[start + end + close.len()..]);
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

@@ -265,20 +265,14 @@ pub(super) fn extension(path: &str) -> &str {
     name.rsplit_once('.').map_or("", |(stem, ext)| if stem.is_empty() { "" } else { ext })
 }
 
-/// `text` without `<name ...>...</name>` elements.
-fn strip_element(text: &str, name: &str) -> String {
+/// `text` without `<name ...>...</name>` elements (an unclosed one runs to the end).
+pub(super) fn strip_element(text: &str, name: &str) -> String {
     let (open, close) = (format!("<{name}"), format!("</{name}>"));
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(&open) {
         out.push_str(&rest[..start]);
-        match rest[start..].find(&close) {
-            Some(end) => rest = &rest[start + end + close.len()..],
-            None => {
-                rest = "";
-                break;
-            }
-        }
+        rest = rest[start..].find(&close).map_or("", |end| &rest[start + end + close.len()..]);
     }
     out.push_str(rest);
     out
