@@ -14,6 +14,7 @@ mod furniture;
 mod items;
 mod overlays;
 mod page_type;
+mod placeholder;
 mod product;
 mod related;
 mod shell;
@@ -135,6 +136,7 @@ fn extract_bounded(html: &str, url: Option<&str>) -> Extracted {
     // ScrapingHub article lost its second week to the shorter bound), but not a whole
     // story's length.
     let body = without_repeated_blocks(&body, repeated_run_chars(found.page_type));
+    let body = placeholder::without_placeholders(body, found.title.as_deref());
     let body = match &found.description {
         Some(description) => product::with_description(&body, description),
         None => body,

@@ -104,8 +104,9 @@ impl Normalizer for AutoNormalizer {
     ///    wrote, where the `text` field holds placeholders) on the branch the
     ///    conversation ends on (edited questions and regenerated answers no longer
     ///    read twice); a Claude Code session file (JSON Lines) is read as a chat.
+    /// 22: a page template's unfilled sample text ("Lorem ipsum ...") is dropped.
     fn version(&self) -> &'static str {
-        "auto-21"
+        "auto-22"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

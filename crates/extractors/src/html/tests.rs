@@ -95,6 +95,18 @@ fn a_site_header_is_never_content_but_an_articles_own_header_is() {
 }
 
 #[test]
+fn a_templates_unfilled_sample_text_is_not_content() {
+    let sample = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt.";
+    let html = ARTICLE.replace(
+        "<h2>Configuration</h2>",
+        &format!("<section><h3>Lorem Ipsum</h3><p>{sample}</p><ul><li>Lorem ipsum 1</li></ul></section><h2>Configuration</h2>"),
+    );
+    let markdown = extract(&html, Some("https://example.com/deploy")).markdown;
+    assert!(!markdown.to_lowercase().contains("lorem"), "{markdown}");
+    assert!(markdown.contains("reverse proxy") && markdown.contains("## Configuration"), "{markdown}");
+}
+
+#[test]
 fn a_page_without_a_main_block_falls_back_to_its_visible_text() {
     let html = "<html><body><nav>Menu</nav><p>Short note.</p><script>var x = 1;</script></body></html>";
     let out = extract(html, None);
