@@ -36,16 +36,16 @@ pub(super) fn without_placeholders(body: String, title: Option<&str>) -> String 
     out
 }
 
-/// Whether `line`'s text, after its markdown markers (`#`, `>`, list bullets and
-/// numbers, emphasis), opens with the placeholder.
+/// Whether `line`'s text as a reader sees it ([`markdown::plain_text`]: headings',
+/// quotes', list items' markers and emphasis gone) opens with the placeholder. Only a
+/// line that holds the words is parsed.
 fn starts_with_placeholder(line: &str) -> bool {
-    let text = line.trim_start_matches(|c: char| c.is_whitespace() || "#>*+-_".contains(c));
-    let text = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(end) if end > 0 && text[end..].starts_with(['.', ')']) => &text[end + 1..],
-        _ => text,
-    };
-    let text = text.trim_start_matches(|c: char| c.is_whitespace() || "*_".contains(c));
-    text.as_bytes().get(..PLACEHOLDER.len()).is_some_and(|head| head.eq_ignore_ascii_case(PLACEHOLDER))
+    holds_ignoring_case(line.as_bytes(), PLACEHOLDER)
+        && markdown::plain_text(line)
+            .trim_start()
+            .as_bytes()
+            .get(..PLACEHOLDER.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(PLACEHOLDER))
 }
 
 #[cfg(test)]
