@@ -82,7 +82,7 @@ fn words(markdown: &str) -> usize {
 /// is used instead.
 pub const DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// The extraction thread's stack. A page's elements nest up to [`crate::nesting::MAX_DEPTH`]
+/// The extraction thread's stack. A page's elements nest up to [`crate::prescan::MAX_DEPTH`]
 /// levels counted in elements with end tags, and several times that counting the ones
 /// without (a table's body, row and cell under each nested table); the markdown writer
 /// and readability recurse once per level. Two megabytes, the default, overflowed on
@@ -94,17 +94,17 @@ const EXTRACT_STACK: usize = 64 << 20;
 /// plain visible text instead, so one page cannot stall a worker. The late
 /// extraction finishes on its own thread and is dropped.
 ///
-/// The page's nesting is bounded first ([`crate::nesting`]): parsing is quadratic in
-/// depth, and the plain-text answer parses the page too.
+/// The page is prepared for the parser first ([`crate::prescan`]): parsing is quadratic
+/// in depth, and the plain-text answer parses the page too.
 pub fn extract_within(html: &str, url: Option<&str>, deadline: std::time::Duration) -> Extracted {
-    let html = &*crate::nesting::bounded(html, crate::nesting::MAX_DEPTH);
+    let html = &*crate::prescan::prepared(html);
     let (sender, receiver) = std::sync::mpsc::channel();
     let (owned_html, owned_url) = (html.to_owned(), url.map(str::to_owned));
     let spawned = std::thread::Builder::new().name("html-extract".into()).stack_size(EXTRACT_STACK).spawn(move || {
-        let _ = sender.send(extract_bounded(&owned_html, owned_url.as_deref()));
+        let _ = sender.send(extract_prepared(&owned_html, owned_url.as_deref()));
     });
     if spawned.is_err() {
-        return extract_bounded(html, url);
+        return extract_prepared(html, url);
     }
     receiver.recv_timeout(deadline).unwrap_or_else(|_| plain_page(html))
 }
@@ -121,11 +121,11 @@ fn plain_page(html: &str) -> Extracted {
 
 /// Extracts the main content of `html`; relative links resolve against `url`.
 pub fn extract(html: &str, url: Option<&str>) -> Extracted {
-    extract_bounded(&crate::nesting::bounded(html, crate::nesting::MAX_DEPTH), url)
+    extract_prepared(&crate::prescan::prepared(html), url)
 }
 
-/// [`extract`] of a page whose nesting is already bounded.
-fn extract_bounded(html: &str, url: Option<&str>) -> Extracted {
+/// [`extract`] of a page already prepared for the parser ([`crate::prescan`]).
+fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     let found = gather(html, url);
     let body = choose(&found);
     let body = match &found.title {
@@ -169,8 +169,8 @@ struct Candidates {
 
 /// The page's kind and its answers. A page that declares itself an article and reads
 /// as one skips the whole-page answers when readability found its content: [`choose`]
-/// would not look at them, and they cost as much again as readability. The page's nesting
-/// is bounded ([`extract_bounded`]).
+/// would not look at them, and they cost as much again as readability. The page is
+/// prepared for the parser ([`extract_prepared`]).
 fn gather(html: &str, url: Option<&str>) -> Candidates {
     let unwrapped = mend_noscript(html);
     let html = unwrapped.as_ref();

@@ -1,7 +1,7 @@
 //! Pages whose content is not in their HTML: a script-rendered shell (a shop's app
 //! page, a single-page application) leaves an answer of interface text only, a search
 //! box's placeholder, a menu, "Sold out" labels. Such an answer is no content. Only a
-//! page read from an address is judged so (`html::extract_bounded`): HTML pasted or
+//! page read from an address is judged so (`html::extract_prepared`): HTML pasted or
 //! uploaded is what its owner wrote, however short.
 
 use crate::markdown;
