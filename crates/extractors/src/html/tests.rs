@@ -581,7 +581,10 @@ fn a_declared_article_whose_readability_answer_is_a_sliver_gets_the_page_without
             workers behind it, and how to check that the change took before moving on.</p></div></div></div></div></section>"
         )
     };
-    let steps: String = (1..=60).map(section).collect();
+    // Each step carries a label for screen readers, which no answer reads: the page
+    // taken whole after readability's miss must lose them as readability's own does.
+    let steps: String =
+        (1..=60).map(|n| format!("{}<span class=\"sr-only\">Opens step {n}</span>", section(n))).collect();
     let disclosure = format!("<div class=\"disclosure\"><p>{}</p></div>", "We may earn a commission, a fee, a bonus, or a credit, from links on this page, which, as a rule, never changes what we write, test, or recommend. ".repeat(4));
     let comments = "<div id=\"comments\"><p>Great post, thanks for writing it up!</p></div>";
     let page = format!(
@@ -591,6 +594,7 @@ fn a_declared_article_whose_readability_answer_is_a_sliver_gets_the_page_without
     let md = extract(&page, None).markdown;
     assert!(md.contains("Step 60 sets up the proxy"), "{md}");
     assert!(!md.contains("Great post"), "the comments are not the article: {md}");
+    assert!(!md.contains("Opens step"), "what a reader never sees is no answer's: {md}");
 }
 
 #[test]
