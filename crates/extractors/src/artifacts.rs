@@ -193,8 +193,7 @@ fn title_for(lines: &[&str], line: u32, heading: Option<&str>) -> Option<String>
             && above.ends_with("**")
             && !above[2..above.len() - 2].contains("**");
         if file_like || caption || (plain.ends_with(':') && plain.len() > 3) {
-            // The chat readers caption a Claude artifact "Artifact: <its title>".
-            let plain = plain.strip_prefix("Artifact: ").unwrap_or(plain);
+            let plain = plain.strip_prefix(crate::chat::ARTIFACT_CAPTION).unwrap_or(plain);
             return Some(shorten(plain.trim_end_matches(':'), 120));
         }
     }

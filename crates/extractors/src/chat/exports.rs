@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use ctxd_domain::model::Role;
 use serde_json::Value;
 
-use super::{Chat, Message, fenced};
+use super::{ARTIFACT_CAPTION, Chat, Message, fenced};
 
 pub fn parse(text: &str) -> Option<Chat> {
     let value: Value = serde_json::from_str(text).ok()?;
@@ -223,8 +223,8 @@ fn tool_output(name: &str, input: &Value, artifacts: &mut Artifacts) -> Option<S
                 .or(known.map(|k| k.1))
                 .unwrap_or_default();
             let output = match field("command") {
-                Some("update") => block(format!("Artifact: {title} (changed)"), &language, field("new_str")?),
-                _ => block(format!("Artifact: {title}"), &language, field("content")?),
+                Some("update") => block(format!("{ARTIFACT_CAPTION}{title} (changed)"), &language, field("new_str")?),
+                _ => block(format!("{ARTIFACT_CAPTION}{title}"), &language, field("content")?),
             };
             artifacts.insert(id.to_owned(), (title, language));
             output
@@ -297,7 +297,7 @@ fn render_artifacts(text: &str) -> String {
         let title = attribute(tag, "title").unwrap_or("artifact");
         let language =
             attribute(tag, "language").unwrap_or_else(|| artifact_language(attribute(tag, "type").unwrap_or_default()));
-        out.push_str(&format!("**Artifact: {title}**\n\n{}", fenced(language, body.trim_matches('\n'))));
+        out.push_str(&format!("**{ARTIFACT_CAPTION}{title}**\n\n{}", fenced(language, body.trim_matches('\n'))));
         rest = &rest[next..];
     }
     out.push_str(rest);

@@ -13,6 +13,10 @@ use ctxd_domain::model::{Document, DocumentFormat, Role, Turn};
 
 use crate::markdown;
 
+/// How the chat readers caption an artifact a Claude conversation wrote ("Artifact:
+/// Pricing calculator"); artifact extraction takes the title back off it.
+pub(crate) const ARTIFACT_CAPTION: &str = "Artifact: ";
+
 /// One message of a conversation, its text in markdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
