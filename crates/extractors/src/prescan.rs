@@ -186,13 +186,14 @@ mod tests {
 
     #[test]
     fn script_and_style_text_goes_but_their_tags_and_json_ld_stay() {
-        let page = "<head><STYLE media=print>a > b { }</Style><script type=\"application/ld+json\">{\"@type\":\"Product\"}\
-                    </script></head><body><p>x</p><script async>if (a < b) { document.write('<div><div>') }\
-                    </script >y</body>";
+        let page = "<head><STYLE media=print>a > b { }</Style>\
+                    <script type=\"application/ld+json\">{\"@type\":\"Product\"}</script></head>\
+                    <body><p>x</p><script async>if (a < b) { document.write('<div><div>') }</script >y</body>";
         assert_eq!(
             prepared(page),
-            "<head><STYLE media=print></Style><script type=\"application/ld+json\">{\"@type\":\"Product\"}\
-             </script></head><body><p>x</p><script async></script >y</body>"
+            "<head><STYLE media=print></Style>\
+             <script type=\"application/ld+json\">{\"@type\":\"Product\"}</script></head>\
+             <body><p>x</p><script async></script >y</body>"
         );
     }
 
