@@ -102,6 +102,11 @@ fn scan(html: &str, max: usize) -> Cow<'_, str> {
             continue;
         }
         let is = |set: &[&str]| set.iter().any(|s| s.eq_ignore_ascii_case(name));
+        if name.eq_ignore_ascii_case("plaintext") {
+            // Everything after it is its text, tags and all: nothing more to bound or
+            // empty.
+            break;
+        }
         if is(RAW_TEXT) {
             // The content is text up to the matching end tag, whatever it looks like.
             at = raw_text_end(bytes, end, name).unwrap_or(bytes.len());
@@ -208,6 +213,9 @@ mod tests {
         assert!(matches!(prepared(escaped), Cow::Borrowed(_)));
         // One never closed is text to the end of the page, as the parser reads it.
         assert!(matches!(prepared("<p>a</p><script>var b = 1;"), Cow::Borrowed(_)));
+        // So is everything after a `<plaintext>`, a script's tags included.
+        let plain = "<div><plaintext><script>shown()</script><div><div>";
+        assert!(matches!(scan(plain, 1), Cow::Borrowed(_)));
     }
 
     #[test]
