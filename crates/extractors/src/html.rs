@@ -94,7 +94,7 @@ const EXTRACT_STACK: usize = 64 << 20;
 /// plain visible text instead, so one page cannot stall a worker. The late
 /// extraction finishes on its own thread and is dropped.
 ///
-/// The page is prepared for the parser first ([`crate::prescan`]): parsing is quadratic
+/// The page is prepared for the parser first (`crate::prescan`): parsing is quadratic
 /// in depth, and the plain-text answer parses the page too.
 pub fn extract_within(html: &str, url: Option<&str>, deadline: std::time::Duration) -> Extracted {
     let html = &*crate::prescan::prepared(html);
@@ -197,10 +197,10 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let landmark_words = landmark_node.filter(|_| settled).map_or(0, |node| sizes::words_at_most(&node));
     // The whole-page answers start from the page as a reader sees it, and readability
     // changes its DOM: they work on a copy of the node arena, which costs about a
-    // sixteenth of parsing the page. A settled article needs them only when its answer is a miss
-    // (one in ten of ScrapingHub's), but copying every one costs less than parsing
-    // those again (callgrind: -2% on ScrapingHub), and the copy has lost what a reader
-    // never sees, which a second parse had kept.
+    // sixteenth of parsing the page. A settled article needs them only when its
+    // answer is a miss (one in ten of ScrapingHub's), but copying every one costs less
+    // than parsing those again (callgrind: -2% on ScrapingHub), and the copy has lost
+    // what a reader never sees, which a second parse had kept.
     let pristine = dom.clone();
     prepare_code_blocks(&dom);
     let title = page_title(&dom);

@@ -214,7 +214,7 @@ struct Inside {
 
 /// One walk over the body, children before parents, so each element's sums are whole
 /// when it is met and no block's text is read twice. The recursion is as deep as the
-/// page's nesting, which [`crate::nesting`] bounds.
+/// page's nesting, which [`crate::prescan`] bounds.
 struct Structure<'s, 'd> {
     signals: &'s mut Signals,
     link_chars: usize,

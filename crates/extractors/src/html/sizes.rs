@@ -17,7 +17,7 @@ pub(super) struct Sizes {
 
 /// The sizes of `root`, calling `visit` for `root` and every element under it once
 /// its sizes are whole (children before parents). The recursion is as deep as the
-/// page's nesting, which [`crate::nesting`] bounds before a page is parsed.
+/// page's nesting, which [`crate::prescan`] bounds before a page is parsed.
 pub(super) fn walk<'a>(root: &NodeRef<'a>, visit: &mut impl FnMut(&NodeRef<'a>, Sizes)) -> Sizes {
     if root.is_text() {
         return Sizes { chars: text_of(root, super::dense_chars), ..Sizes::default() };
