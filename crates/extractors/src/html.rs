@@ -12,6 +12,7 @@ mod code;
 mod copies;
 mod furniture;
 mod items;
+mod mending;
 mod overlays;
 mod page_type;
 mod placeholder;
@@ -127,7 +128,7 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
 /// [`extract`] of a page already prepared for the parser ([`crate::prescan`]).
 fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     let found = gather(html, url);
-    let body = choose(&found);
+    let body = mending::mended(&choose(&found));
     let body = match &found.title {
         Some(title) => without_title_heading(&body, title),
         None => body,
@@ -499,6 +500,7 @@ fn clean_for_reading(dom: &Dom, known: Known<'_>, forms: Forms) {
     // Images of a page taken whole are galleries, product cards and logos; their alt
     // texts and addresses are not content. Dialogs are overlays a reader closes.
     dom.select("img, picture, [role=\"dialog\"], [aria-modal=\"true\"]").remove();
+    mending::drop_emptied_lists(dom);
     furniture::drop_form_controls(dom);
     if known.product {
         drop_hidden_blocks(dom);

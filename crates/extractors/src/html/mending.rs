@@ -1,0 +1,153 @@
+//! The markdown writer's output mended where CommonMark reads it otherwise than the
+//! page meant, each time turning the rest of a list item into a code block whose
+//! links and escapes read as literal text. The writer is `dom_query`'s; the mending is
+//! here, on its output.
+//!
+//! - An item whose first block writes nothing (a card's image box once images are
+//!   dropped, an empty wrapper) comes out as a bare marker, a blank line and the
+//!   item's content indented under it. CommonMark ends such an item at the blank line
+//!   ("a list item can begin with at most one blank line"), so the content falls out
+//!   of the list, and from four spaces of indent (an item numbered 10 and up, any
+//!   nested item) reads as code: a forum thread's tenth reply.
+//! - Emphasis around blocks (an `<i>` holding a quoted comment's paragraphs) is
+//!   closed on a line of its own at column 0. A lone `*` there starts a list at the
+//!   top level, which closes every list around it: a nested comment tree's replies
+//!   after it were code.
+//! - A list left with no text once a whole-page answer drops images (a product card's
+//!   gallery, inside the card's link) writes bare markers: the link's text became
+//!   `-`, a blank line and `-`, which no longer parses as a link, and its address
+//!   read as text.
+
+use dom_query::Document as Dom;
+
+use crate::markdown;
+
+/// Removes the lists that hold no text. Called once images and other media are gone,
+/// so such a list writes nothing but markers.
+pub(super) fn drop_emptied_lists(dom: &Dom) {
+    for list in dom.select("ul, ol").nodes() {
+        let holds_text = list.descendants_it().any(|node| node.is_text() && !node.text().trim().is_empty());
+        if !holds_text {
+            list.remove_from_parent();
+        }
+    }
+}
+
+/// `markdown` with each bare list marker that is followed by blank lines and then a
+/// line indented to that item's content column joined with that line, so the content
+/// is the item's again, and each line of emphasis markers alone that follows a line
+/// of text moved onto the end of that line. Fenced code is left as it is.
+pub(super) fn mended(markdown: &str) -> String {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut out = String::with_capacity(markdown.len());
+    // Inside a list item a fence sits at the item's content column, which top-level
+    // rules do not take as one: lines are fed without their indent.
+    let mut fences = markdown::Fences::default();
+    let mut at = 0;
+    while at < lines.len() {
+        let line = lines[at];
+        at += 1;
+        fences.feed(line.trim_start());
+        let after_text =
+            || out.strip_suffix('\n').and_then(|o| o.rsplit('\n').next()).is_some_and(|l| !l.trim().is_empty());
+        // Checked first: after a line of text a lone `*` cannot start an item (an empty
+        // item does not interrupt a paragraph), so it is the writer's closer.
+        if !fences.in_code() && is_emphasis_closer(line) && after_text() {
+            out.truncate(out.trim_end().len());
+            out.push_str(line.trim());
+            out.push('\n');
+            continue;
+        }
+        if !fences.in_code()
+            && let Some(column) = bare_marker_column(line)
+        {
+            let blanks = lines[at..].iter().take_while(|l| l.trim().is_empty()).count();
+            let next = lines.get(at + blanks).filter(|next| blanks > 0 && indent(next) == column);
+            if let Some(next) = next {
+                out.push_str(line.trim_end());
+                out.push(' ');
+                out.push_str(next.trim_start());
+                out.push('\n');
+                at += blanks + 1;
+                fences.feed(next.trim_start());
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The column an item's content starts at, when `line` is a list marker with nothing
+/// after it: `-`, `*`, `+`, or a number of up to nine digits and `.` or `)`.
+fn bare_marker_column(line: &str) -> Option<usize> {
+    let marker = line.trim();
+    let bullet = matches!(marker, "-" | "*" | "+");
+    let ordered = marker.len() >= 2
+        && marker.len() <= 10
+        && marker.ends_with(['.', ')'])
+        && marker[..marker.len() - 1].bytes().all(|b| b.is_ascii_digit());
+    (bullet || ordered).then(|| indent(line) + marker.len() + 1)
+}
+
+/// A line of `*` or `**` (or both) alone: what the writer closes emphasis with.
+fn is_emphasis_closer(line: &str) -> bool {
+    let marker = line.trim();
+    !marker.is_empty() && marker.len() <= 3 && marker.bytes().all(|b| b == b'*')
+}
+
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_whose_first_block_wrote_nothing_gets_its_content_back() {
+        let md = "- one\n-\n\n  ### Two\n\n  text of two\n";
+        assert_eq!(mended(md), "- one\n- ### Two\n\n  text of two\n");
+        let html = markdown::plain_text(&mended("9. a\n10.\n\n    [Reply](https://x.y/r) by *me*\n"));
+        assert_eq!(html, "a\nReply by me\n", "the tenth item's content was an indented code block");
+    }
+
+    #[test]
+    fn nested_bare_markers_are_joined_at_their_own_columns() {
+        let md = "-\n\n  #### Post\n\n  -\n\n    #### Reply\n";
+        assert_eq!(mended(md), "- #### Post\n\n  - #### Reply\n");
+    }
+
+    #[test]
+    fn emphasis_closed_on_a_line_of_its_own_closes_on_the_line_before() {
+        let md = "- #### Reply\n\n  *Quoted text\n*\n\n  Answer\n\n  - Nested\n";
+        let fixed = mended(md);
+        assert_eq!(fixed, "- #### Reply\n\n  *Quoted text*\n\n  Answer\n\n  - Nested\n");
+        assert_eq!(markdown::plain_text(&fixed).trim_end(), "Reply\nQuoted text\nAnswer\nNested");
+        let apart = "text\n\n*\n";
+        assert_eq!(mended(apart), apart, "after a blank line it is an empty item, not a closer");
+    }
+
+    #[test]
+    fn a_gallery_emptied_of_its_images_leaves_no_markers_in_its_cards_link() {
+        let dom = Dom::from(
+            "<ul><li><a href=\"/p/1\"><ul><li><img src=a.jpg></li><li><img src=b.jpg></li></ul></a>\
+             <a href=\"/p/1\">Paragon 68 Pack</a> $158.73</li><li><ul><li>Kept</li></ul></li></ul>",
+        );
+        dom.select("img").remove();
+        drop_emptied_lists(&dom);
+        let md = dom.select("body").nodes()[0].md(None).to_string();
+        assert_eq!(markdown::plain_text(&md).trim_end(), "Paragon 68 Pack $158.73\nKept", "{md}");
+    }
+
+    #[test]
+    fn an_empty_item_and_fenced_code_stay_as_they_are() {
+        let kept = ["- a\n-\n\nparagraph after the list\n", "-\n  directly under it\n", "```\n-\n\n  x\n```\n"];
+        for md in kept {
+            assert_eq!(mended(md), md);
+        }
+        let in_item = "- code:\n\n  ```\n  -\n\n    x\n  ```\n";
+        assert_eq!(mended(in_item), in_item, "a fence inside an item is still a fence");
+    }
+}
