@@ -138,6 +138,7 @@ fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     // story's length.
     let body = without_repeated_blocks(&body, repeated_run_chars(found.page_type));
     let body = placeholder::without_placeholders(body, found.title.as_deref());
+    let body = placeholder::without_identifier_runs(body);
     let body = match &found.description {
         Some(description) => product::with_description(&body, description),
         None => body,

@@ -1,6 +1,7 @@
-//! Placeholder text a page's template left unfilled ("Lorem ipsum dolor sit amet,
-//! consectetur…" under "Heading Line"): a reader may see it, but it is never what the
-//! page says, and a user's context has no use for it.
+//! Text that is never what a page says, and that a user's context has no use for:
+//! placeholder text a page's template left unfilled ("Lorem ipsum dolor sit amet,
+//! consectetur…" under "Heading Line"), which a reader may see, and runs of generated
+//! identifiers a stylesheet hides, which a reader never sees.
 
 use crate::{ascii::holds_ignoring_case, markdown};
 
@@ -48,6 +49,68 @@ fn starts_with_placeholder(line: &str) -> bool {
             .is_some_and(|head| head.eq_ignore_ascii_case(PLACEHOLDER))
 }
 
+/// How many identifiers make a run ([`without_identifier_runs`]): one or two are a
+/// page quoting an id (a request id in a forum post, a key in documentation).
+const IDENTIFIER_RUN: usize = 3;
+
+/// The body without the lines that are mostly a run of UUIDs: [`IDENTIFIER_RUN`] or
+/// more, making up half the line's characters or more. eBay spells its "Sponsored"
+/// labels as letters among spans of UUIDs that its stylesheet hides, so that the label
+/// cannot be read off the page; without the stylesheet, every card and carousel
+/// heading carried one such line of 30 UUIDs (150 words of bag-of-words text). Code is
+/// left alone.
+///
+/// Found on a tuning page of WCXB dev, an eBay listing whose answer was two-thirds
+/// such lines (F1 0.22 -> 0.59); three eBay pages hold them (tuning +0.0006, checking
+/// +0.0007); no other page's answer has three UUIDs on a line, and ScrapingHub none.
+pub(super) fn without_identifier_runs(body: String) -> String {
+    if body.bytes().filter(|b| *b == b'-').count() < 4 * IDENTIFIER_RUN {
+        return body;
+    }
+    let mut fences = markdown::Fences::default();
+    let mut out = String::with_capacity(body.len());
+    for line in body.lines() {
+        let in_code = fences.in_code() || fences.feed(line);
+        if !in_code && is_identifier_run(line) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether `line` holds [`IDENTIFIER_RUN`] UUIDs or more that make up half its
+/// characters or more (spaces aside).
+fn is_identifier_run(line: &str) -> bool {
+    const LEN: usize = 36;
+    let bytes = line.as_bytes();
+    if bytes.iter().filter(|b| **b == b'-').count() < 4 * IDENTIFIER_RUN {
+        return false;
+    }
+    let (mut found, mut at) = (0, 0);
+    while at + LEN <= bytes.len() {
+        // The first hyphen's place rules out most starts before the whole is read.
+        if bytes[at + 8] == b'-' && is_uuid(&bytes[at..at + LEN]) {
+            found += 1;
+            at += LEN;
+        } else {
+            at += 1;
+        }
+    }
+    let chars = bytes.iter().filter(|b| !b.is_ascii_whitespace()).count();
+    found >= IDENTIFIER_RUN && found * LEN * 2 >= chars
+}
+
+/// Whether `bytes` (36 of them) are a UUID as written: hex digits in groups of 8, 4,
+/// 4, 4 and 12 joined by hyphens.
+fn is_uuid(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .enumerate()
+        .all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { *b == b'-' } else { b.is_ascii_hexdigit() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +141,19 @@ mod tests {
         let address = body.as_ptr();
         let kept = without_placeholders(body, None);
         assert_eq!((kept.as_str(), kept.as_ptr()), ("Plain text.\n", address), "returned, not copied");
+    }
+
+    #[test]
+    fn a_line_made_of_hidden_identifiers_goes_and_a_quoted_one_stays() {
+        let run = "S19aea247-2e76-4905-9b83-15a5a5664cfaG661bd3c3-576f-4713-baee-9dc0dd7c3568p2e2c3720-cfa9-41e9-9571-b179b489e15f \
+                   Yb116df00-3333-431c-b9c0-c9dfc191290c";
+        let body = format!("## Similar Items\n\n{run}\n\n### Clutch kit\n\nEUR 355.58\n");
+        assert_eq!(without_identifier_runs(body), "## Similar Items\n\n\n### Clutch kit\n\nEUR 355.58\n");
+        let quoted = "Request ids 19aea247-2e76-4905-9b83-15a5a5664cfa and 661bd3c3-576f-4713-baee-9dc0dd7c3568 \
+                      and 2e2c3720-cfa9-41e9-9571-b179b489e15f all failed with the same timeout after a retry \
+                      from the client; the gateway's log shows each of them twice, about a minute apart.\n";
+        assert_eq!(without_identifier_runs(quoted.to_owned()), quoted, "prose around them is what the line says");
+        let code = format!("```\n{run}\n```\n");
+        assert_eq!(without_identifier_runs(code.clone()), code);
     }
 }
