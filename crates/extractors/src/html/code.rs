@@ -3,11 +3,56 @@
 
 use dom_query::Document as Dom;
 
-/// Readies `<pre>` blocks for markdown: their language (see [`mark_code_languages`])
-/// and their line breaks (see [`flatten_code_lines`]).
+/// Readies `<pre>` blocks for markdown: out of a table of line numbers (see
+/// [`unwrap_numbered_code`]), their language (see [`mark_code_languages`]) and their
+/// line breaks (see [`flatten_code_lines`]).
 pub(super) fn prepare_code_blocks(dom: &Dom) {
+    unwrap_numbered_code(dom);
     mark_code_languages(dom);
     flatten_code_lines(dom);
+}
+
+/// Code that static-site highlighters draw as a table of one row and two cells, the
+/// line numbers in one and the code in the other (Hugo's `lntable`, Pygments'
+/// `highlighttable`, Rouge's `rouge-table`), is put in the table's place without
+/// the numbers. The markdown writer wrote that table as a table row whose cells held
+/// two fenced blocks, which CommonMark reads as a row of backticks followed by code
+/// that never ends: the rest of the page was a code block, and the code an artifact
+/// no one could find.
+fn unwrap_numbered_code(dom: &Dom) {
+    let mut found = Vec::new();
+    for pre in dom.select("td pre").nodes() {
+        // The cell's child that holds the code: the `<pre>`, or a wrapper naming its
+        // language (Pygments' `<div class="highlight">`).
+        let mut block = *pre;
+        let cell = loop {
+            match block.parent() {
+                Some(parent) if parent.has_name("td") => break Some(parent),
+                Some(parent) if !parent.has_name("table") => block = parent,
+                _ => break None,
+            }
+        };
+        let Some(table) = cell.as_ref().and_then(numbered_table_of) else { continue };
+        found.push((table, block));
+    }
+    for (table, block) in found {
+        table.replace_with(&block);
+    }
+}
+
+/// The table around code `cell` when it is one row of two cells, the other holding
+/// line numbers only.
+fn numbered_table_of<'a>(cell: &dom_query::NodeRef<'a>) -> Option<dom_query::NodeRef<'a>> {
+    let row = cell.parent().filter(|row| row.has_name("tr"))?;
+    let cells: Vec<_> = row.element_children().into_iter().filter(|c| c.has_name("td")).collect();
+    let [first, second] = cells.as_slice() else { return None };
+    let gutter = if first.id == cell.id { second } else { first };
+    let numbers = gutter.text();
+    let only_numbers =
+        numbers.chars().any(|c| c.is_ascii_digit()) && numbers.chars().all(|c| c.is_ascii_digit() || c.is_whitespace());
+    let table = row.ancestors_it(None).find(|a| a.has_name("table"))?;
+    let one_row = dom_query::Selection::from(table).select("tr").length() == 1;
+    (only_numbers && one_row).then_some(table)
 }
 
 /// Code highlighters that draw each line as its own element (CodeMirror's
@@ -159,3 +204,47 @@ const KNOWN: &[&str] = &[
     "yaml",
     "zsh",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An article whose code sits in a highlighter's table of line numbers.
+    fn article_with(code: &str) -> String {
+        let prose = "This paragraph explains the function below in enough words that readability takes \
+                     the article for what it is, and so does every other rule of the extractor.";
+        format!(
+            "<html><body><article><h1>Parsing</h1><p>{prose}</p>{code}<p>After the code, the text \
+             goes on as a paragraph with <a href=\"/more\">a link</a>.</p><p>{prose}</p></article></body></html>"
+        )
+    }
+
+    #[test]
+    fn code_beside_its_line_numbers_is_one_code_block_without_them() {
+        let hugo = "<table class=lntable><tr><td class=lntd><pre class=chroma><code><span class=lnt>1\n</span>\
+                    <span class=lnt>2\n</span></code></pre></td><td class=lntd><pre class=chroma>\
+                    <code class=language-c data-lang=c>int x = 1;\nreturn x;\n</code></pre></td></tr></table>";
+        let pygments = "<table class=highlighttable><tbody><tr><td class=linenos><div class=linenodiv><pre>1\n2</pre>\
+                        </div></td><td class=code><div class=\"highlight python\"><pre>x = 1\nprint(x)\n</pre></div>\
+                        </td></tr></tbody></table>";
+        for (code, fenced) in
+            [(hugo, "```c\nint x = 1;\nreturn x;\n```"), (pygments, "```python\nx = 1\nprint(x)\n```")]
+        {
+            let md = crate::html::extract(&article_with(code), None).markdown;
+            assert!(md.contains(fenced), "{md}");
+            assert!(md.contains("\nAfter the code, the text goes on as a paragraph with [a link](/more)."), "{md}");
+            let text = crate::markdown::plain_text(&md);
+            assert!(!text.contains("](/more)") && !text.contains("\n1\n2\n"), "no numbers, no code after: {text}");
+        }
+    }
+
+    #[test]
+    fn a_table_of_code_samples_is_still_a_table() {
+        let dom = Dom::from(
+            "<table><tr><th>Syntax</th><td><pre>rewrite_log on;</pre></td></tr>\
+             <tr><th>Default</th><td><pre>rewrite_log off;</pre></td></tr></table>",
+        );
+        unwrap_numbered_code(&dom);
+        assert_eq!(dom.select("table pre").length(), 2);
+    }
+}
