@@ -128,7 +128,7 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
 /// [`extract`] of a page already prepared for the parser ([`crate::prescan`]).
 fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     let found = gather(html, url);
-    let body = mending::mended(&choose(&found));
+    let body = mending::without_stray_code(mending::mended(&choose(&found)));
     let body = match &found.title {
         Some(title) => without_title_heading(&body, title),
         None => body,

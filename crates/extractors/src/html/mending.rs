@@ -17,8 +17,14 @@
 //!   gallery, inside the card's link) writes bare markers: the link's text became
 //!   `-`, a blank line and `-`, which no longer parses as a link, and its address
 //!   read as text.
+//! - Whatever else leaves a block at four spaces of indent where CommonMark does not
+//!   take it as part of a list item (a table inside an item is written at column 0,
+//!   which ends the list; the item's later paragraphs and lists are then indented
+//!   code). The writer draws every `<pre>` as a fenced block, so an indented code
+//!   block in its output is always such a stray, and its lines lose their indent.
 
 use dom_query::Document as Dom;
+use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 
 use crate::markdown;
 
@@ -75,6 +81,32 @@ pub(super) fn mended(markdown: &str) -> String {
         }
         out.push_str(line);
         out.push('\n');
+    }
+    out
+}
+
+/// `markdown` with the lines of its indented code blocks unindented, so that they read
+/// as the text, lists and links they are (see the module's last case). Their nesting
+/// is lost; their content is not.
+pub(super) fn without_stray_code(markdown: String) -> String {
+    // Read as [`markdown::plain_text`] reads it.
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let strays: Vec<std::ops::Range<usize>> = Parser::new_ext(&markdown, options)
+        .into_offset_iter()
+        .filter_map(|(event, range)| {
+            matches!(event, Event::Start(Tag::CodeBlock(CodeBlockKind::Indented))).then_some(range)
+        })
+        .collect();
+    if strays.is_empty() {
+        return markdown;
+    }
+    let mut out = String::with_capacity(markdown.len());
+    let mut start = 0;
+    for line in markdown.split_inclusive('\n') {
+        let end = start + line.len();
+        let stray = strays.iter().any(|range| range.start < end && start < range.end);
+        out.push_str(if stray { line.trim_start() } else { line });
+        start = end;
     }
     out
 }
@@ -139,6 +171,19 @@ mod tests {
         drop_emptied_lists(&dom);
         let md = dom.select("body").nodes()[0].md(None).to_string();
         assert_eq!(markdown::plain_text(&md).trim_end(), "Paragon 68 Pack $158.73\nKept", "{md}");
+    }
+
+    #[test]
+    fn a_list_left_indented_after_a_table_ends_its_item_is_read_as_a_list() {
+        let md = "- #### Camera\n\n  Specs:\n\n| a | b |\n| - | - |\n| 1 | 2 |\n\n  ##### What We Like\n\n    \
+                  - [Two-way](https://x.y/a) audio\n    - Privacy shutter\n\n```\n    kept as written\n```\n";
+        let fixed = without_stray_code(md.to_owned());
+        assert!(fixed.contains("\n- [Two-way](https://x.y/a) audio\n- Privacy shutter\n"), "{fixed}");
+        assert!(fixed.ends_with("```\n    kept as written\n```\n"), "fenced code keeps its indent: {fixed}");
+        let text = markdown::plain_text(&fixed);
+        assert!(text.contains("\nTwo-way audio\nPrivacy shutter\n"), "{text}");
+        let fine = "- a\n  - b\n    - c\n".to_owned();
+        assert_eq!(without_stray_code(fine.clone()), fine, "nesting that parses is left alone");
     }
 
     #[test]
