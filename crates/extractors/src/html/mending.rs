@@ -17,6 +17,10 @@
 //!   gallery, inside the card's link) writes bare markers: the link's text became
 //!   `-`, a blank line and `-`, which no longer parses as a link, and its address
 //!   read as text.
+//! - A link's text is its text nodes joined as they are, so a card drawn as one link
+//!   around a heading and a paragraph read "AnkleComfy coverage that protects
+//!   ankles.": words of two blocks glued into one that the page never shows.
+//!   Each block inside a link ends in a space before the page is read.
 //! - Whatever else leaves a block at four spaces of indent where CommonMark does not
 //!   take it as part of a list item (a table inside an item is written at column 0,
 //!   which ends the list; the item's later paragraphs and lists are then indented
@@ -27,6 +31,66 @@ use dom_query::Document as Dom;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag};
 
 use crate::markdown;
+
+/// Elements a browser draws as blocks (or line breaks), which separate the words on
+/// either side of them. Sorted, for a binary search.
+const BLOCKS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
+];
+
+/// Ends every block inside a link with a space (see the module's fourth case). Only
+/// a block with a text after it needs one, but a trailing space is collapsed away.
+/// One walk over the page, names compared in place: a CSS selector for the links and
+/// a name test per block cost 2% of the extraction.
+pub(super) fn space_blocks_in_links(dom: &Dom) {
+    let is_block = |node: &dom_query::NodeRef<'_>| {
+        node.qual_name_ref().is_some_and(|name| BLOCKS.binary_search(&name.local.as_ref()).is_ok())
+    };
+    let mut blocks = Vec::new();
+    // A link inside a link (invalid, but parsed) gives its blocks twice: two spaces.
+    for link in dom.root().descendants_it().filter(|node| node.has_name("a") && node.has_attr("href")) {
+        blocks.extend(link.descendants_it().filter(is_block));
+    }
+    for block in blocks {
+        let space = dom.tree.new_text(" ");
+        if block.has_name("br") || block.has_name("hr") {
+            block.insert_after(&space);
+        } else {
+            block.append_child(&space);
+        }
+    }
+}
 
 /// Removes the lists that hold no text. Called once images and other media are gone,
 /// so such a list writes nothing but markers.
@@ -184,6 +248,22 @@ mod tests {
         assert!(text.contains("\nTwo-way audio\nPrivacy shutter\n"), "{text}");
         let fine = "- a\n  - b\n    - c\n".to_owned();
         assert_eq!(without_stray_code(fine.clone()), fine, "nesting that parses is left alone");
+    }
+
+    #[test]
+    fn block_names_are_sorted_for_their_search() {
+        assert!(BLOCKS.is_sorted());
+    }
+
+    #[test]
+    fn a_card_drawn_as_one_link_keeps_its_blocks_words_apart() {
+        let dom = Dom::from(
+            "<div><a href=\"/ankle\"><div><h2>Ankle</h2><p>Comfy coverage.</p></div><span>€16</span>Build a\
+             <br>Pack</a> and <a href=\"/x\"><b>bold</b>link</a></div>",
+        );
+        space_blocks_in_links(&dom);
+        let md = dom.select("body").nodes()[0].md(None).to_string();
+        assert_eq!(md.trim(), "[Ankle Comfy coverage. €16Build a Pack](/ankle) and [boldlink](/x)");
     }
 
     #[test]
