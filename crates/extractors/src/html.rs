@@ -177,7 +177,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let unwrapped = mend_noscript(html);
     let html = unwrapped.as_ref();
     let dom = parse(html);
-    mending::space_blocks_in_links(&dom);
+    mending::space_blocks(&dom);
     let mut signals = page_type::Signals::read(&dom);
     let page_type = page_type::classify(&signals, url);
     let marked_article = signals.declares_article;
