@@ -110,8 +110,12 @@ impl Normalizer for AutoNormalizer {
     ///    image's placeholder no longer stands beside the image; a declared article
     ///    whose readability answer is a miss is read whole without what a reader never
     ///    sees (screen-reader text, dialogs), as every other page is.
+    /// 24: markdown the writer left unparseable is mended (list items whose first
+    ///    block was empty, emphasis closed at column 0, stray indented code, lists
+    ///    emptied of their images); a link's blocks keep their words apart; code
+    ///    beside a table of line numbers is one code block; lines of hidden UUIDs go.
     fn version(&self) -> &'static str {
-        "auto-23"
+        "auto-24"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
