@@ -128,7 +128,7 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
 /// [`extract`] of a page already prepared for the parser ([`crate::prescan`]).
 fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     let found = gather(html, url);
-    let body = mending::without_stray_code(mending::mended(&choose(&found)));
+    let body = mending::mended(&choose(&found));
     let body = match &found.title {
         Some(title) => without_title_heading(&body, title),
         None => body,
@@ -139,6 +139,9 @@ fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     let body = without_repeated_blocks(&body, repeated_run_chars(found.page_type));
     let body = placeholder::without_placeholders(body, found.title.as_deref());
     let body = placeholder::without_identifier_runs(body);
+    // Last of the passes over lines: dropping a line (a copy, a placeholder) can leave
+    // the lines after it at a code block's indent.
+    let body = mending::without_stray_code(body);
     let body = match &found.description {
         Some(description) => product::with_description(&body, description),
         None => body,

@@ -193,30 +193,40 @@ pub(super) fn mended(markdown: &str) -> String {
     out
 }
 
+/// How many times [`without_stray_code`] reads the markdown again: unindenting a
+/// block can end the list around the lines after it, which are then strays too (a
+/// Slashdot comment tree took two). A round that finds nothing ends it; each round
+/// costs a parse.
+const STRAY_ROUNDS: usize = 8;
+
 /// `markdown` with the lines of its indented code blocks unindented, so that they read
-/// as the text, lists and links they are (see the module's last case). Their nesting
-/// is lost; their content is not.
-pub(super) fn without_stray_code(markdown: String) -> String {
+/// as the text, lists and links they are (see the module's last case), until none is
+/// left or [`STRAY_ROUNDS`] have run. Their nesting is lost; their content is not.
+pub(super) fn without_stray_code(mut markdown: String) -> String {
     // Read as [`markdown::plain_text`] reads it.
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let strays: Vec<std::ops::Range<usize>> = Parser::new_ext(&markdown, options)
-        .into_offset_iter()
-        .filter_map(|(event, range)| {
-            matches!(event, Event::Start(Tag::CodeBlock(CodeBlockKind::Indented))).then_some(range)
-        })
-        .collect();
-    if strays.is_empty() {
-        return markdown;
+    for _ in 0..STRAY_ROUNDS {
+        let strays: Vec<std::ops::Range<usize>> = Parser::new_ext(&markdown, options)
+            .into_offset_iter()
+            .filter_map(|(event, range)| {
+                matches!(event, Event::Start(Tag::CodeBlock(CodeBlockKind::Indented))).then_some(range)
+            })
+            .collect();
+        if strays.is_empty() {
+            break;
+        }
+        let mut out = String::with_capacity(markdown.len());
+        let mut start = 0;
+        for line in markdown.split_inclusive('\n') {
+            let end = start + line.len();
+            let stray = strays.iter().any(|range| range.start < end && start < range.end);
+            // Spaces only: a blank line's newline stays, or paragraphs would merge.
+            out.push_str(if stray { line.trim_start_matches([' ', '\t']) } else { line });
+            start = end;
+        }
+        markdown = out;
     }
-    let mut out = String::with_capacity(markdown.len());
-    let mut start = 0;
-    for line in markdown.split_inclusive('\n') {
-        let end = start + line.len();
-        let stray = strays.iter().any(|range| range.start < end && start < range.end);
-        out.push_str(if stray { line.trim_start() } else { line });
-        start = end;
-    }
-    out
+    markdown
 }
 
 /// The column an item's content starts at, when `line` is a list marker with nothing
@@ -290,6 +300,12 @@ mod tests {
         assert!(fixed.ends_with("```\n    kept as written\n```\n"), "fenced code keeps its indent: {fixed}");
         let text = markdown::plain_text(&fixed);
         assert!(text.contains("\nTwo-way audio\nPrivacy shutter\n"), "{text}");
+        let kept_blank =
+            without_stray_code("- #### Post\nby me\n\n        - #### Reply\n\n          text\n".to_owned());
+        assert_eq!(kept_blank, "- #### Post\nby me\n\n- #### Reply\n\ntext\n", "blank lines in a stray stay");
+        // Unindenting the item's code ends the list, and its nested list is a stray.
+        let freed = without_stray_code("- a\n\n      x\n\n    - b\n".to_owned());
+        assert_eq!(freed, "- a\n\nx\n\n- b\n", "a second round for what the first freed");
         let fine = "- a\n  - b\n    - c\n".to_owned();
         assert_eq!(without_stray_code(fine.clone()), fine, "nesting that parses is left alone");
     }
