@@ -1,7 +1,7 @@
-//! The markdown writer's output mended where CommonMark reads it otherwise than the
-//! page meant, each time turning the rest of a list item into a code block whose
-//! links and escapes read as literal text. The writer is `dom_query`'s; the mending is
-//! here, on its output.
+//! What the markdown writer (`dom_query`'s) gets wrong, mended on the page before it
+//! is written and on its output: markdown CommonMark reads otherwise than the page
+//! meant (most often the rest of a list item as a code block, its links and escapes
+//! read as literal text), and words of separate blocks written as one.
 //!
 //! - An item whose first block writes nothing (a card's image box once images are
 //!   dropped, an empty wrapper) comes out as a bare marker, a blank line and the
