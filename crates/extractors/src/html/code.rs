@@ -1,15 +1,33 @@
 //! Code blocks of an HTML page made ready for markdown: each `<pre>`'s language from
 //! the many conventions highlighters use, and its lines kept apart.
 
-use dom_query::Document as Dom;
+use dom_query::{Document as Dom, NodeRef};
 
 /// Readies `<pre>` blocks for markdown: out of a table of line numbers (see
-/// [`unwrap_numbered_code`]), their language (see [`mark_code_languages`]) and their
+/// [`unwrap_numbered_code`]), fitted to the table cells they sit in (see
+/// [`fit_code_in_cells`]), their language (see [`mark_code_languages`]) and their
 /// line breaks (see [`flatten_code_lines`]).
 pub(super) fn prepare_code_blocks(dom: &Dom) {
-    unwrap_numbered_code(dom);
-    mark_code_languages(dom);
-    flatten_code_lines(dom);
+    // One walk finds the blocks for every step (a CSS selector per step cost four
+    // walks of the page); most pages have none.
+    let blocks: Vec<NodeRef<'_>> = dom.root().descendants_it().filter(|node| node.has_name("pre")).collect();
+    if blocks.is_empty() {
+        return;
+    }
+    let in_cells: Vec<NodeRef<'_>> = blocks.iter().filter(|pre| cell_of(pre).is_some()).copied().collect();
+    if !in_cells.is_empty() {
+        unwrap_numbered_code(&in_cells);
+        fit_code_in_cells(dom, &in_cells);
+    }
+    // A block of one line in a cell is inline code now, out of the page.
+    let blocks: Vec<NodeRef<'_>> = blocks.into_iter().filter(|pre| pre.parent().is_some()).collect();
+    mark_code_languages(&blocks);
+    flatten_code_lines(&blocks);
+}
+
+/// The table cell `pre` sits in, if any (the nearest, inside its nearest table).
+fn cell_of<'a>(pre: &NodeRef<'a>) -> Option<NodeRef<'a>> {
+    pre.ancestors_it(None).take_while(|a| !a.has_name("table")).find(|a| a.has_name("td") || a.has_name("th"))
 }
 
 /// Code that static-site highlighters draw as a table of one row and two cells, the
@@ -19,9 +37,9 @@ pub(super) fn prepare_code_blocks(dom: &Dom) {
 /// two fenced blocks, which CommonMark reads as a row of backticks followed by code
 /// that never ends: the rest of the page was a code block, and the code an artifact
 /// no one could find.
-fn unwrap_numbered_code(dom: &Dom) {
+fn unwrap_numbered_code(in_cells: &[NodeRef<'_>]) {
     let mut found = Vec::new();
-    for pre in dom.select("td pre").nodes() {
+    for pre in in_cells {
         // The cell's child that holds the code: the `<pre>`, or a wrapper naming its
         // language (Pygments' `<div class="highlight">`).
         let mut block = *pre;
@@ -40,9 +58,49 @@ fn unwrap_numbered_code(dom: &Dom) {
     }
 }
 
+/// Code in a table's cell, which a markdown table cannot hold as a block (nginx's
+/// directive tables put "Default:" beside a `<pre>`): the writer wrote a fence inside
+/// the row, which never closed, and the rest of the page read as code. A block of
+/// one line becomes inline code in its cell; a table holding a block of several lines
+/// is read as blocks, its cells one after another, so the code keeps its lines.
+fn fit_code_in_cells(dom: &Dom, in_cells: &[NodeRef<'_>]) {
+    let mut one_line = Vec::new();
+    let mut tables = Vec::new();
+    // Asked again: [`unwrap_numbered_code`] has moved some out of their tables.
+    for pre in in_cells.iter().filter(|pre| cell_of(pre).is_some()) {
+        let text = pre.text();
+        let text = text.trim_matches(['\n', '\r']);
+        if text.contains('\n') {
+            let table = pre.ancestors_it(None).find(|a| a.has_name("table"));
+            tables.extend(table.filter(|t| !tables.iter().any(|known: &NodeRef<'_>| known.id == t.id)));
+        } else {
+            one_line.push((*pre, text.to_owned()));
+        }
+    }
+    for (pre, text) in one_line {
+        let code = dom.tree.new_element("code");
+        code.set_text(text);
+        pre.replace_with(&code);
+    }
+    for table in tables {
+        let own = |node: &NodeRef<'_>| {
+            node.ancestors_it(None).find(|a| a.has_name("table")).is_some_and(|t| t.id == table.id)
+        };
+        let parts: Vec<_> = table
+            .descendants_it()
+            .filter(|node| ["thead", "tbody", "tfoot", "tr", "td", "th", "caption"].iter().any(|n| node.has_name(n)))
+            .filter(own)
+            .collect();
+        for part in parts {
+            part.rename("div");
+        }
+        table.rename("div");
+    }
+}
+
 /// The table around code `cell` when it is one row of two cells, the other holding
 /// line numbers only.
-fn numbered_table_of<'a>(cell: &dom_query::NodeRef<'a>) -> Option<dom_query::NodeRef<'a>> {
+fn numbered_table_of<'a>(cell: &NodeRef<'a>) -> Option<NodeRef<'a>> {
     let row = cell.parent().filter(|row| row.has_name("tr"))?;
     let cells: Vec<_> = row.element_children().into_iter().filter(|c| c.has_name("td")).collect();
     let [first, second] = cells.as_slice() else { return None };
@@ -60,8 +118,8 @@ fn numbered_table_of<'a>(cell: &dom_query::NodeRef<'a>) -> Option<dom_query::Nod
 /// in the `<pre>`, and the markdown writer, which keeps a `<pre>`'s text as it is,
 /// joined the lines into one. Such a block's content becomes its text with a newline
 /// per `<br>` and after each line element.
-fn flatten_code_lines(dom: &Dom) {
-    for pre in dom.select("pre").nodes() {
+fn flatten_code_lines(blocks: &[NodeRef<'_>]) {
+    for pre in blocks {
         if dom_query::Selection::from(*pre).select("br, div, p").exists() {
             let mut text = String::new();
             code_text(pre, &mut text);
@@ -77,7 +135,7 @@ fn flatten_code_lines(dom: &Dom) {
 /// The text under `node`, with a newline for each `<br>` and after each `<div>` or
 /// `<p>` that does not already end in one. Styles and scripts (CSS-in-JS writes
 /// `<style>` into the block) and line-number gutters are not code.
-fn code_text(node: &dom_query::NodeRef<'_>, out: &mut String) {
+fn code_text(node: &NodeRef<'_>, out: &mut String) {
     for child in node.children() {
         if child.is_text() {
             out.push_str(&child.text());
@@ -102,7 +160,7 @@ fn code_text(node: &dom_query::NodeRef<'_>, out: &mut String) {
 
 /// A line-number gutter as highlighters mark one: a class naming it, or text the
 /// reader cannot select.
-fn is_gutter(node: &dom_query::NodeRef<'_>) -> bool {
+fn is_gutter(node: &NodeRef<'_>) -> bool {
     let class = node.attr("class").unwrap_or_default().to_ascii_lowercase();
     let style = node.attr("style").unwrap_or_default().to_ascii_lowercase().replace(' ', "");
     ["linenumber", "line-number", "lineno", "gutter", "hljs-ln-n"].iter().any(|g| class.contains(g))
@@ -113,8 +171,8 @@ fn is_gutter(node: &dom_query::NodeRef<'_>) -> bool {
 /// conventions highlighters use (`language-x`, `lang-x`, `highlight-source-x`,
 /// `brush: x`, `sourceCode x`, a `data-language` on the `<code>`), so the markdown
 /// fence carries it.
-fn mark_code_languages(dom: &Dom) {
-    for pre in dom.select("pre").nodes() {
+fn mark_code_languages(blocks: &[NodeRef<'_>]) {
+    for pre in blocks {
         if pre.has_attr("data-lang") {
             continue;
         }
@@ -227,9 +285,14 @@ mod tests {
         let pygments = "<table class=highlighttable><tbody><tr><td class=linenos><div class=linenodiv><pre>1\n2</pre>\
                         </div></td><td class=code><div class=\"highlight python\"><pre>x = 1\nprint(x)\n</pre></div>\
                         </td></tr></tbody></table>";
-        for (code, fenced) in
-            [(hugo, "```c\nint x = 1;\nreturn x;\n```"), (pygments, "```python\nx = 1\nprint(x)\n```")]
-        {
+        let one_line = "<table class=lntable><tr><td class=lntd><pre><code><span class=lnt>1\n</span></code></pre></td>\
+                        <td class=lntd><pre><code class=language-bash>pip install x\n</code></pre></td></tr></table>";
+        let cases = [
+            (hugo, "```c\nint x = 1;\nreturn x;\n```"),
+            (pygments, "```python\nx = 1\nprint(x)\n```"),
+            (one_line, "```bash\npip install x\n```"),
+        ];
+        for (code, fenced) in cases {
             let md = crate::html::extract(&article_with(code), None).markdown;
             assert!(md.contains(fenced), "{md}");
             assert!(md.contains("\nAfter the code, the text goes on as a paragraph with [a link](/more)."), "{md}");
@@ -244,7 +307,27 @@ mod tests {
             "<table><tr><th>Syntax</th><td><pre>rewrite_log on;</pre></td></tr>\
              <tr><th>Default</th><td><pre>rewrite_log off;</pre></td></tr></table>",
         );
-        unwrap_numbered_code(&dom);
-        assert_eq!(dom.select("table pre").length(), 2);
+        prepare_code_blocks(&dom);
+        assert_eq!(dom.select("table pre").length(), 0, "one line each: inline code");
+        assert_eq!(dom.select("table td code").length(), 2, "in the table still");
+    }
+
+    #[test]
+    fn code_in_a_cell_is_inline_code_or_the_table_is_read_as_blocks() {
+        let after = "<p>The text after the table is a paragraph with <a href=\"/x\">a link</a>.</p>";
+        let one_line = format!(
+            "<table><tr><th>Syntax:</th><td><code>rewrite_log on | off;</code></td></tr>\
+             <tr><th>Default:</th><td><pre>rewrite_log off;</pre></td></tr></table>{after}"
+        );
+        let md = crate::html::extract(&article_with(&one_line), None).markdown;
+        assert!(md.contains("| Default: | `rewrite_log off;` |"), "{md}");
+        assert!(md.contains("\nThe text after the table is a paragraph with [a link](/x)."), "{md}");
+        let lines = format!(
+            "<table><tr><th>Example:</th><td><pre><code class=language-nginx>location / {{\n    root /srv;\n}}</code></pre>\
+             </td></tr></table>{after}"
+        );
+        let md = crate::html::extract(&article_with(&lines), None).markdown;
+        assert!(md.contains("Example:\n\n```nginx\nlocation / {\n    root /srv;\n}\n```"), "{md}");
+        assert!(md.contains("\nThe text after the table is a paragraph with [a link](/x)."), "{md}");
     }
 }
