@@ -74,9 +74,31 @@ impl Fences {
     }
 }
 
+/// The lines of `text` outside fenced code for which `drop` is false, each ending in a
+/// newline: a pass that removes lines of an answer leaves code as it is.
+pub fn without_lines(text: &str, drop: impl Fn(&str) -> bool) -> String {
+    let mut fences = Fences::default();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let in_code = fences.in_code() || fences.feed(line);
+        if !in_code && drop(line) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The spaces before a line's text: CommonMark's indent, which places fences, list
+/// items' content and indented code (the writers here indent with spaces only).
+pub fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
 /// The fence character, its run length and the info string, if `line` is a fence.
 pub fn fence_of(line: &str) -> Option<(char, usize, &str)> {
-    let indent = line.len() - line.trim_start_matches(' ').len();
+    let indent = indent(line);
     if indent > 3 {
         return None;
     }

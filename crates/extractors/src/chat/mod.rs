@@ -105,7 +105,7 @@ fn close_open_fence(text: &str) -> String {
         && block.lines().last().and_then(markdown::fence_of).is_some_and(|(_, _, rest)| rest.trim().is_empty());
     match opening {
         Some((ch, len, _)) if reaches_end && !closing => {
-            let indent = block.len() - block.trim_start_matches(' ').len();
+            let indent = markdown::indent(block);
             format!("{}\n{}{}", text.trim_end_matches('\n'), " ".repeat(indent), ch.to_string().repeat(len))
         }
         _ => text.to_owned(),

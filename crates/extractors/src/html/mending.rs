@@ -176,7 +176,7 @@ pub(super) fn mended(markdown: &str) -> String {
             && let Some(column) = bare_marker_column(line)
         {
             let blanks = lines[at..].iter().take_while(|l| l.trim().is_empty()).count();
-            let next = lines.get(at + blanks).filter(|next| blanks > 0 && indent(next) == column);
+            let next = lines.get(at + blanks).filter(|next| blanks > 0 && markdown::indent(next) == column);
             if let Some(next) = next {
                 out.push_str(line.trim_end());
                 out.push(' ');
@@ -238,17 +238,13 @@ fn bare_marker_column(line: &str) -> Option<usize> {
         && marker.len() <= 10
         && marker.ends_with(['.', ')'])
         && marker[..marker.len() - 1].bytes().all(|b| b.is_ascii_digit());
-    (bullet || ordered).then(|| indent(line) + marker.len() + 1)
+    (bullet || ordered).then(|| markdown::indent(line) + marker.len() + 1)
 }
 
 /// A line of `*` or `**` (or both) alone: what the writer closes emphasis with.
 fn is_emphasis_closer(line: &str) -> bool {
     let marker = line.trim();
     !marker.is_empty() && marker.len() <= 3 && marker.bytes().all(|b| b == b'*')
-}
-
-fn indent(line: &str) -> usize {
-    line.len() - line.trim_start_matches(' ').len()
 }
 
 #[cfg(test)]

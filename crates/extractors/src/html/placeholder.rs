@@ -24,17 +24,7 @@ pub(super) fn without_placeholders(body: String, title: Option<&str>) -> String 
     if about_it || !holds_ignoring_case(body.as_bytes(), PLACEHOLDER) {
         return body;
     }
-    let mut fences = markdown::Fences::default();
-    let mut out = String::with_capacity(body.len());
-    for line in body.lines() {
-        let in_code = fences.in_code() || fences.feed(line);
-        if !in_code && starts_with_placeholder(line) {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+    markdown::without_lines(&body, starts_with_placeholder)
 }
 
 /// Whether `line`'s text as a reader sees it ([`markdown::plain_text`]: headings',
@@ -67,17 +57,7 @@ pub(super) fn without_identifier_runs(body: String) -> String {
     if body.bytes().filter(|b| *b == b'-').count() < 4 * IDENTIFIER_RUN {
         return body;
     }
-    let mut fences = markdown::Fences::default();
-    let mut out = String::with_capacity(body.len());
-    for line in body.lines() {
-        let in_code = fences.in_code() || fences.feed(line);
-        if !in_code && is_identifier_run(line) {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
+    markdown::without_lines(&body, is_identifier_run)
 }
 
 /// Whether `line` holds [`IDENTIFIER_RUN`] UUIDs or more that make up half its
