@@ -189,6 +189,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     if page_type == PageType::Product {
         drop_shop_extras(&dom);
     }
+    // What qualifies or decorates the content goes from every answer.
     furniture::drop_fine_print(&dom);
     // No answer reads what a reader never sees.
     overlays::drop_unseen(&dom);
