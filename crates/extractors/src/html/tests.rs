@@ -2,6 +2,8 @@
 
 use super::*;
 
+mod choice;
+
 const ARTICLE: &str = r#"<!doctype html><html><head><title>Deploying ctxd | Example Blog</title></head>
 <body>
 <nav><a href="/">Home</a> <a href="/about">About</a> <a href="/login">Login</a></nav>
@@ -515,41 +517,6 @@ fn candidates_with(main: Option<&str>, landmark: Option<&str>, visible: &str, ma
         posts: None,
         description: None,
     }
-}
-
-#[test]
-fn readability_is_kept_unless_it_holds_a_small_share_of_what_a_reader_sees() {
-    let words = |n: usize, word: &str| vec![word; n].join(" ");
-    let (main, visible) = (words(60, "main"), words(100, "seen"));
-    assert_eq!(choose(&candidates_with(Some(&main), None, &visible, false)), main, "60% is enough");
-    let visible = words(140, "seen");
-    assert_eq!(choose(&candidates_with(Some(&main), None, &visible, false)), visible, "43% is not");
-    // A page that declares itself an article is trusted further, and wholly when it
-    // also reads as one.
-    let mut declared = candidates_with(Some(&main), None, &visible, true);
-    declared.page_type = PageType::Service;
-    assert_eq!(choose(&declared), main, "43% of a declared article");
-    let visible = words(400, "seen");
-    declared.visible.clone_from(&visible);
-    assert_eq!(choose(&declared), visible, "15% is not");
-    declared.page_type = PageType::Article;
-    declared.visible = words(250, "seen");
-    assert_eq!(choose(&declared), main, "an article keeps readability's answer at 24%");
-    declared.visible = words(400, "seen");
-    assert_eq!(choose(&declared), declared.visible, "unless it holds under two tenths of the page: a miss");
-}
-
-#[test]
-fn a_declared_articles_answer_that_holds_little_of_its_main_landmark_gives_way_to_it() {
-    let words = |n: usize, word: &str| vec![word; n].join(" ");
-    let (main, visible) = (words(300, "section"), words(1000, "page"));
-    let mut article = candidates_with(Some(&main), Some(&words(900, "main")), &visible, true);
-    article.page_type = PageType::Article;
-    assert_eq!(choose(&article), article.landmark.clone().unwrap(), "a third of the landmark is one section of it");
-    article.landmark = Some(words(600, "main"));
-    assert_eq!(choose(&article), main, "half of the landmark is the story");
-    article.landmark = None;
-    assert_eq!(choose(&article), main, "without a landmark the page is not the measure");
 }
 
 #[test]
