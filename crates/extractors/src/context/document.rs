@@ -27,6 +27,25 @@ pub(super) const DECISION_CUES: &[&str] = &[
     "instead of",
 ];
 
+/// The headings as an outline, each indented two spaces per heading above it that
+/// it sits under: a page that goes from `#` to `####` nests one step, not three.
+fn outline_of(headings: &[&Block]) -> Vec<String> {
+    let mut open: Vec<u8> = Vec::new();
+    headings
+        .iter()
+        .take(MAX_OUTLINE)
+        .map(|heading| {
+            let level = heading.heading.unwrap_or(1);
+            while open.last().is_some_and(|&above| above >= level) {
+                open.pop();
+            }
+            let line = format!("{}{}", "  ".repeat(open.len()), heading.text);
+            open.push(level);
+            line
+        })
+        .collect()
+}
+
 pub(super) fn is_decision(sentence: &str) -> bool {
     let lower = sentence.to_lowercase();
     DECISION_CUES.iter().any(|cue| lower.contains(cue)) && !lower.ends_with('?')
@@ -48,11 +67,7 @@ pub(super) fn document_context(document: &Document, artifacts: &[ArtifactDraft])
         .clone()
         .or_else(|| headings.first().map(|h| h.text.clone()))
         .or_else(|| blocks.first().map(|b| shorten(&b.text, 80)));
-    let outline: Vec<String> = headings
-        .iter()
-        .take(MAX_OUTLINE)
-        .map(|h| format!("{}{}", "  ".repeat(h.heading.unwrap_or(1).saturating_sub(1) as usize), h.text))
-        .collect();
+    let outline = outline_of(&headings);
 
     // Sentences with the heading they sit under.
     let mut sentences = Vec::new();

@@ -34,7 +34,10 @@ impl ContextExtractor for ExtractiveContextExtractor {
         // 9: a web page's context names its kind ("Page type: forum").
         // 10: a chat's last reply that asks for something without a question mark
         // ("Please provide …", "I couldn't find …") leaves an open question.
-        "extractive-10"
+        // 11: a sentence written more than once is ranked once (a thread's quoted
+        // posts filled its summary with one sentence three times); a document's
+        // outline nests by the headings above each, not by their level.
+        "extractive-11"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
@@ -148,9 +151,17 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// The top sentences for the summary (in document order) and the next ones as key
 /// points, among those `eligible` by index.
+///
+/// A sentence written more than once (a forum post quoted by its replies, a label on
+/// every card) is ranked once, as its first copy: copies would vote for each other
+/// in TextRank's graph and could fill the summary with one sentence twice.
 fn summary_and_key_points(texts: &[String], eligible: impl Fn(usize) -> bool) -> (Option<String>, Vec<String>) {
-    let ranked: Vec<usize> = textrank::rank(texts)
+    let mut seen = std::collections::HashSet::new();
+    let firsts: Vec<usize> = (0..texts.len()).filter(|&i| seen.insert(texts[i].to_lowercase())).collect();
+    let unique: Vec<String> = firsts.iter().map(|&i| texts[i].clone()).collect();
+    let ranked: Vec<usize> = textrank::rank(&unique)
         .into_iter()
+        .map(|at| firsts[at])
         .filter(|&i| {
             eligible(i)
                 && texts[i].split_whitespace().count() >= 4

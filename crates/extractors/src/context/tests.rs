@@ -421,6 +421,17 @@ fn documents_get_outline_summary_decisions_and_open_questions() {
 }
 
 #[test]
+fn a_thread_quoting_its_posts_is_summarized_once_per_sentence_and_outlined_by_nesting() {
+    let md = "# Application thread\n\n#### alice\n\nCincinnati has already sent out interview invitations for the fellowship.\n\nFound a spreadsheet of interview dates on Reddit.\n\n#### bob\n\n> Found a spreadsheet of interview dates on Reddit.\n\nThat spreadsheet of interview dates is a great find.\n\n#### carol\n\n> Found a spreadsheet of interview dates on Reddit.\n\nThe interview dates in that spreadsheet match mine.\n\n##### Edited\n\nLast edited in July.\n";
+    let draft = ExtractiveContextExtractor.draft(&Document::new(md, DocumentFormat::Markdown), &[]);
+    assert_eq!(draft.outline, ["Application thread", "  alice", "  bob", "  carol", "    Edited"]);
+    let summary = draft.summary.unwrap_or_default();
+    assert_eq!(summary.matches("Found a spreadsheet").count(), 1, "a quoted sentence is one sentence: {summary}");
+    let quoted = draft.key_points.iter().filter(|point| point.starts_with("Found a spreadsheet")).count();
+    assert_eq!(quoted, 0, "and is not a key point beside the summary: {:?}", draft.key_points);
+}
+
+#[test]
 fn a_web_pages_context_says_what_kind_of_page_it_is() {
     let mut doc = Document::new("# Driver crash\n\nReply one.\n\nReply two.\n", DocumentFormat::Html);
     doc.page_type = Some(ctxd_domain::model::PageType::Forum);
