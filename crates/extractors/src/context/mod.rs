@@ -36,7 +36,8 @@ impl ContextExtractor for ExtractiveContextExtractor {
         // ("Please provide …", "I couldn't find …") leaves an open question.
         // 11: a sentence written more than once is ranked once (a thread's quoted
         // posts filled its summary with one sentence three times); a document's
-        // outline nests by the headings above each, not by their level.
+        // outline nests by the headings above each, not by their level; ad labels
+        // and edit stamps are not summary material.
         "extractive-11"
     }
 
@@ -178,8 +179,20 @@ fn summary_and_key_points(texts: &[String], eligible: impl Fn(usize) -> bool) ->
     ((!summary.is_empty()).then_some(summary), key_points)
 }
 
-/// Openings of sentences that carry no content of their own: apologies and thanks.
-const FILLER_OPENINGS: &[&str] = &["i apologize", "i apologise", "apologies", "sorry", "thank you", "thanks"];
+/// Openings of sentences that carry no content of their own: apologies and thanks, and
+/// a page's labels around its content (an ad's "Advertisement - Members don't see this
+/// ad" above a forum post, a post's "Last edited: Jul 25, 2024").
+const FILLER_OPENINGS: &[&str] = &[
+    "i apologize",
+    "i apologise",
+    "apologies",
+    "sorry",
+    "thank you",
+    "thanks",
+    "advertisement",
+    "sponsored",
+    "last edited",
+];
 
 /// Openings of a sentence ending in a colon that only announce what follows.
 const INTRODUCER_OPENINGS: &[&str] = &[

@@ -335,12 +335,14 @@ fn puzzlement_stays_open_until_a_reply_explains_it() {
 }
 
 #[test]
-fn announcements_and_apologies_are_not_summary_material_but_statements_with_a_colon_are() {
+fn announcements_apologies_and_page_labels_are_not_summary_material_but_statements_with_a_colon_are() {
     for filler in [
         "Here are the changes:",
         "2. Now, let's update the main.py file to use this new Analytics object:",
         "The config needs the following:",
         "I apologize for the confusion.",
+        "Advertisement - Members don't see this ad",
+        "Last edited: Jul 25, 2024",
     ] {
         assert!(is_filler(filler), "{filler}");
     }
@@ -349,6 +351,7 @@ fn announcements_and_apologies_are_not_summary_material_but_statements_with_a_co
         "The fix is to await the response:",
         "Redis is needed.",
         "Nowadays the cache holds:",
+        "Advertisements paid for the first season.",
     ] {
         assert!(!is_filler(content), "{content}");
     }
