@@ -292,6 +292,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
             description,
         };
     }
+    furniture::drop_signatures(&pristine);
     if missed {
         // An article's short answer next to a long comment thread is right: the
         // comments are not what is measured against it.

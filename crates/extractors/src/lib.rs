@@ -115,8 +115,9 @@ impl Normalizer for AutoNormalizer {
     ///    emptied of their images); a link's blocks keep their words apart; code
     ///    beside a table of line numbers is one code block; lines of hidden UUIDs go.
     /// 25: disclaimers, a product page's legal notices and forum posters' statistics
-    ///    go from every answer; outside settled articles readability's answer is
-    ///    weighed against the running text a page shows, not all its words.
+    ///    go from every answer, signatures from the whole-page answers and the posts;
+    ///    outside settled articles readability's answer is weighed against the running
+    ///    text a page shows, not all its words.
     fn version(&self) -> &'static str {
         "auto-25"
     }
