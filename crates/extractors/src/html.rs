@@ -46,16 +46,16 @@ const MAX_ELEMENTS: usize = 30_000;
 const MIN_MAIN_CHARS: usize = 200;
 
 /// Readability's share of the visible running text, in tenths, under which the
-/// visible content is taken instead (see [`choose`] and [`running_words`]). Seven
+/// visible content is taken instead (see [`choose`] and [`Size::weighed`]). Seven
 /// since auto-25 (from five, with all words counted then).
 const MAIN_SHARE_TENTHS: usize = 7;
 
-/// The same share on a product page, weighed in all its words ([`running_words`]),
+/// The same share on a product page, weighed in all its words ([`Size::weighed`]),
 /// whether or not it declares itself an article.
 const PRODUCT_SHARE_TENTHS: usize = 5;
 
 /// The fewest words a block (a line of the plain text) needs to count as running
-/// text ([`running_words`]).
+/// text ([`Size::weighed`]).
 const RUNNING_LINE_WORDS: usize = 5;
 
 /// The same share for a page that declares itself an article: readability is made
@@ -84,34 +84,50 @@ const ARTICLE_LANDMARK_TENTHS: usize = 4;
 /// it is taken as the visible content (a smaller one is a widget called main).
 const LANDMARK_SHARE_TENTHS: usize = 2;
 
-fn words(markdown: &str) -> usize {
-    markdown::plain_text(markdown).split_whitespace().count()
+/// An answer's size, read off one plain-text rendering of its markdown (rendering
+/// is a pulldown-cmark parse, and [`choose`] needs both counts of most answers).
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    /// All its words.
+    words: usize,
+    /// The words of its running text ([`Size::weighed`]).
+    running: usize,
 }
 
-/// How [`choose`] weighs an answer on a page that is not a settled article: the words
-/// of its running text, the blocks of at least [`RUNNING_LINE_WORDS`] words. A page
-/// taken whole carries menus, card labels, prices and buttons, one to four words a
-/// line; counted in all its words it made readability's answer look small beside it
-/// when that answer held most of the page's text (a service page's sections, a
-/// grid's descriptions). A product page is weighed in all its words: its content is
-/// such short lines (name, price, options, specifications).
-///
-/// Chosen on the tuning part of WCXB dev with the share (five to nine tenths) and the
-/// line's words (one to eight) swept together: 0.8853 -> 0.8882 (collections +0.010,
-/// services +0.007, articles WCXB files as services or collections +0.002; 18 pages
-/// gain, an REI grid 0.58 -> 0.91, and 8 lose, an IKEA category 0.76 -> 0.47). Five
-/// to eight words at seven tenths gained +0.0020 to +0.0023 before products were set
-/// apart, five words most; all words at six or seven tenths +0.0012. Weighing product
-/// pages the same way cost products on both parts (-0.007 tuning, -0.005 checking).
-/// Checking part 0.8641 -> 0.8664 (services +0.014,
-/// listings +0.011, collections +0.010; forums -0.012, two threads whose readability
-/// answer now stands); ScrapingHub unchanged (its articles are settled).
-fn running_words(markdown: &str, page_type: PageType) -> usize {
-    if page_type == PageType::Product {
-        return words(markdown);
+impl Size {
+    fn of(markdown: &str) -> Size {
+        let mut size = Size { words: 0, running: 0 };
+        for line in markdown::plain_text(markdown).lines() {
+            let words = line.split_whitespace().count();
+            size.words += words;
+            if words >= RUNNING_LINE_WORDS {
+                size.running += words;
+            }
+        }
+        size
     }
-    let plain = markdown::plain_text(markdown);
-    plain.lines().map(|line| line.split_whitespace().count()).filter(|&n| n >= RUNNING_LINE_WORDS).sum()
+
+    /// How [`choose`] weighs an answer on a page that is not a settled article: the words
+    /// of its running text, the blocks of at least [`RUNNING_LINE_WORDS`] words. A page
+    /// taken whole carries menus, card labels, prices and buttons, one to four words a
+    /// line; counted in all its words it made readability's answer look small beside it
+    /// when that answer held most of the page's text (a service page's sections, a grid's
+    /// descriptions). A product page is weighed in all its words: its content is such
+    /// short lines (name, price, options, specifications).
+    ///
+    /// Chosen on the tuning part of WCXB dev with the share (five to nine tenths) and the
+    /// line's words (one to eight) swept together: 0.8853 -> 0.8882 (collections +0.010,
+    /// services +0.007, articles WCXB files as services or collections +0.002; 18 pages
+    /// gain, an REI grid 0.58 -> 0.91, and 8 lose, an IKEA category 0.76 -> 0.47). Five
+    /// to eight words at seven tenths gained +0.0020 to +0.0023 before products were set
+    /// apart, five words most; all words at six or seven tenths +0.0012. Weighing product
+    /// pages the same way cost products on both parts (-0.007 tuning, -0.005 checking).
+    /// Checking part 0.8641 -> 0.8664 (services +0.014, listings +0.011, collections
+    /// +0.010; forums -0.012, two threads whose readability answer now stands);
+    /// ScrapingHub unchanged (its articles are settled).
+    fn weighed(self, page_type: PageType) -> usize {
+        if page_type == PageType::Product { self.words } else { self.running }
+    }
 }
 
 /// How long main-content extraction may take for one page before the plain page text
@@ -269,15 +285,16 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     // and the whole-page answers are not needed.
     // The same bound lets any other page's answer that passes [`choose`]'s share
     // against all the words shown stand (a forum's posts are weighed another way).
-    let main_words = main.as_ref().map_or(0, |md| words(md));
-    // Running text is a part of all the words shown, so the bound holds for it too.
-    let main_running = main.as_ref().map_or(0, |md| running_words(md, page_type));
+    let main_size = main.as_deref().map_or(Size { words: 0, running: 0 }, Size::of);
+    let main_words = main_size.words;
     let missed = settled && main.is_some() && main_words * 10 < shown_words * ARTICLE_MISS_TENTHS;
     let partial = main_words * 10 < landmark_words * ARTICLE_LANDMARK_TENTHS;
     let stands = if settled {
         !missed && !partial
     } else {
-        page_type != PageType::Forum && main_running * 10 >= shown_words * main_share(marked_article, page_type)
+        // Running text is a part of all the words shown, so the bound holds for it too.
+        page_type != PageType::Forum
+            && main_size.weighed(page_type) * 10 >= shown_words * main_share(marked_article, page_type)
     };
     if main.is_some() && stands {
         let visible = String::new();
@@ -322,7 +339,7 @@ fn parse(html: &str) -> Dom {
 /// ([`page_type`]): readability is made for those, unless its answer holds under
 /// [`ARTICLE_MISS_TENTHS`] of what a reader sees, comment threads aside. Otherwise
 /// readability's answer, unless it kept under [`MAIN_SHARE_TENTHS`] of what a reader
-/// sees, weighed in running text ([`running_words`]) (for a page that
+/// sees, weighed in running text ([`Size::weighed`]) (for a page that
 /// declares itself an article but is classified as another kind, a WordPress service
 /// page for one, under [`ARTICLE_SHARE_TENTHS`]): then the page's content is spread
 /// over many blocks (a forum's posts, a listing's items, a service page's sections)
@@ -344,10 +361,11 @@ fn parse(html: &str) -> Dom {
 /// is one of the thread's posts ([`items::is_one_post_of`]), the posts are the
 /// answer.
 fn choose(found: &Candidates) -> String {
-    let visible_words = words(&found.visible);
-    let visible = match &found.landmark {
-        Some(landmark) if words(landmark) * 10 >= visible_words * LANDMARK_SHARE_TENTHS => landmark,
-        _ => &found.visible,
+    let page = Size::of(&found.visible);
+    let landmark = found.landmark.as_ref().map(|landmark| (landmark, Size::of(landmark)));
+    let (visible, shown) = match landmark {
+        Some((landmark, size)) if size.words * 10 >= page.words * LANDMARK_SHARE_TENTHS => (landmark, size),
+        _ => (&found.visible, page),
     };
     let Some(main) = &found.main else { return visible.clone() };
     if let Some(posts) = &found.posts
@@ -355,20 +373,24 @@ fn choose(found: &Candidates) -> String {
     {
         return posts.clone();
     }
+    let main_size = Size::of(main);
     if found.marked_article && found.page_type == PageType::Article {
-        if words(main) * 10 < words(visible) * ARTICLE_MISS_TENTHS {
+        if main_size.words * 10 < shown.words * ARTICLE_MISS_TENTHS {
             return visible.clone();
         }
-        if let Some(landmark) = &found.landmark
-            && words(main) * 10 < words(landmark) * ARTICLE_LANDMARK_TENTHS
+        if let Some((landmark, size)) = landmark
+            && main_size.words * 10 < size.words * ARTICLE_LANDMARK_TENTHS
         {
             return landmark.clone();
         }
         return related::without_trailing_links(main);
     }
-    let running = |markdown: &str| running_words(markdown, found.page_type);
     let share = main_share(found.marked_article, found.page_type);
-    if running(main) * 10 < running(visible) * share { visible.clone() } else { main.clone() }
+    if main_size.weighed(found.page_type) * 10 < shown.weighed(found.page_type) * share {
+        visible.clone()
+    } else {
+        main.clone()
+    }
 }
 
 /// The share of what a reader sees, in tenths, readability's answer must hold on a

@@ -40,7 +40,7 @@ fn a_declared_articles_answer_that_holds_little_of_its_main_landmark_gives_way_t
 #[test]
 fn readability_is_weighed_against_the_running_text_a_reader_sees_not_its_labels() {
     let line = |n: usize, word: &str| vec![word; n].join(" ");
-    assert_eq!(running_words("# Shop\n\n- Sale\n- New in\n\nOur shoes are made to last.\n", PageType::Other), 6);
+    assert_eq!(Size::of("# Shop\n\n- Sale\n- New in\n\nOur shoes are made to last.\n").weighed(PageType::Other), 6);
     let main: String = (0..8).map(|_| format!("{}\n\n", line(10, "story"))).collect();
     let menu: String = (0..100).map(|i| format!("- Menu {i}\n")).collect();
     let visible = format!("{menu}\n{main}");
