@@ -118,8 +118,12 @@ impl Normalizer for AutoNormalizer {
     ///    go from every answer, signatures from the whole-page answers and the posts;
     ///    outside settled articles readability's answer is weighed against the running
     ///    text a page shows, not all its words.
+    /// 26: API message lists (OpenAI, Anthropic, Gemini, ShareGPT; JSON or JSON Lines)
+    ///    are read as chats, where they were fenced JSON; a bulk export skips an entry
+    ///    it cannot read; a ChatGPT tree without a current node shows its newest
+    ///    branch, and a voice message's transcription is read.
     fn version(&self) -> &'static str {
-        "auto-25"
+        "auto-26"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
@@ -175,7 +179,7 @@ pub fn normalize_as(input: NormalizeInput<'_>, forced: InputType) -> Result<Docu
         return Ok(chat::render(&chat));
     }
     if forced == InputType::Chat {
-        return Err("the input is not a chat transcript ctxd recognises (ChatGPT or Claude export, Claude Code session, aider, SpecStory, or User:/Assistant: markers)".into());
+        return Err("the input is not a chat transcript ctxd recognises (ChatGPT or Claude export, OpenAI/Anthropic/Gemini/ShareGPT message list, Claude Code session, aider, SpecStory, or User:/Assistant: markers)".into());
     }
     if kind == text::Kind::Json {
         // JSON that is not a transcript stays as it is, fenced, so its structure (and a
@@ -259,6 +263,25 @@ mod tests {
         }
         let other = normalize(b"{\"level\":\"info\"}\n{\"level\":\"warn\"}\n", Some("application/x-ndjson")).unwrap();
         assert_eq!(other.format, DocumentFormat::Text, "other JSON Lines stay as they are, fenced");
+    }
+
+    #[test]
+    fn an_api_message_list_is_a_chat_and_other_json_is_fenced() {
+        use ctxd_domain::model::Role;
+        let request = br#"{"model": "claude-sonnet-4", "system": "Be brief.", "messages": [
+            {"role": "user", "content": "Which crate parses TOML?"},
+            {"role": "assistant", "content": [{"type": "text", "text": "Use `toml`."}]}]}"#;
+        for content_type in [None, Some("application/json")] {
+            let doc = normalize(request, content_type).unwrap();
+            assert_eq!(doc.format, DocumentFormat::Chat, "{content_type:?}");
+            let roles: Vec<Role> = doc.turns.iter().map(|t| t.role).collect();
+            assert_eq!(roles, [Role::System, Role::User, Role::Assistant], "{content_type:?}");
+            assert!(doc.markdown.contains("Use `toml`."), "{}", doc.markdown);
+        }
+        let lines = b"{\"role\": \"user\", \"content\": \"ping\"}\n{\"role\": \"assistant\", \"content\": \"pong\"}\n";
+        assert_eq!(normalize(lines, Some("application/x-ndjson")).unwrap().turns.len(), 2);
+        let roster = normalize(br#"[{"name": "ann", "role": "admin"}, {"name": "bo", "role": "user"}]"#, None).unwrap();
+        assert_eq!(roster.format, DocumentFormat::Text, "records with a role field are data, not a chat");
     }
 
     #[test]

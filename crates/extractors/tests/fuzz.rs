@@ -33,6 +33,7 @@ fn structured() -> impl Strategy<Value = String> {
         Just("| a | b |\n|---|---|".to_owned()),
         Just("{\"mapping\": {".to_owned()),
         Just("[{\"chat_messages\": [".to_owned()),
+        Just("{\"messages\": [{\"role\": \"user\", \"content\": ".to_owned()),
         Just("<antArtifact title=\"x\">".to_owned()),
         Just("\\(".to_owned()),
         Just("\\)".to_owned()),
@@ -186,8 +187,11 @@ proptest! {
     fn chat_parsers_take_any_text(text in structured()) {
         let _ = ctxd_extractors::chat::parse(&text, false);
         let _ = ctxd_extractors::chat::parse(&text, true);
-        let json = format!("[{{\"chat_messages\": [{{\"sender\": \"human\", \"text\": {}}}]}}]", serde_json::Value::from(text));
+        let json = format!("[{{\"chat_messages\": [{{\"sender\": \"human\", \"text\": {}}}]}}]", serde_json::Value::from(text.as_str()));
         let _ = ctxd_extractors::chat::parse(&json, true);
+        let value = serde_json::Value::from(text.as_str());
+        let messages = format!("[{{\"role\": \"user\", \"content\": [{value}]}}, {{\"from\": \"gpt\", \"value\": {value}}}]");
+        let _ = ctxd_extractors::chat::parse(&messages, true);
     }
 }
 

@@ -18,18 +18,25 @@ pub fn parse(text: &str) -> Option<Chat> {
     };
     let mut chat = Chat::default();
     let mut titles = Vec::new();
+    let mut read = 0;
     for conversation in &conversations {
+        // An entry of neither kind (a bulk export cut short, or edited by hand) is
+        // skipped: the rest of the export is still read.
         let messages = if conversation.get("mapping").is_some() {
             chatgpt(conversation)
         } else if conversation.get("chat_messages").is_some() {
             claude(conversation)
         } else {
-            return None;
+            continue;
         };
+        read += 1;
         if let Some(title) = conversation.get("title").or_else(|| conversation.get("name")).and_then(Value::as_str) {
             titles.push(title.trim().to_owned());
         }
         chat.messages.extend(messages);
+    }
+    if read == 0 {
+        return None;
     }
     chat.title = match titles.as_slice() {
         [one] if !one.is_empty() => Some(one.clone()),
@@ -40,10 +47,14 @@ pub fn parse(text: &str) -> Option<Chat> {
 }
 
 /// The visible branch of a ChatGPT conversation: from `current_node` up to the root.
+/// Without one (an export written by another tool), the branch ends where following
+/// each node's newest child (the last of its `children`) from the root ends: the
+/// latest edit or regeneration, as ChatGPT shows it.
 fn chatgpt(conversation: &Value) -> Vec<Message> {
     let mapping = &conversation["mapping"];
     let mut path = Vec::new();
-    let mut node_id = conversation.get("current_node").and_then(Value::as_str).map(str::to_owned);
+    let mut node_id =
+        conversation.get("current_node").and_then(Value::as_str).map(str::to_owned).or_else(|| newest_leaf(mapping));
     // A tree from the wild may be malformed: never follow more parents than it has nodes.
     let limit = mapping.as_object().map_or(0, |m| m.len());
     while let Some(id) = node_id.take() {
@@ -56,6 +67,23 @@ fn chatgpt(conversation: &Value) -> Vec<Message> {
     }
     path.reverse();
     path.iter().filter_map(|node| chatgpt_message(node.get("message")?)).collect()
+}
+
+/// The leaf reached from the mapping's root (the node without a parent in it) by
+/// taking the last child at each step.
+fn newest_leaf(mapping: &Value) -> Option<String> {
+    let nodes = mapping.as_object()?;
+    let is_root = |node: &Value| node.get("parent").and_then(Value::as_str).is_none_or(|p| !nodes.contains_key(p));
+    let (mut id, _) = nodes.iter().find(|(_, node)| is_root(node))?;
+    // A malformed tree may link in a circle: never take more steps than it has nodes.
+    for _ in 0..nodes.len() {
+        let next = nodes[id].get("children").and_then(Value::as_array).and_then(|c| c.last()).and_then(Value::as_str);
+        match next.and_then(|child| nodes.get_key_value(child)) {
+            Some((child, _)) => id = child,
+            None => break,
+        }
+    }
+    Some(id.clone())
 }
 
 fn chatgpt_message(message: &Value) -> Option<Message> {
@@ -81,8 +109,13 @@ fn chatgpt_message(message: &Value) -> Option<Message> {
         }
         "execution_output" => content.get("text").and_then(Value::as_str).unwrap_or_default().to_owned(),
         _ => {
+            // A part is a string, or an object: a voice message's transcription carries
+            // `text`; an image or a file reference has none.
             let parts = content.get("parts").and_then(Value::as_array);
-            let strings = parts.into_iter().flatten().filter_map(Value::as_str);
+            let strings = parts.into_iter().flatten().filter_map(|part| match part {
+                Value::String(text) => Some(text.as_str()),
+                part => part.get("text").and_then(Value::as_str),
+            });
             let text = strings.collect::<Vec<_>>().join("\n\n");
             if text.is_empty() {
                 content.get("text").and_then(Value::as_str).unwrap_or_default().to_owned()
@@ -422,6 +455,28 @@ mod tests {
         );
         assert_eq!(texts(&chat)[2], "Thanks  bye", "a message without blocks loses the placeholders");
         assert!(!texts(&chat).concat().contains("not supported"));
+    }
+
+    #[test]
+    fn a_chatgpt_tree_without_a_current_node_shows_its_newest_branch() {
+        let export = r#"{"title": "Voice", "mapping": {
+            "r": {"message": null, "parent": null, "children": ["a"]},
+            "a": {"message": {"author": {"role": "user"}, "content": {"content_type": "multimodal_text", "parts": [
+                {"content_type": "audio_transcription", "text": "what time is it in Lima?"},
+                {"content_type": "audio_asset_pointer", "asset_pointer": "file-service://x"}]}}, "parent": "r", "children": ["old", "new"]},
+            "old": {"message": {"author": {"role": "assistant"}, "content": {"content_type": "text", "parts": ["first try"]}}, "parent": "a", "children": []},
+            "new": {"message": {"author": {"role": "assistant"}, "content": {"content_type": "text", "parts": ["Noon."]}}, "parent": "a", "children": []}
+        }}"#;
+        let chat = parse(export).unwrap();
+        assert_eq!(texts(&chat), ["what time is it in Lima?", "Noon."], "the regenerated answer, the spoken question");
+    }
+
+    #[test]
+    fn a_bulk_export_skips_an_entry_it_cannot_read() {
+        let export = r#"[{"title": "broken"},
+            {"name": "Ok", "chat_messages": [{"sender": "human", "text": "Hi"}, {"sender": "assistant", "text": "Hello"}]}]"#;
+        assert_eq!(texts(&parse(export).unwrap()), ["Hi", "Hello"]);
+        assert!(parse(r#"[{"title": "broken"}, {"title": "also"}]"#).is_none(), "nothing readable: not an export");
     }
 
     #[test]

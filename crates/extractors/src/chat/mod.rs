@@ -1,11 +1,13 @@
 //! Chat transcripts → ordered turns with roles, then one markdown rendering that the
 //! extractors read back through [`Document::turns`]. Formats: ChatGPT and Claude
-//! exports (JSON), Claude Code sessions (JSON Lines), aider chat histories,
-//! SpecStory/Cursor exports, and pasted text with speaker markers.
+//! exports (JSON), API message lists (OpenAI, Anthropic, Gemini, ShareGPT; JSON or JSON
+//! Lines), Claude Code sessions (JSON Lines), aider chat histories, SpecStory/Cursor
+//! exports, and pasted text with speaker markers.
 
 pub(crate) mod aider;
 mod claude_code;
 mod exports;
+mod messages;
 mod speakers;
 mod specstory;
 
@@ -38,11 +40,11 @@ pub struct Chat {
 }
 
 /// The conversation in `text`, if it is one of the known transcript formats. JSON
-/// input is tried as an export; text is tried as aider, SpecStory, then pasted
-/// speaker markers.
+/// input is tried as an export, a message list, then a Claude Code session; text is
+/// tried as aider, SpecStory, then pasted speaker markers.
 pub fn parse(text: &str, json: bool) -> Option<Chat> {
     let chat = if json {
-        exports::parse(text).or_else(|| claude_code::parse(text))
+        exports::parse(text).or_else(|| messages::parse(text)).or_else(|| claude_code::parse(text))
     } else {
         aider::parse(text).or_else(|| specstory::parse(text)).or_else(|| speakers::parse(text))
     }?;
