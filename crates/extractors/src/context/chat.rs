@@ -152,9 +152,20 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
         let unchanged = commits.is_empty() && own.is_empty();
         let clarified = exchange.replies.iter().any(|r| asks_for_details(r))
             && exchanges.get(index + 1).is_some_and(changed_anything);
-        let noise = unchanged && (only_confirms(user) || pasted_reference(user) || clarified);
+        // A failure reported, answered, and then confirmed fixed: the reply's fix is
+        // what was decided. Reported alone, a failure decides nothing.
+        let report = unchanged && only_reports_failure(user);
+        let fix = exchanges
+            .get(index + 1)
+            .filter(|next| report && confirms(request(&next.user)))
+            .and_then(|_| exchange.replies.iter().find_map(|r| reply_gist(r)));
+        let noise = unchanged && (only_confirms(user) || pasted_reference(user) || report || clarified);
         let decided = !(reads_output || superseded || noise || (question && unchanged));
-        let decision = decided.then(|| decision(user, &exchange.replies, &commits, &own, &in_exchange));
+        let proposal = index.checked_sub(1).and_then(|i| exchanges[i].replies.last().copied());
+        let decision = match fix {
+            Some(fix) => Some(shorten(&fix, MAX_ITEM_CHARS)),
+            None => decided.then(|| decision(user, &exchange.replies, proposal, &commits, &own, &in_exchange)),
+        };
         // A request the Decisions section quotes whole is only recalled here.
         let quoted_whole = decision.as_ref().is_some_and(|decision| {
             let first = first_paragraph(user);

@@ -44,8 +44,12 @@ pub(super) fn trailing_offer_of_options(reply: &str) -> Option<String> {
 }
 
 /// Whether a user message reads as an answer to a question just asked: short, or
-/// opening with a pick ("1", "the first", "yes", "go with", "option B", ...).
+/// opening with a pick ("1", "the first", "yes", "go with", "option B", ...). A
+/// thanks or "that worked!" picks nothing.
 pub(super) fn answers(message: &str) -> bool {
+    if only_confirms(message) {
+        return false;
+    }
     const PICKS: [&str; 16] = [
         "yes", "no", "ok", "okay", "sure", "go", "let's", "lets", "option", "the", "first", "second", "both", "either",
         "start", "begin",

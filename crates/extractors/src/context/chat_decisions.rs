@@ -28,6 +28,14 @@ pub(super) const CONFIRMATIONS: &[&str] = &[
     "lgtm",
     "all good",
     "tests pass",
+    "that fixed it",
+    "fixed it",
+    "that did it",
+    "that did the trick",
+    "that solved it",
+    "it's working",
+    "working now",
+    "all green",
 ];
 
 /// Words that only approve a proposal: the decision is what the reply then did.
@@ -68,16 +76,239 @@ fn starts_with_any(words: &str, cues: &[&str]) -> bool {
     cues.iter().any(|cue| words == *cue || words.starts_with(&format!("{cue} ")))
 }
 
+/// A confirmation that goes on to report what it measured ("That fixed it, CI is
+/// green now and down to 9 minutes. Thanks!") still only confirms, up to this many
+/// words, when none of its sentences asks for anything.
+const REPORT_WORDS: usize = 30;
+
 /// Whether the message opens by confirming what came before ("nice, that worked!",
-/// "thanks", "it works. but the ball is too fast").
+/// "thanks", "it works. but the ball is too fast"), and reports no failure ("tests
+/// pass locally but CI fails" confirms nothing).
 pub(super) fn confirms(message: &str) -> bool {
-    starts_with_any(&lowered_words(message), CONFIRMATIONS)
+    let words = lowered_words(message);
+    // "ok, that worked", "yes it works": an approval's word before the confirmation.
+    let after_filler = ["ok ", "okay ", "yes ", "yep ", "yeah ", "alright ", "so "]
+        .iter()
+        .find_map(|filler| words.strip_prefix(filler))
+        .unwrap_or(&words);
+    starts_with_any(after_filler, CONFIRMATIONS) && !reports_failure(message)
 }
 
 /// Whether the message is only a confirmation or a thanks: it asks for nothing.
 pub(super) fn only_confirms(message: &str) -> bool {
-    let words = lowered_words(message);
-    words.split(' ').count() <= BARE_WORDS && starts_with_any(&words, CONFIRMATIONS) && !message.contains('?')
+    let count = lowered_words(message).split(' ').count();
+    let asks = sentences_of(message).iter().any(|s| requests(s));
+    confirms(message) && !message.contains('?') && (count <= BARE_WORDS || (count <= REPORT_WORDS && !asks))
+}
+
+/// How a sentence opens when it asks for something to be done: a verb of doing, a
+/// polite request, or what comes next ("now", "also", "but"). The list errs on the
+/// side of asking: a sentence it misses reads as a report, and a report decides
+/// nothing.
+const REQUEST_OPENERS: &[&str] = &[
+    "add",
+    "make",
+    "change",
+    "remove",
+    "delete",
+    "use",
+    "try",
+    "update",
+    "fix",
+    "implement",
+    "write",
+    "create",
+    "move",
+    "rename",
+    "switch",
+    "replace",
+    "refactor",
+    "put",
+    "set",
+    "keep",
+    "drop",
+    "let's",
+    "lets",
+    "please",
+    "can",
+    "could",
+    "would",
+    "will",
+    "now",
+    "next",
+    "also",
+    "then",
+    "but",
+    "however",
+    "instead",
+    "convert",
+    "build",
+    "run",
+    "show",
+    "explain",
+    "give",
+    "help",
+    "do",
+    "don't",
+    "dont",
+    "go",
+    "include",
+    "handle",
+    "support",
+    "return",
+    "split",
+    "merge",
+    "call",
+    "wrap",
+    "extract",
+    "generate",
+    "modify",
+    "adjust",
+    "increase",
+    "decrease",
+    "reduce",
+    "limit",
+    "allow",
+    "avoid",
+    "ensure",
+    "find",
+    "check",
+    "look",
+    "investigate",
+    "debug",
+    "figure",
+    "tell",
+    "test",
+    "verify",
+    "review",
+    "read",
+    "print",
+    "log",
+    "clean",
+    "optimize",
+    "optimise",
+    "improve",
+    "simplify",
+    "rewrite",
+    "port",
+    "translate",
+    "document",
+    "describe",
+    "list",
+    "compare",
+    "analyze",
+    "analyse",
+    "install",
+    "deploy",
+    "configure",
+    "enable",
+    "disable",
+    "revert",
+    "undo",
+    "restore",
+    "format",
+    "sort",
+    "filter",
+    "parse",
+    "load",
+    "save",
+    "send",
+    "fetch",
+    "commit",
+    "push",
+    "bump",
+    "upgrade",
+    "downgrade",
+    "pin",
+    "mock",
+    "skip",
+    "ignore",
+    "stop",
+    "start",
+    "restart",
+    "apply",
+    "fill",
+    "complete",
+    "finish",
+    "continue",
+    "proceed",
+    "consider",
+    "think",
+    "suggest",
+    "propose",
+    "recommend",
+    "plan",
+    "design",
+    "draft",
+    "summarize",
+    "summarise",
+    "annotate",
+    "lint",
+    "clarify",
+    "answer",
+    "solve",
+    "resolve",
+    "get",
+    "bring",
+    "turn",
+    "i want",
+    "i need",
+    "i'd like",
+    "we need",
+    "we want",
+    "we should",
+    "you should",
+    "it should",
+    "should",
+];
+
+/// Whether a sentence asks for something (see [`REQUEST_OPENERS`]).
+pub(super) fn requests(sentence: &str) -> bool {
+    starts_with_any(&lowered_words(sentence), REQUEST_OPENERS)
+}
+
+/// The sentences of a message's prose (its code left out).
+fn sentences_of(message: &str) -> Vec<String> {
+    textrank::sentences(&prose_of(message))
+}
+
+/// Whether the message reports that something failed: an error, a failing test, a
+/// crash. "No errors" and "no longer fails" report none.
+pub(super) fn reports_failure(message: &str) -> bool {
+    const FAILURES: [&str; 22] = [
+        "fails",
+        "failed",
+        "failing",
+        "failure",
+        "error:",
+        "errors:",
+        "an error",
+        "the error",
+        "this error",
+        "same error",
+        "doesn't work",
+        "does not work",
+        "not working",
+        "isn't working",
+        "stopped working",
+        "broke",
+        "crash",
+        "exception",
+        "traceback",
+        "panicked",
+        "still wrong",
+        "is wrong",
+    ];
+    const NONE: [&str; 5] = ["no error", "0 error", "without error", "no longer", "zero error"];
+    let lower = message.to_lowercase();
+    FAILURES.iter().any(|cue| lower.contains(cue)) && !NONE.iter().any(|cue| lower.contains(cue))
+}
+
+/// Whether the message only reports a problem (an error passed on, a test that
+/// fails) and asks for nothing: what is then done about it is the decision, not the
+/// report.
+pub(super) fn only_reports_failure(message: &str) -> bool {
+    reports_failure(message) && !message.contains('?') && !sentences_of(message).iter().any(|s| requests(s))
 }
 
 /// Whether the message only approves what the assistant proposed ("go ahead", "yes
@@ -98,7 +329,18 @@ pub(super) fn pasted_reference(message: &str) -> bool {
     let signature = head
         .split_once('(')
         .is_some_and(|(name, params)| !name.contains(' ') && name.contains(['.', ':']) && params.contains(": "));
-    (declares || signature) && first_line.split_whitespace().count() >= 8 && !message.trim_end().ends_with('?')
+    let opens_with_code = (declares || signature) && first_line.split_whitespace().count() >= 8;
+    // Or a line or two that only introduce it ("Here is our enqueue function's
+    // signature, for reference:") above code that is most of the message, or that
+    // say it is for reference.
+    const CUES: [&str; 4] = ["for reference", "for context", "fyi", "for your information"];
+    let prose = prose_of(message);
+    let (prose_chars, chars) = (prose.chars().count(), message.chars().count());
+    let lower = prose.to_lowercase();
+    let introduced = (prose_chars * 2 < chars || (prose_chars < chars && CUES.iter().any(|c| lower.contains(c))))
+        && !message.contains('?')
+        && !sentences_of(message).iter().any(|s| requests(s));
+    (opens_with_code && !message.trim_end().ends_with('?')) || introduced
 }
 
 /// Whether a reply asks the user for details before doing anything ("I need more
@@ -115,12 +357,14 @@ pub(super) const CONFIRMED: &str = " — confirmed working by the user";
 
 /// What an exchange decided, worded by what was changed: the commits' subjects (the
 /// user's words added when they carry substance the subjects lack), else for a
-/// bare approval the reply's gist, else the request's first paragraph; then the
-/// user's own changes committed first, and the values a style or configuration edit
-/// set.
+/// bare approval the reply's gist (or, when that reply only leads into what it
+/// shows, "Here is the migration:", the gist of the `proposal` approved: the reply
+/// before), else the request's first paragraph; then the user's own changes
+/// committed first, and the values a style or configuration edit set.
 pub(super) fn decision(
     user: &str,
     replies: &[&str],
+    proposal: Option<&str>,
     commits: &[Commit],
     own: &[Commit],
     in_exchange: &[(usize, &ArtifactDraft)],
@@ -135,11 +379,15 @@ pub(super) fn decision(
         }
         text
     } else if only_approves(user)
-        && let Some(gist) = replies.iter().find_map(|r| reply_gist(r))
+        && let Some(gist) = replies
+            .iter()
+            .find_map(|r| reply_gist(r))
+            .filter(|gist| !leads_in(gist))
+            .or_else(|| proposal.and_then(reply_gist))
     {
         shorten(&gist, MAX_ITEM_CHARS)
     } else {
-        shorten(&first_paragraph(user), MAX_ITEM_CHARS)
+        shorten(&without_thanks(&first_paragraph(user)), MAX_ITEM_CHARS)
     };
     // What the user had changed by hand was committed first: not this request's
     // work, but a reader needs to know that commit exists.
@@ -167,6 +415,22 @@ pub(super) fn decision(
         let _ = write!(decision, " — sets {}", list.join(", "));
     }
     decision
+}
+
+/// A request without the thanks it opens with ("thanks! now make it accept
+/// fractions" asks to make it accept fractions).
+fn without_thanks(request: &str) -> String {
+    let sentences = textrank::sentences(request);
+    match sentences.split_first() {
+        Some((first, rest)) if !rest.is_empty() && only_confirms(first) => rest.join(" "),
+        _ => request.to_owned(),
+    }
+}
+
+/// Whether a reply's gist only leads into what follows it ("Here is the migration:",
+/// "Sure!"): it says nothing of what was decided.
+fn leads_in(gist: &str) -> bool {
+    gist.trim_end().ends_with(':') || gist.split_whitespace().count() <= 3
 }
 
 /// A commit message's subject, without the `aider: ` its author tag adds.

@@ -38,7 +38,12 @@ impl ContextExtractor for ExtractiveContextExtractor {
         // posts filled its summary with one sentence three times); a document's
         // outline nests by the headings above each, not by their level; ad labels
         // and edit stamps are not summary material.
-        "extractive-11"
+        // 12: a failure the user reports decides nothing, unless a later message
+        // confirms the reply's fix (then that fix is the decision); a thanks that
+        // reports results only confirms, and picks no option the assistant offered;
+        // a bare approval is worded by the proposal when its reply only leads in
+        // ("Here is the migration:"); code introduced "for reference" is reference.
+        "extractive-12"
     }
 
     async fn extract(&self, document: &Document, artifacts: &[ArtifactDraft]) -> ContextDraft {
