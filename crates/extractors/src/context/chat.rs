@@ -117,7 +117,9 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             continue;
         }
         let user = request(&exchange.user);
-        let question = is_question(user);
+        // "Could you make it keep the last 14?" answered is a request carried out.
+        let asked = !exchange.replies.is_empty() && polite_request(user).is_some();
+        let question = is_question(user) && !asked;
         // "Nice, that worked!" decides nothing new: it verifies the decision before it.
         if confirms(user)
             && let Some(last) = decisions.last_mut()

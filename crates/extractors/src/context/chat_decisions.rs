@@ -387,7 +387,8 @@ pub(super) fn decision(
     {
         shorten(&gist, MAX_ITEM_CHARS)
     } else {
-        shorten(&without_thanks(&first_paragraph(user)), MAX_ITEM_CHARS)
+        let request = without_thanks(&first_paragraph(user));
+        shorten(&polite_request(&request).unwrap_or(request), MAX_ITEM_CHARS)
     };
     // What the user had changed by hand was committed first: not this request's
     // work, but a reader needs to know that commit exists.
@@ -415,6 +416,53 @@ pub(super) fn decision(
         let _ = write!(decision, " — sets {}", list.join(", "));
     }
     decision
+}
+
+/// How a request put as a question opens ("Can you write…", "Could you make it…").
+const POLITE_OPENERS: &[&str] = &["can you", "could you", "would you", "will you", "can we", "could we", "please"];
+
+/// Verbs that ask to be told something, not for something to be made: "Can you
+/// explain…" is a question.
+const INFORMING: &[&str] = &[
+    "explain",
+    "tell",
+    "show",
+    "describe",
+    "clarify",
+    "summarize",
+    "summarise",
+    "list",
+    "help",
+    "give",
+    "check",
+    "look",
+    "find",
+    "compare",
+    "recommend",
+    "suggest",
+    "think",
+    "answer",
+    "read",
+    "review",
+    "consider",
+    "verify",
+];
+
+/// A request put as a question ("Could you make it keep only the last 14 backups?"),
+/// worded as the instruction it is ("Make it keep only the last 14 backups"): a
+/// polite opener, then a verb of making. `None` for any other message.
+pub(super) fn polite_request(message: &str) -> Option<String> {
+    let first = textrank::sentences(message).into_iter().next()?;
+    let lower = first.to_lowercase();
+    let rest = POLITE_OPENERS.iter().find_map(|opener| {
+        let after = lower.strip_prefix(opener)?;
+        after.starts_with(' ').then(|| first[opener.len()..].trim_start().trim_start_matches("please ").to_owned())
+    })?;
+    let verb = rest.split_whitespace().next()?.to_lowercase();
+    let makes = starts_with_any(&verb, REQUEST_OPENERS) && !INFORMING.contains(&verb.as_str());
+    let mut chars = rest.trim_end_matches(['?', '.', '!', ' ']).chars();
+    let head = chars.next()?;
+    makes.then(|| head.to_uppercase().chain(chars).collect())
 }
 
 /// A request without the thanks it opens with ("thanks! now make it accept

@@ -668,3 +668,23 @@ fn a_thanks_before_a_request_is_left_out_of_the_decision() {
         ]
     );
 }
+
+#[test]
+fn a_request_put_as_a_question_and_carried_out_is_a_decision_and_a_question_for_information_is_not() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Can you write a bash script that backs up /etc to S3 every night?"),
+        (Assistant, "Here is the script:\n\n```bash\ntar czf /tmp/etc.tgz /etc\n```"),
+        (User, "Could you make it keep only the last 14 backups?"),
+        (Assistant, "This deletes all but the newest 14."),
+        (User, "Can you explain what `head -n -14` does?"),
+        (Assistant, "It prints every line except the last 14."),
+        (User, "Could you add a checksum file too?"),
+    ]);
+    let drafted = drafted(&doc);
+    assert_eq!(
+        drafted.decisions,
+        ["Write a bash script that backs up /etc to S3 every night", "Make it keep only the last 14 backups"]
+    );
+    assert_eq!(drafted.open_questions, ["Could you add a checksum file too? (no answer)"], "asked, never answered");
+}
