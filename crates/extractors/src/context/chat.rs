@@ -198,6 +198,10 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             None if question && !reads_output && !superseded && exchange.replies.is_empty() => {
                 open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
             }
+            // A problem the user reported last, that nobody answered, is unresolved.
+            None if report && exchange.replies.is_empty() && index + 1 == exchanges.len() => {
+                open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
+            }
             None => {}
         }
         open_questions.extend(left_open(exchanges, index, user));
@@ -295,8 +299,11 @@ fn render(
         }
     }
     let (summary, mut key_points) = summary_and_key_points(&sentences, |i| from_assistant[i]);
-    // A key point the conversation list already quotes would be said twice.
-    key_points.retain(|point| !conversation.iter().chain(&decisions).any(|line| line.contains(point.as_str())));
+    // A key point the conversation list already quotes would be said twice; a
+    // question put to the user is answered in the conversation or open, not a point.
+    key_points.retain(|point| {
+        !point.ends_with('?') && !conversation.iter().chain(&decisions).any(|line| line.contains(point.as_str()))
+    });
     let title = document.title.clone().or_else(|| exchanges.first().map(|e| shorten(&first_paragraph(&e.user), 80)));
 
     let mut content = String::new();

@@ -275,7 +275,7 @@ fn sentences_of(message: &str) -> Vec<String> {
 /// Whether the message reports that something failed: an error, a failing test, a
 /// crash. "No errors" and "no longer fails" report none.
 pub(super) fn reports_failure(message: &str) -> bool {
-    const FAILURES: [&str; 22] = [
+    const FAILURES: &[&str] = &[
         "fails",
         "failed",
         "failing",
@@ -298,6 +298,20 @@ pub(super) fn reports_failure(message: &str) -> bool {
         "panicked",
         "still wrong",
         "is wrong",
+        "still takes",
+        "still slow",
+        "still get",
+        "still see",
+        "still happens",
+        "still broken",
+        "still not",
+        "still doesn't",
+        "too slow",
+        "takes too long",
+        "hangs",
+        "freezes",
+        "times out",
+        "timed out",
     ];
     const NONE: [&str; 5] = ["no error", "0 error", "without error", "no longer", "zero error"];
     let lower = message.to_lowercase();

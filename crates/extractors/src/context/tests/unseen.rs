@@ -1,0 +1,128 @@
+//! Tests of the chat context on the traps that conversations outside the benchmark's
+//! transcripts showed: failure reports, long thanks, references introduced in prose,
+//! approvals of a proposal, requests put as questions, a problem reported last.
+
+use super::*;
+
+#[test]
+fn a_failure_reported_decides_nothing_and_the_fix_the_user_confirmed_does() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Let's use template databases for the tests."),
+        (Assistant, "Done: each test creates its database from the `base` template."),
+        (User, "Tests pass locally but CI fails: ERROR: source database \"base\" is being accessed by other users"),
+        (
+            Assistant,
+            "Postgres will not copy a template while anyone is connected to it. Close the migration pool first.",
+        ),
+        (User, "That fixed it, CI is green now and down to 9 minutes. Thanks!"),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        [
+            "Let's use template databases for the tests.",
+            "Postgres will not copy a template while anyone is connected to it. Close the migration pool first. \
+             — confirmed working by the user",
+        ],
+        "the report is no decision and does not confirm the one before; the long thanks only confirms"
+    );
+    let unanswered = chat(&[
+        (User, "The import fails with an error: ModuleNotFoundError: No module named 'yaml'"),
+        (Assistant, "Install PyYAML: pip install pyyaml."),
+        (User, "Find out why the nightly build broke; do not change code yet."),
+        (Assistant, "The nightly image lost its PyYAML wheel."),
+    ]);
+    assert_eq!(
+        drafted(&unanswered).decisions,
+        ["Find out why the nightly build broke; do not change code yet."],
+        "a report nobody confirmed fixed decides nothing; a request that mentions a failure still does"
+    );
+}
+
+#[test]
+fn an_approval_is_worded_by_the_proposal_and_a_thanks_answers_no_choice() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Redis or a Postgres table with SKIP LOCKED for our job queue?"),
+        (Assistant, "Use a Postgres jobs table claimed with FOR UPDATE SKIP LOCKED: no second service to run."),
+        (User, "ok go with postgres"),
+        (Assistant, "Here is the migration:\n\n```sql\nCREATE TABLE jobs (id BIGSERIAL PRIMARY KEY);\n```"),
+        (
+            User,
+            "Here is our enqueue signature, for reference:\n\n```rust\npub async fn enqueue(kind: &str) -> Result<i64>\n```",
+        ),
+        (Assistant, "That fits. Should failed jobs be retried with backoff, or moved to a dead-letter table?"),
+        (User, "nice, that worked!"),
+    ]);
+    let drafted = drafted(&doc);
+    assert_eq!(
+        drafted.decisions,
+        ["Use a Postgres jobs table claimed with FOR UPDATE SKIP LOCKED: no second service to run. \
+             — confirmed working by the user"],
+        "the approved proposal, not the reply's lead-in; the pasted signature decides nothing"
+    );
+    assert_eq!(
+        drafted.open_questions,
+        ["Should failed jobs be retried with backoff, or moved to a dead-letter table? (not answered)"]
+    );
+}
+
+#[test]
+fn a_thanks_before_a_request_is_left_out_of_the_decision() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Parse ISO 8601 durations into seconds."),
+        (Assistant, "Here is `duration_seconds`, a regular expression over the units."),
+        (User, "thanks! now make it accept fractional seconds like PT0.5S"),
+        (Assistant, "The seconds group now takes a decimal part."),
+        (User, "ok that worked"),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        [
+            "Parse ISO 8601 durations into seconds. — confirmed working by the user",
+            "now make it accept fractional seconds like PT0.5S — confirmed working by the user",
+        ]
+    );
+}
+
+#[test]
+fn a_request_put_as_a_question_and_carried_out_is_a_decision_and_a_question_for_information_is_not() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Can you write a bash script that backs up /etc to S3 every night?"),
+        (Assistant, "Here is the script:\n\n```bash\ntar czf /tmp/etc.tgz /etc\n```"),
+        (User, "Could you make it keep only the last 14 backups?"),
+        (Assistant, "This deletes all but the newest 14."),
+        (User, "Can you explain what `head -n -14` does?"),
+        (Assistant, "It prints every line except the last 14."),
+        (User, "Could you add a checksum file too?"),
+    ]);
+    let drafted = drafted(&doc);
+    assert_eq!(
+        drafted.decisions,
+        ["Write a bash script that backs up /etc to S3 every night", "Make it keep only the last 14 backups"]
+    );
+    assert_eq!(drafted.open_questions, ["Could you add a checksum file too? (no answer)"], "asked, never answered");
+}
+
+#[test]
+fn a_problem_the_user_reports_last_is_open_and_a_question_to_the_user_is_no_key_point() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "A list of 5,000 rows re-renders on every keystroke. How do I fix this?"),
+        (
+            Assistant,
+            "The parent holds the search text in state, so every keystroke renders every row. Wrap each row in \
+             React.memo so unchanged rows skip rendering. Would you like the react-window version, or \
+             useDeferredValue?",
+        ),
+        (User, "start with useDeferredValue"),
+        (Assistant, "Typing stays responsive because React renders the list with the deferred value."),
+        (User, "typing is smooth now but the first render still takes 2 seconds"),
+    ]);
+    let drafted = drafted(&doc);
+    assert_eq!(drafted.decisions, ["start with useDeferredValue"]);
+    assert_eq!(drafted.open_questions, ["typing is smooth now but the first render still takes 2 seconds (no answer)"]);
+    assert!(drafted.key_points.iter().all(|point| !point.ends_with('?')), "{:?}", drafted.key_points);
+}
