@@ -262,9 +262,12 @@ const REQUEST_OPENERS: &[&str] = &[
     "should",
 ];
 
-/// Whether a sentence asks for something (see [`REQUEST_OPENERS`]).
+/// Whether a sentence asks for something (see [`REQUEST_OPENERS`]), or says how
+/// things should be ("the command is wrong, it should be -p 8080:8080").
 pub(super) fn requests(sentence: &str) -> bool {
-    starts_with_any(&lowered_words(sentence), REQUEST_OPENERS)
+    const WANTS: [&str; 5] = [" should ", " instead", " needs to ", " must ", " has to "];
+    let words = lowered_words(sentence);
+    starts_with_any(&words, REQUEST_OPENERS) || WANTS.iter().any(|cue| format!(" {words} ").contains(cue))
 }
 
 /// The sentences of a message's prose (its code left out).
@@ -371,9 +374,10 @@ pub(super) const CONFIRMED: &str = " — confirmed working by the user";
 
 /// What an exchange decided, worded by what was changed: the commits' subjects (the
 /// user's words added when they carry substance the subjects lack), else for a
-/// bare approval the reply's gist (or, when that reply only leads into what it
-/// shows, "Here is the migration:", the gist of the `proposal` approved: the reply
-/// before), else the request's first paragraph; then the user's own changes
+/// pick of a listed option the option as the `proposal` (the reply before) words
+/// it, else for a bare approval the reply's gist (or, when that reply only leads
+/// into what it shows, "Here is the migration:", the proposal's gist), else the
+/// request's first paragraph; then the user's own changes
 /// committed first, and the values a style or configuration edit set.
 pub(super) fn decision(
     user: &str,
@@ -392,6 +396,8 @@ pub(super) fn decision(
             let _ = write!(text, " — asked: \"{}\"", shorten(&first_paragraph(user), MAX_ITEM_CHARS / 2));
         }
         text
+    } else if let Some(option) = picked_option(user, proposal) {
+        shorten(&option, MAX_ITEM_CHARS)
     } else if only_approves(user)
         && let Some(gist) = replies
             .iter()
@@ -522,4 +528,56 @@ fn covers(text: &str, user: &str) -> bool {
         .collect();
     let held = words.iter().filter(|w| text.contains(w.as_str())).count();
     held * 10 >= words.len() * 7
+}
+
+/// Ordinal words a pick of a listed option may use ("the second one").
+const ORDINALS: [&str; 5] = ["first", "second", "third", "fourth", "fifth"];
+
+/// The option a short pick names ("go with option 2", "the second one", "#3", "2")
+/// among the numbered list of the reply it answers (`proposal`), worded as that item:
+/// the user's words name it, the list says what it is.
+pub(super) fn picked_option(user: &str, proposal: Option<&str>) -> Option<String> {
+    let words = lowered_words(user);
+    let words: Vec<&str> = words.split(' ').collect();
+    if words.len() > BARE_WORDS {
+        return None;
+    }
+    let alone = words.len() == 1 || (words.len() == 2 && words[1] == "please");
+    let number = words.iter().enumerate().find_map(|(at, word)| {
+        let before = at.checked_sub(1).map(|b| words[b]);
+        if let Some(n) = word.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()) {
+            return Some(n);
+        }
+        if let Ok(n) = word.parse::<usize>() {
+            return (alone || matches!(before, Some("option" | "number"))).then_some(n);
+        }
+        let ordinal = ORDINALS.iter().position(|o| o == word)? + 1;
+        (alone || before == Some("the")).then_some(ordinal)
+    })?;
+    let lists = numbered_lists(proposal?);
+    let item = lists.iter().rev().find_map(|list| list.get(number.checked_sub(1)?))?;
+    Some(format!("{item} (option {number})"))
+}
+
+/// The numbered lists of a message ("1. Local disk…", "2) S3…"), each a list of its
+/// items' text; a line numbered 1 starts a new list.
+fn numbered_lists(text: &str) -> Vec<Vec<String>> {
+    let mut lists: Vec<Vec<String>> = Vec::new();
+    for line in text.lines().map(str::trim_start) {
+        let digits = line.chars().take_while(char::is_ascii_digit).count();
+        let Some(item) =
+            line.get(digits..).and_then(|rest| rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")))
+        else {
+            continue;
+        };
+        if digits == 0 {
+            continue;
+        }
+        let item = item.replace(['*', '`'], "").trim().to_owned();
+        match lists.last_mut() {
+            Some(list) if &line[..digits] != "1" => list.push(item),
+            _ => lists.push(vec![item]),
+        }
+    }
+    lists
 }

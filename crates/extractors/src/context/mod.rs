@@ -42,7 +42,9 @@ impl ContextExtractor for ExtractiveContextExtractor {
         // confirms the reply's fix (then that fix is the decision); a thanks that
         // reports results only confirms, and picks no option the assistant offered;
         // a bare approval is worded by the proposal when its reply only leads in
-        // ("Here is the migration:"); code introduced "for reference" is reference.
+        // ("Here is the migration:"), a pick of a listed option by that option; code
+        // introduced "for reference" is reference; a request put as a question and
+        // carried out is a decision; a problem reported last and unanswered is open.
         "extractive-12"
     }
 

@@ -126,3 +126,34 @@ fn a_problem_the_user_reports_last_is_open_and_a_question_to_the_user_is_no_key_
     assert_eq!(drafted.open_questions, ["typing is smooth now but the first render still takes 2 seconds (no answer)"]);
     assert!(drafted.key_points.iter().all(|point| !point.ends_with('?')), "{:?}", drafted.key_points);
 }
+
+#[test]
+fn a_pick_of_a_listed_option_is_worded_as_the_option_and_a_correction_is_a_decision() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "We need to store user uploads. Options?"),
+        (
+            Assistant,
+            "Three options:\n\n1. Local disk: simplest, one replica only.\n2. S3 with presigned PUT URLs: clients \
+             upload directly.\n3. Postgres large objects: backups balloon.\n\nWhich fits?",
+        ),
+        (User, "go with option 2"),
+        (Assistant, "Wired `object_store` with the S3 backend and a presign endpoint."),
+        (User, "the expiry is wrong, it should be 5 minutes"),
+        (Assistant, "Presigned URLs now expire after 300 seconds."),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        [
+            "S3 with presigned PUT URLs: clients upload directly. (option 2)",
+            "the expiry is wrong, it should be 5 minutes"
+        ]
+    );
+    let count = chat(&[
+        (User, "How should the pool be sized?"),
+        (Assistant, "1. Two workers per core.\n2. One worker per core."),
+        (User, "use 2 workers"),
+        (Assistant, "Set to 2 workers."),
+    ]);
+    assert_eq!(drafted(&count).decisions, ["use 2 workers"], "a number that names no option is the user's words");
+}
