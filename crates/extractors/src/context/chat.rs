@@ -147,8 +147,9 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
         let superseded = commits.is_empty()
             && interrupted(exchange)
             && exchanges.get(index + 1).is_some_and(|next| restates(user, &next.user));
-        // Running something decides nothing (its result is in the conversation line),
-        // and a question nothing was committed for is no decision either.
+        // Running something decides nothing (its result is in the conversation line)
+        // unless the reply to its output committed a change, and a question nothing
+        // was committed for is no decision either.
         // Nor does a thanks, reference text pasted in, or a request whose reply only
         // asked for details that the next message gave and that one carried out.
         let unchanged = commits.is_empty() && own.is_empty();
@@ -162,7 +163,7 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             .filter(|next| report && confirms(request(&next.user)))
             .and_then(|_| exchange.replies.iter().find_map(|r| reply_gist(r)));
         let noise = unchanged && (only_confirms(user) || pasted_reference(user) || report || clarified);
-        let decided = !(reads_output || superseded || noise || (question && unchanged));
+        let decided = !((reads_output && unchanged) || superseded || noise || (question && unchanged));
         let proposal = index.checked_sub(1).and_then(|i| exchanges[i].replies.last().copied());
         let decision = match fix {
             Some(fix) => Some(shorten(&fix, MAX_ITEM_CHARS)),

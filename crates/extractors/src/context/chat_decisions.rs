@@ -508,8 +508,12 @@ fn subject(message: &str) -> String {
 }
 
 /// Whether the user's words say something the commit may not: not a bare approval
-/// or confirmation, not pasted reference text, not an error message passed on.
+/// or confirmation, not pasted reference text, not an error message passed on, not
+/// a command whose output the commit answered (`/run go test ./...`).
 fn carries_substance(user: &str) -> bool {
+    if user.starts_with('/') {
+        return false;
+    }
     let opening: Vec<String> = user.split_whitespace().take(8).map(str::to_lowercase).collect();
     let reports_error =
         opening.iter().any(|w| ["error", "error:", "failed", "traceback", "exception"].contains(&w.as_str()));

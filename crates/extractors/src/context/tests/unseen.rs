@@ -157,3 +157,18 @@ fn a_pick_of_a_listed_option_is_worded_as_the_option_and_a_correction_is_a_decis
     ]);
     assert_eq!(drafted(&count).decisions, ["use 2 workers"], "a number that names no option is the user's words");
 }
+
+#[test]
+fn a_fix_committed_in_reply_to_a_run_is_a_decision_and_the_run_alone_is_not() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "/run go test ./..."),
+        (Tool, "--- FAIL: TestLongJob\nFAIL"),
+        (Assistant, "The recorder does not implement http.Flusher. I'll check the assertion."),
+        (Tool, "Applied edit to server.go\nCommit 3c4d5e6 fix: Flush only when the writer supports it"),
+        (User, "/run go test ./..."),
+        (Tool, "ok  \texample.com/server\t0.412s"),
+        (Assistant, "All tests pass."),
+    ]);
+    assert_eq!(drafted(&doc).decisions, ["fix: Flush only when the writer supports it (commit 3c4d5e6)"]);
+}
