@@ -60,7 +60,7 @@ pub(super) const APPROVALS: &[&str] = &[
     "go for it",
 ];
 
-/// A bare approval or confirmation has at most this many words.
+/// A bare approval (or a pick of an option) has at most this many words.
 const BARE_WORDS: usize = 6;
 
 fn lowered_words(message: &str) -> String {
@@ -97,8 +97,23 @@ pub(super) fn confirms(message: &str) -> bool {
 /// Whether the message is only a confirmation or a thanks: it asks for nothing.
 pub(super) fn only_confirms(message: &str) -> bool {
     let count = lowered_words(message).split(' ').count();
-    let asks = sentences_of(message).iter().any(|s| requests(s));
-    confirms(message) && !message.contains('?') && (count <= BARE_WORDS || (count <= REPORT_WORDS && !asks))
+    confirms(message) && !message.contains('?') && count <= REPORT_WORDS && !asks_in_clauses(message)
+}
+
+/// Whether any clause of the message's sentences asks for something: "thanks, use
+/// the copy version" asks after its comma.
+fn asks_in_clauses(message: &str) -> bool {
+    sentences_of(message).iter().flat_map(|s| s.split([',', ';', '—']).collect::<Vec<_>>()).any(requests)
+}
+
+/// `message` after the thanks or confirmation it opens with, up to the first
+/// sentence or clause break ("thanks, use the copy version" -> "use the copy
+/// version"); the whole message when it opens otherwise or is nothing more.
+fn after_thanks(message: &str) -> &str {
+    let Some(at) = message.find([',', '.', '!', ';', '—']) else { return message };
+    let (head, rest) = message.split_at(at);
+    let rest = rest.trim_start_matches([',', '.', '!', ';', '—', ' ', '\n']);
+    if rest.is_empty() || !confirms(head) { message } else { rest }
 }
 
 /// How a sentence opens when it asks for something to be done: a verb of doing, a
@@ -331,7 +346,7 @@ pub(super) fn only_reports_failure(message: &str) -> bool {
 /// Whether the message only approves what the assistant proposed ("go ahead", "yes
 /// do that", "make that change").
 pub(super) fn only_approves(message: &str) -> bool {
-    let words = lowered_words(message);
+    let words = lowered_words(after_thanks(message));
     words.split(' ').count() <= BARE_WORDS && starts_with_any(&words, APPROVALS)
 }
 
@@ -488,11 +503,7 @@ pub(super) fn polite_request(message: &str) -> Option<String> {
 /// A request without the thanks it opens with ("thanks! now make it accept
 /// fractions" asks to make it accept fractions).
 fn without_thanks(request: &str) -> String {
-    let sentences = textrank::sentences(request);
-    match sentences.split_first() {
-        Some((first, rest)) if !rest.is_empty() && only_confirms(first) => rest.join(" "),
-        _ => request.to_owned(),
-    }
+    after_thanks(request).to_owned()
 }
 
 /// Whether a reply's gist only leads into what follows it ("Here is the migration:",

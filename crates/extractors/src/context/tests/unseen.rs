@@ -172,3 +172,21 @@ fn a_fix_committed_in_reply_to_a_run_is_a_decision_and_the_run_alone_is_not() {
     ]);
     assert_eq!(drafted(&doc).decisions, ["fix: Flush only when the writer supports it (commit 3c4d5e6)"]);
 }
+
+#[test]
+fn a_request_after_a_thanks_in_the_same_sentence_is_still_a_request() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "How do I reverse a list in Python?"),
+        (Assistant, "Use items.reverse() in place, or items[::-1] for a reversed copy."),
+        (User, "thanks, use the copy version in the docs"),
+        (Assistant, "Done: the docs now show items[::-1]."),
+        (User, "nice, now add it to the FAQ"),
+        (Assistant, "Added."),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        ["use the copy version in the docs — confirmed working by the user", "now add it to the FAQ"],
+        "a short thanks before a request no longer swallows it"
+    );
+}
