@@ -206,6 +206,9 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             None => {}
         }
         open_questions.extend(left_open(exchanges, index, user));
+        if unchanged && asks_to_revert(user) {
+            open_questions.extend(reverted_question(exchanges, index));
+        }
     }
     open_questions.extend(unfinished_at_the_end(exchanges, artifacts));
     open_questions.extend(commands_left_unreported(exchanges));
@@ -387,6 +390,18 @@ pub(super) fn restates(message: &str, later: &str) -> bool {
 /// The question an `/undo` at `index` leaves unanswered: the user asked it, the
 /// answer was an attempt (a commit), the attempt was undone, and nothing was
 /// committed after.
+/// A question the exchange before `index` answered with an attempt (code in its
+/// reply) that the user at `index` asked to revert, when no later reply attempts
+/// anything again: the question is open, as after aider's `/undo`.
+fn reverted_question(exchanges: &[Exchange<'_>], index: usize) -> Option<String> {
+    let attempt = &exchanges[index.checked_sub(1)?];
+    let tried = |e: &Exchange<'_>| e.replies.iter().any(|r| r.contains("```"));
+    let asked = request(&attempt.user);
+    let answered_later = exchanges[index + 1..].iter().any(tried);
+    (is_question(asked) && tried(attempt) && !answered_later)
+        .then(|| format!("{} (the attempt was reverted, no answer since)", shorten(asked, MAX_ITEM_CHARS)))
+}
+
 fn undone_question(exchanges: &[Exchange<'_>], index: usize) -> Option<String> {
     let committed = |e: &Exchange<'_>| e.tool.iter().any(|t| commits_in(t).iter().any(|c| !c.users_own));
     let attempt = exchanges[..index].iter().rev().find(|e| committed(e))?;

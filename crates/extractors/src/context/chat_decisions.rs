@@ -103,7 +103,12 @@ pub(super) fn only_confirms(message: &str) -> bool {
 /// Whether any clause of the message's sentences asks for something: "thanks, use
 /// the copy version" asks after its comma.
 fn asks_in_clauses(message: &str) -> bool {
-    sentences_of(message).iter().flat_map(|s| s.split([',', ';', '—']).collect::<Vec<_>>()).any(requests)
+    clauses(message).any(|clause| requests(&clause))
+}
+
+/// The clauses of a message's sentences, split at commas, semicolons and dashes.
+fn clauses(message: &str) -> impl Iterator<Item = String> {
+    sentences_of(message).into_iter().flat_map(|s| s.split([',', ';', '—']).map(str::to_owned).collect::<Vec<_>>())
 }
 
 /// `message` after the thanks or confirmation it opens with, up to the first
@@ -340,7 +345,14 @@ pub(super) fn reports_failure(message: &str) -> bool {
 /// fails) and asks for nothing: what is then done about it is the decision, not the
 /// report.
 pub(super) fn only_reports_failure(message: &str) -> bool {
-    reports_failure(message) && !message.contains('?') && !sentences_of(message).iter().any(|s| requests(s))
+    reports_failure(message) && !message.contains('?') && !asks_in_clauses(message)
+}
+
+/// Whether the message asks to take the last change back ("that broke the tests,
+/// revert it", "undo that").
+pub(super) fn asks_to_revert(message: &str) -> bool {
+    const REVERTS: [&str; 7] = ["revert", "undo", "roll back", "rollback", "go back to", "put back", "restore"];
+    clauses(message).any(|clause| starts_with_any(&lowered_words(&clause), &REVERTS))
 }
 
 /// Whether the message only approves what the assistant proposed ("go ahead", "yes

@@ -190,3 +190,25 @@ fn a_request_after_a_thanks_in_the_same_sentence_is_still_a_request() {
         "a short thanks before a request no longer swallows it"
     );
 }
+
+#[test]
+fn a_question_whose_attempt_the_user_had_reverted_stays_open() {
+    use Role::*;
+    let reverted = chat(&[
+        (User, "is there a better way to cache the results than a global dict?"),
+        (
+            Assistant,
+            "Use functools.lru_cache:\n\n```python\n@functools.lru_cache(maxsize=1024)\ndef lookup(key): ...\n```",
+        ),
+        (User, "that broke the tests, revert it"),
+        (Assistant, "Reverted: the lookup uses the global dict again."),
+        (User, "now add type hints to lookup"),
+        (Assistant, "Added them."),
+    ]);
+    let drafted = drafted(&reverted);
+    assert_eq!(
+        drafted.open_questions,
+        ["is there a better way to cache the results than a global dict? (the attempt was reverted, no answer since)"]
+    );
+    assert_eq!(drafted.decisions, ["that broke the tests, revert it", "now add type hints to lookup"]);
+}
