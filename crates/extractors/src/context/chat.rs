@@ -430,7 +430,13 @@ pub(super) fn unfinished_at_the_end(exchanges: &[Exchange<'_>], artifacts: &[Art
             RESOLVED_CUES.iter().any(|cue| lower.contains(cue))
         });
         let later = &exchanges[exchange + 1..];
-        let changed_later = later.iter().any(|e| e.tool.iter().any(|t| !commits_in(t).is_empty()));
+        // A change: a commit, or without commits to go by, a reply that opens by
+        // saying it changed something ("Fixed the off-by-one …"). Code shown later is
+        // not enough: a session that goes on to other work shows code too.
+        let changes = |e: &Exchange<'_>| {
+            e.tool.iter().any(|t| !commits_in(t).is_empty()) || e.replies.iter().any(|r| says_it_changed(r))
+        };
+        let changed_later = later.iter().any(changes);
         let confirmed_later = later.iter().any(|e| confirms(request(&e.user)));
         if !(reported_fixed || changed_later || confirmed_later) {
             open.push(format!("Still unresolved at the end: {}", shorten(&sentence, MAX_ITEM_CHARS)));

@@ -149,6 +149,27 @@ pub(super) const RESOLVED_CUES: &[&str] = &[
     "fixed all",
 ];
 
+/// Whether a reply opens by saying it changed something ("Fixed the off-by-one…",
+/// "I changed parse_range to…").
+pub(super) fn says_it_changed(reply: &str) -> bool {
+    const CHANGED: [&str; 12] = [
+        "fixed",
+        "changed",
+        "updated",
+        "corrected",
+        "replaced",
+        "rewrote",
+        "i fixed",
+        "i changed",
+        "i updated",
+        "i've fixed",
+        "i've changed",
+        "i've updated",
+    ];
+    let lower = prose_of(reply).trim_start().to_lowercase();
+    CHANGED.iter().any(|cue| lower.starts_with(&format!("{cue} ")))
+}
+
 /// A sentence reporting a count of problems: "Found 219 errors in 31 files".
 pub(super) fn reports_problems(sentence: &str) -> bool {
     let words: Vec<&str> = sentence.split_whitespace().collect();

@@ -212,3 +212,26 @@ fn a_question_whose_attempt_the_user_had_reverted_stays_open() {
     );
     assert_eq!(drafted.decisions, ["that broke the tests, revert it", "now add type hints to lookup"]);
 }
+
+#[test]
+fn failures_a_later_reply_says_it_fixed_are_not_left_unresolved_without_commits() {
+    use Role::*;
+    let fixed = chat(&[
+        (User, "run the tests"),
+        (Assistant, "I ran them: 2 failures in test_parser.py, both in parse_range."),
+        (User, "fix them"),
+        (Assistant, "I changed parse_range to include the end value."),
+    ]);
+    assert!(drafted(&fixed).open_questions.is_empty(), "{:?}", drafted(&fixed).open_questions);
+    let shown = chat(&[
+        (User, "run the tests"),
+        (Assistant, "I ran them: 2 failures in test_parser.py, both in parse_range."),
+        (User, "add a docstring to parse_range"),
+        (Assistant, "Here it is:\n\n```python\n\"\"\"Parse a range.\"\"\"\n```"),
+    ]);
+    assert_eq!(
+        drafted(&shown).open_questions,
+        ["Still unresolved at the end: I ran them: 2 failures in test_parser.py, both in parse_range."],
+        "code for other work resolves nothing"
+    );
+}
