@@ -19,6 +19,18 @@ use crate::markdown;
 /// Pricing calculator"); artifact extraction takes the title back off it.
 pub(crate) const ARTIFACT_CAPTION: &str = "Artifact: ";
 
+/// Whether a paragraph's plain text is one of the captions the readers put above
+/// what a tool wrote ([`exports::titled_block`]): "Artifact: …", "File: …",
+/// "Analysis", "Ran", "Notebook cell". A caption labels code; it is not prose.
+pub(crate) fn is_caption(text: &str) -> bool {
+    let text = text.trim();
+    let one_line = !text.contains('\n') && !text.ends_with(['.', '?', '!']);
+    one_line
+        && (text.starts_with(ARTIFACT_CAPTION)
+            || text.starts_with("File: ")
+            || ["Analysis", "Ran", "Notebook cell"].contains(&text))
+}
+
 /// One message of a conversation, its text in markdown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {

@@ -274,7 +274,7 @@ fn left_open(exchanges: &[Exchange<'_>], index: usize, user: &str) -> Vec<String
     // else stays open.
     if let (Some(last), Some(next)) = (exchange.replies.last(), exchanges.get(index + 1))
         && let Some(choice) = trailing_choice_question(last).or_else(|| trailing_offer_of_options(last))
-        && !answers(&next.user)
+        && !answers(&next.user, &choice)
     {
         open_questions.push(format!("{} (not answered)", shorten(&choice, MAX_ITEM_CHARS)));
     }
@@ -580,9 +580,11 @@ pub(super) fn files_mentioned<'a>(texts: impl Iterator<Item = &'a String>) -> Ve
     seen
 }
 
-/// The prose of a message: its blocks outside code, one per line.
+/// The prose of a message: its blocks outside code, one per line, without the
+/// captions above what tools wrote.
 pub(super) fn prose_of(text: &str) -> String {
-    blocks(text).into_iter().filter(|b| b.heading.is_none()).map(|b| b.text).collect::<Vec<_>>().join("\n")
+    let prose = blocks(text).into_iter().filter(|b| b.heading.is_none() && !crate::chat::is_caption(&b.text));
+    prose.map(|b| b.text).collect::<Vec<_>>().join("\n")
 }
 
 pub(super) fn first_paragraph(text: &str) -> String {

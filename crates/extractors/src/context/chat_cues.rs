@@ -43,20 +43,38 @@ pub(super) fn trailing_offer_of_options(reply: &str) -> Option<String> {
     offers_options(&last).then_some(last)
 }
 
-/// Whether a user message reads as an answer to a question just asked: short, or
-/// opening with a pick ("1", "the first", "yes", "go with", "option B", ...). A
-/// thanks or "that worked!" picks nothing.
-pub(super) fn answers(message: &str) -> bool {
+/// Whether a user message reads as an answer to `question`, just asked: it opens
+/// with a pick ("1", "the first", "yes", "go with", "option B", ...), or it is
+/// short and names something the question offered ("FAQ first"). A thanks or "that
+/// worked!" picks nothing, and a short request about something else ("make the
+/// header sticky") passes the question over.
+pub(super) fn answers(message: &str, question: &str) -> bool {
     if only_confirms(message) {
         return false;
     }
-    const PICKS: [&str; 16] = [
+    const PICKS: [&str; 20] = [
         "yes", "no", "ok", "okay", "sure", "go", "let's", "lets", "option", "the", "first", "second", "both", "either",
-        "start", "begin",
+        "start", "begin", "please", "sounds", "neither", "all",
     ];
-    let first = message.split_whitespace().next().unwrap_or_default().to_lowercase();
-    let first = first.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
-    message.split_whitespace().count() <= 12 || PICKS.contains(&first) || first.chars().all(|c| c.is_ascii_digit())
+    /// Words of a question that offer nothing to pick.
+    const ASKING: [&str; 16] = [
+        "would", "like", "want", "should", "which", "what", "next", "then", "with", "this", "that", "your", "have",
+        "more", "also", "them",
+    ];
+    let words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_alphanumeric() && c != '\'')
+            .map(str::to_lowercase)
+            .filter(|w| !w.is_empty())
+            .collect()
+    };
+    let said = words(message);
+    let first = said.first().map(String::as_str).unwrap_or_default();
+    if PICKS.contains(&first) || (!first.is_empty() && first.chars().all(|c| c.is_ascii_digit())) {
+        return true;
+    }
+    let offered: Vec<String> =
+        words(question).into_iter().filter(|w| w.chars().count() >= 3 && !ASKING.contains(&w.as_str())).collect();
+    said.len() <= 12 && said.iter().any(|w| offered.contains(w))
 }
 
 /// Whether a sentence of a reply leaves something with the user without asking a

@@ -235,3 +235,26 @@ fn failures_a_later_reply_says_it_fixed_are_not_left_unresolved_without_commits(
         "code for other work resolves nothing"
     );
 }
+
+#[test]
+fn a_short_request_about_something_else_passes_an_offer_over_and_one_naming_an_option_takes_it() {
+    use Role::*;
+    let offer = "Here's the landing page. Want me to add a FAQ section or testimonials next?";
+    let passed_over = chat(&[
+        (User, "Build a landing page for BeanBox"),
+        (Assistant, offer),
+        (User, "make the header sticky"),
+        (Assistant, "The header now stays at the top."),
+    ]);
+    assert_eq!(
+        drafted(&passed_over).open_questions,
+        ["Want me to add a FAQ section or testimonials next? (not answered)"]
+    );
+    let taken = chat(&[
+        (User, "Build a landing page for BeanBox"),
+        (Assistant, offer),
+        (User, "testimonials please"),
+        (Assistant, "Added three testimonials."),
+    ]);
+    assert!(drafted(&taken).open_questions.is_empty(), "{:?}", drafted(&taken).open_questions);
+}
