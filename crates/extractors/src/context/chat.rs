@@ -162,7 +162,8 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             .get(index + 1)
             .filter(|next| report && confirms(request(&next.user)))
             .and_then(|_| exchange.replies.iter().find_map(|r| reply_gist(r)));
-        let noise = unchanged && (only_confirms(user) || pasted_reference(user) || report || clarified);
+        let noise =
+            unchanged && (only_confirms(user) || pasted_reference(user) || report || asks_to_run(user) || clarified);
         let decided = !((reads_output && unchanged) || superseded || noise || (question && unchanged));
         let proposal = index.checked_sub(1).and_then(|i| exchanges[i].replies.last().copied());
         let decision = match fix {

@@ -58,6 +58,13 @@ pub(super) const APPROVALS: &[&str] = &[
     "proceed",
     "continue",
     "go for it",
+    // A bare "fix it" names no fix: what the reply changed does.
+    "fix it",
+    "fix them",
+    "fix that",
+    "fix this",
+    "fix those",
+    "please fix",
 ];
 
 /// A bare approval (or a pick of an option) has at most this many words.
@@ -348,6 +355,14 @@ pub(super) fn only_reports_failure(message: &str) -> bool {
     reports_failure(message) && !message.contains('?') && !asks_in_clauses(message)
 }
 
+/// Whether the message asks to run something (tests, a build, a check): running
+/// decides nothing, as aider's `/run` does not; its result is in the conversation.
+pub(super) fn asks_to_run(message: &str) -> bool {
+    const RUNS: [&str; 5] = ["run", "rerun", "re-run", "execute", "please run"];
+    let words = lowered_words(after_thanks(message));
+    words.split(' ').count() <= BARE_WORDS && starts_with_any(&words, &RUNS)
+}
+
 /// Whether the message asks to take the last change back ("that broke the tests,
 /// revert it", "undo that").
 pub(super) fn asks_to_revert(message: &str) -> bool {
@@ -425,14 +440,17 @@ pub(super) fn decision(
         text
     } else if let Some(option) = picked_option(user, proposal) {
         shorten(&option, MAX_ITEM_CHARS)
-    } else if only_approves(user)
+    } else if (only_approves(user) || asks_to_revert(user))
         && let Some(gist) = replies
             .iter()
             .find_map(|r| reply_gist(r))
             .filter(|gist| !leads_in(gist))
-            .or_else(|| proposal.and_then(reply_gist))
+            // Only an approval has a proposal before it: before "fix it" or "revert
+            // it" is the problem or the change.
+            .or_else(|| proposal.filter(|_| approves_a_proposal(user)).and_then(reply_gist))
     {
-        shorten(&gist, MAX_ITEM_CHARS)
+        // "Fixed the off-by-one in parse_range:" led into its code.
+        shorten(gist.trim_end_matches(':'), MAX_ITEM_CHARS)
     } else {
         let request = without_thanks(&first_paragraph(user));
         shorten(&polite_request(&request).unwrap_or(request), MAX_ITEM_CHARS)
@@ -519,9 +537,19 @@ fn without_thanks(request: &str) -> String {
 }
 
 /// Whether a reply's gist only leads into what follows it ("Here is the migration:",
-/// "Sure!"): it says nothing of what was decided.
+/// "Sure!"): it says nothing of what was decided. "Fixed the off-by-one in
+/// parse_range:" above its code says it.
 fn leads_in(gist: &str) -> bool {
-    gist.trim_end().ends_with(':') || gist.split_whitespace().count() <= 3
+    const OPENERS: [&str; 9] =
+        ["here", "sure", "ok", "okay", "certainly", "of course", "below", "this is", "the following"];
+    let opens = starts_with_any(&lowered_words(gist), &OPENERS);
+    (gist.trim_end().ends_with(':') && opens) || gist.split_whitespace().count() <= 3
+}
+
+/// Whether the message approves what the reply before proposed (not a bare "fix
+/// it", whose reply before is the problem).
+fn approves_a_proposal(user: &str) -> bool {
+    only_approves(user) && !starts_with_any(&lowered_words(after_thanks(user)), &["fix", "please fix"])
 }
 
 /// A commit message's subject, without the `aider: ` its author tag adds.

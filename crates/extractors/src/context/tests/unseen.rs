@@ -210,7 +210,7 @@ fn a_question_whose_attempt_the_user_had_reverted_stays_open() {
         drafted.open_questions,
         ["is there a better way to cache the results than a global dict? (the attempt was reverted, no answer since)"]
     );
-    assert_eq!(drafted.decisions, ["that broke the tests, revert it", "now add type hints to lookup"]);
+    assert_eq!(drafted.decisions, ["Reverted: the lookup uses the global dict again.", "now add type hints to lookup"]);
 }
 
 #[test]
@@ -257,4 +257,21 @@ fn a_short_request_about_something_else_passes_an_offer_over_and_one_naming_an_o
         (Assistant, "Added three testimonials."),
     ]);
     assert!(drafted(&taken).open_questions.is_empty(), "{:?}", drafted(&taken).open_questions);
+}
+
+#[test]
+fn running_decides_nothing_and_a_bare_fix_or_revert_is_worded_by_what_the_reply_did() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "run the tests"),
+        (Assistant, "I ran them: 2 failures in test_parser.py, both in parse_range."),
+        (User, "fix them"),
+        (Assistant, "Fixed the off-by-one in parse_range:\n\n```python\nreturn range(start, end + 1)\n```"),
+        (User, "that broke the benchmarks, revert it"),
+        (Assistant, "Reverted: parse_range excludes the end again."),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        ["Fixed the off-by-one in parse_range", "Reverted: parse_range excludes the end again."]
+    );
 }
