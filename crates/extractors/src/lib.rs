@@ -51,8 +51,8 @@ impl std::str::FromStr for InputType {
 }
 
 /// Picks the normalizer from the content type corrected by the content: HTML (main
-/// content → markdown), PDF (text layer), chat transcripts (exports, aider,
-/// SpecStory, speaker markers), JSON, markdown and plain text.
+/// content → markdown), PDF (text layer), chat transcripts (exports, API message
+/// lists, aider, SpecStory, speaker markers), JSON, markdown and plain text.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AutoNormalizer;
 
@@ -121,7 +121,9 @@ impl Normalizer for AutoNormalizer {
     /// 26: API message lists (OpenAI, Anthropic, Gemini, ShareGPT; JSON or JSON Lines)
     ///    are read as chats, where they were fenced JSON; a bulk export skips an entry
     ///    it cannot read; a ChatGPT tree without a current node shows its newest
-    ///    branch, and a voice message's transcription is read.
+    ///    branch, and a voice message's transcription is read; text that opens like
+    ///    JSON (a conversation pasted into a CONTENT source) is tried as a JSON
+    ///    transcript.
     fn version(&self) -> &'static str {
         "auto-26"
     }
@@ -171,8 +173,12 @@ pub fn normalize_as(input: NormalizeInput<'_>, forced: InputType) -> Result<Docu
             page_type: Some(page.page_type),
         });
     }
-    let is_json =
-        kind == text::Kind::Json || (forced == InputType::Chat && decoded.trim_start().starts_with(['[', '{']));
+    // Text that opens like JSON is tried as a JSON transcript too: a conversation
+    // pasted into a CONTENT source arrives as text/plain, export or message list alike.
+    let opens_like_json = decoded.trim_start().starts_with(['[', '{']);
+    let is_json = kind == text::Kind::Json
+        || (forced == InputType::Auto && kind == text::Kind::Text && opens_like_json)
+        || (forced == InputType::Chat && opens_like_json);
     if forced != InputType::Text
         && let Some(chat) = chat::parse(decoded, is_json)
     {
@@ -282,6 +288,10 @@ mod tests {
         assert_eq!(normalize(lines, Some("application/x-ndjson")).unwrap().turns.len(), 2);
         let roster = normalize(br#"[{"name": "ann", "role": "admin"}, {"name": "bo", "role": "user"}]"#, None).unwrap();
         assert_eq!(roster.format, DocumentFormat::Text, "records with a role field are data, not a chat");
+        let pasted = normalize(request, Some("text/plain; charset=utf-8")).unwrap();
+        assert_eq!(pasted.format, DocumentFormat::Chat, "pasted into a CONTENT source, which is text/plain");
+        let braces = normalize(b"{braces} open this note, which is plain text", Some("text/plain")).unwrap();
+        assert_eq!(braces.format, DocumentFormat::Text, "text that only opens like JSON stays text");
     }
 
     #[test]
