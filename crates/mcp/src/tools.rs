@@ -116,8 +116,8 @@ pub struct AddSourceArgs {
     pub space: String,
     /// A web page to fetch (http or https). Give this or `text`.
     pub url: Option<String>,
-    /// Pasted text: a chat transcript, markdown, plain text, HTML or a JSON chat
-    /// export. Give this or `url`.
+    /// Pasted text: a chat transcript, markdown, plain text, HTML, a JSON chat
+    /// export or an API message list. Give this or `url`.
     pub text: Option<String>,
     pub name: Option<String>,
     pub collection_id: Option<String>,
