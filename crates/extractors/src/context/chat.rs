@@ -117,6 +117,7 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             continue;
         }
         let user = request(&exchange.user);
+        let proposal = index.checked_sub(1).and_then(|i| exchanges[i].replies.last().copied());
         // "Could you make it keep the last 14?" answered is a request carried out.
         let asked = !exchange.replies.is_empty() && polite_request(user).is_some();
         let question = is_question(user) && !asked;
@@ -164,8 +165,19 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
             .and_then(|_| exchange.replies.iter().find_map(|r| reply_gist(r)));
         let noise =
             unchanged && (only_confirms(user) || pasted_reference(user) || report || asks_to_run(user) || clarified);
-        let decided = !((reads_output && unchanged) || superseded || noise || (question && unchanged));
-        let proposal = index.checked_sub(1).and_then(|i| exchanges[i].replies.last().copied());
+        // A short statement answering the question the last reply closed with
+        // ("Which database are you using?" "Postgres 15") is a detail of the
+        // decision before it, not one of its own.
+        let detail = unchanged
+            && !exchange.replies.is_empty()
+            && is_detail_for(exchanges[..index].last(), user)
+            && !only_approves(user)
+            && picked_option(user, proposal).is_none();
+        if detail && let Some(last) = decisions.last_mut() {
+            let at = last.find(CONFIRMED).unwrap_or(last.len());
+            last.insert_str(at, &format!(" ({})", user.trim().trim_end_matches('.')));
+        }
+        let decided = !((reads_output && unchanged) || superseded || noise || detail || (question && unchanged));
         let decision = match fix {
             Some(fix) => Some(shorten(&fix, MAX_ITEM_CHARS)),
             None => decided.then(|| decision(user, &exchange.replies, proposal, &commits, &own, &in_exchange)),
@@ -391,6 +403,21 @@ pub(super) fn restates(message: &str, later: &str) -> bool {
 /// The question an `/undo` at `index` leaves unanswered: the user asked it, the
 /// answer was an attempt (a commit), the attempt was undone, and nothing was
 /// committed after.
+/// Whether `user` is a short statement answering the question `before`'s last reply
+/// closed with: at most six words, asking for nothing, not a thanks.
+fn is_detail_for(before: Option<&Exchange<'_>>, user: &str) -> bool {
+    let asked = before
+        .and_then(|e| e.replies.last())
+        .and_then(|r| textrank::sentences(&prose_of(r)).pop())
+        .is_some_and(|last| last.ends_with('?'));
+    asked
+        && user.split_whitespace().count() <= 6
+        && !user.contains('?')
+        && !requests(user)
+        && !confirms(user)
+        && !only_reports_failure(user)
+}
+
 /// A question the exchange before `index` answered with an attempt (code in its
 /// reply) that the user at `index` asked to revert, when no later reply attempts
 /// anything again: the question is open, as after aider's `/undo`.

@@ -45,9 +45,9 @@ pub(super) fn trailing_offer_of_options(reply: &str) -> Option<String> {
 
 /// Whether a user message reads as an answer to `question`, just asked: it opens
 /// with a pick ("1", "the first", "yes", "go with", "option B", ...), or it is
-/// short and names something the question offered ("FAQ first"). A thanks or "that
-/// worked!" picks nothing, and a short request about something else ("make the
-/// header sticky") passes the question over.
+/// short and states something ("Postgres 15") or names something the question
+/// offered ("FAQ first"). A thanks or "that worked!" picks nothing, and a short
+/// request about something else ("make the header sticky") passes the question over.
 pub(super) fn answers(message: &str, question: &str) -> bool {
     if only_confirms(message) {
         return false;
@@ -74,7 +74,9 @@ pub(super) fn answers(message: &str, question: &str) -> bool {
     }
     let offered: Vec<String> =
         words(question).into_iter().filter(|w| w.chars().count() >= 3 && !ASKING.contains(&w.as_str())).collect();
-    said.len() <= 12 && said.iter().any(|w| offered.contains(w))
+    // A short statement answers ("Postgres 15" to "Which database?"); a short
+    // request answers only when it names something offered.
+    said.len() <= 12 && (said.iter().any(|w| offered.contains(w)) || !requests(message))
 }
 
 /// Whether a sentence of a reply leaves something with the user without asking a

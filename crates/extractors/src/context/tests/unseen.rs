@@ -275,3 +275,23 @@ fn running_decides_nothing_and_a_bare_fix_or_revert_is_worded_by_what_the_reply_
         ["Fixed the off-by-one in parse_range", "Reverted: parse_range excludes the end again."]
     );
 }
+
+#[test]
+fn a_short_answer_to_a_clarifying_question_is_a_detail_of_the_decision_and_answers_it() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Write a migration that adds a created_at column to the orders table."),
+        (Assistant, "Which database are you using?"),
+        (User, "Postgres 15"),
+        (Assistant, "Here it is:\n\n```sql\nALTER TABLE orders ADD COLUMN created_at timestamptz;\n```"),
+        (User, "great"),
+    ]);
+    let drafted = drafted(&doc);
+    assert_eq!(
+        drafted.decisions,
+        [
+            "Write a migration that adds a created_at column to the orders table. (Postgres 15) — confirmed working by the user"
+        ]
+    );
+    assert!(drafted.open_questions.is_empty(), "the question was answered: {:?}", drafted.open_questions);
+}
