@@ -132,169 +132,32 @@ fn after_thanks(message: &str) -> &str {
 /// polite request, or what comes next ("now", "also", "but"). The list errs on the
 /// side of asking: a sentence it misses reads as a report, and a report decides
 /// nothing.
-const REQUEST_OPENERS: &[&str] = &[
-    "add",
-    "make",
-    "change",
-    "remove",
-    "delete",
-    "use",
-    "try",
-    "update",
-    "fix",
-    "implement",
-    "write",
-    "create",
-    "move",
-    "rename",
-    "switch",
-    "replace",
-    "refactor",
-    "put",
-    "set",
-    "keep",
-    "drop",
-    "let's",
-    "lets",
-    "please",
-    "can",
-    "could",
-    "would",
-    "will",
-    "now",
-    "next",
-    "also",
-    "then",
-    "but",
-    "however",
-    "instead",
-    "convert",
-    "build",
-    "run",
-    "show",
-    "explain",
-    "give",
-    "help",
-    "do",
-    "don't",
-    "dont",
-    "go",
-    "include",
-    "handle",
-    "support",
-    "return",
-    "split",
-    "merge",
-    "call",
-    "wrap",
-    "extract",
-    "generate",
-    "modify",
-    "adjust",
-    "increase",
-    "decrease",
-    "reduce",
-    "limit",
-    "allow",
-    "avoid",
-    "ensure",
-    "find",
-    "check",
-    "look",
-    "investigate",
-    "debug",
-    "figure",
-    "tell",
-    "test",
-    "verify",
-    "review",
-    "read",
-    "print",
-    "log",
-    "clean",
-    "optimize",
-    "optimise",
-    "improve",
-    "simplify",
-    "rewrite",
-    "port",
-    "translate",
-    "document",
-    "describe",
-    "list",
-    "compare",
-    "analyze",
-    "analyse",
-    "install",
-    "deploy",
-    "configure",
-    "enable",
-    "disable",
-    "revert",
-    "undo",
-    "restore",
-    "format",
-    "sort",
-    "filter",
-    "parse",
-    "load",
-    "save",
-    "send",
-    "fetch",
-    "commit",
-    "push",
-    "bump",
-    "upgrade",
-    "downgrade",
-    "pin",
-    "mock",
-    "skip",
-    "ignore",
-    "stop",
-    "start",
-    "restart",
-    "apply",
-    "fill",
-    "complete",
-    "finish",
-    "continue",
-    "proceed",
-    "consider",
-    "think",
-    "suggest",
-    "propose",
-    "recommend",
-    "plan",
-    "design",
-    "draft",
-    "summarize",
-    "summarise",
-    "annotate",
-    "lint",
-    "clarify",
-    "answer",
-    "solve",
-    "resolve",
-    "get",
-    "bring",
-    "turn",
-    "i want",
-    "i need",
-    "i'd like",
-    "we need",
-    "we want",
-    "we should",
-    "you should",
-    "it should",
-    "should",
-];
+const REQUEST_VERBS: &str = "add make change remove delete use try update fix implement write create move rename \
+     switch replace refactor put set keep drop let's lets please can could would will now \
+     next also then but however instead convert build run show explain give help do don't \
+     dont go include handle support return split merge call wrap extract generate modify \
+     adjust increase decrease reduce limit allow avoid ensure find check look investigate \
+     debug figure tell test verify review read print log clean optimize optimise improve \
+     simplify rewrite port translate document describe list compare analyze analyse \
+     install deploy configure enable disable revert undo restore format sort filter parse \
+     load save send fetch commit push bump upgrade downgrade pin mock skip ignore stop \
+     start restart apply fill complete finish continue proceed consider think suggest \
+     propose recommend plan design draft summarize summarise annotate lint clarify answer \
+     solve resolve get bring turn should";
 
-/// Whether a sentence asks for something (see [`REQUEST_OPENERS`]), or says how
+/// Phrases that open a request ("I want …", "we should …").
+const REQUEST_PHRASES: &[&str] =
+    &["i want", "i need", "i'd like", "we need", "we want", "we should", "you should", "it should"];
+
+/// Whether a sentence asks for something (see [`REQUEST_VERBS`]), or says how
 /// things should be ("the command is wrong, it should be -p 8080:8080").
 pub(super) fn requests(sentence: &str) -> bool {
     const WANTS: [&str; 5] = [" should ", " instead", " needs to ", " must ", " has to "];
     let words = lowered_words(sentence);
-    starts_with_any(&words, REQUEST_OPENERS) || WANTS.iter().any(|cue| format!(" {words} ").contains(cue))
+    let first = words.split(' ').next().unwrap_or_default();
+    REQUEST_VERBS.split_whitespace().any(|verb| verb == first)
+        || starts_with_any(&words, REQUEST_PHRASES)
+        || WANTS.iter().any(|cue| format!(" {words} ").contains(cue))
 }
 
 /// The sentences of a message's prose (its code left out).
@@ -524,7 +387,7 @@ pub(super) fn polite_request(message: &str) -> Option<String> {
         after.starts_with(' ').then(|| first[opener.len()..].trim_start().trim_start_matches("please ").to_owned())
     })?;
     let verb = rest.split_whitespace().next()?.to_lowercase();
-    let makes = starts_with_any(&verb, REQUEST_OPENERS) && !INFORMING.contains(&verb.as_str());
+    let makes = REQUEST_VERBS.split_whitespace().any(|v| v == verb) && !INFORMING.contains(&verb.as_str());
     let mut chars = rest.trim_end_matches(['?', '.', '!', ' ']).chars();
     let head = chars.next()?;
     makes.then(|| head.to_uppercase().chain(chars).collect())
