@@ -201,3 +201,18 @@ pub(super) fn reports_problems(sentence: &str) -> bool {
                 .contains(&noun.trim_end_matches([',', '.', ')', ':']))
     })
 }
+
+/// Whether `user` is a short statement answering the question `before`'s last reply
+/// closed with: at most six words, asking for nothing, not a thanks.
+pub(super) fn is_detail_for(before: Option<&Exchange<'_>>, user: &str) -> bool {
+    let asked = before
+        .and_then(|e| e.replies.last())
+        .and_then(|r| textrank::sentences(&prose_of(r)).pop())
+        .is_some_and(|last| last.ends_with('?'));
+    asked
+        && user.split_whitespace().count() <= 6
+        && !user.contains('?')
+        && !requests(user)
+        && !confirms(user)
+        && !only_reports_failure(user)
+}

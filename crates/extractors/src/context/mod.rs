@@ -19,10 +19,11 @@ use crate::{
 mod chat;
 mod chat_cues;
 mod chat_decisions;
+mod chat_open;
 mod document;
 mod render;
 
-use self::{chat::*, chat_cues::*, chat_decisions::*, document::*, render::*};
+use self::{chat::*, chat_cues::*, chat_decisions::*, chat_open::*, document::*, render::*};
 
 /// Extractive context: same input, byte-identical output.
 #[derive(Debug, Clone, Copy, Default)]
