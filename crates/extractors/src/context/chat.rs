@@ -208,7 +208,14 @@ fn classify(exchanges: &[Exchange<'_>], artifacts: &[ArtifactDraft]) -> Findings
         conversation.push(line);
 
         match decision {
-            Some(decision) => decisions.push(decision),
+            Some(decision) => {
+                // "Actually, switch the session store to Redis instead" replaces the
+                // decision about the session store before it.
+                if let Some(earlier) = replaced_by(&decisions, user) {
+                    decisions[earlier].push_str(REPLACED);
+                }
+                decisions.push(decision);
+            }
             None if question && !reads_output && !superseded && exchange.replies.is_empty() => {
                 open_questions.push(format!("{} (no answer)", shorten(user, MAX_ITEM_CHARS)));
             }

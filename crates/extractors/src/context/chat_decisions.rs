@@ -274,6 +274,42 @@ pub(super) fn asks_for_details(reply: &str) -> bool {
     CUES.iter().any(|cue| lower.contains(cue))
 }
 
+/// Marks a decision a later one replaced.
+pub(super) const REPLACED: &str = " — replaced by a later decision";
+
+/// The earlier decision `user` replaces, when it says so ("actually …", "no, …", "…
+/// instead") and shares at least two content words with it: the newest such one not
+/// already marked. "Instead of printing all the data, print a summary" replaces how
+/// something is printed, not a decision: "instead of" and "rather than" say what
+/// the request itself does differently.
+pub(super) fn replaced_by(decisions: &[String], user: &str) -> Option<usize> {
+    let lower = lowered_words(user);
+    let words: Vec<&str> = lower.split(' ').collect();
+    let instead = words.iter().enumerate().any(|(at, w)| {
+        let next = words.get(at + 1).copied();
+        (*w == "instead" && next != Some("of")) || (*w == "rather" && next != Some("than"))
+    });
+    let replaces =
+        instead || lower.starts_with("actually ") || lower.starts_with("no ") || lower.starts_with("scratch that");
+    if !replaces {
+        return None;
+    }
+    // Words any two requests share ("should", "show", "make") say nothing of their
+    // subject.
+    const COMMON: [&str; 24] = [
+        "should", "show", "shows", "would", "could", "with", "that", "this", "have", "from", "they", "them", "when",
+        "what", "then", "there", "also", "only", "just", "like", "instead", "actually", "make", "want",
+    ];
+    let content = |text: &str| -> Vec<String> {
+        let words = lowered_words(text);
+        words.split(' ').filter(|w| w.chars().count() >= 4 && !COMMON.contains(w)).map(str::to_owned).collect()
+    };
+    let said = content(user);
+    decisions.iter().rposition(|decision| {
+        !decision.contains(REPLACED) && content(decision).iter().filter(|w| said.contains(w)).count() >= 2
+    })
+}
+
 /// Marks a decision the user then confirmed worked.
 pub(super) const CONFIRMED: &str = " — confirmed working by the user";
 

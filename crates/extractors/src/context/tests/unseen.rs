@@ -295,3 +295,37 @@ fn a_short_answer_to_a_clarifying_question_is_a_detail_of_the_decision_and_answe
     );
     assert!(drafted.open_questions.is_empty(), "the question was answered: {:?}", drafted.open_questions);
 }
+
+#[test]
+fn a_decision_a_later_one_replaces_is_marked_replaced() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Use Postgres for the session store."),
+        (Assistant, "Done: sessions are stored in a Postgres table."),
+        (User, "Add a 30 minute expiry to sessions."),
+        (Assistant, "Sessions now expire after 30 minutes."),
+        (User, "Actually, switch the session store to Redis instead."),
+        (Assistant, "Switched: sessions now live in Redis."),
+    ]);
+    assert_eq!(
+        drafted(&doc).decisions,
+        [
+            "Use Postgres for the session store. — replaced by a later decision",
+            "Add a 30 minute expiry to sessions.",
+            "Actually, switch the session store to Redis instead.",
+        ],
+        "only the decision about the same thing is replaced"
+    );
+}
+
+#[test]
+fn instead_of_in_a_request_replaces_no_decision() {
+    use Role::*;
+    let doc = chat(&[
+        (User, "Download the housing price data to test the population density hypothesis."),
+        (Assistant, "Downloaded and printed all the data."),
+        (User, "instead of printing all the data, print a table that shows whether the data supports the hypothesis"),
+        (Assistant, "Now a summary table."),
+    ]);
+    assert!(drafted(&doc).decisions.iter().all(|d| !d.contains("replaced")), "{:?}", drafted(&doc).decisions);
+}
