@@ -277,10 +277,10 @@ fn render(
     if let Some(summary) = &summary {
         let _ = writeln!(content, "{summary}\n");
     }
-    section_list(&mut content, "Decisions", &decisions, true);
+    long_section_list(&mut content, "Decisions", &decisions, true);
     section_list(&mut content, "Open questions", &open_questions, false);
     section_list(&mut content, "Key points", &key_points, false);
-    section_list(&mut content, "Conversation", &conversation, true);
+    long_section_list(&mut content, "Conversation", &conversation, true);
     let mut files =
         files_mentioned(document.turns.iter().zip(texts).filter(|(t, _)| t.role != Role::Tool).map(|(_, x)| x));
     for file in
@@ -295,7 +295,7 @@ fn render(
     if !files.is_empty() {
         let _ = writeln!(content, "## Files mentioned\n\n{}\n", files.join(", "));
     }
-    artifact_list(&mut content, artifacts);
+    long_artifact_list(&mut content, artifacts);
     ContextDraft {
         content: content.trim_end().to_owned() + "\n",
         title,

@@ -329,3 +329,19 @@ fn instead_of_in_a_request_replaces_no_decision() {
     ]);
     assert!(drafted(&doc).decisions.iter().all(|d| !d.contains("replaced")), "{:?}", drafted(&doc).decisions);
 }
+
+#[test]
+fn a_long_chat_keeps_its_first_and_last_decisions_and_exchanges_and_stays_compact() {
+    use Role::*;
+    let texts: Vec<(String, String)> = (0..300)
+        .map(|i| (format!("Change f{i} to return {i} and add a test."), format!("Changed f{i}; added test_f{i}.")))
+        .collect();
+    let messages: Vec<(Role, &str)> =
+        texts.iter().flat_map(|(user, reply)| [(User, user.as_str()), (Assistant, reply.as_str())]).collect();
+    let drafted = drafted(&chat(&messages));
+    assert_eq!(drafted.decisions.len(), 300, "the decisions field keeps every decision");
+    assert!(drafted.content.contains("20. Change f19 to return 19"), "the first twenty");
+    assert!(drafted.content.contains("300. Change f299 to return 299"), "the last forty, numbered as in the whole");
+    assert!(!drafted.content.contains("Change f100 to return 100"), "the middle is left out");
+    assert!(drafted.content.contains("… 240 more left out …"));
+}
