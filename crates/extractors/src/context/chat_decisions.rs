@@ -351,7 +351,9 @@ pub(super) fn decision(
         // "Fixed the off-by-one in parse_range:" led into its code.
         shorten(gist.trim_end_matches(':'), MAX_ITEM_CHARS)
     } else {
-        let request = without_thanks(&first_paragraph(user));
+        let paragraph = first_paragraph(user);
+        // "thanks! now make it accept fractions" asks to make it accept fractions.
+        let request = after_thanks(&paragraph).to_owned();
         shorten(&polite_request(&request).unwrap_or(request), MAX_ITEM_CHARS)
     };
     // What the user had changed by hand was committed first: not this request's
@@ -427,12 +429,6 @@ pub(super) fn polite_request(message: &str) -> Option<String> {
     let mut chars = rest.trim_end_matches(['?', '.', '!', ' ']).chars();
     let head = chars.next()?;
     makes.then(|| head.to_uppercase().chain(chars).collect())
-}
-
-/// A request without the thanks it opens with ("thanks! now make it accept
-/// fractions" asks to make it accept fractions).
-fn without_thanks(request: &str) -> String {
-    after_thanks(request).to_owned()
 }
 
 /// Whether a reply's gist only leads into what follows it ("Here is the migration:",
