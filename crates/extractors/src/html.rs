@@ -22,6 +22,7 @@ mod related;
 mod shell;
 mod sizes;
 mod streaming;
+mod tabs;
 mod weights;
 
 #[cfg(test)]
@@ -248,6 +249,10 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     furniture::drop_fine_print(&dom);
     // No answer reads what a reader never sees.
     overlays::drop_unseen(&dom);
+    // A documentation page's answers read every tab a reader opens with one click.
+    if page_type == PageType::Documentation {
+        tabs::show_tab_panels(&dom);
+    }
     let landmark_node = dom.select_single(LANDMARK).nodes().first().copied();
     // A node borrows the page, which readability takes: its presence is kept apart.
     let has_landmark = landmark_node.is_some();

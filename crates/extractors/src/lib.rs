@@ -124,8 +124,10 @@ impl Normalizer for AutoNormalizer {
     ///    branch, and a voice message's transcription is read; text that opens like
     ///    JSON (a conversation pasted into a CONTENT source) is tried as a JSON
     ///    transcript.
+    /// 27: a documentation page's hidden tab panels (`role="tabpanel"`: install steps
+    ///    for each system, a sample in each language) are read with the shown one.
     fn version(&self) -> &'static str {
-        "auto-26"
+        "auto-27"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {
