@@ -118,10 +118,12 @@ fn cargo_with(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
 }
 
 /// trafilatura's version the benchmark compares with, and the lxml cleaner that its
-/// justext dependency imports (a separate package since lxml 5.2).
-const TRAFILATURA: &[&str] = &["trafilatura==2.3.1", "lxml_html_clean"];
+/// justext dependency imports (a separate package since lxml 5.2); and rs-trafilatura,
+/// which classifies the page type first and extracts per type (issue 25's reference).
+const TRAFILATURA: &[&str] = &["trafilatura==2.3.1", "lxml_html_clean", "rs-trafilatura==0.1.1"];
 
-/// `bench extract`: installs trafilatura into a virtualenv under target/ (once), then
+/// `bench extract`: installs trafilatura and rs-trafilatura into a virtualenv under
+/// target/ (once), then
 /// runs the benchmark in release with it. `--gate` runs in the dev profile, which the
 /// test suite has already built, and without trafilatura.
 fn bench_extract(args: &[String]) -> anyhow::Result<()> {
@@ -136,7 +138,10 @@ fn bench_extract(args: &[String]) -> anyhow::Result<()> {
         let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
         let venv = std::path::Path::new(&target).join("bench-venv");
         let python = venv.join("bin/python");
-        let installed = Command::new(&python).args(["-c", "import trafilatura"]).status().is_ok_and(|s| s.success());
+        let installed = Command::new(&python)
+            .args(["-c", "import trafilatura, rs_trafilatura"])
+            .status()
+            .is_ok_and(|s| s.success());
         if !installed {
             run("python3", &["-m", "venv", &venv.to_string_lossy()])?;
             let mut pip = vec!["-m", "pip", "install", "--quiet"];

@@ -66,6 +66,7 @@ pub(super) fn run(options: &Options) -> anyhow::Result<Vec<String>> {
     dump(options, "wcxb", &ours)?;
     let theirs = run_trafilaturas(options.python.as_deref(), &wcxb)?;
     let checking = report_wcxb(&wcxb, &ours, theirs.first().map(|(_, outputs)| outputs));
+    report_other_wcxb(&wcxb, theirs.get(1..).unwrap_or_default());
     if options.gate {
         let overall = checking.get("all").copied().unwrap_or_default();
         if overall < floors::WCXB_CHECKING_F1 {
@@ -167,11 +168,16 @@ fn run_ours(pages: &[Page]) -> Outputs {
         .collect()
 }
 
-/// The trafilatura configurations compared, as a label and `extract` keyword
-/// arguments: its defaults, and without comments (which neither benchmark's truth
-/// holds; the issue's reference figures match this one better).
-const TRAFILATURA_CONFIGS: &[(&str, &str)] =
-    &[("trafilatura", "{}"), ("trafilatura, no comments", r#"{"include_comments": false}"#)];
+/// The configurations compared, as a label and `extract` keyword arguments:
+/// trafilatura's defaults, trafilatura without comments (which neither benchmark's
+/// truth holds; the issue's reference figures match this one better), and
+/// rs-trafilatura, which classifies the page type first and extracts per type (the
+/// script's "library" key picks it; its own defaults leave comments out).
+const TRAFILATURA_CONFIGS: &[(&str, &str)] = &[
+    ("trafilatura", "{}"),
+    ("trafilatura, no comments", r#"{"include_comments": false}"#),
+    ("rs-trafilatura 0.1.1", r#"{"library": "rs_trafilatura"}"#),
+];
 
 /// Each configuration's outputs, the first (the defaults) being the one the time and
 /// F1 ratios compare with; none without a Python.
@@ -265,19 +271,8 @@ type Group = Box<dyn Fn(&Page) -> bool>;
 /// and how often ctxd's page type is WCXB's. Returns ctxd's F1 on the checking
 /// part, by group (`all` and each page type).
 fn report_wcxb(pages: &[Page], ours: &Outputs, theirs: Option<&Outputs>) -> BTreeMap<String, f64> {
-    let f1 = |subset: &[&Page], outputs: &Outputs| {
-        let per_page: Vec<Scores> = subset.iter().map(|p| bag_scores(&p.truth, &outputs[&p.id].text)).collect();
-        mean_scores(&per_page).f1
-    };
-    let mut groups: Vec<(String, Group)> = vec![
-        ("all".into(), Box::new(|_: &Page| true)),
-        ("with a reference".into(), Box::new(|p: &Page| !p.truth.trim().is_empty())),
-    ];
-    let types: std::collections::BTreeSet<&str> = pages.iter().map(|p| p.page_type.as_str()).collect();
-    for kind in types {
-        let owned = kind.to_owned();
-        groups.push((owned.clone(), Box::new(move |p: &Page| p.page_type == owned)));
-    }
+    let f1 = wcxb_f1;
+    let groups = wcxb_groups(pages);
     println!("WCXB dev (bag-of-tokens F1, mean of per-page F1; parts split by FNV-1a of the page id)");
     println!(
         "  {:<18} {:>5} {:>7} {:>7} {:>7}   {:>5} {:>7} {:>7} {:>7}",
@@ -334,6 +329,57 @@ fn report_wcxb(pages: &[Page], ours: &Outputs, theirs: Option<&Outputs>) -> BTre
     }
     println!();
     checking
+}
+
+/// WCXB's F1 of `outputs` on `subset`: the mean of per-page F1.
+fn wcxb_f1(subset: &[&Page], outputs: &Outputs) -> f64 {
+    let per_page: Vec<Scores> = subset.iter().map(|p| bag_scores(&p.truth, &outputs[&p.id].text)).collect();
+    mean_scores(&per_page).f1
+}
+
+/// The rows of the WCXB tables: all pages, those with a reference, each page type.
+fn wcxb_groups(pages: &[Page]) -> Vec<(String, Group)> {
+    let mut groups: Vec<(String, Group)> = vec![
+        ("all".into(), Box::new(|_: &Page| true)),
+        ("with a reference".into(), Box::new(|p: &Page| !p.truth.trim().is_empty())),
+    ];
+    let types: std::collections::BTreeSet<&str> = pages.iter().map(|p| p.page_type.as_str()).collect();
+    for kind in types {
+        let owned = kind.to_owned();
+        groups.push((owned.clone(), Box::new(move |p: &Page| p.page_type == owned)));
+    }
+    groups
+}
+
+/// The other configurations' WCXB F1 (all but the first, which [`report_wcxb`] sets
+/// beside ctxd), a row per group, tuning then checking part for each.
+fn report_other_wcxb(pages: &[Page], others: &[(&str, Outputs)]) {
+    if others.is_empty() {
+        return;
+    }
+    println!("WCXB dev, other extractors (F1 on the tuning part / the checking part)");
+    let mut header = format!("  {:<18}", "");
+    for (label, _) in others {
+        header += &format!(" {label:>26}");
+    }
+    println!("{header}");
+    for (name, keep) in &wcxb_groups(pages) {
+        let mut line = format!("  {name:<18}");
+        for (_, outputs) in others {
+            let [tuning, checking] = Part::BOTH.map(|part| {
+                let subset: Vec<&Page> = pages.iter().filter(|p| p.part == part && keep(p)).collect();
+                if subset.is_empty() { "-".to_owned() } else { format!("{:.3}", wcxb_f1(&subset, outputs)) }
+            });
+            line += &format!(" {:>26}", format!("{tuning} / {checking}"));
+        }
+        println!("{line}");
+    }
+    let all: Vec<&Page> = pages.iter().collect();
+    for (label, outputs) in others {
+        let (mean, max) = times(&all, outputs);
+        println!("  time per page, {label}: mean {mean:.2} ms, max {max:.1} ms");
+    }
+    println!();
 }
 
 /// Structural elements of markdown: headings, list items, code blocks, tables.
