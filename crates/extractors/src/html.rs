@@ -12,6 +12,7 @@ mod code;
 mod copies;
 mod furniture;
 mod items;
+mod lede;
 mod mending;
 mod noscript;
 mod overlays;
@@ -270,6 +271,12 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     // than parsing those again (callgrind: -2% on ScrapingHub), and the copy has lost
     // what a reader never sees, which a second parse had kept.
     let pristine = dom.clone();
+    // Read before readability changes the page, which it reads without them.
+    let lede = if page_type == PageType::Documentation {
+        lede::lede(&dom, url.and_then(|u| url::Url::parse(u).ok()).as_ref())
+    } else {
+        Vec::new()
+    };
     prepare_code_blocks(&dom);
     let title = page_title(&dom);
     furniture::drop_page_furniture(&dom);
@@ -288,7 +295,8 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
     let title = article.as_ref().map(|a| a.title.trim().to_owned()).filter(|t| !t.is_empty()).or(title);
     let main = article
         .map(|article| article.text_content.to_string())
-        .filter(|md| markdown::plain_text(md).trim().chars().count() >= MIN_MAIN_CHARS);
+        .filter(|md| markdown::plain_text(md).trim().chars().count() >= MIN_MAIN_CHARS)
+        .map(|md| lede::with_lede(md, &lede));
     // No answer read off the page holds more words than it shows, so an answer that
     // holds [`ARTICLE_MISS_TENTHS`] of those cannot be a miss by [`choose`]'s measure,
     // and the whole-page answers are not needed.

@@ -125,7 +125,9 @@ impl Normalizer for AutoNormalizer {
     ///    JSON (a conversation pasted into a CONTENT source) is tried as a JSON
     ///    transcript.
     /// 27: a documentation page's hidden tab panels (`role="tabpanel"`: install steps
-    ///    for each system, a sample in each language) are read with the shown one.
+    ///    for each system, a sample in each language) are read with the shown one;
+    ///    its opening paragraphs set in its content's header beside the `<h1>` (MDN)
+    ///    are put before readability's answer, which left them out.
     fn version(&self) -> &'static str {
         "auto-27"
     }
