@@ -127,7 +127,9 @@ impl Normalizer for AutoNormalizer {
     /// 27: a documentation page's hidden tab panels (`role="tabpanel"`: install steps
     ///    for each system, a sample in each language) are read with the shown one;
     ///    its opening paragraphs set in its content's header beside the `<h1>` (MDN)
-    ///    are put before readability's answer, which left them out.
+    ///    are put before readability's answer, which left them out; a code block's
+    ///    language is read from `brush: js notranslate`, and never from a wrapper
+    ///    named `code-example` (MDN's samples were fenced as "example").
     fn version(&self) -> &'static str {
         "auto-27"
     }

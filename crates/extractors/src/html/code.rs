@@ -191,7 +191,8 @@ fn mark_code_languages(blocks: &[NodeRef<'_>]) {
 pub(crate) fn language_of(value: &str) -> Option<String> {
     let value = value.trim();
     if let Some(rest) = value.strip_prefix("brush:") {
-        return clean_language(rest.split(';').next().unwrap_or(""));
+        // `brush: js; gutter: false`, and MDN's `brush: js notranslate`.
+        return clean_language(rest.split(';').next().unwrap_or("").split_whitespace().next().unwrap_or(""));
     }
     let classes: Vec<&str> = value.split_whitespace().collect();
     for class in &classes {
@@ -216,9 +217,18 @@ fn clean_language(raw: &str) -> Option<String> {
     let ok = !language.is_empty()
         && language.len() <= 24
         && language.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '#' | '-' | '_' | '.'))
-        && !matches!(language.as_str(), "none" | "text" | "plain" | "plaintext" | "nohighlight" | "source");
+        && !matches!(language.as_str(), "none" | "text" | "plain" | "plaintext" | "nohighlight" | "source")
+        && !NOT_LANGUAGES.split_ascii_whitespace().any(|word| word == language)
+        && !language.starts_with("lang-");
     ok.then_some(language)
 }
+
+/// Words after a highlighter's prefix that name the block's layout, not its language:
+/// `code-example` (MDN's wrapper of every sample), `code-block`, `lang-default`.
+const NOT_LANGUAGES: &str = "example examples sample snippet block blocks wrapper wrap container toolbar \
+    header title caption label box view content body tab tabs panel line lines \
+    inline copy button editor frame scroll output result demo preview highlight \
+    group file auto default height";
 
 /// Languages recognised without a prefix.
 const KNOWN: &[&str] = &[

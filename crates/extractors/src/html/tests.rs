@@ -505,6 +505,11 @@ fn code_languages_are_read_from_common_highlighter_conventions() {
     assert_eq!(language_of("rust").as_deref(), Some("rust"));
     assert_eq!(language_of("language-plaintext"), None);
     assert_eq!(language_of("wide dark"), None);
+    // MDN: the brush is the first word, and its wrapper's `code-example` names no language.
+    assert_eq!(language_of("brush: js notranslate").as_deref(), Some("js"));
+    assert_eq!(language_of("code-example"), None);
+    assert_eq!(language_of("code-block lang-default"), None);
+    assert_eq!(language_of("code-python").as_deref(), Some("python"));
 }
 
 fn candidates_with(main: Option<&str>, landmark: Option<&str>, visible: &str, marked_article: bool) -> Candidates {
