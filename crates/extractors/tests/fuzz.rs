@@ -30,6 +30,12 @@ fn structured() -> impl Strategy<Value = String> {
         Just("<pre><code class=\"language-rust\">".to_owned()),
         Just("</code></pre>".to_owned()),
         Just("<table><tr><td>".to_owned()),
+        Just("<main><div class=\"layout__header\"><h1>".to_owned()),
+        Just("<section role=\"tabpanel\" hidden>".to_owned()),
+        Just("<div popover><div role=\"tabpanel\" style=\"display:none\">".to_owned()),
+        Just("<p><a href=\"../x\">".to_owned()),
+        Just("</div>".to_owned()),
+        Just("<pre class=\"brush: js notranslate\"><code>".to_owned()),
         Just("| a | b |\n|---|---|".to_owned()),
         Just("{\"mapping\": {".to_owned()),
         Just("[{\"chat_messages\": [".to_owned()),
@@ -75,7 +81,12 @@ fn exercise(bytes: &[u8], content_type: Option<&str>) {
             let input = NormalizeInput {
                 bytes: &bytes,
                 content_type: content_type.as_deref(),
-                url: Some("https://example.com/a/b"),
+                // Half the inputs as a documentation page, whose passes differ (tabs, lede).
+                url: Some(if bytes.len() % 2 == 0 {
+                    "https://example.com/a/b"
+                } else {
+                    "https://docs.example.com/guide/a/"
+                }),
             };
             if let Ok(document) = normalize_as(input, forced) {
                 let found = artifacts::extract(&document);
