@@ -11,6 +11,7 @@ use crate::markdown;
 mod code;
 mod copies;
 mod furniture;
+mod headings;
 mod items;
 mod lede;
 mod mending;
@@ -186,6 +187,8 @@ pub fn extract(html: &str, url: Option<&str>) -> Extracted {
 fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     let found = gather(html, url);
     let body = mending::mended(&choose(&found));
+    // Before the title heading is looked for: MDN's is a link to itself.
+    let body = headings::without_self_links(&body, url);
     let body = match &found.title {
         Some(title) => without_title_heading(&body, title),
         None => body,

@@ -129,7 +129,9 @@ impl Normalizer for AutoNormalizer {
     ///    its opening paragraphs set in its content's header beside the `<h1>` (MDN)
     ///    are put before readability's answer, which left them out; a code block's
     ///    language is read from `brush: js notranslate`, and never from a wrapper
-    ///    named `code-example` (MDN's samples were fenced as "example").
+    ///    named `code-example` (MDN's samples were fenced as "example"); a heading's
+    ///    links to itself go (Sphinx's `¶`, a heading wrapped in a link to its own
+    ///    fragment).
     fn version(&self) -> &'static str {
         "auto-27"
     }
