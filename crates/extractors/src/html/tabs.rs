@@ -1,9 +1,10 @@
 //! Tab panels a reader opens with one click: a documentation page's install steps for
-//! each operating system, a code sample in each language, a product's description
-//! and specifications. The page hides every panel but the first (`hidden`,
-//! `aria-hidden`, an inline `display: none`), and readability, like a browser, skips
-//! what is hidden; but the hidden panels are as much the page's content as the shown
-//! one, and a reader's context wants every one of them.
+//! each operating system, a code sample in each language. The page hides every panel
+//! but the first (`hidden`, `aria-hidden`, an inline `display: none`), and
+//! readability, like a browser, skips what is hidden; but on a documentation page the
+//! hidden panels are as much the content as the shown one, and a reader's context
+//! wants every one of them. Elsewhere they are as often a shop's or a service's
+//! extras, so [`super::gather`] shows them on documentation pages only.
 
 use dom_query::{Document as Dom, NodeRef};
 
