@@ -43,21 +43,17 @@ pub(super) fn lede(dom: &Dom, base: Option<&url::Url>) -> Vec<String> {
 /// The innermost element within `<main>` or `<article>` named as a header that holds
 /// an `<h1>`.
 fn content_header<'a>(dom: &'a Dom) -> Option<NodeRef<'a>> {
-    let mut found = None;
-    for heading in dom.select("main h1, article h1").nodes() {
-        let header =
-            heading.ancestors_it(None).take_while(|a| !a.has_name("main") && !a.has_name("article")).find(|ancestor| {
-                [ancestor.attr("class"), ancestor.attr("id")]
-                    .into_iter()
-                    .flatten()
-                    .any(|name| holds_ignoring_case(name.as_bytes(), b"header"))
-            });
-        if header.is_some() {
-            found = header;
-            break;
-        }
-    }
-    found
+    let named_header = |node: &NodeRef<'_>| {
+        [node.attr("class"), node.attr("id")]
+            .into_iter()
+            .flatten()
+            .any(|name| holds_ignoring_case(name.as_bytes(), b"header"))
+    };
+    let within_content = |node: &NodeRef<'_>| !node.has_name("main") && !node.has_name("article");
+    dom.select("main h1, article h1")
+        .nodes()
+        .iter()
+        .find_map(|heading| heading.ancestors_it(None).take_while(within_content).find(named_header))
 }
 
 /// `answer` with the `lede` paragraphs it does not hold put before it.
