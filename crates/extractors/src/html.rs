@@ -641,11 +641,17 @@ const HEADLINE_CHARS: usize = 20;
 fn absolutize(dom: &Dom, base: &url::Url) {
     for (selector, attribute) in [("a[href]", "href"), ("img[src]", "src")] {
         for node in dom.select(selector).nodes() {
-            let Some(value) = node.attr(attribute) else { continue };
-            if let Ok(absolute) = base.join(value.trim()) {
-                node.set_attr(attribute, absolute.as_str());
-            }
+            make_absolute(node, attribute, base);
         }
+    }
+}
+
+/// Rewrites `node`'s address in `attribute` as an absolute one against `base` (left
+/// as it is when it does not resolve).
+fn make_absolute(node: &dom_query::NodeRef<'_>, attribute: &str, base: &url::Url) {
+    let Some(value) = node.attr(attribute) else { return };
+    if let Ok(absolute) = base.join(value.trim()) {
+        node.set_attr(attribute, absolute.as_str());
     }
 }
 

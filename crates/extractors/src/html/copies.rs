@@ -93,7 +93,7 @@ pub(super) fn without_repeated_blocks(body: &str, min_chars: usize) -> String {
 
 /// A line's words in lower case, one space apart: what [`without_repeated_blocks`]
 /// compares (the markup and punctuation around them aside).
-fn line_words(line: &str) -> String {
+pub(super) fn line_words(line: &str) -> String {
     let mut key = String::with_capacity(line.len());
     for word in line.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
         if !key.is_empty() {

@@ -30,9 +30,7 @@ pub(super) fn lede(dom: &Dom, base: Option<&url::Url>) -> Vec<String> {
         if let Some(base) = base {
             let links: Vec<NodeRef<'_>> = paragraph.descendants_it().filter(|node| node.has_name("a")).collect();
             for link in links {
-                if let Some(absolute) = link.attr("href").and_then(|href| base.join(href.trim()).ok()) {
-                    link.set_attr("href", absolute.as_str());
-                }
+                super::make_absolute(&link, "href", base);
             }
         }
         paragraphs.push(paragraph.md(None).trim().to_owned());
@@ -70,12 +68,12 @@ pub(super) fn with_lede(answer: String, lede: &[String]) -> String {
     format!("{}\n\n{answer}", missing.join("\n\n"))
 }
 
-/// The first `words` words of `text`'s plain text, lower-case, one space apart: what
-/// a paragraph and an answer are compared by, whatever their markup.
+/// The first `words` words of `text`'s plain text, lower-case, one space apart
+/// ([`super::copies::line_words`]): what a paragraph and an answer are compared by,
+/// whatever their markup.
 fn key(text: &str, words: usize) -> String {
-    let plain = crate::markdown::plain_text(text).to_lowercase();
-    let words = plain.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(words);
-    words.collect::<Vec<_>>().join(" ")
+    let all = super::copies::line_words(&crate::markdown::plain_text(text));
+    all.splitn(words.saturating_add(1), ' ').take(words).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

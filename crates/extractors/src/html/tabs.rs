@@ -31,20 +31,26 @@ fn hides_what_it_holds(node: &NodeRef<'_>) -> bool {
             || node.has_attr("popover")
             || node.has_name("dialog")
             || node.attr("role").is_some_and(|role| role.eq_ignore_ascii_case("dialog"))
-            || node.attr("aria-hidden").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+            || aria_hidden(node)
             || node.attr("style").is_some_and(|style| hides(&style)))
 }
 
 /// Drops what hides `node` itself.
 fn show(node: &NodeRef<'_>) {
     node.remove_attr("hidden");
-    if node.attr("aria-hidden").is_some_and(|value| value.trim().eq_ignore_ascii_case("true")) {
+    if aria_hidden(node) {
         node.remove_attr("aria-hidden");
     }
     if let Some(style) = node.attr("style").filter(|style| hides(style)) {
         let shown: Vec<&str> = style.split(';').filter(|declaration| !hides(declaration)).collect();
         node.set_attr("style", &shown.join(";"));
     }
+}
+
+/// Whether `node` is hidden from assistive technology (`aria-hidden="true"`), which
+/// readability takes as hidden from every reader.
+fn aria_hidden(node: &NodeRef<'_>) -> bool {
+    node.attr("aria-hidden").is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
 }
 
 /// Whether a style attribute (or one declaration of it) hides its element:
