@@ -132,8 +132,10 @@ impl Normalizer for AutoNormalizer {
     ///    named `code-example` (MDN's samples were fenced as "example"); a heading's
     ///    links to itself go (Sphinx's `¶`, a heading wrapped in a link to its own
     ///    fragment).
+    /// 28: a heading named as a header (rustdoc's `code-header` signatures, a
+    ///    `section-header`) is no longer removed by readability as a site's header.
     fn version(&self) -> &'static str {
-        "auto-27"
+        "auto-28"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -7,6 +7,13 @@
 //! `media-block` holding a checklist, a service page's `media-text` sections) far
 //! more often than an embed or a share bar, which other rules catch by their own
 //! names (`share`, `social`, `gallery`).
+//!
+//! A heading is a header of what follows it, and sites say so in its name: rustdoc's
+//! `<h3 class="code-header">` holds every variant's and method's signature, its
+//! `<h2 class="section-header">` the section titles; DocBook and Sphinx themes name
+//! theirs alike. Readability removes any block whose name holds `header` as an
+//! unlikely candidate (a site's header), so a Rust API page lost every signature.
+//! A heading element is never a site's header block, so its names lose `header` too.
 
 use dom_query::{Document as Dom, NodeData, NodeRef};
 
@@ -22,6 +29,12 @@ use crate::ascii::{find_ignoring_case, holds_ignoring_case};
 /// `promo`, `banner`, `hid`, `foot` and `scroll` lost on one part or on ScrapingHub.
 const MISJUDGED: &[&str] = &["media"];
 
+/// Words taken out of the names of headings (`<h1>` to `<h6>`) only: what a heading's
+/// name says of it, never of a site's chrome. `header`: tuning 0.8888 -> 0.8890 (a
+/// Rust API page 0.58 -> 0.65, stories whose section titles are named so), checking
+/// 0.8669 -> 0.8671; every ScrapingHub output unchanged.
+const HEADING_WORDS: &[&str] = &["media", "header"];
+
 /// The attributes readability weighs.
 const WEIGHED: &[&str] = &["class", "id"];
 
@@ -33,12 +46,13 @@ pub(super) fn unweigh_misjudged_names(dom: &Dom) {
     for node in dom.root().descendants_it() {
         node.query(|inner| {
             let NodeData::Element(element) = &inner.data else { return };
+            let words = if is_heading(&element.name.local) { HEADING_WORDS } else { MISJUDGED };
             for attr in &element.attrs {
                 let name = &*attr.name.local;
                 if let Some(weighed) = WEIGHED.iter().find(|w| **w == name)
-                    && MISJUDGED.iter().any(|word| holds_ignoring_case(attr.value.as_bytes(), word.as_bytes()))
+                    && words.iter().any(|word| holds_ignoring_case(attr.value.as_bytes(), word.as_bytes()))
                 {
-                    renamed.push((node, weighed, without_words(&attr.value)));
+                    renamed.push((node, weighed, without_words(&attr.value, words)));
                 }
             }
         });
@@ -48,13 +62,18 @@ pub(super) fn unweigh_misjudged_names(dom: &Dom) {
     }
 }
 
-/// `name` with every [`MISJUDGED`] word taken out, any case (`cda-Media-block` becomes
+/// Whether an element of this (lower-case) name is a heading.
+fn is_heading(name: &str) -> bool {
+    matches!(name, "h1" | "h2" | "h3" | "h4" | "h5" | "h6")
+}
+
+/// `name` with every one of `words` taken out, any case (`cda-Media-block` becomes
 /// `cda--block`). One pass per word that copies what lies between the matches: a
 /// page's class attribute can be megabytes of the word repeated, and removing the
 /// matches one at a time in place would move the rest of the string each time.
-fn without_words(name: &str) -> String {
+fn without_words(name: &str, words: &[&str]) -> String {
     let mut out = name.to_owned();
-    for word in MISJUDGED {
+    for word in words {
         let (text, word) = (out.as_bytes(), word.as_bytes());
         let mut kept = Vec::with_capacity(text.len());
         let mut from = 0;
@@ -90,7 +109,7 @@ mod tests {
     #[test]
     fn a_class_of_the_word_repeated_a_hundred_thousand_times_is_emptied_and_the_rest_kept() {
         let name = format!("café {} é", "Media".repeat(100_000));
-        assert_eq!(without_words(&name), "café  é");
+        assert_eq!(without_words(&name, MISJUDGED), "café  é");
     }
 
     #[test]
@@ -110,5 +129,29 @@ mod tests {
         );
         let md = super::super::extract(&page, None).markdown;
         assert!(md.contains("Interval: every 70,000 miles"), "{md}");
+    }
+
+    #[test]
+    fn a_heading_named_header_survives_readability_and_a_block_named_header_does_not() {
+        let method = |name: &str| {
+            format!(
+                "<section class=\"method\"><h4 class=\"code-header\">pub fn {name}(&amp;self) -&gt; bool</h4></section>\
+                 <div class=\"docblock\"><p>Returns true when the value is {name}, which callers check before \
+                 they unwrap it, and the check costs nothing at run time, as the compiler sees through it.</p></div>"
+            )
+        };
+        let page = format!(
+            "<html><body><div class=\"site-header\"><p>Docs home, search the documentation, sign in</p></div>\
+             <main><h1>Enum Result</h1><p>Result is a type that represents either success or failure, and \
+             most functions that can fail return one, so that the caller decides what a failure means.</p>\
+             <h2 class=\"section-header\">Implementations</h2>{}{}{}</main></body></html>",
+            method("is_ok"),
+            method("is_err"),
+            method("is_some")
+        );
+        let md = super::super::extract(&page, None).markdown;
+        assert!(md.contains(r"pub fn is\_ok(&self) -> bool"), "{md}");
+        assert!(md.contains("## Implementations"), "{md}");
+        assert!(!md.contains("sign in"), "{md}");
     }
 }
