@@ -133,7 +133,9 @@ impl Normalizer for AutoNormalizer {
     ///    links to itself go (Sphinx's `¶`, a heading wrapped in a link to its own
     ///    fragment).
     /// 28: a heading named as a header (rustdoc's `code-header` signatures, a
-    ///    `section-header`) is no longer removed by readability as a site's header.
+    ///    `section-header`) is no longer removed by readability as a site's header;
+    ///    nor is a section whose `id` spells its heading (Sphinx's
+    ///    `respond-to-review-comments`) as a comment thread.
     fn version(&self) -> &'static str {
         "auto-28"
     }
