@@ -34,6 +34,8 @@ fn structured() -> impl Strategy<Value = String> {
         Just("<section role=\"tabpanel\" hidden>".to_owned()),
         Just("<div popover><div role=\"tabpanel\" style=\"display:none\">".to_owned()),
         Just("<p><a href=\"../x\">".to_owned()),
+        Just("<section id=\"a-b-comments\"><span id=\"x\"></span><h2 class=\"code-header\">".to_owned()),
+        Just("<h3><span id=\"A_B\"></span>".to_owned()),
         Just("</div>".to_owned()),
         Just("<pre class=\"brush: js notranslate\"><code>".to_owned()),
         Just("| a | b |\n|---|---|".to_owned()),

@@ -97,14 +97,19 @@ fn heading_of<'a>(node: &NodeRef<'a>) -> Option<NodeRef<'a>> {
         return Some(*node);
     }
     // Empty anchors may stand before the heading (Sphinx's `<span id>` for an old name).
-    let opening =
-        node.element_children().into_iter().find(|child| named_heading(child) || !child.text().trim().is_empty());
+    let opening = node.element_children().into_iter().find(|child| named_heading(child) || !is_blank(child));
     if let Some(first) = opening
         && named_heading(&first)
     {
         return Some(first);
     }
-    node.parent().filter(|parent| named_heading(parent) && node.text().trim().is_empty())
+    node.parent().filter(|parent| named_heading(parent) && is_blank(node))
+}
+
+/// Whether `node` holds no text but whitespace, read up to its first word: asking a
+/// large block for its text would copy all of it.
+fn is_blank(node: &NodeRef<'_>) -> bool {
+    !node.descendants_it().any(|inner| inner.is_text() && super::sizes::text_of(&inner, |text| !text.trim().is_empty()))
 }
 
 /// The words of a name or a heading for comparing the two: lower case, split at
