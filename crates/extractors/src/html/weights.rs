@@ -74,7 +74,10 @@ pub(super) fn unweigh_misjudged_names(dom: &Dom) {
         node.set_attr(attr, &value);
     }
     for (node, id_words) in anchors {
-        if heading_of(&node).is_some_and(|heading| names_heading(&id_words, &slug_words(&heading.text()))) {
+        // A heading that spells the id holds about as many letters as the id does.
+        let limit = id_words.iter().map(|word| word.len() + 8).sum::<usize>() + 64;
+        let heading = heading_of(&node).and_then(|heading| text_within(&heading, limit));
+        if heading.is_some_and(|text| names_heading(&id_words, &slug_words(&text))) {
             node.remove_attr("id");
         }
     }
@@ -104,6 +107,26 @@ fn heading_of<'a>(node: &NodeRef<'a>) -> Option<NodeRef<'a>> {
         return Some(first);
     }
     node.parent().filter(|parent| named_heading(parent) && is_blank(node))
+}
+
+/// `node`'s text if it holds at most `limit` bytes: read a text node at a time, so a
+/// heading that holds a whole page (nested, on hostile input) is not copied for each
+/// id around it.
+fn text_within(node: &NodeRef<'_>, limit: usize) -> Option<String> {
+    let mut text = String::new();
+    for inner in node.descendants_it().filter(NodeRef::is_text) {
+        let fits = super::sizes::text_of(&inner, |part| {
+            let fits = text.len() + part.len() <= limit;
+            if fits {
+                text.push_str(part);
+            }
+            fits
+        });
+        if !fits {
+            return None;
+        }
+    }
+    Some(text)
 }
 
 /// Whether `node` holds no text but whitespace, read up to its first word: asking a
@@ -273,5 +296,14 @@ mod tests {
         );
         let md = super::super::extract(&page, None).markdown;
         assert!(md.contains("## Respond to review comments"), "{md}");
+    }
+
+    #[test]
+    fn a_heading_longer_than_its_id_could_spell_is_not_read_whole() {
+        let node_dom = Dom::from(format!("<h2>Intro <b>part</b> {}</h2>", "word ".repeat(100)));
+        let heading = node_dom.select_single("h2").nodes()[0];
+        assert_eq!(text_within(&heading, 10), None);
+        let short = Dom::from("<h2>Intro <b>part</b></h2>");
+        assert_eq!(text_within(&short.select_single("h2").nodes()[0], 64).as_deref(), Some("Intro part"));
     }
 }
