@@ -135,7 +135,9 @@ impl Normalizer for AutoNormalizer {
     /// 28: a heading named as a header (rustdoc's `code-header` signatures, a
     ///    `section-header`) is no longer removed by readability as a site's header;
     ///    nor is a section whose `id` spells its heading (Sphinx's
-    ///    `respond-to-review-comments`) as a comment thread.
+    ///    `respond-to-review-comments`) as a comment thread; an anchor's mark
+    ///    linking to the page itself (rustdoc's `[§](#variant.Ok)`, a footnote's
+    ///    `[↩](#fnref:1)`) goes from any line, not only from headings.
     fn version(&self) -> &'static str {
         "auto-28"
     }

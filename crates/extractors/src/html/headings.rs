@@ -2,7 +2,9 @@
 //! `¶` after every heading, Docusaurus's `#`, MDN's heading wrapped whole in a link to
 //! its own fragment. In markdown they are noise on every heading of a documentation
 //! page (`## Install[¶](#install "Permalink to this heading")`), and a heading that is
-//! a link reads as a reference to somewhere else.
+//! a link reads as a reference to somewhere else. rustdoc sets such an anchor (`§`)
+//! before every variant, impl and method rather than on its heading, so a link of
+//! symbols alone to the page itself goes from any line.
 
 use std::sync::OnceLock;
 
@@ -22,28 +24,44 @@ fn link() -> &'static Regex {
 /// `markdown` with every link on a heading that points at the page itself (a target
 /// that is a fragment, or the page's own address with one) unwrapped to its text, or
 /// removed when its text has no letter or digit (`¶`, `#`, `§`, an icon's `🔗`). A
-/// heading left with no text goes. Code is left as it is.
+/// heading left with no text goes. Elsewhere only the links that are an anchor's mark
+/// go ([`is_anchor_mark`]: rustdoc's `[§](#variant.Ok)` before each item, a
+/// footnote's `[↩](#fnref:1)`), and a line they leave empty.
+/// Code is left as it is, and so is a line indented as code.
 pub(super) fn without_self_links(markdown: &str, url: Option<&str>) -> String {
     let page = url.and_then(|url| url::Url::parse(url).ok()).map(without_fragment);
     let mut fences = Fences::default();
     let mut out = String::with_capacity(markdown.len());
     for line in markdown.split_inclusive('\n') {
         fences.feed(line.trim_start());
-        if fences.in_code() || !line.contains("](") || !is_heading(line) {
+        let heading = is_heading(line);
+        let indented = line.starts_with("    ") || line.starts_with('\t');
+        if fences.in_code() || !line.contains("](") || (!heading && indented) {
             out.push_str(line);
             continue;
         }
+        let mut removed = false;
         let rewritten = link().replace_all(line, |link: &Captures<'_>| {
             let (text, target) = (&link[1], &link[2]);
-            if !points_here(target, page.as_ref()) {
+            let symbols = !text.chars().any(char::is_alphanumeric);
+            if !points_here(target, page.as_ref()) || !(heading || is_anchor_mark(text)) {
                 link[0].to_owned()
-            } else if text.chars().any(char::is_alphanumeric) {
-                text.to_owned()
-            } else {
+            } else if symbols {
+                removed = true;
                 String::new()
+            } else {
+                text.to_owned()
             }
         });
-        if !rewritten.chars().any(char::is_alphanumeric) {
+        // A mark in bold (`**[^](#cite_ref-1)**`) leaves its emphasis empty.
+        let rewritten =
+            if removed { rewritten.replace("****", "").replace("____", "") } else { rewritten.into_owned() };
+        let emptied = if heading {
+            !rewritten.chars().any(char::is_alphanumeric)
+        } else {
+            removed && rewritten.trim().is_empty()
+        };
+        if emptied {
             continue;
         }
         out.push_str(rewritten.trim_end());
@@ -52,6 +70,16 @@ pub(super) fn without_self_links(markdown: &str, url: Option<&str>) -> String {
         }
     }
     out
+}
+
+/// Whether a link's text is only a mark that anchors a place: a permalink's `§`, `¶`
+/// or `#`, a footnote's way back (`↩`, `↑`, `^`), a chain icon, or nothing. Other
+/// symbols stay: a footnote's `*` ties a claim to its condition.
+fn is_anchor_mark(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(c, '§' | '¶' | '#' | '↩' | '↑' | '^' | '🔗' | '⚓' | '\\' | '\u{fe0e}' | '\u{fe0f}')
+    })
 }
 
 /// Whether `line` is an ATX heading: up to three spaces, one to six `#`, then a space.
@@ -95,6 +123,24 @@ mod tests {
             "## Install\n## Making a request\n### Options\n\
              ## See [the `fetch()` reference](https://docs.example.dev/api/fetch)\n\
              Text with [a link](#install) stays.\n```md\n## [In code](#in-code)\n```\n# Done\n"
+        );
+    }
+
+    #[test]
+    fn a_symbols_link_to_the_page_goes_from_any_line_and_other_lines_stay_as_they_are() {
+        let markdown = "[§](#variant.Ok)1.0.0\n\
+            [Source](https://x.dev/src.rs)[§](#impl-Result)\n\
+            [¶](#para)\n\
+            1. **[^](#cite_ref-1)** The prize was established in 1968. [↩︎](#fnref:1)\n\
+            From $999.[\\*](#footnote-1)\n\
+            ---\n\
+            | a |\n|---|\n\
+            See [the anchor](#anchor) and [§](https://elsewhere.dev/#x).\n";
+        assert_eq!(
+            without_self_links(markdown, None),
+            "1.0.0\n[Source](https://x.dev/src.rs)\n1.  The prize was established in 1968.\n\
+             From $999.[\\*](#footnote-1)\n---\n| a |\n|---|\n\
+             See [the anchor](#anchor) and [§](https://elsewhere.dev/#x).\n"
         );
     }
 
