@@ -137,7 +137,9 @@ impl Normalizer for AutoNormalizer {
     ///    nor is a section whose `id` spells its heading (Sphinx's
     ///    `respond-to-review-comments`) as a comment thread; an anchor's mark
     ///    linking to the page itself (rustdoc's `[§](#variant.Ok)`, a footnote's
-    ///    `[↩](#fnref:1)`) goes from any line, not only from headings.
+    ///    `[↩](#fnref:1)`) goes from any line, not only from headings; a page a
+    ///    documentation tool generated (rustdoc, Sphinx, MkDocs, ...) is read as
+    ///    documentation.
     fn version(&self) -> &'static str {
         "auto-28"
     }
