@@ -23,6 +23,7 @@
 
 use dom_query::{Document as Dom, NodeData, NodeRef};
 
+use super::copies::line_words;
 use crate::ascii::{find_ignoring_case, holds_ignoring_case};
 
 /// Words taken out of class and id names before readability reads them (lowercase).
@@ -49,7 +50,7 @@ const WEIGHED: &[&str] = &["class", "id"];
 /// the few that hold a word are rewritten.
 pub(super) fn unweigh_misjudged_names(dom: &Dom) {
     let mut renamed: Vec<(NodeRef<'_>, &str, String)> = Vec::new();
-    let mut anchors: Vec<(NodeRef<'_>, Vec<String>)> = Vec::new();
+    let mut anchors: Vec<(NodeRef<'_>, String)> = Vec::new();
     for node in dom.root().descendants_it() {
         node.query(|inner| {
             let NodeData::Element(element) = &inner.data else { return };
@@ -57,8 +58,8 @@ pub(super) fn unweigh_misjudged_names(dom: &Dom) {
             for attr in &element.attrs {
                 let name = &*attr.name.local;
                 if name == "id" {
-                    let id_words = slug_words(&attr.value);
-                    if id_words.len() >= SLUG_MIN_WORDS {
+                    let id_words = line_words(&attr.value);
+                    if id_words.split(' ').count() >= SLUG_MIN_WORDS {
                         anchors.push((node, id_words));
                     }
                 }
@@ -75,9 +76,9 @@ pub(super) fn unweigh_misjudged_names(dom: &Dom) {
     }
     for (node, id_words) in anchors {
         // A heading that spells the id holds about as many letters as the id does.
-        let limit = id_words.iter().map(|word| word.len() + 8).sum::<usize>() + 64;
+        let limit = id_words.len() * 2 + 64;
         let heading = heading_of(&node).and_then(|heading| text_within(&heading, limit));
-        if heading.is_some_and(|text| names_heading(&id_words, &slug_words(&text))) {
+        if heading.is_some_and(|text| names_heading(&id_words, &line_words(&text))) {
             node.remove_attr("id");
         }
     }
@@ -92,8 +93,8 @@ pub(super) fn unweigh_misjudged_names(dom: &Dom) {
 const SLUG_MIN_WORDS: usize = 2;
 
 /// The heading an element's `id` may be the anchor of: the element itself when it is
-/// a heading, the heading that opens it (a Sphinx `<section>`, empty elements aside), or the heading it sits
-/// in, empty (a table of contents plugin's `<span id>`).
+/// a heading, the heading that opens it (a Sphinx `<section>`, empty elements aside),
+/// or the heading it sits in, empty (a table of contents plugin's `<span id>`).
 fn heading_of<'a>(node: &NodeRef<'a>) -> Option<NodeRef<'a>> {
     let named_heading = |node: &NodeRef<'a>| node.node_name().is_some_and(|name| is_heading(&name));
     if named_heading(node) {
@@ -135,24 +136,20 @@ fn is_blank(node: &NodeRef<'_>) -> bool {
     !node.descendants_it().any(|inner| inner.is_text() && super::sizes::text_of(&inner, |text| !text.trim().is_empty()))
 }
 
-/// The words of a name or a heading for comparing the two: lower case, split at
-/// anything but letters and digits (`Don’t get discouraged` and
-/// `don-t-get-discouraged` both give `don t get discouraged`).
-fn slug_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_lowercase).collect()
-}
-
-/// Whether `id` is the anchor a page generated from `heading`'s words: the same words,
-/// give or take a section number before them (`11.2. Index Types`, `index-types`)
-/// or a counter after them (`overview-1`, the second "Overview").
-fn names_heading(id: &[String], heading: &[String]) -> bool {
-    let numeric = |word: &String| word.chars().all(|c| c.is_ascii_digit());
+/// Whether `id` is the anchor a page generated from `heading`'s words, both read as
+/// [`line_words`] (`Don’t get discouraged` and `don-t-get-discouraged` both give
+/// `don t get discouraged`): the same words, give or take a section number before
+/// them (`11.2. Index Types`, `index-types`) or a counter after them (`overview-1`,
+/// the second "Overview").
+fn names_heading(id: &str, heading: &str) -> bool {
+    let (id, heading): (Vec<&str>, Vec<&str>) = (id.split(' ').collect(), heading.split(' ').collect());
+    let numeric = |word: &&str| word.bytes().all(|b| b.is_ascii_digit());
     let id = match id.split_last() {
         Some((last, rest)) if numeric(last) && rest.len() + 1 != heading.len() => rest,
-        _ => id,
+        _ => id.as_slice(),
     };
     let heading_start = heading.iter().position(|word| !numeric(word)).unwrap_or(heading.len());
-    !id.is_empty() && (id == heading || id == &heading[heading_start..])
+    !id.is_empty() && (id == heading.as_slice() || id == &heading[heading_start..])
 }
 
 /// Whether an element of this (lower-case) name is a heading.
@@ -267,7 +264,7 @@ mod tests {
 
     #[test]
     fn names_heading_takes_a_section_number_before_and_a_counter_after() {
-        let words = |text: &str| slug_words(text);
+        let words = |text: &str| line_words(text);
         assert!(names_heading(&words("index-types"), &words("11.2. Index Types")));
         assert!(names_heading(&words("overview-1"), &words("Overview")));
         assert!(names_heading(&words("don-t-get-discouraged"), &words("Don’t get discouraged")));
