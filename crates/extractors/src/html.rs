@@ -292,7 +292,7 @@ fn gather(html: &str, url: Option<&str>) -> Candidates {
         keep_classes: true,
         ..Config::default()
     };
-    weights::unweigh_misjudged_names(&dom);
+    weights::unweigh_misjudged_names(&dom, page_type == PageType::Product);
     let article = Readability::with_document(dom, url, Some(config)).ok().and_then(|mut r| r.parse().ok());
     // Readability's title drops the site name that `<title>` often carries.
     let title = article.as_ref().map(|a| a.title.trim().to_owned()).filter(|t| !t.is_empty()).or(title);

@@ -140,8 +140,10 @@ impl Normalizer for AutoNormalizer {
     ///    `[↩](#fnref:1)`) goes from any line, not only from headings; a page a
     ///    documentation tool generated (rustdoc, Sphinx, MkDocs, ...) is read as
     ///    documentation.
+    /// 29: on a product page, Tailwind's `overflow-hidden` boxes (a description's
+    ///    accordion, a clamped blurb) are no longer cleaned away as hidden blocks.
     fn version(&self) -> &'static str {
-        "auto-28"
+        "auto-29"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

@@ -131,6 +131,29 @@ mod tests {
     }
 
     #[test]
+    fn a_product_description_in_a_clipped_tailwind_box_is_kept() {
+        // Enough text that readability keeps weighing names (it reads a short page
+        // again without them) and that its answer stands beside the whole page's.
+        let features: String = (1..=8)
+            .map(|n| {
+                format!("<p>Feature {n}: the mat holds every screw of a repair in its place, and washes clean.</p>")
+            })
+            .collect();
+        let page = format!(
+            r#"<html><head><script type="application/ld+json">
+            {{"@context":"https://schema.org","@type":"Product","name":"Project mat",
+              "offers":{{"price":"29.99","priceCurrency":"USD"}}}}
+            </script></head><body><main><h1>Project mat</h1><p>$29.99</p><button>Add to cart</button>
+            <div class="product-info">{features}
+            <div class="grid overflow-hidden"><h2>Specifications</h2><p>Size: 8 by 10 inches, weight 200 grams.</p></div>
+            </div></main></body></html>"#
+        );
+        let extracted = super::super::extract(&page, Some("https://shop.example.com/products/project-mat"));
+        assert_eq!(extracted.page_type, ctxd_domain::model::PageType::Product);
+        assert!(extracted.markdown.contains("Size: 8 by 10 inches"), "{}", extracted.markdown);
+    }
+
+    #[test]
     fn a_product_pages_reviews_and_legal_notices_go() {
         let dom = Dom::from(
             r#"<body><h1>Red Ridge</h1><div class="game_description"><p>Ride across a frontier of outlaws.</p></div>
