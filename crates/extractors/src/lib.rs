@@ -141,7 +141,9 @@ impl Normalizer for AutoNormalizer {
     ///    documentation tool generated (rustdoc, Sphinx, MkDocs, ...) is read as
     ///    documentation.
     /// 29: on a product page, Tailwind's `overflow-hidden` boxes (a description's
-    ///    accordion, a clamped blurb) are no longer cleaned away as hidden blocks.
+    ///    accordion, a clamped blurb) are no longer cleaned away as hidden blocks;
+    ///    a page read as an article loses its comment threads from the whole-page
+    ///    answers whether or not it declares itself one.
     fn version(&self) -> &'static str {
         "auto-29"
     }

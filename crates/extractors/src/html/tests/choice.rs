@@ -50,3 +50,36 @@ fn readability_is_weighed_against_the_running_text_a_reader_sees_not_its_labels(
     product.page_type = PageType::Product;
     assert_eq!(choose(&product), visible, "a product's short lines (price, options) are its content");
 }
+
+/// A story of six paragraphs and a thread of 40 comments under it, on a page that does
+/// not declare itself an article.
+fn story_under_comments(article_class: &str) -> String {
+    let story: String = (1..=6)
+        .map(|n| format!("<p>Paragraph {n} of the story: the city council voted to rebuild the old harbour bridge, and the works start in spring after a year of surveys.</p>"))
+        .collect();
+    let comments: String = (1..=40)
+        .map(|n| format!("<li class=\"comment\"><div class=\"details\">by reader{n}</div><p>Comment {n}: I drove over that bridge every day for twenty years and never once thought it would last, so this is overdue and welcome news for all of us.</p></li>"))
+        .collect();
+    format!(
+        r#"<html><head><title>Harbour bridge to be rebuilt</title></head><body>
+        <article class="{article_class}"><h1>Harbour bridge to be rebuilt</h1>{story}</article>
+        <ul id="commentlisting">{comments}</ul></body></html>"#
+    )
+}
+
+#[test]
+fn an_undeclared_articles_comment_thread_is_not_its_content() {
+    let out = extract(&story_under_comments("story"), Some("https://news.example.com/story/25/12/19/harbour-bridge"));
+    assert_eq!(out.page_type, PageType::Article);
+    assert!(out.markdown.contains("Paragraph 6 of the story"), "{}", out.markdown);
+    assert!(!out.markdown.contains("Comment 1:"), "the comments are not the article: {}", out.markdown);
+}
+
+#[test]
+fn a_block_named_for_comments_that_holds_most_of_the_page_is_kept() {
+    // Squarespace names a story that takes comments `has-comments`.
+    let dom = Dom::from(story_under_comments("BlogItem has-comments"));
+    dom.select("#commentlisting").remove();
+    drop_comment_threads(&dom);
+    assert!(dom.select("body").text().contains("Paragraph 6 of the story"));
+}
