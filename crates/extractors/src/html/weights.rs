@@ -36,7 +36,7 @@ use crate::ascii::{find_ignoring_case, holds_ignoring_case};
 /// `promo`, `banner`, `hid`, `foot` and `scroll` lost on one part or on ScrapingHub.
 const MISJUDGED: &[&str] = &["media"];
 
-/// [`MISJUDGED`] on a product page, with Tailwind's `overflow-hidden` utilities: they
+/// Taken out as well on a product page: Tailwind's `overflow-hidden` utilities, which
 /// clip a box to its size and hide nothing, but readability reads `hidden` in them.
 /// Tailwind shops wrap a product's description and specifications in such boxes
 /// (accordions, clamped blurbs), and readability cleaned them away: iFixit's project
@@ -46,7 +46,7 @@ const MISJUDGED: &[&str] = &["media"];
 /// page +0.11); the checking part unchanged (0.86723); ScrapingHub unchanged. On every
 /// page the same words moved readability's choice on service and article pages both
 /// ways: tuning +0.0005, checking -0.0006.
-const PRODUCT_MISJUDGED: &[&str] = &["media", "overflow-hidden", "overflow-x-hidden", "overflow-y-hidden"];
+const PRODUCT_CLIPS: &[&str] = &["overflow-hidden", "overflow-x-hidden", "overflow-y-hidden"];
 
 /// Words taken out of the names of headings (`<h1>` to `<h6>`) only: what a heading's
 /// name says of it, never of a site's chrome. `header`: tuning 0.8888 -> 0.8890 (a
@@ -57,18 +57,19 @@ const HEADING_WORDS: &[&str] = &["media", "header"];
 /// The attributes readability weighs.
 const WEIGHED: &[&str] = &["class", "id"];
 
-/// Takes the [`MISJUDGED`] words ([`PRODUCT_MISJUDGED`] on a product page) out of every
+/// Takes the [`MISJUDGED`] words (and [`PRODUCT_CLIPS`] on a product page) out of every
 /// class and id on the page, so readability neither scores those blocks down nor
 /// cleans them away. Names are read in place; only the few that hold a word are
 /// rewritten.
 pub(super) fn unweigh_misjudged_names(dom: &Dom, product: bool) {
-    let misjudged = if product { PRODUCT_MISJUDGED } else { MISJUDGED };
+    let clips: &[&str] = if product { PRODUCT_CLIPS } else { &[] };
+    let misjudged: Vec<&str> = MISJUDGED.iter().chain(clips).copied().collect();
     let mut renamed: Vec<(NodeRef<'_>, &str, String)> = Vec::new();
     let mut anchors: Vec<(NodeRef<'_>, String)> = Vec::new();
     for node in dom.root().descendants_it() {
         node.query(|inner| {
             let NodeData::Element(element) = &inner.data else { return };
-            let words = if is_heading(&element.name.local) { HEADING_WORDS } else { misjudged };
+            let words = if is_heading(&element.name.local) { HEADING_WORDS } else { misjudged.as_slice() };
             for attr in &element.attrs {
                 let name = &*attr.name.local;
                 if name == "id" {
