@@ -211,7 +211,9 @@ fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     // owner wrote, however short.
     let shell = url.is_some() && shell::is_interface_text(&body);
     let body = if shell { String::new() } else { body };
-    Extracted { title: found.title, markdown: markdown::tidy(&body), page_type: found.page_type }
+    let body = crate::mojibake::mended(&body);
+    let title = found.title.map(|title| crate::mojibake::mended(&title).into_owned());
+    Extracted { title, markdown: markdown::tidy(&body), page_type: found.page_type }
 }
 
 /// The answers a page offers, from which [`choose`] takes one.

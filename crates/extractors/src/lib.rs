@@ -10,6 +10,7 @@ pub mod context;
 pub mod html;
 pub mod markdown;
 mod math;
+mod mojibake;
 pub mod pdf;
 mod prescan;
 pub mod symbols;
@@ -144,8 +145,11 @@ impl Normalizer for AutoNormalizer {
     ///    accordion, a clamped blurb) are no longer cleaned away as hidden blocks;
     ///    a page read as an article loses its comment threads from the whole-page
     ///    answers whether or not it declares itself one.
+    /// 30: a web page's words written in mojibake (UTF-8 read as windows-1252 by
+    ///    the site: "isnâ€™t") are read as the words they meant, outside code and
+    ///    quotes.
     fn version(&self) -> &'static str {
-        "auto-29"
+        "auto-30"
     }
 
     fn normalize(&self, input: NormalizeInput<'_>) -> Result<Document, String> {

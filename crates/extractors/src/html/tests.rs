@@ -648,6 +648,17 @@ fn readability_gives_way_to_the_posts_only_when_it_kept_one_of_them() {
     assert_eq!(choose(&found), article, "readability's answer, by the usual rule");
 }
 
+#[test]
+fn a_page_written_in_mojibake_is_read_as_the_words_it_meant() {
+    let page = ARTICLE
+        .replace("<title>Deploying ctxd", "<title>Deploying ctxd&acirc;&euro;&trade;s API")
+        .replace("This guide explains", "This guide isn&acirc;&euro;&trade;t short; it explains");
+    let extracted = extract(&page, None);
+    assert!(extracted.markdown.contains("This guide isn’t short"), "{}", extracted.markdown);
+    let title = extracted.title.unwrap_or_default();
+    assert!(title.starts_with("Deploying ctxd’s API"), "{title}");
+}
+
 proptest::proptest! {
     /// The byte count for ASCII text is a shortcut: it must agree with counting the
     /// characters, vertical tab and form feed included.
