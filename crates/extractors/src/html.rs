@@ -199,6 +199,7 @@ fn extract_prepared(html: &str, url: Option<&str>) -> Extracted {
     let body = without_repeated_blocks(&body, repeated_run_chars(found.page_type));
     let body = placeholder::without_placeholders(body, found.title.as_deref());
     let body = placeholder::without_identifier_runs(body);
+    let body = placeholder::without_template_expressions(body);
     // Last of the passes over lines: dropping a line (a copy, a placeholder) can leave
     // the lines after it at a code block's indent.
     let body = mending::without_stray_code(body);
