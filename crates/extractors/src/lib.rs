@@ -148,7 +148,8 @@ impl Normalizer for AutoNormalizer {
     /// 30: a web page's words written in mojibake (UTF-8 read as windows-1252 by
     ///    the site: "isnâ€™t") are read as the words they meant, outside code and
     ///    quotes; a line of a template's unfilled expressions (`{{ count }}`) goes;
-    ///    a forum thread says each line once ("Quote", "Reply", "Re: title").
+    ///    a forum thread and a product page say each line once ("Quote", "Reply",
+    ///    "Add to cart").
     fn version(&self) -> &'static str {
         "auto-30"
     }
