@@ -149,7 +149,8 @@ impl Normalizer for AutoNormalizer {
     ///    the site: "isnâ€™t") are read as the words they meant, outside code and
     ///    quotes; a line of a template's unfilled expressions (`{{ count }}`) goes;
     ///    a forum thread and a product page say each line once ("Quote", "Reply",
-    ///    "Add to cart").
+    ///    "Add to cart"); on a listing, collection, forum or documentation page
+    ///    only a block of nothing but links is a list of other pages.
     fn version(&self) -> &'static str {
         "auto-30"
     }

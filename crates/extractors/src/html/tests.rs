@@ -227,7 +227,7 @@ fn an_articles_ticker_of_other_headlines_goes_even_when_it_outweighs_the_story()
 }
 
 #[test]
-fn a_listings_headlines_stay_though_they_are_lists_of_links_and_its_menu_goes() {
+fn a_listings_headlines_and_cards_stay_though_they_are_mostly_links_and_its_menu_goes() {
     let headlines = (0..3)
         .map(|i| {
             format!("<div class=\"row\"><ul>{}</ul></div>", (0..12).map(|j| format!(
@@ -235,14 +235,20 @@ fn a_listings_headlines_stay_though_they_are_lists_of_links_and_its_menu_goes() 
         )).collect::<String>())
         })
         .collect::<String>();
-    let menu = (0..12).map(|i| format!("<li><a href=\"/s/{i}\">Topic {i}</a></li>")).collect::<String>();
-    let page = format!("<html><body><div class=\"topics\"><ul>{menu}</ul></div>{headlines}</body></html>");
+    let menu = (0..20).map(|i| format!("<li><a href=\"/s/{i}\">Topic {i}</a></li>")).collect::<String>();
+    // Cards whose short titles are most of their text, beside a price: not only links.
+    let cards = (0..12).map(|i| format!("<li><a href=\"/p/{i}\">Blue mug {i}</a> $8</li>")).collect::<String>();
+    let page = format!(
+        "<html><body><div class=\"topics\"><ul>{menu}</ul></div>{headlines}<div><ul>{cards}</ul></div></body></html>"
+    );
     let read = |page_type| whole_page(&page, page_type);
     let md = read(PageType::Listing);
     assert!(md.contains("story 2-11"), "a listing's headlines are its items: {md}");
-    assert!(!md.contains("Topic 11"), "short links are a menu: {md}");
+    assert!(!md.contains("Topic 11"), "a block of nothing but short links is a menu: {md}");
+    assert!(md.contains("Blue mug 11"), "cards with words beside their links are items: {md}");
     let md = read(PageType::Other);
     assert!(!md.contains("story 2-11"), "elsewhere a list of headlines is other pages: {md}");
+    assert!(!md.contains("Blue mug 11"), "and so are cards mostly of link text: {md}");
 }
 
 #[test]
