@@ -7,7 +7,8 @@ use ctxd_domain::model::PageType;
 use crate::markdown;
 
 /// Characters of text a run of repeated lines must hold to be dropped as a copy, on a
-/// page other than an article or a documentation page. Chosen on the tuning part of
+/// page other than an article, a documentation page, a forum thread or a product page
+/// (which have their own bounds below). Chosen on the tuning part of
 /// WCXB dev with lines compared by their words (see [`without_repeated_blocks`]):
 /// 300 -> 100 took tuning 0.8757 -> 0.8784 (forums 0.778 -> 0.794: a reply drawn in
 /// the thread and again under its quote; shop cards drawn twice for two screen
