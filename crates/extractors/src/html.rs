@@ -644,11 +644,9 @@ const LINKS_ONLY_MIN_LINKS: usize = 17;
 fn drop_link_lists(dom: &Dom, page_type: PageType) {
     let article = page_type == PageType::Article;
     let catalogue = matches!(page_type, PageType::Listing | PageType::Collection);
-    let (min_links, tenths) = if catalogue || matches!(page_type, PageType::Forum | PageType::Documentation) {
-        (LINKS_ONLY_MIN_LINKS, 10)
-    } else {
-        (LINK_LIST_MIN_LINKS, LINK_LIST_TENTHS)
-    };
+    // Pages whose content is links among words: only a block of nothing but links is
+    // a list of other pages there.
+    let links_among_words = catalogue || matches!(page_type, PageType::Forum | PageType::Documentation);
     let block = |node: &dom_query::NodeRef<'_>| ["div", "section", "ul", "ol"].iter().any(|name| node.has_name(name));
     let Some((page, blocks)) = sizes::of_body(dom, block) else { return };
     let page_prose = page.chars.saturating_sub(page.link_chars);
@@ -656,11 +654,17 @@ fn drop_link_lists(dom: &Dom, page_type: PageType) {
         let only_links = link_chars * 20 >= chars * 19;
         let prose_elsewhere = page_prose.saturating_sub(chars.saturating_sub(link_chars)) >= MIN_MAIN_CHARS;
         let headlines = catalogue && link_chars >= links * HEADLINE_CHARS;
+        let of_links = if links_among_words {
+            // All of its text, not the nineteen twentieths of `only_links`, which took
+            // a parts category's and a shop's cards too (tuning -0.00045).
+            link_chars >= chars && links >= LINKS_ONLY_MIN_LINKS
+        } else {
+            links >= LINK_LIST_MIN_LINKS && link_chars * 10 >= chars * LINK_LIST_TENTHS
+        };
         let list = chars > 0
             && !headlines
             && (!holds_most_of(chars, page.chars) || (article && only_links && prose_elsewhere))
-            && links >= min_links
-            && link_chars * 10 >= chars * tenths;
+            && of_links;
         if list {
             node.remove_from_parent();
         }
