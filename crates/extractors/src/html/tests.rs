@@ -587,6 +587,18 @@ fn the_main_landmark_is_the_visible_content_when_it_holds_enough_of_the_page() {
 }
 
 #[test]
+fn a_service_pages_sections_outweigh_readabilitys_one_section_sooner_than_another_pages() {
+    let line = |word: &str| vec![word; 25].join(" ");
+    let main = [line("first"), line("second"), line("third")].join("\n\n");
+    // Readability kept three sections of four: three quarters of the running text.
+    let visible = format!("{main}\n\n{}", line("fourth"));
+    let mut found = candidates_with(Some(&main), None, &visible, false);
+    assert_eq!(choose(&found), main, "another page's answer holding most of it stands");
+    found.page_type = PageType::Service;
+    assert_eq!(choose(&found), visible, "a service page's sections are its content");
+}
+
+#[test]
 fn every_extraction_names_the_kind_of_page() {
     assert_eq!(extract(ARTICLE, Some("https://blog.example.com/posts/deploy")).page_type, PageType::Article);
 }

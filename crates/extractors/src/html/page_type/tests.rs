@@ -25,8 +25,15 @@ fn a_thread_of_posts_is_a_forum_even_without_declared_types() {
 fn an_faq_is_not_a_thread() {
     let ld = r#"<script type="application/ld+json">{"@type": "FAQPage", "mainEntity": [{"@type": "Question",
         "acceptedAnswer": {"@type": "Answer"}}]}</script>"#;
-    let page = format!("<html><head>{ld}</head><body>{}</body></html>", prose(800));
+    let page = format!("<html><head>{ld}</head><body>{}</body></html>", prose(2400));
     assert_eq!(kind(&page, "https://example.com/what-are-taxes"), PageType::Article);
+}
+
+#[test]
+fn a_front_page_of_a_thousand_words_of_prose_is_a_service_page_and_of_a_story_length_an_article() {
+    let page = |words: usize| format!("<html><body><h1>Pest control</h1>{}</body></html>", prose(words));
+    assert_eq!(kind(&page(1000), "https://example.com/"), PageType::Service);
+    assert_eq!(kind(&page(2400), "https://example.com/"), PageType::Article);
 }
 
 #[test]

@@ -57,7 +57,9 @@ fn story_under_comments(article_class: &str) -> String {
     let story: String = (1..=6)
         .map(|n| format!("<p>Paragraph {n} of the story: the city council voted to rebuild the old harbour bridge, and the works start in spring after a year of surveys.</p>"))
         .collect();
-    let comments: String = (1..=40)
+    // A short story under a thousand words of comments reads as a thread (a forum):
+    // under this longer thread the page's prose passes an article's bound.
+    let comments: String = (1..=70)
         .map(|n| format!("<li class=\"comment\"><div class=\"details\">by reader{n}</div><p>Comment {n}: I drove over that bridge every day for twenty years and never once thought it would last, so this is overdue and welcome news for all of us.</p></li>"))
         .collect();
     format!(
