@@ -14,6 +14,7 @@ mod furniture;
 mod headings;
 mod items;
 mod lede;
+mod link_lists;
 mod mending;
 mod noscript;
 mod overlays;
@@ -510,7 +511,7 @@ fn visible_markdown(dom: &Dom, known: Known<'_>, scope: Scope) -> Option<String>
 struct Known<'a> {
     /// Where the page lives, against which its links resolve.
     url: Option<&'a str>,
-    /// Its kind ([`drop_link_lists`] weighs lists of links by it).
+    /// Its kind ([`link_lists::drop_link_lists`] weighs lists of links by it).
     page_type: PageType,
     /// It declares a product ([`page_type::Signals::declares_product`]), whose hidden
     /// blocks are a shop's menus and carts.
@@ -529,7 +530,7 @@ enum Forms {
 
 /// Removes what a reader of the whole page would not read: scripts, page chrome,
 /// images, form controls ([`furniture::drop_form_controls`]), lists of links (see
-/// [`drop_link_lists`] for what the page type changes), forms unless told to keep them,
+/// [`link_lists::drop_link_lists`] for what the page type changes), forms unless told to keep them,
 /// and on a page that declares a product its hidden blocks (menus and carts); makes
 /// addresses absolute.
 fn clean_for_reading(dom: &Dom, known: Known<'_>, forms: Forms) {
@@ -547,7 +548,7 @@ fn clean_for_reading(dom: &Dom, known: Known<'_>, forms: Forms) {
         drop_hidden_blocks(dom);
     }
     furniture::drop_boilerplate_blocks(dom);
-    drop_link_lists(dom, known.page_type);
+    link_lists::drop_link_lists(dom, known.page_type);
     if let Some(base) = known.url.and_then(|u| url::Url::parse(u).ok()) {
         absolutize(dom, &base);
     }
@@ -606,83 +607,6 @@ fn dense_chars(text: &str) -> usize {
 fn holds_most_of(chars: usize, page_chars: usize) -> bool {
     chars * 2 > page_chars
 }
-
-/// A block with at least this many links...
-const LINK_LIST_MIN_LINKS: usize = 10;
-
-/// ...whose text is at least this many tenths link text is a list of other pages.
-const LINK_LIST_TENTHS: usize = 8;
-
-/// On a page whose content is made of links among its words (a listing's or a
-/// collection's cards, a thread's posts, a reference's entries), a list of other pages
-/// is a block of nothing but links, this many or more (see [`drop_link_lists`]).
-const LINKS_ONLY_MIN_LINKS: usize = 17;
-
-/// Removes blocks that are lists of links to other pages ("people who viewed this
-/// also viewed", "more stories", tag clouds) from the whole-page answer, unless the
-/// block holds most of the page: then the links are the page (a listing). Measured on
-/// both article benchmarks: ScrapingHub F1 0.954 -> 0.957, WCXB dev within 0.001
-/// (product and service pages gain what listings and collections lose).
-///
-/// On an `article` page a block of nothing but links goes even when it holds most of
-/// the page, as long as the rest has [`MIN_MAIN_CHARS`] of text that is not links: a
-/// short news item under a long ticker of other headlines. Chosen on ScrapingHub
-/// (0.965 -> 0.967, the one page it changes); WCXB's tuning and checking parts are
-/// unchanged. Listings and collections keep theirs: there the links are the content.
-///
-/// On a listing or collection page a block whose links average [`HEADLINE_CHARS`]
-/// or more stays whatever its share: those are its items' titles (a news front page's
-/// rows of headlines), where a menu's links are a word or two. Chosen on WCXB's
-/// tuning part: 0.8666 -> 0.8673 at 20 characters (0.8670 at 25, 0.8669 at 35; 15
-/// gains 0.0001 more and loses two more pages); checking 0.8421 -> 0.8435;
-/// ScrapingHub unchanged.
-///
-/// On a listing, collection, forum or documentation page only a block of nothing but
-/// links, [`LINKS_ONLY_MIN_LINKS`] of them or more, is such a list: a product card's
-/// title among its price and badges, a post's links among its words, a reference's
-/// entries beside their descriptions are blocks mostly of link text that are the
-/// content. Swept on WCXB's tuning part (auto-30, these four types; tuning 0.89171):
-/// all link text at 10, 12, 15, 17, 20, 25 and 30 links 0.89225, 0.89242, 0.89255,
-/// 0.89258, 0.89255, 0.89249, 0.89245; 20 links at eight or nine tenths +0.0006; no
-/// list dropped at all +0.0007. Each type gains on its own (collections most, an
-/// iFixit parts category 0.30 -> 0.77, Wikipedia's category of programming languages
-/// 0.63 -> 0.91; the largest loss Figma's home page, a service read as a listing,
-/// 0.90 -> 0.80). Checking 0.86774 -> 0.86968;
-/// ScrapingHub unchanged. Products and services lost on tuning; articles gained but
-/// cost ScrapingHub 0.971 -> 0.965, so they keep the rule above.
-fn drop_link_lists(dom: &Dom, page_type: PageType) {
-    let article = page_type == PageType::Article;
-    let catalogue = matches!(page_type, PageType::Listing | PageType::Collection);
-    // Pages whose content is links among words: only a block of nothing but links is
-    // a list of other pages there.
-    let links_among_words = catalogue || matches!(page_type, PageType::Forum | PageType::Documentation);
-    let block = |node: &dom_query::NodeRef<'_>| ["div", "section", "ul", "ol"].iter().any(|name| node.has_name(name));
-    let Some((page, blocks)) = sizes::of_body(dom, block) else { return };
-    let page_prose = page.chars.saturating_sub(page.link_chars);
-    for (node, sizes::Sizes { chars, links, link_chars }) in blocks {
-        let only_links = link_chars * 20 >= chars * 19;
-        let prose_elsewhere = page_prose.saturating_sub(chars.saturating_sub(link_chars)) >= MIN_MAIN_CHARS;
-        let headlines = catalogue && link_chars >= links * HEADLINE_CHARS;
-        let of_links = if links_among_words {
-            // All of its text, not the nineteen twentieths of `only_links`, which took
-            // a parts category's and a shop's cards too (tuning -0.00045).
-            link_chars >= chars && links >= LINKS_ONLY_MIN_LINKS
-        } else {
-            links >= LINK_LIST_MIN_LINKS && link_chars * 10 >= chars * LINK_LIST_TENTHS
-        };
-        let list = chars > 0
-            && !headlines
-            && (!holds_most_of(chars, page.chars) || (article && only_links && prose_elsewhere))
-            && of_links;
-        if list {
-            node.remove_from_parent();
-        }
-    }
-}
-
-/// Characters a listing's links hold on average, from which they are its items'
-/// titles rather than a menu (see [`drop_link_lists`]).
-const HEADLINE_CHARS: usize = 20;
 
 /// Makes link and image addresses absolute, as readability does for the main content.
 fn absolutize(dom: &Dom, base: &url::Url) {
