@@ -71,6 +71,8 @@ fn scan(html: &str, max: usize) -> Cow<'_, str> {
     let mut stack: Vec<(&str, bool)> = Vec::new();
     let mut depth = 0;
     let mut at = 0;
+    // Where the last search for an `<svg>`'s end gave up ([`svg_end`]).
+    let mut svg_unsure_until = 0;
     let drop_range = |out: &mut Option<String>, copied: &mut usize, start: usize, end: usize| {
         let out = out.get_or_insert_with(|| String::with_capacity(html.len()));
         out.push_str(&html[*copied..start]);
@@ -134,13 +136,18 @@ fn scan(html: &str, max: usize) -> Cow<'_, str> {
             drop_range(&mut out, &mut copied, start, end);
         }
         stack.push((name, kept));
-        if name.eq_ignore_ascii_case("svg") {
+        if name.eq_ignore_ascii_case("svg") && end >= svg_unsure_until {
             // Its drawing goes; its end tag, next, closes it as any other.
-            if let Some(close) = svg_end(bytes, end) {
-                if close > end {
-                    drop_range(&mut out, &mut copied, end, close);
+            match svg_end(bytes, end) {
+                Ok(close) => {
+                    if close > end {
+                        drop_range(&mut out, &mut copied, end, close);
+                    }
+                    at = close;
                 }
-                at = close;
+                // A drawing opened before where that search stopped would stop there
+                // too: not searching again keeps a page of unclosed ones linear.
+                Err(stopped) => svg_unsure_until = stopped,
             }
         }
     }
@@ -168,24 +175,26 @@ fn raw_text_end(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
 }
 
 /// Where the drawing of the `<svg>` whose start tag ends at `from` ends: at its own
-/// `</svg>`, past the end tags of any `<svg>` drawn inside it. `None` when it is never
-/// closed (the rest of the page is inside it) or holds a comment or CDATA section, which
-/// could hide an end tag from this count but not from the parser.
-fn svg_end(bytes: &[u8], from: usize) -> Option<usize> {
+/// `</svg>`, past the end tags of any `<svg>` drawn inside it. Where the search
+/// stopped, as an error, when it is never closed (the rest of the page is inside it)
+/// or holds a comment or CDATA section, which could hide an end tag from this count
+/// but not from the parser.
+fn svg_end(bytes: &[u8], from: usize) -> Result<usize, usize> {
     let mut open = 0usize;
     let mut at = from;
     loop {
-        let start = at + memchr::memchr(b'<', &bytes[at..])?;
+        let Some(offset) = memchr::memchr(b'<', &bytes[at..]) else { return Err(bytes.len()) };
+        let start = at + offset;
         let rest = &bytes[start + 1..];
         if rest.starts_with(b"!") {
-            return None;
+            return Err(start);
         }
         let closing = rest.first() == Some(&b'/');
         let name = &rest[usize::from(closing)..];
         let is_svg = name.get(..3).is_some_and(|n| n.eq_ignore_ascii_case(b"svg"))
             && matches!(name.get(3), Some(b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>'));
         match (is_svg, closing) {
-            (true, true) if open == 0 => return Some(start),
+            (true, true) if open == 0 => return Ok(start),
             (true, true) => open -= 1,
             (true, false) => open += usize::from(tag_end(bytes, start + 4).is_some_and(|end| bytes[end - 2] != b'/')),
             (false, _) => {}
@@ -274,6 +283,16 @@ mod tests {
         assert!(matches!(prepared("<svg><!-- </svg> --><path/></svg><p>b</p>"), Cow::Borrowed(_)));
         // Past the depth bound its tags go with its drawing, and what follows stays.
         assert_eq!(scan("<div><svg><path/></svg>x</div>", 1), "<div>x</div>");
+    }
+
+    #[test]
+    fn a_page_of_unclosed_drawings_is_read_in_one_pass() {
+        // Each of these would search the rest of the page for its end tag: searched
+        // once, the page is read at once, and left as it is.
+        let page = format!("<body>{}<p>x</p></body>", "<svg><path/>".repeat(200_000));
+        assert!(matches!(scan(&page, usize::MAX), Cow::Borrowed(_)));
+        let commented = format!("<body>{}<!-- c --></svg></body>", "<svg>".repeat(200_000));
+        assert!(matches!(scan(&commented, usize::MAX), Cow::Borrowed(_)));
     }
 
     #[test]
