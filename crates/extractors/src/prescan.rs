@@ -168,10 +168,15 @@ fn raw_text_end(bytes: &[u8], from: usize, name: &str) -> Option<usize> {
     loop {
         let found = crate::ascii::find_ignoring_case(bytes, at, close.as_bytes())?;
         match bytes.get(found + close.len()) {
-            Some(b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>') | None => return Some(found),
-            Some(_) => at = found + 1,
+            Some(&byte) if !ends_name(byte) => at = found + 1,
+            _ => return Some(found),
         }
     }
+}
+
+/// Whether `byte` ends a tag's name, as the tokenizer reads it.
+fn ends_name(byte: u8) -> bool {
+    matches!(byte, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>')
 }
 
 /// Where the drawing of the `<svg>` whose start tag ends at `from` ends: at its own
@@ -192,7 +197,7 @@ fn svg_end(bytes: &[u8], from: usize) -> Result<usize, usize> {
         let closing = rest.first() == Some(&b'/');
         let name = &rest[usize::from(closing)..];
         let is_svg = name.get(..3).is_some_and(|n| n.eq_ignore_ascii_case(b"svg"))
-            && matches!(name.get(3), Some(b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>'));
+            && name.get(3).is_some_and(|&byte| ends_name(byte));
         match (is_svg, closing) {
             (true, true) if open == 0 => return Ok(start),
             (true, true) => open -= 1,
